@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Creates .venv with a Python >= 3.12, installs the pinned controller
+# dependencies and checks the Ansible collections against requirements.yml.
+# A second run with nothing changed only re-checks and takes seconds.
+#
+# Environment:
+#   DASKHUB_PYTHON   interpreter to use instead of searching for one
+#   DASKHUB_GALAXY   auto (default): install requirements.yml from Galaxy when
+#                    it answers, else use the collections bundled with
+#                    `ansible`; never: always use the bundled ones;
+#                    always: fail if Galaxy cannot be used
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+venv="$root/.venv"
+stamp="$venv/.daskhub-bootstrap"
+# shellcheck source=scripts/find-python.sh
+. scripts/find-python.sh
+
+if [ ! -x "$venv/bin/python" ] || ! daskhub_python_ok "$venv/bin/python"; then
+  python=$(daskhub_find_python)
+  echo "bootstrap: creating .venv with $python ($("$python" -V 2>&1))"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+fi
+
+want=$(cat requirements/controller.txt requirements.yml | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "bootstrap: installing pinned controller dependencies"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -r requirements/controller.txt
+  "$venv/bin/python" scripts/install_collections.py --mode "${DASKHUB_GALAXY:-auto}"
+  echo "$want" > "$stamp"
+fi
+
+"$venv/bin/python" scripts/check_collections.py requirements.yml
+echo "bootstrap: ready ($("$venv/bin/ansible" --version | head -1))"

@@ -1,0 +1,14 @@
+"""Shared pytest setup: import this repository as the daskhub.deploy collection."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COLLECTIONS_DIR = REPO_ROOT / ".collections"
+
+# `ansible_collections` is a namespace package: our linked collection and the
+# ones bundled with the `ansible` package merge under it.
+if str(COLLECTIONS_DIR) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS_DIR))
