@@ -5,7 +5,6 @@ from __future__ import annotations
 from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
 
 
-
 class FilterModule:
     """daskhub.deploy filters over the site model (one dict, daskhub_model)."""
 

@@ -1,0 +1,67 @@
+"""Build the site model the way the daskhub_model role does, for tests.
+
+Role defaults, then an inventory's group_vars, then overrides; the
+`daskhub_model` dict of roles/daskhub_model/vars/main.yml is rendered with
+Jinja's native types, as Ansible renders it.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+from jinja2.nativetypes import NativeEnvironment
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODEL_ROLE = REPO_ROOT / "roles" / "daskhub_model"
+INVENTORIES = REPO_ROOT / "inventories"
+
+
+def model_defaults() -> dict:
+    return yaml.safe_load((MODEL_ROLE / "defaults" / "main.yml").read_text())
+
+
+def inventory_vars(inventory: Path) -> dict:
+    """Merge group_vars/all and group_vars/daskhub of an inventory (files or dirs)."""
+    merged: dict = {}
+    for group in ("all", "daskhub"):
+        for candidate in (inventory / "group_vars" / f"{group}.yml", inventory / "group_vars" / group):
+            files = sorted(candidate.glob("*.yml")) if candidate.is_dir() else [candidate]
+            for path in files:
+                if path.is_file():
+                    text = path.read_text()
+                    if text.startswith("$ANSIBLE_VAULT"):
+                        continue
+                    merged.update(yaml.safe_load(text) or {})
+    return merged
+
+
+def _render(value, context, env):
+    if isinstance(value, str) and "{{" in value:
+        return env.from_string(value).render(context)
+    if isinstance(value, dict):
+        return {key: _render(item, context, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_render(item, context, env) for item in value]
+    return value
+
+
+def site_variables(inventory: Path | None = None, **overrides) -> dict:
+    variables = model_defaults()
+    variables["inventory_dir"] = str(inventory or INVENTORIES / "local")
+    if inventory is not None:
+        variables.update(inventory_vars(inventory))
+    variables.update(copy.deepcopy(overrides))
+    return variables
+
+
+def build_model(inventory: Path | None = None, **overrides) -> dict:
+    """The daskhub_model dict for an inventory (default: role defaults only)."""
+    variables = site_variables(inventory, **overrides)
+    template = yaml.safe_load((MODEL_ROLE / "vars" / "main.yml").read_text())["daskhub_model"]
+    return _render(template, variables, NativeEnvironment())
+
+
+def inventories() -> list[Path]:
+    return sorted(path for path in INVENTORIES.iterdir() if (path / "group_vars").is_dir())

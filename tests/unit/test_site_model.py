@@ -1,0 +1,276 @@
+"""The site model's validation and the pieces both targets render from."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from dask_gateway_server.models import User
+from traitlets.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from site_models import build_model
+
+LOCAL_BACKEND = "dask_gateway_server.backends.local.UnsafeLocalBackend"
+KUBE_BACKEND = "dask_gateway_server.backends.kubernetes.KubeBackend"
+OAUTH = {
+    "daskhub_authenticator": "generic-oauth",
+    "daskhub_oauth_client_id": "hub",
+    "daskhub_oauth_client_secret": "s3cret",
+    "daskhub_oauth_authorize_url": "https://iam.example.org/authorize",
+    "daskhub_oauth_token_url": "https://iam.example.org/token",
+    "daskhub_oauth_userdata_url": "https://iam.example.org/userinfo",
+    "daskhub_oauth_callback_url": "https://hub.example.org/hub/oauth_callback",
+    "daskhub_oauth_login_service": "ATLAS IAM",
+}
+
+
+def errors_for(**overrides):
+    return site_model.validate(build_model(**overrides))
+
+
+def test_defaults_are_valid():
+    assert errors_for() == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {"daskhub_gateway_worker_cores": {"default": 5, "min": 1, "max": 4}},
+            "daskhub_gateway_worker_cores: needs min",
+        ),
+        ({"daskhub_gateway_worker_memory": {"default": 1, "min": 2, "max": 4}}, "daskhub_gateway_worker_memory: needs"),
+        ({"daskhub_gateway_worker_cores": {"default": 1, "min": 0, "max": 4}}, "worker_cores.min: must be at least 1"),
+        ({"daskhub_gateway_worker_cores": {"default": 1.5, "min": 1, "max": 4}}, "default must be whole numbers"),
+        ({"daskhub_gateway_worker_memory": {"default": 2, "max": 4}}, "worker_memory: missing min"),
+        ({"daskhub_gateway_worker_image": "pangeo/base-notebook"}, site_model.IMAGE_TAG_ERROR),
+        ({"daskhub_gateway_worker_image": "registry:5000/notebook"}, site_model.IMAGE_TAG_ERROR),
+        ({"daskhub_singleuser_image_tag": ""}, "daskhub_singleuser_image_tag: required"),
+        ({"daskhub_gateway_scheduler_memory": {"request": "32G", "limit": "16G"}}, "request 32G is more than limit"),
+        ({"daskhub_gateway_scheduler_cores": {"request": 2, "limit": 1}}, "scheduler_cores: request 2 is more"),
+        ({"daskhub_gateway_scheduler_memory": {"request": "lots", "limit": "16G"}}, "not a quantity: 'lots'"),
+        ({"daskhub_singleuser_memory_guarantee": "4G", "daskhub_singleuser_memory_limit": "2G"}, "guarantee 4G"),
+        ({"daskhub_blocked_users": ["alice"], "daskhub_users": ["alice"]}, "also in daskhub_users"),
+        ({"daskhub_authenticator": "generic-oauth"}, "daskhub_oauth_client_id: required"),
+        ({**OAUTH, "daskhub_oauth_client_secret": ""}, "daskhub_oauth_client_secret: required"),
+        ({**OAUTH, "daskhub_oauth_token_url": "iam/token"}, "must be an http(s) URL"),
+        ({"daskhub_https_enabled": True}, "daskhub_https_hosts: at least one"),
+        ({"daskhub_proxy_load_balancer_ip": "not-an-ip"}, "not an IP address"),
+        ({"daskhub_gateway_traefik_load_balancer_source_ranges": ["10.0.0.0/33"]}, "not a CIDR range"),
+        ({"daskhub_gateway_idle_timeout": -1}, "daskhub_gateway_idle_timeout: must be"),
+        ({"daskhub_gateway_cluster_max_cores": 0}, "cluster_max_cores: must be a positive"),
+        ({"daskhub_gateway_cluster_max_memory": "x"}, "cluster_max_memory: not a quantity"),
+        ({"daskhub_hub_extra_services": {"user-sync": {}}}, "'user-sync' is defined by the project"),
+        ({"daskhub_hub_extra_services": {"Bad_Name": {}}}, "not a valid service name"),
+        ({"daskhub_target": "vm"}, "daskhub_target: must be one of"),
+        (
+            {"daskhub_singleuser_profiles": [{"display_name": "a", "image": "img"}]},
+            "daskhub_singleuser_profiles[0].image: 'img'",
+        ),
+        (
+            {
+                "daskhub_singleuser_profiles": [
+                    {"display_name": "a", "default": True},
+                    {"display_name": "b", "default": True},
+                ]
+            },
+            "2 profiles are marked default",
+        ),
+        (
+            {"daskhub_singleuser_profiles": [{"display_name": "a", "mem_guarantee": "2T", "mem_limit": "1T"}]},
+            "profiles[0].mem: guarantee 2T",
+        ),
+        (
+            {"daskhub_singleuser_extra_volumes": [{"name": "cvmfs", "host_path": "/x", "mount_path": "/cvmfs",
+                                                   "mount_propagation": "Sideways"}]},
+            "mount_propagation: must be",
+        ),
+        (
+            {
+                "daskhub_gateway_worker_gpus": {
+                    "enabled": True, "default": 2, "min": 0, "max": 1, "resource": "nvidia.com/gpu",
+                }
+            },
+            "daskhub_gateway_worker_gpus: needs min <= default <= max",
+        ),
+    ],
+)
+def test_each_rule_names_the_variable(overrides, expected):
+    errors = errors_for(**overrides)
+    assert any(expected in error for error in errors), errors
+
+
+def test_every_problem_is_reported_at_once():
+    errors = errors_for(
+        daskhub_gateway_worker_cores={"default": 9, "min": 1, "max": 4},
+        daskhub_gateway_worker_image="no-tag",
+        daskhub_blocked_users=["alice"],
+        daskhub_users=["alice"],
+    )
+    assert len(errors) == 3
+    with pytest.raises(site_model.ModelError) as raised:
+        site_model.assert_valid(build_model(daskhub_gateway_worker_image="no-tag"))
+    assert "daskhub_gateway_worker_image" in str(raised.value)
+
+
+def test_valid_oauth_site():
+    assert errors_for(**OAUTH) == []
+
+
+@pytest.mark.parametrize(
+    ("image", "tagged"),
+    [
+        ("pangeo/base-notebook:2020.11.06", True),
+        ("registry.example.org:5000/team/img:1.0", True),
+        ("registry.example.org:5000/team/img", False),
+        ("img@sha256:" + "a" * 64, True),
+        ("img:", False),
+        ("", False),
+    ],
+)
+def test_image_has_tag(image, tagged):
+    assert site_model.image_has_tag(image) is tagged
+
+
+@pytest.mark.parametrize(
+    ("quantity", "value"),
+    [("2G", 2 * 2**30), ("32Gi", 32 * 2**30), ("1T", 2**40), ("500m", 0.5), (4, 4.0), ("1.5G", 1.5 * 2**30)],
+)
+def test_parse_quantity(quantity, value):
+    assert site_model.parse_quantity(quantity) == value
+
+
+def test_secret_names_follow_the_model():
+    assert site_model.secret_names(build_model()) == [
+        "proxy_secret_token", "cookie_secret", "dask_gateway_api_token", "user_sync_api_token", "dummy_password",
+    ]
+    names = site_model.secret_names(build_model(**OAUTH, daskhub_hub_extra_services={"grafana-bridge": {}}))
+    assert "dummy_password" not in names
+    assert names[-1] == "service_grafana_bridge_api_token"
+
+
+def test_hub_config_has_users_and_no_secret():
+    model = build_model(**OAUTH, daskhub_users=["Bob", "alice"], daskhub_admin_users=["carol"])
+    config = site_model.hub_config(model)
+    assert config["JupyterHub"]["authenticator_class"] == "generic-oauth"
+    assert config["Authenticator"]["allowed_users"] == ["Bob", "alice", "carol"]
+    assert config["Authenticator"]["admin_users"] == ["carol"]
+    assert config["GenericOAuthenticator"]["username_claim"] == "preferred_username"
+    assert config["GenericOAuthenticator"]["login_service"] == "ATLAS IAM"
+    assert "s3cret" not in repr(config)
+    secret = site_model.hub_secret_config(model, {"oauth_client_secret": "s3cret"})
+    assert secret == {"GenericOAuthenticator": {"client_secret": "s3cret"}}
+
+
+def test_services_roles_and_tokens():
+    model = build_model(
+        daskhub_admin_users=["admin"],
+        daskhub_hub_extra_services={"monitor": {"scopes": ["read:metrics"], "url": "http://m"}},
+    )
+    services = site_model.hub_services(model, "http://gateway:8000")
+    assert services["dask-gateway"] == {"display": False, "url": "http://gateway:8000"}
+    assert services["user-sync"] == {"admin": True}
+    assert services["monitor"] == {"url": "http://m"}
+    secrets = {name: f"value-{name}" for name in site_model.secret_names(model)}
+    tokens = site_model.service_tokens(model, secrets)
+    assert tokens == {
+        "dask-gateway": "value-dask_gateway_api_token",
+        "user-sync": "value-user_sync_api_token",
+        "monitor": "value-service_monitor_api_token",
+    }
+    new_roles = {role["name"]: role for role in site_model.hub_roles(model, "2026.3.0")}
+    assert new_roles["user"]["scopes"] == ["self", "access:services!service=dask-gateway"]
+    assert new_roles["user-sync"]["scopes"] == ["list:users", "read:users", "admin:users"]
+    assert new_roles["service-monitor"]["services"] == ["monitor"]
+    old_roles = {role["name"] for role in site_model.hub_roles(model, "2024.1.0")}
+    assert "user" not in old_roles
+
+
+def test_user_sync_is_no_admin_without_managed_admins():
+    services = site_model.hub_services(build_model(daskhub_admin_users=[]), None)
+    assert services["user-sync"] == {"admin": False}
+    assert "url" not in services["dask-gateway"]
+
+
+def test_cluster_config():
+    model = build_model(
+        daskhub_gateway_cluster_max_memory="256G", daskhub_gateway_cluster_max_workers=20,
+        daskhub_gateway_scheduler_memory={"request": "32G", "limit": "100G"},
+    )
+    config = site_model.gateway_cluster_config(model)
+    assert config["idle_timeout"] == 1800.0
+    assert config["cluster_max_memory"] == 256 * 2**30
+    assert config["cluster_max_workers"] == 20
+    assert config["scheduler_memory"] == 32 * 2**30
+    assert "cluster_max_cores" not in config
+
+
+def load_options(code: str, backend: str):
+    config = Config()
+    config.DaskGateway.backend_class = backend
+    exec(compile(code, "options_handler", "exec"), {"c": config})  # noqa: S102  our own rendered code
+    return config.Backend.cluster_options
+
+
+def configure(options, request):
+    return options.get_configuration(options.parse_options(request), User("alice"))
+
+
+GPU_MODEL = {
+    "daskhub_gateway_worker_gpus": {"enabled": True, "default": 0, "min": 0, "max": 1, "resource": "nvidia.com/gpu"},
+    "daskhub_gateway_worker_cores": {"default": 1, "min": 1, "max": 7},
+    "daskhub_gateway_worker_memory": {"default": 4, "min": 1, "max": 27},
+}
+
+
+def test_options_handler_on_kubernetes():
+    options = load_options(site_model.gateway_options_handler(build_model(**GPU_MODEL)), KUBE_BACKEND)
+    config = configure(options, {"worker_cores": 7, "worker_memory": 27, "num_gpus": 1, "image": "org/img:1"})
+    assert config == {
+        "worker_cores": 7,
+        "worker_cores_limit": 7,
+        "worker_memory": 27 * 2**30,
+        "worker_memory_limit": 27 * 2**30,
+        "image": "org/img:1",
+        "worker_extra_container_config": {
+            "resources": {"limits": {"nvidia.com/gpu": 1}, "requests": {"nvidia.com/gpu": 1}},
+        },
+    }
+    defaults = configure(options, {})
+    assert defaults["image"] == "pangeo/base-notebook:2020.11.06"
+    assert "worker_extra_container_config" not in defaults
+
+
+def test_options_handler_on_the_local_backend_keeps_what_it_knows():
+    options = load_options(site_model.gateway_options_handler(build_model()), LOCAL_BACKEND)
+    assert configure(options, {"worker_cores": 2, "worker_memory": 3}) == {
+        "worker_cores": 2,
+        "worker_memory": 3 * 2**30,
+    }
+
+
+@pytest.mark.parametrize(
+    ("request_options", "message"),
+    [
+        ({"image": "pangeo/base-notebook"}, site_model.IMAGE_TAG_ERROR),
+        ({"worker_cores": 5}, "worker_cores must be <="),
+        ({"worker_memory": 0.5}, "worker_memory must be >="),
+    ],
+)
+@pytest.mark.parametrize("backend", [LOCAL_BACKEND, KUBE_BACKEND])
+def test_options_handler_rejects(request_options, message, backend):
+    options = load_options(site_model.gateway_options_handler(build_model()), backend)
+    with pytest.raises(Exception, match=message):
+        configure(options, request_options)
+
+
+def test_hub_url():
+    assert site_model.hub_url(build_model(), 8123) == "http://127.0.0.1:8123"
+    kube = build_model(daskhub_target="kubernetes", daskhub_https_enabled=True, daskhub_https_hosts=["hub.example.org"])
+    assert site_model.hub_url(kube) == "https://hub.example.org"
+    assert site_model.hub_url(build_model(daskhub_target="kubernetes")) == ""
+    assert site_model.hub_url(build_model(daskhub_hub_public_url="https://x.org/")) == "https://x.org"
