@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # daskhub_find_python prints the path of a Python >= 3.12 that can create a
 # virtualenv (ansible-core 2.21 needs 3.12). Search order: $DASKHUB_PYTHON,
-# versioned and plain python3 on PATH, pyenv installs, then /usr/bin and
-# /usr/local/bin. pyenv shims are skipped: they resolve by directory and can
-# hand back an older interpreter later.
+# versioned and plain python3 on PATH, pyenv installs, then
+# $DASKHUB_PYTHON_DIRS (default: /usr/local/bin /usr/bin). pyenv shims are
+# skipped: they resolve by directory and can hand back an older interpreter.
 daskhub_python_ok() {
   "$1" - <<'PY' >/dev/null 2>&1
 import sys
@@ -22,9 +22,13 @@ daskhub_find_python() {
     case "$resolved" in */.pyenv/shims/*) continue ;; esac
     candidates+=("$resolved")
   done
-  for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 \
-                   /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9]; do
+  for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3; do
     [ -x "$candidate" ] && candidates+=("$candidate")
+  done
+  for dir in ${DASKHUB_PYTHON_DIRS:-/usr/local/bin /usr/bin}; do
+    for candidate in "$dir"/python3.1[2-9]; do
+      [ -x "$candidate" ] && candidates+=("$candidate")
+    done
   done
   for candidate in "${candidates[@]}"; do
     case "$seen" in *" $candidate "*) continue ;; esac
