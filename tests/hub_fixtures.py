@@ -1,0 +1,308 @@
+"""Real JupyterHub servers for tests and benchmarks.
+
+JupyterHub (4.0.2, what daskhub 2024.1.1 runs, and 5.x, what the composed
+jupyterhub chart runs) is installed from PyPI into cached virtualenvs under
+.cache/, configurable-http-proxy from npm into .cache/chp. A hub starts in a
+couple of seconds with its database on tmpfs.
+
+Use from pytest (``from hub_fixtures import ...``; tests/ is on sys.path) or
+from scripts (bench/). The service tokens mirror what the daskhub targets
+render for the user-sync service: a role with list:users, read:users and
+admin:users, and membership of the admin role for managing admins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import http.cookiejar
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = REPO_ROOT / ".cache"
+# Override with DASKHUB_TEST_HUB_VERSIONS="4.0.2,5.5.4".
+HUB_VERSIONS = tuple(
+    v.strip() for v in os.environ.get("DASKHUB_TEST_HUB_VERSIONS", "4.0.2,5.5.4").split(",") if v.strip()
+)
+CHP_VERSION = os.environ.get("DASKHUB_TEST_CHP_VERSION", "4.6.3")
+
+USER_SYNC_SCOPES = ["list:users", "read:users", "admin:users"]
+GROUP_SCOPES = ["list:groups", "read:groups", "admin:groups"]
+# A user every test hub keeps: the site's admin, protected from deletion as
+# the role protects daskhub_admin_users. It also keeps a 4.x hub's
+# allowed_users non-empty, which 4.x would read as "everyone may log in".
+HUB_ADMIN = "hubadmin"
+DUMMY_PASSWORD = "test-password"  # noqa: S105  the test hubs' DummyAuthenticator
+
+
+@contextlib.contextmanager
+def _file_lock(path):
+    """Serialise cache builds between pytest-xdist workers."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _run(cmd, log, **kw):
+    with open(log, "a") as out:
+        proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False, **kw)
+    if proc.returncode:
+        tail = Path(log).read_text()[-3000:]
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{tail}")
+
+
+def ensure_hub_venv(version):
+    """The cached virtualenv with jupyterhub==version; built once."""
+    venv = CACHE_DIR / f"jupyterhub-{version}"
+    stamp = venv / ".daskhub-ready"
+    with _file_lock(CACHE_DIR / f".jupyterhub-{version}.lock"):
+        if stamp.exists():
+            return venv
+        shutil.rmtree(venv, ignore_errors=True)
+        log = CACHE_DIR / f"jupyterhub-{version}.log"
+        # The project's interpreter (>= 3.12) runs JupyterHub 4.0.2 and 5.x.
+        _run([sys.executable, "-m", "venv", str(venv)], log)
+        _run([str(venv / "bin/pip"), "install", "--quiet", "--disable-pip-version-check", f"jupyterhub=={version}"], log)
+        stamp.write_text(version + "\n")
+    return venv
+
+
+def ensure_chp():
+    """Path of the cached configurable-http-proxy executable."""
+    prefix = CACHE_DIR / f"chp-{CHP_VERSION}"
+    exe = prefix / "node_modules/.bin/configurable-http-proxy"
+    with _file_lock(CACHE_DIR / ".chp.lock"):
+        if not exe.exists():
+            if not shutil.which("npm"):
+                raise RuntimeError("npm is needed to install configurable-http-proxy (apt-get install npm)")
+            _run(
+                ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix), f"configurable-http-proxy@{CHP_VERSION}"],
+                CACHE_DIR / "chp-install.log",
+            )
+    return exe
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tmp_base():
+    # The hub commits once per user created or deleted; tmpfs keeps that cheap.
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+class Hub:
+    """A running JupyterHub behind a real configurable-http-proxy."""
+
+    SERVICES = {
+        # What the targets render: only the scopes it needs, plus the admin role.
+        "user-sync": {"scopes": USER_SYNC_SCOPES, "admin": True},
+        "user-sync-noadmin": {"scopes": USER_SYNC_SCOPES, "admin": False},
+        "user-sync-readonly": {"scopes": ["list:users", "read:users"], "admin": False},
+        "user-sync-groups": {"scopes": USER_SYNC_SCOPES + GROUP_SCOPES, "admin": True},
+        # The tests' own eyes and hands, independent of the code under test.
+        "test-admin": {"scopes": None, "admin": True},
+    }
+
+    def __init__(self, version, workdir=None, log_level="WARN"):
+        self.version = version
+        self.major = int(version.split(".")[0])
+        self._own_workdir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"hub-{version}-", dir=_tmp_base()))
+        self.log_level = log_level
+        self.tokens = {name: secrets.token_hex(32) for name in self.SERVICES}
+        self.proc = None
+        self.port = self.hub_port = self.proxy_api_port = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self):
+        return f"{self.url}/hub/api"
+
+    @property
+    def token(self):
+        return self.tokens["user-sync"]
+
+    def config(self, chp):
+        roles = [
+            {"name": f"role-{name}", "scopes": spec["scopes"], "services": [name]}
+            for name, spec in self.SERVICES.items()
+            if spec["scopes"]
+        ]
+        roles.append({"name": "admin", "services": [n for n, s in self.SERVICES.items() if s["admin"]]})
+        services = [{"name": name, "api_token": tok} for name, tok in self.tokens.items()]
+        lines = [
+            f"c.JupyterHub.ip = '127.0.0.1'",
+            f"c.JupyterHub.port = {self.port}",
+            f"c.JupyterHub.hub_ip = '127.0.0.1'",
+            f"c.JupyterHub.hub_port = {self.hub_port}",
+            f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{self.proxy_api_port}'",
+            f"c.ConfigurableHTTPProxy.command = [{str(chp)!r}]",
+            f"c.ConfigurableHTTPProxy.auth_token = {secrets.token_hex(16)!r}",
+            f"c.JupyterHub.db_url = 'sqlite:///{self.workdir}/jupyterhub.sqlite'",
+            f"c.JupyterHub.cookie_secret_file = '{self.workdir}/cookie_secret'",
+            f"c.JupyterHub.pid_file = '{self.workdir}/jupyterhub.pid'",
+            "c.JupyterHub.authenticator_class = 'dummy'",
+            f"c.DummyAuthenticator.password = {DUMMY_PASSWORD!r}",
+            f"c.Authenticator.admin_users = {{{HUB_ADMIN!r}}}",
+            f"c.Authenticator.allowed_users = {{{HUB_ADMIN!r}}}",
+            f"c.JupyterHub.services = {services!r}",
+            f"c.JupyterHub.load_roles = {roles!r}",
+            "c.JupyterHub.last_activity_interval = 3600",
+            f"c.Application.log_level = {self.log_level!r}",
+        ]
+        if self.major >= 5:
+            # JupyterHub 5: users added through the API may log in only with
+            # allow_existing_users (its default is true only while
+            # allowed_users is non-empty). The targets render it explicitly.
+            lines.append("c.Authenticator.allow_existing_users = True")
+        return "\n".join(lines) + "\n"
+
+    def start(self, timeout=60):
+        venv = ensure_hub_venv(self.version)
+        chp = ensure_chp()
+        self.port, self.hub_port, self.proxy_api_port = free_port(), free_port(), free_port()
+        cfg = self.workdir / "jupyterhub_config.py"
+        cfg.write_text(self.config(chp))
+        env = dict(os.environ)
+        env["PATH"] = f"{venv / 'bin'}:{chp.parent}:{env.get('PATH', '')}"
+        self.log_path = self.workdir / "jupyterhub.log"
+        self._log = open(self.log_path, "ab")  # noqa: SIM115  open for the process's lifetime
+        self.proc = subprocess.Popen(
+            [str(venv / "bin/jupyterhub"), "-f", str(cfg)],
+            cwd=self.workdir,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"JupyterHub {self.version} exited ({self.proc.returncode}):\n{self.log_tail()}")
+            try:
+                self.api("GET", "/")
+                return self
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"JupyterHub {self.version} did not answer in {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, chars=4000):
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            # The hub stops the proxy it started on SIGTERM.
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait(5)
+        self.proc = None
+        if getattr(self, "_log", None):
+            self._log.close()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- direct API access for test set-up and assertions ------------------
+    def api(self, method, path, body=None, service="test-admin", accept=None):
+        req = urllib.request.Request(
+            self.api_url + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={
+                "Authorization": f"token {self.tokens[service]}",
+                "Content-Type": "application/json",
+                "Accept": accept or "application/json",
+            },
+        )
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def users(self):
+        """{name: admin} of every user, read page by page."""
+        out, offset = {}, 0
+        while True:
+            page = self.api(
+                "GET", f"/users?offset={offset}&limit=200", accept="application/jupyterhub-pagination+json"
+            )
+            for u in page["items"]:
+                out[u["name"]] = bool(u["admin"])
+            nxt = page["_pagination"]["next"]
+            if not nxt:
+                return out
+            offset = nxt["offset"]
+
+    def add_users(self, names, admin=False):
+        names = list(names)
+        for i in range(0, len(names), 1000):
+            self.api("POST", "/users", {"usernames": names[i : i + 1000], "admin": admin})
+
+    def groups(self):
+        page = self.api("GET", "/groups?limit=200", accept="application/jupyterhub-pagination+json")
+        return {g["name"]: sorted(g["users"]) for g in page["items"]}
+
+    def reset(self):
+        """Back to the start state: only HUB_ADMIN (an admin), no groups."""
+        for name in self.users():
+            if name != HUB_ADMIN:
+                self.api("DELETE", f"/users/{name}")
+        for group in self.groups():
+            self.api("DELETE", f"/groups/{group}")
+        if HUB_ADMIN not in self.users():
+            self.add_users([HUB_ADMIN], admin=True)
+        self.api("PATCH", f"/users/{HUB_ADMIN}", {"admin": True})
+
+    def login(self, username, password=DUMMY_PASSWORD):
+        """Log in through the proxy with the form; True if the hub let us in."""
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
+        with opener.open(self.url + "/hub/login", timeout=30) as resp:
+            resp.read()
+        xsrf = next((c.value for c in jar if c.name == "_xsrf"), "")
+        data = urllib.parse.urlencode({"username": username, "password": password, "_xsrf": xsrf}).encode()
+        try:
+            with opener.open(urllib.request.Request(self.url + "/hub/login", data=data), timeout=30) as resp:
+                resp.read()
+                return False
+        except urllib.error.HTTPError as exc:
+            # A successful login redirects (302) away from the login page;
+            # a refused one re-renders it (200) or answers 403.
+            return exc.code in (301, 302, 303) and "/hub/login" not in (exc.headers.get("Location") or "")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def start_hub(version, **kw):
+    return Hub(version, **kw).start()
