@@ -1,0 +1,65 @@
+"""Filters of the Kubernetes target: diffs and redaction around the Helm values."""
+
+from __future__ import annotations
+
+import base64
+
+from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values
+
+
+def helm_values_diff(deployed, rendered, secret_keys=None, label="values"):
+    """Unified diff between `helm get values` and the rendered values, secrets left out.
+
+    The deployed values hold the secrets too (Helm keeps every --values
+    file); the keys of the secrets file are removed before comparing.
+    """
+    return helm_values.values_diff(
+        helm_values.strip_secret_paths(deployed or {}, secret_keys or {}), rendered or {}, label
+    )
+
+
+def redact_secrets(text, secrets):
+    """Text with every value of the secrets dict replaced by ********."""
+    return helm_values.redact(str(text), secrets or {})
+
+
+def k8s_secret_data(secrets, names):
+    """The `data` of a Kubernetes Secret holding the named secrets (base64)."""
+    return {name: base64.b64encode(str(secrets[name]).encode()).decode() for name in names if (secrets or {}).get(name)}
+
+
+def k8s_secret_decode(data, names):
+    """The named secrets from a Kubernetes Secret's `data`; others are ignored."""
+    return {name: base64.b64decode(data[name]).decode() for name in names if (data or {}).get(name)}
+
+
+def shared_secret_names(names, model):
+    """Secrets shared through the cluster: the generated ones only.
+
+    An operator's own value (the OAuth client secret, a set dummy password)
+    comes from the inventory and must win over any copy.
+    """
+    provided = {"oauth_client_secret"}
+    if (model or {}).get("dummy_password_set") in (True, "True", "true"):
+        provided.add("dummy_password")
+    return [name for name in names if name not in provided]
+
+
+def ingress_address(ingress):
+    """The address of a LoadBalancer ingress entry: its ip, else its hostname, else ""."""
+    ingress = ingress or {}
+    return ingress.get("ip") or ingress.get("hostname") or ""
+
+
+class FilterModule:
+    """daskhub.deploy filters for the Kubernetes target."""
+
+    def filters(self):
+        return {
+            "helm_values_diff": helm_values_diff,
+            "redact_secrets": redact_secrets,
+            "k8s_secret_data": k8s_secret_data,
+            "k8s_secret_decode": k8s_secret_decode,
+            "shared_secret_names": shared_secret_names,
+            "ingress_address": ingress_address,
+        }

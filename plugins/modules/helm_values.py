@@ -1,0 +1,243 @@
+#!/usr/bin/python
+"""Render and validate the Helm values and secrets files of a DaskHub site."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: helm_values
+short_description: Render a DaskHub site's Helm values and secrets files
+version_added: 0.1.0
+description:
+  - Renders, from the site model, the values of every Helm release of the
+    site (one for the C(daskhub) chart mode, two for C(composed)).
+  - Writes per release a C(values.yaml) with nothing secret in it and a
+    C(secrets.yaml) (mode 0600) with the tokens, the cookie secret, the OAuth
+    client secret and the dummy password.
+  - Before writing, coalesces the chart defaults with the rendered values and
+    validates the result against the chart schemas, as C(helm install) does;
+    fails with the path of each offending key.
+  - In check mode nothing is written. With C(--diff) the change of each
+    C(values.yaml) is shown; a change of C(secrets.yaml) is only named.
+author: DaskHub deployer maintainers
+options:
+  model:
+    description: The site model, C(daskhub_model) of the daskhub_model role.
+    type: dict
+    required: true
+  secrets:
+    description:
+      - The site's secrets, the C(daskhub_secrets) fact of the daskhub_secrets role.
+      - Never logged.
+    type: dict
+    required: true
+  dest:
+    description:
+      - The build folder. A single release writes C(values.yaml) and
+        C(secrets.yaml) into it; in C(composed) mode each release writes
+        into C(dest/<chart>/).
+    type: path
+    required: true
+  chart_data_dir:
+    description:
+      - Folder with C(<chart>-<version>/values.yaml) and
+        C(values.schema.yaml) of each chart version.
+    type: path
+    required: true
+  validate:
+    description: Validate against the chart schemas before writing.
+    type: bool
+    default: true
+notes:
+  - Supports check mode and diff mode.
+requirements:
+  - PyYAML
+  - jsonschema (when O(validate=true))
+"""
+
+EXAMPLES = r"""
+- name: Render the Helm values of the site
+  daskhub.deploy.helm_values:
+    model: "{{ daskhub_model }}"
+    secrets: "{{ daskhub_secrets }}"
+    dest: "{{ daskhub_state_dir }}/build"
+    chart_data_dir: "{{ role_path }}/files/chart-data"
+  register: daskhub_kubernetes_rendered
+"""
+
+RETURN = r"""
+releases:
+  description: The Helm releases to run, in order, with their files.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: C(daskhub), C(jupyterhub) or C(dask-gateway).
+      type: str
+    name:
+      description: The Helm release name.
+      type: str
+    chart:
+      description: The chart reference, for example C(dask/daskhub).
+      type: str
+    version:
+      description: The pinned chart version.
+      type: str
+    values_file:
+      description: Path of the values file (nothing secret).
+      type: str
+    secrets_file:
+      description: Path of the secrets file (mode 0600).
+      type: str
+    values:
+      description: The rendered values, without secrets.
+      type: dict
+    secret_keys:
+      description: Where the secrets file sets values, each value replaced by a placeholder.
+      type: dict
+chart_versions:
+  description: Versions of the jupyterhub and dask-gateway charts the site runs (subcharts under daskhub).
+  type: dict
+  returned: always
+  sample: {"jupyterhub": "3.2.1", "dask-gateway": "2024.1.0"}
+gateway_traefik_service:
+  description: Name of the Service in front of the gateway (its LoadBalancer when exposed).
+  type: str
+  returned: always
+  sample: traefik-dhub-dask-gateway
+hub_url:
+  description: The URL users open, empty when the cluster assigns it (a new LoadBalancer IP).
+  type: str
+  returned: always
+gateway_address:
+  description: The Dask Gateway address through the hub, empty when the hub URL is unknown.
+  type: str
+  returned: always
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return stream.read()
+    except FileNotFoundError:
+        return None
+
+
+def _mode(path):
+    try:
+        return os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        return None
+
+
+def _write(module, path, content, mode):
+    folder = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".daskhub-")  # mkstemp creates 0600: never readable by others
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(content)
+        os.chmod(tmp, mode)
+        module.atomic_move(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    os.chmod(path, mode)
+
+
+def _placeholders(value):
+    if isinstance(value, dict):
+        return {key: _placeholders(item) for key, item in value.items()}
+    return helm_values.REDACTED
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "model": {"type": "dict", "required": True},
+            "secrets": {"type": "dict", "required": True, "no_log": True},
+            "dest": {"type": "path", "required": True},
+            "chart_data_dir": {"type": "path", "required": True},
+            "validate": {"type": "bool", "default": True},
+        },
+        supports_check_mode=True,
+    )
+    model = module.params["model"]
+    secrets = module.params["secrets"]
+    dest = module.params["dest"]
+    try:
+        rendered = helm_values.render(model, secrets)
+        if module.params["validate"]:
+            helm_values.validate(rendered, module.params["chart_data_dir"])
+    except ValueError as err:  # ValuesError, site_model.ModelError: messages name the variable
+        module.fail_json(msg=helm_values.redact(str(err), secrets))
+    except KeyError as err:
+        module.fail_json(msg=f"the site model lacks {err}: pass daskhub_model from the daskhub_model role")
+
+    single = len(rendered["releases"]) == 1
+    changed = False
+    diffs = []
+    releases = []
+    for release in rendered["releases"]:
+        folder = dest if single else os.path.join(dest, release["key"])
+        values_file = os.path.join(folder, "values.yaml")
+        secrets_file = os.path.join(folder, "secrets.yaml")
+        files = (
+            (values_file, helm_values.dump_yaml(release["values"]), 0o644, False),
+            (secrets_file, helm_values.dump_yaml(release["secrets"]), 0o600, True),
+        )
+        for path, content, mode, secret in files:
+            before = _read(path)
+            if before == content and _mode(path) == mode:
+                continue
+            changed = True
+            if secret:
+                diffs.append(
+                    {
+                        "before_header": path,
+                        "after_header": path,
+                        "before": "" if before is None else "(secret content, not shown)\n",
+                        "after": "(secret content changed, not shown)\n",
+                    }
+                )
+            else:
+                diffs.append({"before_header": path, "after_header": path, "before": before or "", "after": content})
+            if not module.check_mode:
+                os.makedirs(folder, mode=0o700, exist_ok=True)
+                _write(module, path, content, mode)
+        releases.append(
+            {
+                "key": release["key"],
+                "name": release["name"],
+                "chart": release["chart"],
+                "version": release["version"],
+                "values_file": values_file,
+                "secrets_file": secrets_file,
+                "values": release["values"],
+                "secret_keys": _placeholders(release["secrets"]),
+            }
+        )
+    for warning in rendered["warnings"]:
+        module.warn(warning)
+    result = {
+        "changed": changed,
+        "releases": releases,
+        "chart_versions": helm_values.chart_versions(model),
+        "gateway_traefik_service": f"traefik-{helm_values.gateway_fullname(model)}",
+        "hub_url": rendered["hub_url"],
+        "gateway_address": rendered["gateway_address"],
+    }
+    if module._diff:
+        result["diff"] = diffs
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
