@@ -1,0 +1,188 @@
+#!/usr/bin/python
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
+"""Lists every user's Dask clusters through the gateway and stops the selected ones."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: dask_gateway_clusters
+short_description: List every user's Dask Gateway clusters and stop old ones or those of given users
+description:
+  - Lists the active (pending or running) clusters of every hub user through
+    the Dask Gateway's REST API, with their user, start time, age and
+    connected workers.
+  - Stops the clusters older than O(older_than), or those of O(users), or
+    those matching both when both are given; with neither it only lists.
+  - The gateway (dask-gateway-server 2026.3.0) lists and stops only the
+    caller's own clusters, even for hub admins. So O(hub_api_token) must be
+    allowed to create tokens for other users (the hub's C(tokens) scope; a
+    service in the C(admin) role, such as the site's user-sync service when
+    C(daskhub_admin_users) is set). The module mints one short-lived token
+    per user with the single scope C(access:services!service=dask-gateway),
+    and revokes them all before it returns.
+  - Used by C(playbooks/clusters.yml) on the local target; on Kubernetes that
+    playbook works on the DaskCluster resources instead.
+version_added: 0.1.0
+author: DaskHub deployer maintainers
+options:
+  hub_api_url:
+    description: The hub's REST API, for example C(http://127.0.0.1:8000/hub/api).
+    type: str
+    required: true
+  hub_api_token:
+    description: A hub token that may create and revoke tokens of every user (never logged).
+    type: str
+    required: true
+  gateway_url:
+    description: The gateway's address, C(<hub>/services/dask-gateway).
+    type: str
+    required: true
+  gateway_service:
+    description: Name of the gateway's hub service (the scope of the minted tokens).
+    type: str
+    default: dask-gateway
+  older_than:
+    description:
+      - Stop clusters that started longer ago than this, in seconds or with a
+        unit (C(45s), C(30m), C(2h), C(1d), C(1h30m)).
+    type: str
+  users:
+    description:
+      - Only look at these hub users' clusters, and stop them (all of them,
+        or with O(older_than) the old ones). Names the hub does not know are
+        reported in RV(unknown_users).
+    type: list
+    elements: str
+    default: []
+  timeout:
+    description: Seconds to wait for each request.
+    type: float
+    default: 30
+notes:
+  - Check mode lists and returns in RV(selected) what would be stopped, and
+    stops nothing (it still mints and revokes the listing tokens).
+  - Clusters of users deleted from the hub cannot be reached this way; the
+    gateway's idle timeout (C(daskhub_gateway_idle_timeout)) stops them.
+seealso:
+  - module: kubernetes.core.k8s_info
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: List every running cluster
+  daskhub.deploy.dask_gateway_clusters:
+    hub_api_url: http://127.0.0.1:8000/hub/api
+    hub_api_token: "{{ daskhub_secrets.user_sync_api_token }}"
+    gateway_url: http://127.0.0.1:8000/services/dask-gateway
+
+- name: Stop clusters older than a day
+  daskhub.deploy.dask_gateway_clusters:
+    hub_api_url: "{{ daskhub_hub_api_url }}"
+    hub_api_token: "{{ daskhub_secrets.user_sync_api_token }}"
+    gateway_url: "{{ daskhub_hub_url }}/services/dask-gateway"
+    older_than: 1d
+
+- name: Stop all of alice's clusters
+  daskhub.deploy.dask_gateway_clusters:
+    hub_api_url: "{{ daskhub_hub_api_url }}"
+    hub_api_token: "{{ daskhub_secrets.user_sync_api_token }}"
+    gateway_url: "{{ daskhub_hub_url }}/services/dask-gateway"
+    users: [alice]
+"""
+
+RETURN = r"""
+clusters:
+  description: Every active cluster found, before any was stopped.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: 4c1e0f8a2b6d4f0e9d0a1b2c3d4e5f60
+      user: alice
+      status: RUNNING
+      started: "2026-03-01T10:00:00Z"
+      age_seconds: 7260
+      workers: 2
+      options: {worker_cores: 1, worker_memory: 2}
+selected:
+  description: The clusters chosen to stop (in check mode, that would be stopped).
+  returned: always
+  type: list
+  elements: dict
+stopped:
+  description: Names of the clusters stopped by this run (empty in check mode).
+  returned: always
+  type: list
+  elements: str
+unknown_users:
+  description: Names in O(users) that the hub does not know.
+  returned: always
+  type: list
+  elements: str
+lines:
+  description: One human-readable line per cluster found.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskhub.deploy.plugins.module_utils.dask_clusters import (
+    ClustersError,
+    GatewayClusters,
+    parse_duration,
+    select,
+    summary,
+)
+from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import HubAPIError, HubClient
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "hub_api_url": {"type": "str", "required": True},
+            "hub_api_token": {"type": "str", "required": True, "no_log": True},
+            "gateway_url": {"type": "str", "required": True},
+            "gateway_service": {"type": "str", "default": "dask-gateway"},
+            "older_than": {"type": "str"},
+            "users": {"type": "list", "elements": "str", "default": []},
+            "timeout": {"type": "float", "default": 30},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["older_than"] not in (None, ""):
+        try:
+            parse_duration(params["older_than"])
+        except ValueError as err:
+            module.fail_json(msg=f"older_than: {err}")
+    try:
+        hub = HubClient(params["hub_api_url"], params["hub_api_token"], timeout=params["timeout"])
+        with GatewayClusters(
+            hub, params["gateway_url"], service=params["gateway_service"], timeout=params["timeout"]
+        ) as gateway:
+            clusters, unknown = gateway.list_all(users=params["users"] or None)
+            chosen = select(clusters, older_than=params["older_than"], users=params["users"])
+            stopped = [] if module.check_mode else gateway.stop(chosen)
+    except (HubAPIError, ClustersError) as err:
+        module.fail_json(msg=str(err))
+    for name in unknown:
+        module.warn(f"user {name!r} is not on the hub; its clusters (if any) cannot be listed")
+    module.exit_json(
+        changed=bool(chosen),
+        clusters=clusters,
+        selected=chosen,
+        stopped=stopped,
+        unknown_users=unknown,
+        lines=summary(clusters),
+    )
+
+
+if __name__ == "__main__":
+    main()
