@@ -1,0 +1,529 @@
+"""The per-site secrets store: a YAML file mapping secret names to values.
+
+Used on the controller by the ``daskhub.deploy.secrets`` action plugin, and
+importable on its own (it needs PyYAML; Ansible only for vault encryption) so
+that its behaviour is unit-tested directly.
+
+Guarantees:
+
+- a missing secret is generated as ``secrets.token_hex(32)`` (what
+  ``openssl rand -hex 32`` gives) and kept; names already in the store are
+  never deleted, whoever put them there;
+- writers serialise on an ``fcntl.flock`` of a sibling lock file and re-read
+  the store after taking it, so concurrent runs (several hosts of one play,
+  two operators) never lose a secret; the new content goes to a temporary
+  file in the same directory that is fsynced and ``os.replace``-d over the
+  store, so readers see either the old or the new file, never a torn one;
+- the store is mode 0600 (a directory we create is 0700), whatever the umask;
+- a corrupt or unreadable store raises ``SecretsStoreError`` naming the path
+  and is left exactly as it was;
+- an Ansible Vault encrypted store stays encrypted; a plain store is
+  encrypted only on request;
+- no error message, repr or diff contains a secret value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import os
+import re
+import secrets
+import stat
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import yaml
+
+SECRET_BYTES = 32
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+DEFAULT_LOCK_TIMEOUT = 120.0
+VAULT_HEADER = b"$ANSIBLE_VAULT"
+# Kubernetes Secret keys allow exactly these characters, and the hub and
+# gateway charts take these names as Secret keys.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
+FILE_HEADER = (
+    "# DaskHub secrets store, managed by daskhub.deploy.secrets.\n"
+    "# Keep it out of git and mode 0600. Names may be added by hand;\n"
+    "# rotate a value with daskhub_secrets_rotate rather than editing it.\n"
+)
+_HIDDEN = "<hidden>"
+
+
+class SecretsStoreError(Exception):
+    """The store cannot be read, parsed, decrypted, locked or written.
+
+    The message names the store's path and never contains a secret value.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"secrets store {path}: {problem}")
+
+
+def generate_secret() -> str:
+    """Return a new secret: 32 random bytes as 64 lowercase hex characters."""
+    return secrets.token_hex(SECRET_BYTES)
+
+
+@dataclasses.dataclass(frozen=True)
+class EnsureResult:
+    """What ``SecretsStore.ensure`` did (or, in check mode, would do).
+
+    Unpacks as the 4-tuple ``values, created, rotated, changed``; the other
+    fields describe the change for reports and diffs and hold names only.
+    """
+
+    # repr=False: a logged or printed result must not leak the values.
+    values: dict[str, str] = dataclasses.field(repr=False)
+    created: list[str]
+    rotated: list[str]
+    changed: bool
+    # Names whose stored value was replaced by the authoritative one.
+    synced: list[str] = dataclasses.field(default_factory=list)
+    # Changes to the file itself (encryption, mode), as short phrases.
+    file_changes: list[str] = dataclasses.field(default_factory=list)
+    names_before: list[str] = dataclasses.field(default_factory=list)
+    names_after: list[str] = dataclasses.field(default_factory=list)
+    encrypted_before: bool = False
+    encrypted_after: bool = False
+    existed: bool = False
+    mode_before: int | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.values, self.created, self.rotated, self.changed))
+
+    def diff(self, path: str) -> dict[str, str]:
+        """An Ansible ``diff`` of the store that shows names, never values."""
+        markers = {name: "<created>" for name in self.created}
+        markers.update({name: "<rotated>" for name in self.rotated})
+        markers.update({name: "<from the cluster>" for name in self.synced})
+
+        def render(names: Iterable[str], encrypted: bool, mode: int, marked: bool) -> str:
+            lines = [f"# mode {mode:04o}, encrypted with Ansible Vault: {'yes' if encrypted else 'no'}"]
+            lines += [f"{name}: {markers.get(name, _HIDDEN) if marked else _HIDDEN}" for name in sorted(names)]
+            return "\n".join(lines) + "\n"
+
+        before = ""
+        if self.existed:
+            before = render(self.names_before, self.encrypted_before, self.mode_before or FILE_MODE, marked=False)
+        after = render(self.names_after, self.encrypted_after, FILE_MODE, marked=True)
+        return {"before_header": path, "after_header": path, "before": before, "after": after}
+
+
+@dataclasses.dataclass
+class _Snapshot:
+    data: dict[str, str]
+    exists: bool
+    encrypted: bool
+    mode: int | None
+    # (vault_id, secret) that decrypted the store, reused to re-encrypt it.
+    vault_used: tuple[str, Any] | None = None
+
+
+class _StoreLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys.
+
+    PyYAML keeps the last of duplicate keys silently; rewriting such a store
+    would drop the other value, so it is reported as corrupt instead.
+    """
+
+
+def _construct_mapping_without_duplicates(loader: _StoreLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: set[str] = set()
+    for key_node, _value_node in node.value:
+        if isinstance(key_node, yaml.ScalarNode):
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate name {key_node.value!r}", key_node.start_mark
+                )
+            seen.add(key_node.value)
+    return loader.construct_mapping(node)
+
+
+_StoreLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_without_duplicates)
+
+
+def _check_name(name: object, what: str) -> str:
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise ValueError(
+            f"invalid secret name {name!r} in {what}: use letters, digits, '.', '_' and '-' (Kubernetes Secret keys)"
+        )
+    return str(name)
+
+
+def _check_names(names: Iterable[str], what: str) -> list[str]:
+    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+        raise ValueError(f"{what} must be a list of secret names")
+    result: list[str] = []
+    for name in names:
+        checked = _check_name(name, what)
+        if checked not in result:
+            result.append(checked)
+    return result
+
+
+def _check_values(mapping: Mapping[str, Any] | None, what: str) -> dict[str, str]:
+    """Plain-str copy of a name -> value mapping, without empty values.
+
+    Empty values are dropped because an unset operator variable must fall
+    back to a generated secret rather than to an empty password.
+    """
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, Mapping):
+        raise ValueError(f"{what} must be a mapping of secret name to value")
+    result: dict[str, str] = {}
+    for name, value in mapping.items():
+        checked = _check_name(name, what)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            # The type, not the value: this message may be displayed.
+            raise ValueError(f"{what}[{checked!r}] must be a string, not {type(value).__name__}")
+        # str() turns Ansible's tagged str subclasses into plain str, which
+        # yaml.safe_dump can represent.
+        result[checked] = str(value)
+    return result
+
+
+class SecretsStore:
+    """A YAML secrets store at ``path``.
+
+    ``vault`` is an ``ansible.parsing.vault.VaultLib`` or any object with
+    VaultLib-compatible ``encrypt(plaintext, secret=None, vault_id=None)``
+    and ``decrypt(vaulttext)`` methods (a ``secrets`` list of
+    ``(vault_id, secret)`` pairs and ``decrypt_and_get_vault_id`` are used
+    when present). An encrypted store needs it to be read; ``encrypt=True``
+    makes a plain store encrypted on the next write. ``vault_id`` picks the
+    vault secret used for encryption; by default an encrypted store is
+    written back with the secret that decrypted it.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        vault: Any = None,
+        vault_id: str | None = None,
+        encrypt: bool = False,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    ) -> None:
+        # A symlinked store (say, into an encrypted home) is updated in place
+        # instead of having its link replaced by a regular file.
+        self.path = os.path.realpath(os.path.expanduser(os.fspath(path)))
+        self.lock_path = self.path + ".lock"
+        self._vault = vault
+        self._vault_id = vault_id
+        self._encrypt = encrypt
+        self._lock_timeout = lock_timeout
+
+    def _error(self, problem: str) -> SecretsStoreError:
+        return SecretsStoreError(self.path, problem)
+
+    # --- reading -----------------------------------------------------------
+
+    def read(self) -> dict[str, str]:
+        """The stored mapping (decrypted); empty when the store does not exist."""
+        return dict(self._load().data)
+
+    def _load(self) -> _Snapshot:
+        try:
+            with open(self.path, "rb") as handle:
+                info = os.fstat(handle.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    raise self._error("is not a regular file")
+                raw = handle.read()
+        except FileNotFoundError:
+            return _Snapshot(data={}, exists=False, encrypted=False, mode=None)
+        except IsADirectoryError:
+            raise self._error("is a directory, not a file") from None
+        except OSError as exc:
+            raise self._error(f"cannot be read: {exc.strerror or exc}") from None
+
+        encrypted = raw.lstrip().startswith(VAULT_HEADER)
+        vault_used = None
+        if encrypted:
+            raw, vault_used = self._decrypt(raw)
+        data = self._parse(raw)
+        return _Snapshot(
+            data=data,
+            exists=True,
+            encrypted=encrypted,
+            mode=stat.S_IMODE(info.st_mode),
+            vault_used=vault_used,
+        )
+
+    def _decrypt(self, raw: bytes) -> tuple[bytes, tuple[str, Any] | None]:
+        if self._vault is None:
+            raise self._error(
+                "is encrypted with Ansible Vault but no vault password was given "
+                "(use --vault-password-file, --vault-id or --ask-vault-pass)"
+            )
+        try:
+            if hasattr(self._vault, "decrypt_and_get_vault_id"):
+                plaintext, vault_id, secret = self._vault.decrypt_and_get_vault_id(raw)
+                return bytes(plaintext), (vault_id, secret)
+            return bytes(self._vault.decrypt(raw)), None
+        except Exception as exc:  # VaultLib raises several unrelated types
+            raise self._error(
+                f"cannot be decrypted with the given vault password(s) ({type(exc).__name__}); "
+                "check --vault-password-file / --vault-id"
+            ) from None
+
+    def _parse(self, raw: bytes) -> dict[str, str]:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self._error(f"is not UTF-8 text (invalid byte at offset {exc.start}); is it corrupt?") from None
+        loader = None
+        try:
+            # The constructor already scans for unprintable characters.
+            loader = _StoreLoader(text)
+            data = loader.get_single_data()
+        except yaml.MarkedYAMLError as exc:
+            # Only the problem and its position: PyYAML's full message quotes
+            # the offending line, which may hold a secret.
+            mark = exc.problem_mark
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise self._error(f"is not valid YAML: {exc.problem}{where}") from None
+        except yaml.YAMLError as exc:
+            raise self._error(f"is not valid YAML ({type(exc).__name__})") from None
+        finally:
+            if loader is not None:
+                loader.dispose()
+
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise self._error(f"must be a YAML mapping of secret name to value, found a {type(data).__name__}")
+        for name, value in data.items():
+            if not isinstance(name, str):
+                raise self._error(f"secret names must be strings, found {type(name).__name__} {name!r}")
+            if not isinstance(value, str):
+                raise self._error(
+                    f"the value of {name!r} must be a string, found {type(value).__name__} (quote it in the file)"
+                )
+        return data
+
+    # --- ensuring ------------------------------------------------------------
+
+    def ensure(
+        self,
+        names: Iterable[str],
+        rotate: Iterable[str] = (),
+        provided: Mapping[str, Any] | None = None,
+        authoritative: Mapping[str, Any] | None = None,
+        *,
+        check_mode: bool = False,
+    ) -> EnsureResult:
+        """Make sure every name in ``names`` has a value; return them.
+
+        ``rotate`` names get a fresh value. ``provided`` values (operator
+        secrets such as an OAuth client secret) are returned as given and
+        never written. ``authoritative`` values (read from the running
+        cluster) replace differing stored values. Both ignore empty values
+        and names not in ``names``. In check mode nothing is written and
+        missing or rotated secrets get throw-away values.
+        """
+        names = _check_names(names, "names")
+        rotate = _check_names(rotate, "rotate")
+        unknown = [name for name in rotate if name not in names]
+        if unknown:
+            raise ValueError(f"rotate lists names that are not in names: {', '.join(unknown)}")
+        provided = _check_values(provided, "provided")
+        authoritative = _check_values(authoritative, "authoritative")
+        operator_owned = [name for name in rotate if name in provided]
+        if operator_owned:
+            raise ValueError(
+                f"cannot rotate {', '.join(operator_owned)}: the value is provided by the operator; change it there"
+            )
+        if self._encrypt and self._vault is None:
+            raise self._error("vault encryption was requested but no vault password was given")
+
+        if check_mode:
+            return self._plan(self._load(), names, rotate, provided, authoritative)[0]
+
+        self._make_parent()
+        with self._locked():
+            # Re-read under the lock: another run may have written since.
+            snapshot = self._load()
+            result, stored = self._plan(snapshot, names, rotate, provided, authoritative)
+            if stored != snapshot.data or result.encrypted_after != snapshot.encrypted:
+                self._write(stored, result.encrypted_after, snapshot)
+            elif snapshot.mode not in (None, FILE_MODE):
+                os.chmod(self.path, FILE_MODE)
+        return result
+
+    def _plan(
+        self,
+        snapshot: _Snapshot,
+        names: list[str],
+        rotate: list[str],
+        provided: dict[str, str],
+        authoritative: dict[str, str],
+    ) -> tuple[EnsureResult, dict[str, str]]:
+        stored = dict(snapshot.data)
+        values: dict[str, str] = {}
+        created: list[str] = []
+        rotated: list[str] = []
+        synced: list[str] = []
+        for name in names:
+            if name in provided:
+                values[name] = provided[name]
+                continue
+            current = stored.get(name, "")
+            if name in rotate:
+                stored[name] = generate_secret()
+                (rotated if current else created).append(name)
+            elif name in authoritative:
+                if current != authoritative[name]:
+                    stored[name] = authoritative[name]
+                    synced.append(name)
+            elif not current:
+                # An empty stored value is treated as missing: an empty
+                # token or password is never what a site wants.
+                stored[name] = generate_secret()
+                created.append(name)
+            values[name] = stored[name]
+
+        encrypted_after = snapshot.encrypted or self._encrypt
+        file_changes: list[str] = []
+        if snapshot.exists and encrypted_after and not snapshot.encrypted:
+            file_changes.append("encrypt with Ansible Vault")
+        if snapshot.mode not in (None, FILE_MODE):
+            file_changes.append(f"mode {snapshot.mode:04o} -> {FILE_MODE:04o}")
+        result = EnsureResult(
+            values=values,
+            created=created,
+            rotated=rotated,
+            changed=bool(created or rotated or synced or file_changes),
+            synced=synced,
+            file_changes=file_changes,
+            names_before=sorted(snapshot.data),
+            names_after=sorted(stored),
+            encrypted_before=snapshot.encrypted,
+            encrypted_after=encrypted_after,
+            existed=snapshot.exists,
+            mode_before=snapshot.mode,
+        )
+        return result, stored
+
+    # --- writing -------------------------------------------------------------
+
+    def _make_parent(self) -> None:
+        missing = []
+        parent = os.path.dirname(self.path)
+        while parent and not os.path.isdir(parent):
+            missing.append(parent)
+            parent = os.path.dirname(parent) if os.path.dirname(parent) != parent else ""
+        for directory in reversed(missing):
+            try:
+                os.mkdir(directory, DIR_MODE)
+            except FileExistsError:
+                if not os.path.isdir(directory):
+                    raise self._error(f"{directory} exists and is not a directory") from None
+                # A concurrent run made it; its mode is that run's business.
+                continue
+            except OSError as exc:
+                raise self._error(f"cannot create directory {directory}: {exc.strerror or exc}") from None
+            # mkdir's mode is filtered by the umask; the store's directory
+            # must be private whatever it is.
+            os.chmod(directory, DIR_MODE)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        except OSError as exc:
+            raise self._error(f"cannot open lock file {self.lock_path}: {exc.strerror or exc}") from None
+        try:
+            deadline = time.monotonic() + self._lock_timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    # Polling instead of a blocking flock, so that a hung run
+                    # holding the lock gives an error instead of a hang.
+                    if time.monotonic() >= deadline:
+                        raise self._error(
+                            f"timed out after {self._lock_timeout:g}s waiting for the lock {self.lock_path}"
+                        ) from None
+                    time.sleep(0.02)
+            yield
+        finally:
+            # Closing the descriptor releases the lock. The lock file stays:
+            # unlinking it would let two runs lock two different inodes.
+            os.close(fd)
+
+    def _serialize(self, stored: dict[str, str], encrypted: bool, snapshot: _Snapshot) -> bytes:
+        body = yaml.safe_dump(stored, default_flow_style=False, sort_keys=True, allow_unicode=True, width=4096)
+        plaintext = (FILE_HEADER + body).encode("utf-8")
+        if not encrypted:
+            return plaintext
+        if self._vault is None:
+            raise self._error("must be written encrypted but no vault password was given")
+        vault_id, secret = self._encrypt_secret(snapshot)
+        try:
+            ciphertext = bytes(self._vault.encrypt(plaintext, secret=secret, vault_id=vault_id))
+        except Exception as exc:  # VaultLib raises several unrelated types
+            raise self._error(f"cannot be encrypted ({type(exc).__name__}: {exc})") from None
+        return ciphertext if ciphertext.endswith(b"\n") else ciphertext + b"\n"
+
+    def _encrypt_secret(self, snapshot: _Snapshot) -> tuple[str | None, Any]:
+        known = list(getattr(self._vault, "secrets", None) or [])
+        if self._vault_id is not None:
+            for vault_id, secret in known:
+                if vault_id == self._vault_id:
+                    return vault_id, secret
+            if known:
+                ids = ", ".join(str(vault_id) for vault_id, _secret in known)
+                raise self._error(f"no vault secret with vault id {self._vault_id!r} (known: {ids})")
+            return self._vault_id, None
+        if snapshot.vault_used is not None:
+            return snapshot.vault_used
+        if known:
+            return known[0]
+        # A VaultLib-compatible object without a secrets list picks its own.
+        return None, None
+
+    def _write(self, stored: dict[str, str], encrypted: bool, snapshot: _Snapshot) -> None:
+        # Serialise (and encrypt) first: if that fails nothing was touched.
+        content = self._serialize(stored, encrypted, snapshot)
+        directory = os.path.dirname(self.path)
+        try:
+            fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=directory)
+        except OSError as exc:
+            raise self._error(f"cannot create a temporary file in {directory}: {exc.strerror or exc}") from None
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), FILE_MODE)
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_path, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_path)
+            raise self._error(f"cannot be written: {exc.strerror or exc}") from None
+        # Persist the rename itself, not only the file's data.
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def vault_from_password(password: str | bytes, vault_id: str = "default") -> Any:
+    """A VaultLib holding one password, for use outside ansible-playbook."""
+    from ansible.parsing.vault import VaultLib, VaultSecret  # noqa: PLC0415 - Ansible only when vault is used
+
+    secret = VaultSecret(password.encode("utf-8") if isinstance(password, str) else password)
+    return VaultLib(secrets=[(vault_id, secret)])
