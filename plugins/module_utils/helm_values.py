@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import ipaddress
 import os
 import re
@@ -474,9 +475,16 @@ def render(model: dict, secrets: dict) -> dict:
 # --- Validation against the chart schemas ---------------------------------------
 
 
-def _load_yaml(path: str):
+@functools.lru_cache(maxsize=32)
+def _load_yaml_cached(path: str, mtime: float):
+    del mtime  # part of the cache key only: an edited file is read again
     with open(path, encoding="utf-8") as stream:
         return yaml.safe_load(stream)
+
+
+def _load_yaml(path: str):
+    # The schemas are large; a render validates several releases against them.
+    return copy.deepcopy(_load_yaml_cached(path, os.path.getmtime(path)))
 
 
 def chart_data(chart_data_dir: str, chart: str, version: str) -> tuple[dict, dict | None]:

@@ -1,0 +1,481 @@
+"""Helm values of the Kubernetes target: rendering, token wiring and schema validation."""
+
+from __future__ import annotations
+
+import filecmp
+import re
+import shutil
+
+import pytest
+import yaml
+from ansible_collections.daskhub.deploy.plugins.filter import helm_values as filters
+from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values as hv
+from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from support import kubernetes_site as ks
+
+MODES = ("daskhub", "composed")
+CHART_DATA_DIRS = [pytest.param(ks.CHART_DATA, id="shipped")]
+if ks.SHARED_CHART_DATA.is_dir():
+    CHART_DATA_DIRS.append(pytest.param(ks.SHARED_CHART_DATA, id="shared"))
+
+
+def render(inventory="example-site", secrets=None, **overrides):
+    model = ks.model(inventory, **overrides)
+    secrets = secrets or ks.secrets(model)
+    return model, secrets, hv.render(model, secrets)
+
+
+def by_key(rendered):
+    return {release["key"]: release for release in rendered["releases"]}
+
+
+def hub_section(rendered, part="values"):
+    releases = by_key(rendered)
+    if "daskhub" in releases:
+        return releases["daskhub"][part]["jupyterhub"]
+    return releases["jupyterhub"][part]
+
+
+def gateway_section(rendered, part="values"):
+    releases = by_key(rendered)
+    if "daskhub" in releases:
+        return releases["daskhub"][part]["dask-gateway"]
+    return releases["dask-gateway"][part]
+
+
+# --- Every inventory, both chart modes, against the real schemas --------------
+
+
+@pytest.fixture(scope="module")
+def shared_chart_data(tmp_path_factory):
+    """../shared/chart-data plus the umbrella defaults it lacks (the daskhub chart has no schema)."""
+    folder = tmp_path_factory.mktemp("chart-data")
+    shutil.copytree(ks.SHARED_CHART_DATA, folder, dirs_exist_ok=True)
+    for umbrella in ks.CHART_DATA.glob("daskhub-*"):
+        shutil.copytree(umbrella, folder / umbrella.name)
+    return folder
+
+
+@pytest.mark.parametrize("chart_data", CHART_DATA_DIRS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("inventory", ks.inventory_names())
+def test_every_inventory_validates_in_both_chart_modes(inventory, mode, chart_data, request):
+    if chart_data == ks.SHARED_CHART_DATA:
+        chart_data = request.getfixturevalue("shared_chart_data")
+    _, _, rendered = render(inventory, daskhub_chart_mode=mode)
+    assert [r["chart"] for r in rendered["releases"]] == (
+        ["dask/daskhub"] if mode == "daskhub" else ["jupyterhub/jupyterhub", "dask/dask-gateway"]
+    )
+    for release in rendered["releases"]:
+        assert hv.validate_release(release, str(chart_data)) == []
+
+
+def test_shipped_chart_data_is_an_unchanged_copy_of_the_shared_data():
+    if not ks.SHARED_CHART_DATA.is_dir():
+        pytest.skip("../shared/chart-data is not beside this checkout")
+    compared = 0
+    for folder in ks.SHARED_CHART_DATA.iterdir():
+        if folder.is_dir():
+            for path in folder.iterdir():
+                assert filecmp.cmp(path, ks.CHART_DATA / folder.name / path.name, shallow=False), path
+                compared += 1
+    assert compared >= 8
+
+
+# --- The example site, key by key ---------------------------------------------
+
+
+def test_example_site_key_by_key():
+    model, secrets, rendered = render("example-site")
+    assert [(r["name"], r["chart"], r["version"]) for r in rendered["releases"]] == [
+        ("dhub", "dask/daskhub", "2024.1.1")
+    ]
+    hub = hub_section(rendered)
+    gateway = gateway_section(rendered)
+
+    # GenericOAuthenticator against the experiment's IAM.
+    assert hub["hub"]["config"]["JupyterHub"]["authenticator_class"] == "generic-oauth"
+    oauth = hub["hub"]["config"]["GenericOAuthenticator"]
+    assert oauth["login_service"] == "ATLAS IAM"
+    assert oauth["username_claim"] == "preferred_username"
+    assert oauth["client_id"] == "daskhub-analysis-facility"
+    assert "client_secret" not in oauth
+    assert hub_section(rendered, "secrets")["hub"]["config"]["GenericOAuthenticator"] == {
+        "client_secret": secrets["oauth_client_secret"]
+    }
+    # HTTPS with Let's Encrypt on a static proxy IP.
+    assert hub["proxy"]["https"] == {
+        "enabled": True,
+        "type": "letsencrypt",
+        "hosts": ["daskhub.hep-analysis.example.org"],
+        "letsencrypt": {"contactEmail": "daskhub-admins@hep-analysis.example.org"},
+    }
+    assert hub["proxy"]["service"] == {"type": "LoadBalancer", "loadBalancerIP": "203.0.113.10"}
+    # Single-user servers.
+    singleuser = hub["singleuser"]
+    assert singleuser["startTimeout"] == 900
+    assert singleuser["extraEnv"] == {"ATLAS_LOCAL_ROOT_BASE": "/cvmfs/atlas.cern.ch/repo/ATLASLocalRootBase"}
+    assert singleuser["storage"]["extraVolumes"] == [{"name": "cvmfs", "hostPath": {"path": "/var/lib/cvmfs-k8s"}}]
+    assert singleuser["storage"]["extraVolumeMounts"] == [
+        {"name": "cvmfs", "mountPath": "/cvmfs", "readOnly": True, "mountPropagation": "HostToContainer"}
+    ]
+    profiles = {p["display_name"]: p for p in singleuser["profileList"]}
+    assert len(profiles) == 5
+    assert len({p["kubespawner_override"]["image"] for p in profiles.values()}) == 3
+    assert [name for name, p in profiles.items() if p.get("default")] == ["Python analysis (CPU)"]
+    gpu = [p for p in profiles.values() if "extra_resource_limits" in p["kubespawner_override"]]
+    assert len(gpu) == 2
+    for profile in gpu:
+        assert profile["kubespawner_override"]["node_selector"] == {
+            "cloud.google.com/gke-accelerator": "nvidia-tesla-t4"
+        }
+        assert profile["kubespawner_override"]["extra_resource_limits"] == {"nvidia.com/gpu": 1}
+    megamem = profiles["Megamem (1 TB memory)"]["kubespawner_override"]
+    assert megamem["mem_guarantee"] == "1T"
+    assert megamem["tolerations"] == [{"key": "megamem", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
+    # Network policies off.
+    assert hub["hub"]["networkPolicy"] == {"enabled": False}
+    assert singleuser["networkPolicy"] == {"enabled": False}
+    assert hub["proxy"]["chp"]["networkPolicy"] == {"enabled": False}
+    # The gateway: a LoadBalancer limited to the institute's network.
+    assert gateway["traefik"]["service"] == {
+        "type": "LoadBalancer",
+        "spec": {"loadBalancerSourceRanges": ["198.51.100.0/24"]},
+    }
+    assert rendered["warnings"] == []
+    backend = gateway["gateway"]["backend"]
+    assert backend["scheduler"]["cores"] == {"request": 1, "limit": 1}
+    assert backend["scheduler"]["memory"] == {"request": "32G", "limit": "100G"}
+    assert backend["worker"]["extraPodConfig"] == {
+        "tolerations": [{"key": "dask", "operator": "Equal", "value": "worker", "effect": "NoSchedule"}],
+        "nodeSelector": {"dask": "worker"},
+    }
+    assert backend["image"] == {"name": "pangeo/pangeo-notebook", "tag": "2024.01.15"}
+    # The options handler is site_model's, unchanged, with the site's bounds.
+    handler = gateway["gateway"]["extraConfig"]["optionHandler"]
+    assert handler == site_model.gateway_options_handler(model)
+    assert 'Integer("worker_cores", default=1, min=1, max=7' in handler
+    assert 'Float("worker_memory", default=4.0, min=1.0, max=27.0' in handler
+    assert 'Integer("num_gpus", default=0, min=0, max=1' in handler
+    assert "_DASKHUB_GPUS = 'nvidia.com/gpu'" in handler
+    assert site_model.IMAGE_TAG_ERROR in handler
+    # daskhub 2024.1.1 runs dask-gateway 2024.1.0: no jupyterhubServiceName
+    # (its schema forbids the key) and so no access scope to require.
+    assert gateway["gateway"]["auth"] == {"type": "jupyterhub"}
+    assert "user" not in hub["hub"]["loadRoles"]
+    assert rendered["hub_url"] == "https://daskhub.hep-analysis.example.org"
+
+
+def test_options_handler_compiles_and_is_shared_with_the_local_target():
+    _model, _, rendered = render("example-site")
+    source = gateway_section(rendered)["gateway"]["extraConfig"]["optionHandler"]
+    compile(source, "optionHandler", "exec")
+    local_model = ks.model("example-site", daskhub_target="local")
+    assert source == site_model.gateway_options_handler(local_model)
+
+
+def test_cluster_config_is_the_shared_one_without_scheduler_resources():
+    model, _, rendered = render("example-site", daskhub_gateway_cluster_max_cores=70)
+    source = gateway_section(rendered)["gateway"]["extraConfig"]["clusterConfig"]
+    namespace = {"c": type("C", (), {"ClusterConfig": type("CC", (), {})()})()}
+    exec(compile(source, "clusterConfig", "exec"), namespace)  # noqa: S102 - our own rendered config
+    traits = vars(namespace["c"].ClusterConfig)
+    expected = {k: v for k, v in site_model.gateway_cluster_config(model).items() if not k.startswith("scheduler_")}
+    assert traits == expected
+    assert traits["cluster_max_cores"] == 70
+
+
+# --- Composed mode: the glue the umbrella chart would add ----------------------
+
+
+def test_composed_mode_renders_the_umbrella_glue():
+    _model, _secrets, rendered = render("example-site", daskhub_chart_mode="composed")
+    releases = by_key(rendered)
+    assert [(r["name"], r["chart"], r["version"]) for r in rendered["releases"]] == [
+        ("dhub", "jupyterhub/jupyterhub", "4.4.0"),
+        ("dhub-dask-gateway", "dask/dask-gateway", "2026.3.0"),
+    ]
+    hub = releases["jupyterhub"]["values"]
+    gateway = releases["dask-gateway"]["values"]
+    assert hub["hub"]["services"]["dask-gateway"] == {
+        "display": False,
+        "url": "http://traefik-dhub-dask-gateway.daskhub",
+    }
+    env = hub["singleuser"]["extraEnv"]
+    # HTTPS is on: pods reach the gateway through the internal proxy-http service.
+    assert env["DASK_GATEWAY__ADDRESS"] == "http://proxy-http:8000/services/dask-gateway/"
+    assert env["DASK_GATEWAY__PROXY_ADDRESS"] == "gateway://traefik-dhub-dask-gateway.daskhub:80"
+    assert env["DASK_GATEWAY__PUBLIC_ADDRESS"] == "/services/dask-gateway/"
+    assert env["DASK_GATEWAY__AUTH__TYPE"] == "jupyterhub"
+    assert env["ATLAS_LOCAL_ROOT_BASE"] == "/cvmfs/atlas.cern.ch/repo/ATLASLocalRootBase"
+    assert gateway["gateway"]["prefix"] == "/services/dask-gateway"
+    auth = gateway["gateway"]["auth"]
+    assert auth["type"] == "jupyterhub"
+    assert auth["jupyterhub"]["apiUrl"] == "http://hub:8081/hub/api"
+    # dask-gateway 2026.3.0: the gateway checks the service scope, and users get it.
+    assert auth["jupyterhub"]["jupyterhubServiceName"] == "dask-gateway"
+    assert "access:services!service=dask-gateway" in hub["hub"]["loadRoles"]["user"]["scopes"]
+    assert "self" in hub["hub"]["loadRoles"]["user"]["scopes"]
+    # The gateway chart's own default is a LoadBalancer; ours is explicit.
+    assert gateway["traefik"]["service"]["type"] == "LoadBalancer"
+    _, _, plain = render("local", daskhub_chart_mode="composed")
+    assert by_key(plain)["dask-gateway"]["values"]["traefik"]["service"] == {"type": "ClusterIP"}
+    assert by_key(plain)["jupyterhub"]["values"]["singleuser"]["extraEnv"]["DASK_GATEWAY__ADDRESS"] == (
+        "http://proxy-public/services/dask-gateway"
+    )
+
+
+def test_umbrella_mode_with_a_gateway_that_knows_scoped_access():
+    """A newer gateway in the umbrella gets the service name too (version-gated, not mode-gated)."""
+    model = ks.model("local")
+    versions = {"jupyterhub": "4.4.0", "dask-gateway": "2026.3.0"}
+    values = hv._gateway_values(model, versions, composed=False)
+    assert values["gateway"]["auth"]["jupyterhub"]["jupyterhubServiceName"] == "dask-gateway"
+    assert "apiUrl" not in values["gateway"]["auth"]["jupyterhub"]
+
+
+# --- Token wiring ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_tokens_are_wired_explicitly_and_idempotently(mode):
+    model = ks.model(
+        "example-site", daskhub_chart_mode=mode, daskhub_hub_extra_services={"grafana": {"url": "http://g"}}
+    )
+    secrets = ks.secrets(model)
+    first = hv.render(model, secrets)
+    second = hv.render(model, dict(secrets))
+    assert first == second
+    hub = hub_section(first, "secrets")
+    gateway = gateway_section(first, "secrets")
+    assert hub["proxy"]["secretToken"] == secrets["proxy_secret_token"]
+    assert hub["hub"]["cookieSecret"] == secrets["cookie_secret"]
+    assert hub["hub"]["services"]["dask-gateway"]["apiToken"] == secrets["dask_gateway_api_token"]
+    assert gateway["gateway"]["auth"]["jupyterhub"]["apiToken"] == hub["hub"]["services"]["dask-gateway"]["apiToken"]
+    assert hub["hub"]["services"]["user-sync"]["apiToken"] == secrets["user_sync_api_token"]
+    assert hub["hub"]["services"]["grafana"]["apiToken"] == secrets["service_grafana_api_token"]
+    assert hub_section(first)["hub"]["services"]["grafana"] == {"url": "http://g"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("inventory", ks.inventory_names())
+def test_no_secret_in_the_values(inventory, mode):
+    model = ks.model(inventory, daskhub_chart_mode=mode)
+    secrets = ks.secrets(model)
+    rendered = hv.render(model, secrets)
+    for release in rendered["releases"]:
+        text = hv.dump_yaml(release["values"])
+        for name, value in secrets.items():
+            assert value not in text, name
+        secret_text = hv.dump_yaml(release["secrets"])
+        assert any(value in secret_text for value in secrets.values())
+
+
+def test_dummy_password_goes_to_the_secrets_only():
+    _model, secrets, rendered = render("local")
+    assert hub_section(rendered, "secrets")["hub"]["config"]["DummyAuthenticator"] == {
+        "password": secrets["dummy_password"]
+    }
+    assert "DummyAuthenticator" not in hub_section(rendered)["hub"]["config"]
+
+
+# --- Security defaults --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ranges", "warned"),
+    [([], True), (["0.0.0.0/0"], True), (["10.0.0.0/8", "::/0"], True), (["192.0.2.0/24"], False)],
+)
+def test_an_open_gateway_load_balancer_warns(ranges, warned):
+    _, _, rendered = render(
+        "local",
+        daskhub_gateway_traefik_service_type="LoadBalancer",
+        daskhub_gateway_traefik_load_balancer_source_ranges=ranges,
+        daskhub_gateway_traefik_load_balancer_ip="192.0.2.7",
+    )
+    assert bool(rendered["warnings"]) is warned
+    if warned:
+        assert "open to the whole internet" in rendered["warnings"][0]
+    spec = gateway_section(rendered)["traefik"]["service"]["spec"]
+    assert spec["loadBalancerIP"] == "192.0.2.7"
+    assert spec.get("loadBalancerSourceRanges", []) == ranges
+
+
+def test_the_gateway_is_not_exposed_by_default():
+    _, _, rendered = render("local")
+    assert gateway_section(rendered)["traefik"]["service"] == {"type": "ClusterIP"}
+    assert rendered["warnings"] == []
+
+
+# --- Extra values, deep-merged last ---------------------------------------------------
+
+
+def test_extra_values_are_merged_last_in_both_modes():
+    extra = {
+        "jupyterhub": {"singleuser": {"startTimeout": 1200, "extraEnv": {"X": "1"}}, "cull": {"timeout": 7200}},
+        "dask-gateway": {"gateway": {"loglevel": "DEBUG"}},
+    }
+    for mode in MODES:
+        _, _, rendered = render("example-site", daskhub_chart_mode=mode, daskhub_extra_values=extra)
+        hub = hub_section(rendered)
+        assert hub["singleuser"]["startTimeout"] == 1200
+        assert hub["singleuser"]["extraEnv"]["X"] == "1"
+        assert hub["singleuser"]["extraEnv"]["ATLAS_LOCAL_ROOT_BASE"].startswith("/cvmfs")
+        assert hub["cull"] == {"timeout": 7200}
+        assert gateway_section(rendered)["gateway"]["loglevel"] == "DEBUG"
+        for release in rendered["releases"]:
+            assert hv.validate_release(release, str(ks.CHART_DATA)) == []
+
+
+def test_composed_mode_rejects_umbrella_only_extra_values():
+    with pytest.raises(hv.ValuesError, match=r"composed mode only the jupyterhub: and dask-gateway: sections.*rbac"):
+        render("local", daskhub_chart_mode="composed", daskhub_extra_values={"rbac": {"enabled": False}})
+
+
+# --- Validation errors name the offending key -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "extra", "expected"),
+    [
+        ("daskhub", {"jupyterhub": {"hub": {"notAKey": 1}}}, r"jupyterhub\.hub\.notAKey: unknown key"),
+        ("composed", {"jupyterhub": {"hub": {"notAKey": 1}}}, r"\(release dhub\): hub\.notAKey: unknown key"),
+        (
+            "daskhub",
+            {"jupyterhub": {"singleuser": {"startTimeout": "soon"}}},
+            r"jupyterhub\.singleuser\.startTimeout: 'soon' is not of type",
+        ),
+        (
+            "composed",
+            {"dask-gateway": {"traefik": {"service": {"type": "LoadBalancer", "loadBalancerIP": "1.2.3.4"}}}},
+            r"dask/dask-gateway 2026\.3\.0 \(release dhub-dask-gateway\): traefik\.service\.loadBalancerIP: unknown",
+        ),
+        (
+            "daskhub",
+            {"dask-gateway": {"gateway": {"auth": {"type": "kerberos5"}}}},
+            r"dask-gateway\.gateway\.auth\.type",
+        ),
+        (
+            "daskhub",
+            {"dask-gateway": {"gateway": {"auth": {"jupyterhub": {"jupyterhubServiceName": "x"}}}}},
+            r"dask-gateway\.gateway\.auth\.jupyterhub\.jupyterhubServiceName: unknown key",
+        ),
+    ],
+)
+def test_schema_errors_name_the_path(mode, extra, expected):
+    _model, _secrets, rendered = render("local", daskhub_chart_mode=mode, daskhub_extra_values=extra)
+    with pytest.raises(hv.ValuesError) as caught:
+        hv.validate(rendered, str(ks.CHART_DATA))
+    assert re.search(expected, str(caught.value)), str(caught.value)
+
+
+def test_a_secret_never_appears_in_a_validation_error():
+    model = ks.model("local", daskhub_extra_values={"jupyterhub": {"proxy": {"secretToken": {"nested": 1}}}})
+    secrets = ks.secrets(model)
+    rendered = hv.render(model, secrets)
+    # Make the secrets file itself the offending part.
+    rendered["releases"][0]["secrets"]["jupyterhub"]["singleuser"] = {"startTimeout": secrets["cookie_secret"]}
+    with pytest.raises(hv.ValuesError) as caught:
+        hv.validate(rendered, str(ks.CHART_DATA))
+    assert "jupyterhub.singleuser.startTimeout" in str(caught.value)
+    assert secrets["cookie_secret"] not in str(caught.value)
+    assert hv.REDACTED in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"daskhub_gateway_worker_image": "pangeo/pangeo-notebook"}, "must also provide a tag"),
+        ({"daskhub_gateway_scheduler_memory": {"request": "200G", "limit": "100G"}}, "scheduler_memory"),
+        ({"daskhub_chart_mode": "umbrella"}, "daskhub_chart_mode"),
+        ({"daskhub_gateway_traefik_load_balancer_source_ranges": ["everywhere"]}, "not a CIDR range"),
+    ],
+)
+def test_bad_model_input_fails_before_rendering(overrides, expected):
+    model = ks.model("example-site", **overrides)
+    with pytest.raises(ValueError, match=expected):
+        hv.render(model, ks.secrets(model))
+
+
+def test_unknown_umbrella_version_and_missing_secrets_are_clear_errors():
+    model = ks.model("local", daskhub_chart_version="2030.1.0")
+    with pytest.raises(hv.ValuesError, match=r"2030\.1\.0 is not a daskhub release.*composed"):
+        hv.render(model, ks.secrets(model))
+    model = ks.model("local")
+    secrets = ks.secrets(model)
+    del secrets["cookie_secret"]
+    with pytest.raises(hv.ValuesError, match="daskhub_secrets lacks: cookie_secret"):
+        hv.render(model, secrets)
+
+
+def test_missing_chart_data_is_a_clear_error(tmp_path):
+    _, _, rendered = render("local")
+    with pytest.raises(hv.ValuesError, match=r"no chart data for daskhub 2024\.1\.1"):
+        hv.validate(rendered, str(tmp_path))
+
+
+# --- helm's coalescing rules and the YAML we write ----------------------------------------
+
+
+def test_coalesce_follows_helm():
+    defaults = {"a": {"b": 1, "c": {"d": 2}}, "e": [1], "f": 3, "g": {"h": 1}}
+    values = {"a": {"c": {"x": 9}}, "e": [2], "f": None, "g": "scalar"}
+    assert hv.coalesce(values, defaults) == {"a": {"b": 1, "c": {"d": 2, "x": 9}}, "e": [2], "g": "scalar"}
+    assert defaults == {"a": {"b": 1, "c": {"d": 2}}, "e": [1], "f": 3, "g": {"h": 1}}
+
+
+def test_deep_merge_replaces_lists_and_merges_maps():
+    assert hv.deep_merge({"a": {"b": [1], "c": 1}}, {"a": {"b": [2]}}) == {"a": {"b": [2], "c": 1}}
+
+
+def test_yaml_quotes_what_helm_would_misread_and_keeps_code_readable():
+    text = hv.dump_yaml({"tag": "1e3", "on": "yes", "num": "2024.01", "code": "a = 1\nb = 2\n", "plain": "x"})
+    assert yaml.safe_load(text) == {"tag": "1e3", "on": "yes", "num": "2024.01", "code": "a = 1\nb = 2\n", "plain": "x"}
+    assert 'tag: "1e3"' in text
+    assert "code: |" in text
+    assert "plain: x" in text
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("pangeo/pangeo-notebook:2024.01.15", ("pangeo/pangeo-notebook", "2024.01.15")),
+        ("registry:5000/org/img:1.0", ("registry:5000/org/img", "1.0")),
+        ("img@sha256:abc", ("img", "@sha256:abc")),
+    ],
+)
+def test_split_image(image, expected):
+    assert hv.split_image(image) == expected
+
+
+# --- Filters used by the release and secrets roles -------------------------------------------
+
+
+def test_values_diff_leaves_the_secrets_out():
+    _model, secrets, rendered = render("local")
+    release = rendered["releases"][0]
+    deployed = hv.deep_merge(release["values"], release["secrets"])
+    placeholders = {"jupyterhub": {"proxy": {"secretToken": "x"}, "hub": {"cookieSecret": "x", "services": {}}}}
+    assert filters.helm_values_diff(deployed, release["values"], release["secrets"]) == ""
+    changed = hv.deep_merge(release["values"], {"jupyterhub": {"singleuser": {"startTimeout": 42}}})
+    diff = filters.helm_values_diff(deployed, changed, release["secrets"])
+    assert "+    startTimeout: 42" in diff
+    for value in secrets.values():
+        assert value not in diff
+    assert hv.strip_secret_paths({"jupyterhub": {"proxy": {"secretToken": "t"}}}, placeholders) == {}
+
+
+def test_redact_and_k8s_secret_round_trip():
+    secrets = {"a": "x" * 64, "b": "y" * 64, "oauth_client_secret": "z" * 40}
+    assert filters.redact_secrets(f"token={secrets['a']} other", secrets) == "token=******** other"
+    model = {"dummy_password_set": False}
+    names = filters.shared_secret_names(["a", "b", "oauth_client_secret", "dummy_password"], model)
+    assert names == ["a", "b", "dummy_password"]
+    assert "dummy_password" not in filters.shared_secret_names(["dummy_password"], {"dummy_password_set": True})
+    data = filters.k8s_secret_data(secrets, names)
+    assert set(data) == {"a", "b"}
+    assert secrets["a"] not in str(data)
+    assert filters.k8s_secret_decode(data, names) == {"a": secrets["a"], "b": secrets["b"]}
+    assert filters.ingress_address({"ip": "1.2.3.4", "ipMode": "VIP"}) == "1.2.3.4"
+    assert filters.ingress_address({"hostname": "lb.example"}) == "lb.example"
+    assert filters.ingress_address(None) == ""
