@@ -1,0 +1,55 @@
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
+"""Filters of the local target: the documents and config sources its services load.
+
+The shared pieces come from site_model (see plugins/filter/site_model.py);
+these filters only add the single-host specifics, so the role's templates
+and tasks stay declarative.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack
+
+
+def _wrap(func):
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except local_stack.LocalSettingsError as err:
+            raise AnsibleFilterError(str(err)) from None
+        except KeyError as err:
+            # A missing secret or setting: name it, never show values.
+            raise AnsibleFilterError(f"{func.__name__}: missing key {err}") from None
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+def local_config_sources(model, settings):
+    """{"hub": jupyterhub_config.py, "gateway": dask_gateway_config.py} sources."""
+    return {
+        "hub": local_stack.hub_config_source(model, settings),
+        "gateway": local_stack.gateway_config_source(model, settings),
+    }
+
+
+class FilterModule:
+    """daskhub.deploy filters of the local target."""
+
+    def filters(self):
+        return {
+            "local_paths": _wrap(local_stack.paths),
+            "local_settings_errors": local_stack.check_settings,
+            "local_public_url": _wrap(local_stack.public_url),
+            "local_hub_internal_url": _wrap(local_stack.hub_internal_url),
+            "local_gateway_addresses": _wrap(local_stack.gateway_addresses),
+            "local_gateway_snippet": _wrap(local_stack.gateway_snippet),
+            "local_hub_document": _wrap(local_stack.hub_document),
+            "local_hub_secret_document": _wrap(local_stack.hub_secret_document),
+            "local_gateway_document": _wrap(local_stack.gateway_document),
+            "local_gateway_secret_document": _wrap(local_stack.gateway_secret_document),
+            "local_config_sources": _wrap(local_config_sources),
+        }

@@ -1,0 +1,481 @@
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
+"""The local target: JupyterHub and dask-gateway-server on one host.
+
+Turns the site model plus the local settings (prefix, bind address, ports,
+isolation) into the documents the local services load. Every piece that the
+Kubernetes target also renders (hub traitlets, services, roles, the user
+environment, the options handler, the ClusterConfig traits) comes from
+``site_model``, so the two targets cannot drift; this module only adds what
+is specific to running the processes on one host.
+
+Layout of a prefix::
+
+    venv/            Python venv with the pinned stack (and supervisord)
+    proxy/           configurable-http-proxy from npm
+    etc/             jupyterhub_config.py, dask_gateway_config.py (the settings
+                     inline) and the secrets they load (*-secrets.json, 0600)
+    state/           hub and gateway databases, gateway DB key (0700)
+    log/ run/        service logs; supervisord socket and pid file
+    home/            home directories of the SimpleLocalProcessSpawner users
+    clusters/        working directories of the gateway's clusters
+
+Pure Python (standard library only) so filters, modules and tests share it.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import json
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+
+from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+
+GATEWAY_PREFIX = f"/services/{site_model.GATEWAY_SERVICE}"
+SIMPLE_SPAWNER = "jupyterhub.spawner.SimpleLocalProcessSpawner"
+SYSTEM_SPAWNER = "jupyterhub.spawner.LocalProcessSpawner"
+UNSAFE_BACKEND = "dask_gateway_server.backends.local.UnsafeLocalBackend"
+SYSTEM_BACKEND = "dask_gateway_server.backends.local.LocalBackend"
+# distributed no longer installs dask-scheduler / dask-worker.
+SCHEDULER_CMD = ["dask", "scheduler"]
+WORKER_CMD = ["dask", "worker"]
+PORT_NAMES = ("hub_port", "hub_api_port", "proxy_api_port", "gateway_port", "gateway_api_port")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104  names of the wildcard, not a bind
+
+
+class LocalSettingsError(ValueError):
+    """The local settings break a rule; the message lists every problem."""
+
+
+def paths(prefix: str) -> dict:
+    """Absolute paths of everything the local target keeps under its prefix."""
+    prefix = os.path.abspath(os.path.expanduser(prefix))
+    etc = os.path.join(prefix, "etc")
+    state = os.path.join(prefix, "state")
+    venv = os.path.join(prefix, "venv")
+    return {
+        "prefix": prefix,
+        "venv": venv,
+        "venv_bin": os.path.join(venv, "bin"),
+        "python": os.path.join(venv, "bin", "python"),
+        "proxy_dir": os.path.join(prefix, "proxy"),
+        "chp": os.path.join(prefix, "proxy", "node_modules", ".bin", "configurable-http-proxy"),
+        "chp_package_json": os.path.join(prefix, "proxy", "node_modules", "configurable-http-proxy", "package.json"),
+        "etc": etc,
+        "state": state,
+        "log": os.path.join(prefix, "log"),
+        "run": os.path.join(prefix, "run"),
+        "home": os.path.join(prefix, "home"),
+        "clusters": os.path.join(prefix, "clusters"),
+        "hub_config_py": os.path.join(etc, "jupyterhub_config.py"),
+        "hub_secrets_json": os.path.join(etc, "hub-secrets.json"),
+        "gateway_config_py": os.path.join(etc, "dask_gateway_config.py"),
+        "gateway_secrets_json": os.path.join(etc, "gateway-secrets.json"),
+        "supervisord_conf": os.path.join(etc, "supervisord.conf"),
+        "supervisord_sock": os.path.join(prefix, "run", "supervisord.sock"),
+        "supervisord_pid": os.path.join(prefix, "run", "supervisord.pid"),
+        "hub_db": os.path.join(state, "jupyterhub.sqlite"),
+        "gateway_db": os.path.join(state, "dask_gateway.sqlite"),
+        "gateway_db_key": os.path.join(state, "dask_gateway_db.key"),
+        "proxy_pid": os.path.join(state, "jupyterhub-proxy.pid"),
+    }
+
+
+def check_settings(settings: dict) -> list[str]:
+    """Every problem of the local settings, one readable line each."""
+    errors = []
+    ports = {}
+    for name in PORT_NAMES:
+        value = settings.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            errors.append(f"daskhub_local_{name}: must be a TCP port (1-65535), got {value!r}")
+            continue
+        if value in ports:
+            errors.append(f"daskhub_local_{name}: port {value} is also daskhub_local_{ports[value]}")
+        ports[value] = name
+    try:
+        ipaddress.ip_address(settings.get("bind_ip") or "")
+    except ValueError:
+        errors.append(f"daskhub_local_bind_ip: not an IP address: {settings.get('bind_ip')!r}")
+    prefix = settings.get("prefix") or ""
+    if not os.path.isabs(os.path.expanduser(prefix)):
+        errors.append(f"daskhub_local_prefix: must be an absolute path, got {prefix!r}")
+    if settings.get("system_users") and not settings.get("run_as_root"):
+        errors.append("daskhub_local_system_users: true needs the play to run as root (become: true)")
+    return errors
+
+
+def _assert_settings(settings: dict) -> None:
+    errors = check_settings(settings)
+    if errors:
+        raise LocalSettingsError("The local target settings are invalid:\n" + "\n".join(f"  - {e}" for e in errors))
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def connect_host(bind_ip: str) -> str:
+    """The address local clients use for a service bound to ``bind_ip``."""
+    if bind_ip in WILDCARD_HOSTS:
+        return "127.0.0.1"
+    if ":" in bind_ip:
+        return f"[{bind_ip}]"
+    return bind_ip
+
+
+def hub_internal_url(settings: dict) -> str:
+    """The hub's public proxy as seen from this host (no trailing slash)."""
+    return f"http://{connect_host(settings['bind_ip'])}:{settings['hub_port']}"
+
+
+def public_url(model: dict, settings: dict) -> str:
+    """The URL users open: the model's hub_public_url, else the bind address."""
+    url = (model.get("hub_public_url") or "").rstrip("/")
+    if url:
+        return url
+    host = settings["bind_ip"]
+    if host in WILDCARD_HOSTS:
+        host = settings.get("fqdn") or "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings['hub_port']}"
+
+
+def gateway_addresses(model: dict, settings: dict) -> dict:
+    """The three gateway addresses: API (through the hub), scheduler proxy, public."""
+    return {
+        # Same shape as Kubernetes: users reach the gateway as a hub service.
+        "address": hub_internal_url(settings) + GATEWAY_PREFIX,
+        # Scheduler traffic (TLS) goes to the gateway's own proxy, which
+        # multiplexes it with HTTP on one port, as traefik does on Kubernetes.
+        "proxy_address": f"gateway://{connect_host(settings['bind_ip'])}:{settings['gateway_port']}",
+        "public_address": public_url(model, settings) + GATEWAY_PREFIX,
+    }
+
+
+def _gateway_service_url(settings: dict) -> str:
+    return f"http://{connect_host(settings['bind_ip'])}:{settings['gateway_port']}"
+
+
+def hub_document(model: dict, settings: dict) -> dict:
+    """The hub settings jupyterhub_config.py carries inline (no secrets)."""
+    _assert_settings(settings)
+    p = paths(settings["prefix"])
+    singleuser = model.get("singleuser") or {}
+    config = copy.deepcopy(site_model.hub_config(model))
+    addresses = gateway_addresses(model, settings)
+    environment = dict(singleuser.get("extra_env") or {})
+    environment.update(
+        site_model.user_environment(addresses["address"], addresses["proxy_address"], addresses["public_address"])
+    )
+    system_users = bool(settings.get("system_users"))
+    hub = config.setdefault("JupyterHub", {})
+    hub.update(
+        {
+            "bind_url": f"http://{_url_host(settings['bind_ip'])}:{settings['hub_port']}",
+            "hub_bind_url": f"http://127.0.0.1:{settings['hub_api_port']}",
+            "db_url": f"sqlite:///{p['hub_db']}",
+            "spawner_class": SYSTEM_SPAWNER if system_users else SIMPLE_SPAWNER,
+            "load_roles": site_model.hub_roles(model, settings["gateway_version"]),
+            # The hub's proxy is its child; under a supervisor a restarted hub
+            # finds the old one through the pid file and replaces it.
+            "cleanup_proxy": True,
+        }
+    )
+    config["ConfigurableHTTPProxy"] = {
+        "api_url": f"http://127.0.0.1:{settings['proxy_api_port']}",
+        "command": [p["chp"]],
+        "pid_file": p["proxy_pid"],
+    }
+    spawner = {
+        "cmd": [os.path.join(p["venv_bin"], "jupyterhub-singleuser")],
+        "environment": environment,
+        "default_url": singleuser.get("default_url") or "/lab",
+        "start_timeout": int(singleuser.get("start_timeout") or 60),
+        "http_timeout": 60,
+    }
+    if settings.get("run_as_root") and not system_users:
+        # One trust domain: every notebook runs as the hub's own user, which
+        # is root here, and jupyter-server refuses root without this flag.
+        spawner["args"] = ["--allow-root"]
+    config["Spawner"] = spawner
+    if not system_users:
+        config["SimpleLocalProcessSpawner"] = {"home_dir_template": os.path.join(p["home"], "{username}")}
+    services = []
+    for name, service in site_model.hub_services(model, _gateway_service_url(settings)).items():
+        entry = {"name": name}
+        entry.update(service)
+        services.append(entry)
+    return {"config": config, "services": services}
+
+
+def hub_secret_document(model: dict, secrets: dict, settings: dict) -> dict:
+    """What jupyterhub_config.py loads from hub-secrets.json (mode 0600)."""
+    config = copy.deepcopy(site_model.hub_secret_config(model, secrets))
+    config.setdefault("ConfigurableHTTPProxy", {})["auth_token"] = secrets["proxy_secret_token"]
+    # JupyterHub turns a hex string into the secret's bytes.
+    config.setdefault("JupyterHub", {})["cookie_secret"] = secrets["cookie_secret"]
+    return {"config": config, "service_tokens": site_model.service_tokens(model, secrets)}
+
+
+def gateway_document(model: dict, settings: dict) -> dict:
+    """The gateway settings dask_gateway_config.py carries inline (no secrets)."""
+    _assert_settings(settings)
+    p = paths(settings["prefix"])
+    system_users = bool(settings.get("system_users"))
+    cluster = dict(site_model.gateway_cluster_config(model))
+    cluster.update({"scheduler_cmd": list(SCHEDULER_CMD), "worker_cmd": list(WORKER_CMD)})
+    authenticator = {"jupyterhub_api_url": f"http://127.0.0.1:{settings['hub_api_port']}/hub/api"}
+    if site_model.gateway_scoped_access(settings["gateway_version"]):
+        # hub_roles grants users access:services!service=dask-gateway; naming
+        # the service makes the gateway require that scope.
+        authenticator["jupyterhub_service_name"] = site_model.GATEWAY_SERVICE
+    bind = _url_host(settings["bind_ip"])
+    return {
+        "config": {
+            "DaskGateway": {
+                "backend_class": SYSTEM_BACKEND if system_users else UNSAFE_BACKEND,
+                "address": f"127.0.0.1:{settings['gateway_api_port']}",
+                "authenticator_class": "dask_gateway_server.auth.JupyterHubAuthenticator",
+            },
+            "Proxy": {"address": f"{bind}:{settings['gateway_port']}", "prefix": GATEWAY_PREFIX},
+            "JupyterHubAuthenticator": authenticator,
+            "LocalBackend": {"db_url": f"sqlite:///{p['gateway_db']}", "clusters_directory": p["clusters"]},
+            "ClusterConfig": cluster,
+        },
+        "db_encrypt_key_file": p["gateway_db_key"],
+    }
+
+
+def gateway_secret_document(secrets: dict) -> dict:
+    """What dask_gateway_config.py loads from gateway-secrets.json (mode 0600)."""
+    return {"config": {"JupyterHubAuthenticator": {"jupyterhub_api_token": secrets["dask_gateway_api_token"]}}}
+
+
+def _embed(document: dict) -> str:
+    """A JSON document as a Python expression that reads well in a diff."""
+    text = json.dumps(document, indent=2, sort_keys=True)
+    if "'''" in text or text.endswith("\\"):
+        return f"_daskhub_json.loads({text!r})"
+    return "_daskhub_json.loads(r'''\n" + text + "\n''')"
+
+
+_HEADER = """\
+# Generated by daskhub.deploy (role daskhub_local) from the site model; re-run
+# the playbook instead of editing. The secrets are in {secrets}
+# (mode 0600), so this file can stay readable.
+import json as _daskhub_json
+import pathlib as _daskhub_pathlib
+
+
+def _daskhub_apply(document):
+    for section, traits in document.get("config", {{}}).items():
+        for trait, value in traits.items():
+            c[section][trait] = value
+    return document
+
+
+_DASKHUB_SECRETS = _daskhub_json.loads(_daskhub_pathlib.Path({secrets_path!r}).read_text())
+_DASKHUB_CONFIG = {config}
+_daskhub_apply(_DASKHUB_CONFIG)
+_daskhub_apply(_DASKHUB_SECRETS)
+"""
+
+_HUB_TAIL = """
+_daskhub_tokens = _DASKHUB_SECRETS.get("service_tokens", {})
+c.JupyterHub.services = [
+    dict(service, api_token=_daskhub_tokens[service["name"]]) if service["name"] in _daskhub_tokens else service
+    for service in _DASKHUB_CONFIG.get("services", [])
+]
+"""
+
+_GATEWAY_TAIL = """
+c.LocalBackend.db_encrypt_keys = [
+    _daskhub_pathlib.Path(_DASKHUB_CONFIG["db_encrypt_key_file"]).read_text().strip()
+]
+
+"""
+
+
+def hub_config_source(model: dict, settings: dict) -> str:
+    """jupyterhub_config.py: the hub document inline, the secrets from hub-secrets.json."""
+    secrets_path = paths(settings["prefix"])["hub_secrets_json"]
+    return (
+        _HEADER.format(
+            secrets=os.path.basename(secrets_path),
+            secrets_path=secrets_path,
+            config=_embed(hub_document(model, settings)),
+        )
+        + _HUB_TAIL
+    )
+
+
+def gateway_config_source(model: dict, settings: dict) -> str:
+    """dask_gateway_config.py: the gateway document inline, then the shared options handler verbatim."""
+    secrets_path = paths(settings["prefix"])["gateway_secrets_json"]
+    return (
+        _HEADER.format(
+            secrets=os.path.basename(secrets_path),
+            secrets_path=secrets_path,
+            config=_embed(gateway_document(model, settings)),
+        )
+        + _GATEWAY_TAIL
+        + site_model.gateway_options_handler(model)
+    )
+
+
+def gateway_snippet(model: dict, settings: dict) -> str:
+    """The three lines a user runs outside a notebook (JUPYTERHUB_API_TOKEN set)."""
+    addresses = gateway_addresses(model, settings)
+    public = public_url(model, settings) + GATEWAY_PREFIX
+    return (
+        "from dask_gateway import Gateway\n"
+        f'gateway = Gateway("{public}", proxy_address="{addresses["proxy_address"]}", auth="jupyterhub")\n'
+        "cluster = gateway.new_cluster(worker_cores=1, worker_memory=2)"
+    )
+
+
+# --- Health ------------------------------------------------------------------
+
+
+def _get_json(url: str, timeout: float):
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310  http(s) only
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        return response.status, json.loads(response.read() or b"null")
+
+
+def health_checks(hub_url: str, gateway: bool = True) -> list[tuple[str, str]]:
+    """(name, url) of the checks: the hub API, and the gateway through the hub."""
+    hub_url = hub_url.rstrip("/")
+    checks = [("hub API", f"{hub_url}/hub/api/")]
+    if gateway:
+        checks.append(("gateway health through the hub", f"{hub_url}{GATEWAY_PREFIX}/api/health"))
+    return checks
+
+
+def check_once(name: str, url: str, timeout: float = 5.0) -> tuple[bool, str, object]:
+    """One attempt: (healthy, reason, body)."""
+    try:
+        status, body = _get_json(url, timeout)
+    except urllib.error.HTTPError as err:
+        return False, f"{name}: {url} answered HTTP {err.code}", None
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        return False, f"{name}: {url} did not answer ({reason})", None
+    if name.startswith("gateway") and not (isinstance(body, dict) and body.get("status") == "pass"):
+        return False, f"{name}: {url} reports {body!r}", body
+    return status == 200, f"{name}: HTTP {status}", body
+
+
+def wait_healthy(
+    hub_url: str,
+    gateway: bool = True,
+    timeout: float = 120.0,
+    interval: float = 1.0,
+    clock=time.monotonic,
+    sleep=time.sleep,
+) -> dict:
+    """Wait until every check passes; raise TimeoutError naming the failing one."""
+    deadline = clock() + timeout
+    results = {}
+    for name, url in health_checks(hub_url, gateway):
+        while True:
+            healthy, reason, body = check_once(name, url)
+            if healthy:
+                results[name] = body
+                break
+            if clock() >= deadline:
+                raise TimeoutError(f"not healthy after {timeout:.0f}s: {reason}")
+            sleep(interval)
+    return results
+
+
+def port_owner(port: int, prefix: str) -> str | None:
+    """Who listens on a TCP port: None (free), "ours" or a description.
+
+    "ours" means a process whose command line mentions the prefix, i.e. the
+    services of this very installation, so a re-run does not trip over them.
+    """
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return None
+    prefix = os.path.abspath(prefix)
+    for pid, cmdline in _processes_with_sockets(inodes):
+        if prefix in cmdline:
+            return "ours"
+        return f"process {pid} ({cmdline[:120]})"
+    return "a process this user cannot inspect"
+
+
+def _listening_inodes(port: int) -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as handle:
+                lines = handle.readlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # st 0A is LISTEN; local_address is HEXIP:HEXPORT.
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    if not inodes and _bind_fails(port):
+        inodes.add("unknown")
+    return inodes
+
+
+def _bind_fails(port: int) -> bool:
+    """Without /proc: a listener exists when binding the wildcard fails."""
+    if os.path.exists("/proc/net/tcp"):
+        return False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("", port))
+        except OSError:
+            return True
+    return False
+
+
+def _processes_with_sockets(inodes: set[str]):
+    targets = {f"socket:[{inode}]" for inode in inodes}
+    try:
+        pids = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return
+    for pid in pids:
+        fd_dir = f"/proc/{pid}/fd"
+        try:
+            links = {os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)}
+        except OSError:
+            continue
+        if links & targets:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+            except OSError:
+                cmdline = "?"
+            yield pid, cmdline
+
+
+def prefix_problem(prefix: str) -> str | None:
+    """Why the prefix cannot be used, or None. Probes by really creating a directory."""
+    prefix = os.path.abspath(os.path.expanduser(prefix))
+    probe_parent = prefix
+    while not os.path.exists(probe_parent):
+        probe_parent = os.path.dirname(probe_parent)
+    if not os.path.isdir(probe_parent):
+        return f"{probe_parent} is not a directory, so {prefix} cannot be created there"
+    probe = os.path.join(probe_parent, f".daskhub-probe-{os.getpid()}")
+    try:
+        os.mkdir(probe)
+        os.rmdir(probe)
+    except OSError as err:
+        return f"cannot write to {probe_parent} ({err.strerror}); choose another daskhub_local_prefix or run as root"
+    return None

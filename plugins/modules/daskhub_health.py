@@ -1,0 +1,80 @@
+#!/usr/bin/python
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
+"""Waits until a DaskHub answers: the hub API and the gateway through the hub."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: daskhub_health
+short_description: Wait until the hub API and the Dask Gateway behind it are healthy
+description:
+  - Polls C(<hub_url>/hub/api/) until it answers 200, then
+    C(<hub_url>/services/dask-gateway/api/health) until it reports
+    C(status=pass). The second check goes through the hub's proxy, so it also
+    proves that the gateway service route exists.
+  - Works for either target, given a URL the host running it can reach.
+version_added: 0.1.0
+author: DaskHub deployer maintainers
+options:
+  hub_url:
+    description: Base URL of the hub (its public proxy), without C(/hub).
+    type: str
+    required: true
+  gateway:
+    description: Also wait for the gateway's health through the hub.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait in total before failing.
+    type: int
+    default: 120
+attributes:
+  check_mode:
+    support: full
+    description: Only reads.
+"""
+
+EXAMPLES = r"""
+- name: Wait for the hub and the gateway
+  daskhub.deploy.daskhub_health:
+    hub_url: http://127.0.0.1:8000
+"""
+
+RETURN = r"""
+hub_version:
+  description: JupyterHub version reported by the hub API.
+  returned: success
+  type: str
+checks:
+  description: Check name -> the JSON body it answered.
+  returned: success
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "hub_url": {"type": "str", "required": True},
+            "gateway": {"type": "bool", "default": True},
+            "timeout": {"type": "int", "default": 120},
+        },
+        supports_check_mode=True,
+    )
+    try:
+        checks = local_stack.wait_healthy(
+            module.params["hub_url"], gateway=module.params["gateway"], timeout=module.params["timeout"]
+        )
+    except TimeoutError as err:
+        module.fail_json(msg=str(err))
+    hub = checks.get("hub API") or {}
+    module.exit_json(changed=False, hub_version=hub.get("version", ""), checks=checks)
+
+
+if __name__ == "__main__":
+    main()

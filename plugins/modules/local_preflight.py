@@ -1,0 +1,124 @@
+#!/usr/bin/python
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
+"""Checks a host before the local target changes anything on it."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: local_preflight
+short_description: Check ports, prefix and Node.js before installing the local DaskHub
+description:
+  - Fails with one readable message listing every problem that would break
+    the local target later and more obscurely, before anything changes.
+  - A port is taken when something listens on it that is not a service of
+    this very installation (a process whose command line contains the prefix),
+    so re-runs against a running stack pass.
+  - The prefix is probed by creating and removing a directory in it, or in
+    its nearest existing parent.
+  - Missing C(node)/C(npm) are reported in RV(missing_tools), not failed on,
+    so the role can install them from the OS packages first.
+version_added: 0.1.0
+author: DaskHub deployer maintainers
+options:
+  prefix:
+    description: Installation prefix of the local target.
+    type: path
+    required: true
+  ports:
+    description: Ports the services will listen on, name -> port number.
+    type: dict
+    required: true
+  tools:
+    description: Commands looked up on PATH (or absolute paths), name -> command.
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    description: Only reads; the prefix probe leaves nothing behind.
+notes:
+  - Reads C(/proc) to find who listens on a port; without it, a failing bind means taken.
+"""
+
+EXAMPLES = r"""
+- name: Check the host
+  daskhub.deploy.local_preflight:
+    prefix: /opt/daskhub
+    ports: {hub_port: 8000, gateway_port: 8002}
+    tools: {node: node, npm: npm}
+  register: daskhub_local_preflight
+"""
+
+RETURN = r"""
+tools:
+  description: Absolute path of each tool found, name -> path.
+  returned: always
+  type: dict
+missing_tools:
+  description: Names of the tools that were not found.
+  returned: always
+  type: list
+  elements: str
+ports_in_use_by_us:
+  description: Port names already served by this installation.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import os
+import shutil
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "prefix": {"type": "path", "required": True},
+            "ports": {"type": "dict", "required": True},
+            "tools": {"type": "dict", "default": {}},
+        },
+        supports_check_mode=True,
+    )
+    prefix = module.params["prefix"]
+    problems = []
+    problem = local_stack.prefix_problem(prefix)
+    if problem:
+        problems.append(f"daskhub_local_prefix: {problem}")
+    ours = []
+    for name, value in sorted(module.params["ports"].items()):
+        try:
+            port = int(value)
+        except (TypeError, ValueError):
+            problems.append(f"daskhub_local_{name}: not a port number: {value!r}")
+            continue
+        owner = local_stack.port_owner(port, prefix)
+        if owner == "ours":
+            ours.append(name)
+        elif owner:
+            problems.append(
+                f"daskhub_local_{name}: port {port} is already taken by {owner}; "
+                f"stop it or set daskhub_local_{name} to a free port"
+            )
+    found, missing = {}, []
+    for name, command in sorted(module.params["tools"].items()):
+        path = (
+            shutil.which(command) if not os.path.isabs(command) else (command if os.access(command, os.X_OK) else None)
+        )
+        if path:
+            found[name] = path
+        else:
+            missing.append(name)
+    if problems:
+        module.fail_json(
+            msg="The local target cannot be installed:\n" + "\n".join(f"  - {p}" for p in problems), problems=problems
+        )
+    module.exit_json(changed=False, tools=found, missing_tools=missing, ports_in_use_by_us=ours)
+
+
+if __name__ == "__main__":
+    main()
