@@ -28,7 +28,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import ClassVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO_ROOT / ".cache"
@@ -44,7 +46,7 @@ GROUP_SCOPES = ["list:groups", "read:groups", "admin:groups"]
 # the role protects daskhub_admin_users. It also keeps a 4.x hub's
 # allowed_users non-empty, which 4.x would read as "everyone may log in".
 HUB_ADMIN = "hubadmin"
-DUMMY_PASSWORD = "test-password"  # noqa: S105  the test hubs' DummyAuthenticator
+DUMMY_PASSWORD = "test-password"
 
 
 @contextlib.contextmanager
@@ -78,7 +80,8 @@ def ensure_hub_venv(version):
         log = CACHE_DIR / f"jupyterhub-{version}.log"
         # The project's interpreter (>= 3.12) runs JupyterHub 4.0.2 and 5.x.
         _run([sys.executable, "-m", "venv", str(venv)], log)
-        _run([str(venv / "bin/pip"), "install", "--quiet", "--disable-pip-version-check", f"jupyterhub=={version}"], log)
+        pip = [str(venv / "bin/pip"), "install", "--quiet", "--disable-pip-version-check"]
+        _run([*pip, f"jupyterhub=={version}"], log)
         stamp.write_text(version + "\n")
     return venv
 
@@ -91,10 +94,8 @@ def ensure_chp():
         if not exe.exists():
             if not shutil.which("npm"):
                 raise RuntimeError("npm is needed to install configurable-http-proxy (apt-get install npm)")
-            _run(
-                ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix), f"configurable-http-proxy@{CHP_VERSION}"],
-                CACHE_DIR / "chp-install.log",
-            )
+            npm = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix)]
+            _run([*npm, f"configurable-http-proxy@{CHP_VERSION}"], CACHE_DIR / "chp-install.log")
     return exe
 
 
@@ -113,7 +114,7 @@ def _tmp_base():
 class Hub:
     """A running JupyterHub behind a real configurable-http-proxy."""
 
-    SERVICES = {
+    SERVICES: ClassVar[dict] = {
         # What the targets render: only the scopes it needs, plus the admin role.
         "user-sync": {"scopes": USER_SYNC_SCOPES, "admin": True},
         "user-sync-noadmin": {"scopes": USER_SYNC_SCOPES, "admin": False},
@@ -154,9 +155,9 @@ class Hub:
         roles.append({"name": "admin", "services": [n for n, s in self.SERVICES.items() if s["admin"]]})
         services = [{"name": name, "api_token": tok} for name, tok in self.tokens.items()]
         lines = [
-            f"c.JupyterHub.ip = '127.0.0.1'",
+            "c.JupyterHub.ip = '127.0.0.1'",
             f"c.JupyterHub.port = {self.port}",
-            f"c.JupyterHub.hub_ip = '127.0.0.1'",
+            "c.JupyterHub.hub_ip = '127.0.0.1'",
             f"c.JupyterHub.hub_port = {self.hub_port}",
             f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{self.proxy_api_port}'",
             f"c.ConfigurableHTTPProxy.command = [{str(chp)!r}]",
@@ -251,9 +252,7 @@ class Hub:
         """{name: admin} of every user, read page by page."""
         out, offset = {}, 0
         while True:
-            page = self.api(
-                "GET", f"/users?offset={offset}&limit=200", accept="application/jupyterhub-pagination+json"
-            )
+            page = self.api("GET", f"/users?offset={offset}&limit=200", accept="application/jupyterhub-pagination+json")
             for u in page["items"]:
                 out[u["name"]] = bool(u["admin"])
             nxt = page["_pagination"]["next"]
@@ -272,9 +271,9 @@ class Hub:
 
     def reset(self):
         """Back to the start state: only HUB_ADMIN (an admin), no groups."""
-        for name in self.users():
-            if name != HUB_ADMIN:
-                self.api("DELETE", f"/users/{name}")
+        doomed = [name for name in self.users() if name != HUB_ADMIN]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda name: self.api("DELETE", f"/users/{name}"), doomed))
         for group in self.groups():
             self.api("DELETE", f"/groups/{group}")
         if HUB_ADMIN not in self.users():
@@ -306,3 +305,25 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def start_hub(version, **kw):
     return Hub(version, **kw).start()
+
+
+# -- pytest fixtures: `from hub_fixtures import hub_fixture, fresh_hub` -----
+try:
+    import pytest
+except ImportError:  # scripts (bench/) use Hub without pytest
+    pytest = None
+
+if pytest is not None:
+
+    @pytest.fixture(name="hub", scope="session", params=HUB_VERSIONS, ids=lambda v: f"jupyterhub-{v}")
+    def hub_fixture(request):
+        """One running hub per JupyterHub version for the whole session."""
+        started = Hub(request.param).start()
+        yield started
+        started.stop()
+
+    @pytest.fixture
+    def fresh_hub(hub):
+        """The session's hub, reset to only HUB_ADMIN before the test."""
+        hub.reset()
+        return hub

@@ -7,10 +7,16 @@ the play. Instead a small holder process takes an exclusive flock(2) on the
 lock file and keeps it until the ansible-playbook process that started it
 exits (or a later task releases it). Because the kernel drops a flock when
 its holder dies, a crashed or killed run never leaves a stale lock behind.
+
+The lock file itself stays empty and the holder's description goes to
+"<path>.owner.txt": the default path is in the inventory's state directory,
+and Ansible parses every file there as inventory except ignored extensions
+such as .txt.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,6 +29,7 @@ from ansible.plugins.action import ActionBase
 HOLDER = r"""
 import fcntl, json, os, signal, socket, sys, time
 path, timeout, watch_pid, label = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+owner_path = path + ".owner.txt"
 signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
 signal.signal(signal.SIGHUP, signal.SIG_IGN)
 def alive(pid):
@@ -42,16 +49,19 @@ while True:
     except BlockingIOError:
         if time.monotonic() - start >= timeout or not alive(watch_pid):
             try:
-                owner = json.loads(os.pread(fd, 65536, 0) or b"{}")
-            except ValueError:
+                with open(owner_path) as fh:
+                    owner = json.load(fh)
+            except (OSError, ValueError):
                 owner = {}
             print(json.dumps({"ok": False, "owner": owner, "waited": time.monotonic() - start}), flush=True)
             os._exit(1)
         time.sleep(0.2)
 owner = {"pid": os.getpid(), "watch_pid": watch_pid, "host": socket.gethostname(), "label": label,
          "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-os.ftruncate(fd, 0)
-os.pwrite(fd, json.dumps(owner).encode(), 0)
+tmp = owner_path + ".tmp"
+with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+    json.dump(owner, fh)
+os.replace(tmp, owner_path)
 print(json.dumps({"ok": True, "owner": owner, "waited": time.monotonic() - start}), flush=True)
 sys.stdout.close()
 os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
@@ -62,7 +72,7 @@ while alive(watch_pid):
 
 def _read_owner(path):
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path + ".owner.txt", encoding="utf-8") as fh:
             return json.loads(fh.read() or "{}")
     except (OSError, ValueError):
         return {}
@@ -91,10 +101,8 @@ class ActionModule(ActionBase):
         if args["state"] == "released":
             owner = _read_owner(path)
             if owner.get("watch_pid") == run_pid and owner.get("pid"):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(int(owner["pid"]), signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
                 result["released"] = True
             else:
                 result["released"] = False

@@ -10,7 +10,6 @@ a message a human can act on (which token, which scope, which URL).
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import time
 import urllib.error
@@ -136,7 +135,8 @@ class HubClient:
             headers["Content-Type"] = "application/json"
         attempt = 0
         while True:
-            req = urllib.request.Request(url, data=data, headers=headers, method=method)
+            # The scheme was checked to be http(s) in __init__.
+            req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
             try:
                 with self._opener.open(req, timeout=self.timeout) as resp:
                     raw = resp.read()
@@ -149,7 +149,7 @@ class HubClient:
                     time.sleep(self.backoff * 2 ** (attempt - 1))
                     continue
                 raise self._http_error(method, url, status, raw, scope_hint, forbidden_hint) from None
-            except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, OSError) as exc:
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
                 if attempt < self.retries:
                     attempt += 1
                     time.sleep(self.backoff * 2 ** (attempt - 1))
@@ -177,9 +177,13 @@ class HubClient:
 
     def _http_error(self, method, url, status, raw, scope_hint, forbidden_hint):
         hub_message = _hub_message(raw)
-        if status == 401:
+        # JupyterHub answers an unknown token with 403 "Missing or invalid
+        # credentials" (not 401) on most API handlers.
+        bad_token = status == 401 or (status == 403 and "invalid credentials" in hub_message.lower())
+        if bad_token:
             msg = (
-                f"the hub rejected the API token (401 Unauthorized) on {method} {url}: the token is "
+                f"the hub rejected the API token ({status} {hub_message or 'Unauthorized'}) on {method} {url}: "
+                "the token is "
                 "wrong, expired or revoked. It must be the user-sync service token the hub was started "
                 "with (daskhub_secrets.user_sync_api_token)."
             )

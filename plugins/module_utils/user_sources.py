@@ -54,11 +54,10 @@ def _names(value, where):
         raise SourceError(f"{where}: expected a list of usernames, got {type(value).__name__}")
     out = []
     for item in value:
-        if isinstance(item, dict):
-            item = item.get("name", item.get("username"))
-        if item is None or isinstance(item, (dict, list)):
+        name = item.get("name", item.get("username")) if isinstance(item, dict) else item
+        if name is None or isinstance(name, (dict, list)):
             raise SourceError(f"{where}: cannot read a username from {item!r}")
-        out.append(str(item))
+        out.append(str(name))
     return out
 
 
@@ -141,7 +140,7 @@ def read_file(spec, yaml_loader=None):
         yaml_loader = yaml.safe_load
     try:
         data = yaml_loader(text)
-    except Exception as exc:  # noqa: BLE001  any parser error is a broken source
+    except Exception as exc:
         raise SourceError(f"cannot parse the user file {path} as YAML: {exc}") from None
     return from_structure(data, path)
 
@@ -150,7 +149,9 @@ def _jmespath_search(expression, data, where):
     try:
         import jmespath  # noqa: PLC0415  optional dependency, only for http sources
     except ImportError:
-        raise SourceError(f"{where}: the jmespath Python library is needed on the controller (pip install jmespath)") from None
+        raise SourceError(
+            f"{where}: the jmespath Python library is needed on the controller (pip install jmespath)"
+        ) from None
     try:
         return jmespath.search(expression, data)
     except jmespath.exceptions.JMESPathError as exc:
@@ -170,9 +171,11 @@ def read_http(spec):
         if spec.get("validate_certs") is False:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-    req = urllib.request.Request(url, headers=headers)
+    if urllib.parse.urlparse(url).scheme not in ("http", "https"):
+        raise SourceError(f"{where}: only http and https URLs are read")
+    req = urllib.request.Request(url, headers=headers)  # noqa: S310  scheme checked above
     try:
-        with urllib.request.urlopen(req, timeout=spec.get("timeout") or 30, context=context) as resp:
+        with urllib.request.urlopen(req, timeout=spec.get("timeout") or 30, context=context) as resp:  # noqa: S310
             raw = resp.read()
     except urllib.error.HTTPError as exc:
         raise SourceError(f"{where} answered HTTP {exc.code} {exc.reason}") from None
@@ -199,8 +202,8 @@ def _ldap_names_from_group(conn, group_dn, member_attribute, username_attribute,
         raise SourceError(f"{where}: group {group_dn} not found ({conn.result.get('description')})")
     values = conn.entries[0][member_attribute].values if member_attribute in conn.entries[0] else []
     names = []
-    for value in values:
-        value = str(value)
+    for raw in values:
+        value = str(raw)
         if "=" not in value:
             # memberUid-style groups hold names, not DNs.
             names.append(value)
@@ -229,7 +232,8 @@ def read_ldap(spec):
             validate=ssl.CERT_REQUIRED if spec.get("validate_certs", True) else ssl.CERT_NONE,
             ca_certs_file=spec.get("ca_path"),
         )
-    timeout = spec.get("timeout") or 30
+    # ldap3 packs the timeouts into socket options: whole seconds only.
+    timeout = max(1, int(spec.get("timeout") or 30))
     try:
         server = ldap3.Server(server_url, tls=tls, connect_timeout=timeout, get_info=ldap3.NONE)
         conn = ldap3.Connection(
@@ -256,9 +260,12 @@ def read_ldap(spec):
             users = _ldap_names_from_group(conn, spec["group_dn"], member_attr, attr, where)
         elif spec.get("search_base"):
             flt = spec.get("search_filter") or "(objectClass=person)"
-            if not conn.search(spec["search_base"], flt, search_scope=ldap3.SUBTREE, attributes=[attr], paged_size=1000):
-                if conn.result.get("result") not in (0, 32):
-                    raise SourceError(f"{where}: search {flt} failed: {conn.result.get('description')}")
+            found = conn.search(
+                spec["search_base"], flt, search_scope=ldap3.SUBTREE, attributes=[attr], paged_size=1000
+            )
+            # 32 (no such object) is an empty result, which read_source judges.
+            if not found and conn.result.get("result") not in (0, 32):
+                raise SourceError(f"{where}: search {flt} failed: {conn.result.get('description')}")
             users = [str(e[attr].value) for e in conn.entries if attr in e and e[attr].value]
         else:
             raise SourceError(f"{where}: set group_dn, or search_base (and search_filter)")

@@ -74,7 +74,7 @@ options:
         default: auto
       url:
         description:
-          - V(http) the JSON endpoint; V(ldap) is not this, see O(sources[].server).
+          - V(http) only. The JSON endpoint.
         type: str
       headers:
         description:
@@ -210,7 +210,6 @@ sources:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.daskhub.deploy.plugins.module_utils.user_sources import SourceError, read_sources
 
 SOURCE_OPTIONS = {
@@ -263,8 +262,8 @@ def _unique_sorted(names):
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     specs = []
-    for spec in module.params["sources"]:
-        spec = dict(spec)
+    for given in module.params["sources"]:
+        spec = dict(given)
         if spec["allow_empty"] is None:
             del spec["allow_empty"]
         specs.append(spec)

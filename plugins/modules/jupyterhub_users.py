@@ -204,7 +204,6 @@ hub_version:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import (
     ADMIN_ROLE_HINT,
     HubAPIError,
@@ -378,7 +377,7 @@ def main():
         counts=plan.counts(),
     )
     planned = {
-        "added": plan.add + plan.add_admins,
+        "added": sorted(plan.add + plan.add_admins),
         "removed": plan.remove,
         "admins_granted": sorted(plan.grant_admin + plan.add_admins),
         "admins_revoked": plan.revoke_admin,

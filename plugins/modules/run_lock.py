@@ -15,6 +15,8 @@ description:
     for the lock, then fails with a message naming the holder.
   - The lock is held by a small helper process that exits with the run, and the kernel releases a flock
     when its holder dies, so a crashed or killed run never leaves a stale lock.
+  - The lock file stays empty; the holder's pid, host, label and start time go to C(<path>.owner.txt)
+    (C(.txt), so that Ansible does not read it as inventory when it lies in the inventory's directory).
   - This is an action plugin; it always runs on the controller, whatever the host.
 author:
   - DaskHub deployer maintainers
