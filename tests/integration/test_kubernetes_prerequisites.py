@@ -1,0 +1,218 @@
+"""The daskhub_kubernetes_prerequisites role, run for real against a local mirror.
+
+A web server on 127.0.0.1 plays get.helm.sh and dl.k8s.io: it serves a helm
+release tarball the test builds from the real helm 4.1.4 binary of the npm
+package, the official kubectl 1.35.2 binary from the same package (whose
+sha256 is the one the role pins), and a chart repository index. The role
+downloads, verifies and installs them, adds the repository with
+kubernetes.core.helm_repository and checks a kubeconfig's context.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+from support import k8s_tools
+
+ROOT = Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+PINNED_KUBECTL = yaml.safe_load((ROOT / "roles/daskhub_kubernetes_prerequisites/defaults/main.yml").read_text())[
+    "daskhub_kubernetes_kubectl_checksums"
+]["1.35.2"]["linux-amd64"]
+PLAYBOOK = """\
+- name: Prepare the controller for a Kubernetes site
+  hosts: daskhub
+  gather_facts: false
+  roles:
+    - role: daskhub_kubernetes_prerequisites
+"""
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        self.server.requests.append(self.path)
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory):
+    """An HTTP mirror of the helm and kubectl release files and a chart repository."""
+    tools = k8s_tools.tools()
+    root = tmp_path_factory.mktemp("mirror")
+    tarball = io.BytesIO()
+    with tarfile.open(fileobj=tarball, mode="w:gz") as archive:
+        # The official tarball's layout: <os>-<arch>/helm, LICENSE, README.md.
+        archive.add(tools["helm"], arcname="linux-amd64/helm")
+        for name, text in (("LICENSE", b"Apache License 2.0\n"), ("README.md", b"helm\n")):
+            info = tarfile.TarInfo(f"linux-amd64/{name}")
+            info.size = len(text)
+            archive.addfile(info, io.BytesIO(text))
+    (root / "helm-v4.1.4-linux-amd64.tar.gz").write_bytes(tarball.getvalue())
+    kubectl = root / "v1.35.2" / "bin" / "linux" / "amd64" / "kubectl"
+    kubectl.parent.mkdir(parents=True)
+    kubectl.write_bytes(tools["kubectl"].read_bytes())
+    for repo in ("dask", "jupyterhub"):
+        (root / "charts" / repo).mkdir(parents=True)
+        (root / "charts" / repo / "index.yaml").write_text("apiVersion: v1\nentries: {}\ngenerated: '2026-01-01T00:00:00Z'\n")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {
+        "url": f"http://127.0.0.1:{server.server_address[1]}",
+        "helm_sha256": hashlib.sha256(tarball.getvalue()).hexdigest(),
+        "requests": server.requests,
+    }
+    server.shutdown()
+
+
+@pytest.fixture
+def site(tmp_path):
+    inventory = tmp_path / "site"
+    (inventory / "group_vars").mkdir(parents=True)
+    (inventory / "hosts.yml").write_text((ROOT / "inventories/local/hosts.yml").read_text())
+    (inventory / "group_vars" / "daskhub.yml").write_text("daskhub_target: kubernetes\ndaskhub_chart_mode: composed\n")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+                "users": [{"name": "u", "user": {"token": "unused"}}],
+                "contexts": [
+                    {"name": "site-a", "context": {"cluster": "c", "user": "u"}},
+                    {"name": "site-b", "context": {"cluster": "c", "user": "u"}},
+                ],
+                "current-context": "site-b",
+            }
+        )
+    )
+    (tmp_path / "playbook.yml").write_text(PLAYBOOK)
+    (tmp_path / "downloads").mkdir()
+    return tmp_path
+
+
+def play(site, mirror, *args, **variables):
+    settings = {
+        "daskhub_kubernetes_bin_dir": str(site / "bin"),
+        "daskhub_kubernetes_helm_download_base": mirror["url"],
+        "daskhub_kubernetes_kubectl_download_base": mirror["url"] + "/",
+        "daskhub_kubernetes_helm_checksum": mirror["helm_sha256"],
+        "daskhub_kubernetes_download_tmp": str(site / "downloads"),
+        "daskhub_kubernetes_chart_repos": {
+            "dask": f"{mirror['url']}/charts/dask/",
+            "jupyterhub": f"{mirror['url']}/charts/jupyterhub/",
+        },
+        "daskhub_kubernetes_kubeconfig": str(site / "kubeconfig"),
+        "daskhub_kubernetes_context": "site-a",
+    }
+    settings.update(variables)
+    env = {
+        **k8s_tools.helm_env(site / "helm-home"),
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    return subprocess.run(
+        [ANSIBLE_PLAYBOOK, str(site / "playbook.yml"), "-i", str(site / "site"), "-e", json.dumps(settings), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def recap(output):
+    match = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+).*failed=(\d+)", output)
+    assert match, output[-3000:]
+    return {"ok": int(match[1]), "changed": int(match[2]), "failed": int(match[3])}
+
+
+def downloads(mirror):
+    return [path for path in mirror["requests"] if "index.yaml" not in path]
+
+
+def test_installs_verified_tools_once_and_adds_the_repositories(site, mirror):
+    first = play(site, mirror)
+    assert first.returncode == 0, first.stdout[-4000:]
+    assert recap(first.stdout)["changed"] >= 3
+    helm = site / "bin" / "helm"
+    kubectl = site / "bin" / "kubectl"
+    version = subprocess.run([helm, "version", "--short"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("v4.1.4")
+    # The official kubectl, verified against the checksum the role pins.
+    assert hashlib.sha256(kubectl.read_bytes()).hexdigest() == PINNED_KUBECTL
+    assert oct(helm.stat().st_mode & 0o777) == "0o755"
+    repos = subprocess.run(
+        [helm, "repo", "list", "--output", "json"],
+        env=k8s_tools.helm_env(site / "helm-home"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # helm keeps the URL without its trailing slash
+    assert {(r["name"], r["url"]) for r in json.loads(repos.stdout)} == {
+        ("dask", f"{mirror['url']}/charts/dask"),
+        ("jupyterhub", f"{mirror['url']}/charts/jupyterhub"),
+    }
+    assert list((site / "downloads").iterdir()) == []
+    fetched = len(downloads(mirror))
+
+    second = play(site, mirror)
+    assert second.returncode == 0, second.stdout[-4000:]
+    assert recap(second.stdout)["changed"] == 0
+    assert len(downloads(mirror)) == fetched, "the right versions are installed: nothing is downloaded again"
+
+
+def test_a_wrong_checksum_fails_clearly_and_leaves_nothing(site, mirror):
+    result = play(site, mirror, daskhub_kubernetes_helm_checksum="0" * 64)
+    assert result.returncode != 0
+    assert "helm 4.1.4 was not installed from" in result.stdout
+    assert "checksum" in result.stdout.lower()
+    assert "Nothing was installed" in result.stdout
+    assert not (site / "bin" / "helm").exists()
+    assert list((site / "downloads").iterdir()) == []
+
+
+def test_a_version_without_a_pinned_checksum_is_refused(site, mirror):
+    result = play(site, mirror, daskhub_kubernetes_helm_checksum="", daskhub_kubernetes_helm_version="4.0.0")
+    assert result.returncode != 0
+    assert "No sha256 is pinned for helm 4.0.0 on linux-amd64" in result.stdout
+    assert not (site / "bin").exists()
+
+
+def test_check_mode_installs_nothing(site, mirror):
+    before = len(downloads(mirror))
+    result = play(site, mirror, "--check")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "helm 4.1.4 would be installed" in result.stdout
+    assert not (site / "bin").exists()
+    assert len(downloads(mirror)) == before
+
+
+def test_an_unknown_context_stops_the_run(site, mirror):
+    result = play(site, mirror, daskhub_kubernetes_context="other-site")
+    assert result.returncode != 0
+    assert "daskhub_kubernetes_context: other-site is not a context of" in result.stdout
+    assert "site-a, site-b" in result.stdout
+
+
+def test_a_missing_kubeconfig_stops_the_run(site, mirror):
+    os.unlink(site / "kubeconfig")
+    result = play(site, mirror)
+    assert result.returncode != 0
+    assert "kubeconfig" in result.stdout and "does not exist" in result.stdout
