@@ -65,7 +65,8 @@ def mirror(tmp_path_factory):
     kubectl.write_bytes(tools["kubectl"].read_bytes())
     for repo in ("dask", "jupyterhub"):
         (root / "charts" / repo).mkdir(parents=True)
-        (root / "charts" / repo / "index.yaml").write_text("apiVersion: v1\nentries: {}\ngenerated: '2026-01-01T00:00:00Z'\n")
+        index = {"apiVersion": "v1", "entries": {}, "generated": "2026-01-01T00:00:00Z"}
+        (root / "charts" / repo / "index.yaml").write_text(yaml.safe_dump(index))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
     server.requests = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
