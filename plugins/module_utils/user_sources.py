@@ -107,12 +107,13 @@ def parse_csv(text, where):
     header = [c.strip().lower() for c in rows[0]]
     name_col = next((header.index(k) for k in ("username", "name", "user", "login") if k in header), None)
     admin_col = header.index("admin") if "admin" in header else None
-    if name_col is not None:
+    has_header = name_col is not None
+    if has_header:
         rows = rows[1:]
     else:
-        name_col, admin_col = 0, (1 if len(rows[0]) > 1 else None)
+        name_col, admin_col = 0, 1
     users, admins = [], []
-    for lineno, row in enumerate(rows, start=2 if name_col is not None else 1):
+    for lineno, row in enumerate(rows, start=2 if has_header else 1):
         if name_col >= len(row):
             raise SourceError(f"{where}: row {lineno} has no username column: {row!r}")
         name = row[name_col]
