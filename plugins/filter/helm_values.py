@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+import yaml
 from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values
 
 
@@ -13,6 +14,8 @@ def helm_values_diff(deployed, rendered, secret_keys=None, label="values"):
     The deployed values hold the secrets too (Helm keeps every --values
     file); the keys of the secrets file are removed before comparing.
     """
+    if isinstance(deployed, dict) and ("release_values" in deployed or "chart" in deployed):
+        deployed = _deployed_values(deployed)  # a helm_info status
     return helm_values.values_diff(
         helm_values.strip_secret_paths(deployed or {}, secret_keys or {}), rendered or {}, label
     )
@@ -51,6 +54,44 @@ def ingress_address(ingress):
     return ingress.get("ip") or ingress.get("hostname") or ""
 
 
+def _deployed_values(status):
+    # kubernetes.core.helm_info 6.x: release_values (values is deprecated)
+    status = status or {}
+    return status.get("release_values", status.get("values")) or {}
+
+
+def _load_values_files(paths):
+    merged = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as stream:
+            merged = helm_values.deep_merge(merged, yaml.safe_load(stream) or {})
+    return merged
+
+
+def helm_pending_releases(info_results):
+    """Names of the releases an install or upgrade would change.
+
+    kubernetes.core.helm compares the deployed values with its values files
+    merged only at the top level, so a values.yaml/secrets.yaml pair would
+    always look changed; here they are merged the way helm merges them.
+    `info_results` are kubernetes.core.helm_info results looped over the
+    releases of the helm_values module.
+    """
+    pending = []
+    for result in info_results or []:
+        release = result["item"]
+        status = result.get("status")
+        chart = f"{release['chart'].rsplit('/', 1)[-1]}-{release['version']}"
+        if (
+            not status
+            or str(status.get("status", "")).lower() != "deployed"
+            or status.get("chart") != chart
+            or _deployed_values(status) != _load_values_files([release["values_file"], release["secrets_file"]])
+        ):
+            pending.append(release["name"])
+    return pending
+
+
 class FilterModule:
     """daskhub.deploy filters for the Kubernetes target."""
 
@@ -62,4 +103,5 @@ class FilterModule:
             "k8s_secret_decode": k8s_secret_decode,
             "shared_secret_names": shared_secret_names,
             "ingress_address": ingress_address,
+            "helm_pending_releases": helm_pending_releases,
         }

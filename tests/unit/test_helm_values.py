@@ -479,3 +479,28 @@ def test_redact_and_k8s_secret_round_trip():
     assert filters.ingress_address({"ip": "1.2.3.4", "ipMode": "VIP"}) == "1.2.3.4"
     assert filters.ingress_address({"hostname": "lb.example"}) == "lb.example"
     assert filters.ingress_address(None) == ""
+
+
+def test_pending_releases_compare_the_merged_values_files(tmp_path):
+    """A values.yaml/secrets.yaml pair equal to what helm stores is not upgraded again."""
+    _, _, rendered = render("example-site")
+    release = rendered["releases"][0]
+    values_file, secrets_file = tmp_path / "values.yaml", tmp_path / "secrets.yaml"
+    values_file.write_text(hv.dump_yaml(release["values"]))
+    secrets_file.write_text(hv.dump_yaml(release["secrets"]))
+    item = {**release, "values_file": str(values_file), "secrets_file": str(secrets_file)}
+    # What `helm get values` returns after `helm upgrade -f values.yaml -f secrets.yaml`.
+    stored = yaml.safe_load(yaml.safe_dump(hv.deep_merge(release["values"], release["secrets"])))
+    deployed = {"status": "deployed", "chart": "daskhub-2024.1.1", "release_values": stored}
+    assert filters.helm_pending_releases([{"item": item, "status": deployed}]) == []
+    assert filters.helm_pending_releases([{"item": item, "status": None}]) == ["dhub"]
+    older = {**deployed, "chart": "daskhub-2023.1.0"}
+    assert filters.helm_pending_releases([{"item": item, "status": older}]) == ["dhub"]
+    failed = {**deployed, "status": "failed"}
+    assert filters.helm_pending_releases([{"item": item, "status": failed}]) == ["dhub"]
+    rotated = hv.deep_merge(stored, {"jupyterhub": {"proxy": {"secretToken": "0" * 64}}})
+    assert filters.helm_pending_releases([{"item": item, "status": {**deployed, "release_values": rotated}}]) == [
+        "dhub"
+    ]
+    # The deployed values hold the secrets; the diff shown in check mode does not.
+    assert filters.helm_values_diff(deployed, release["values"], release["secrets"]) == ""
