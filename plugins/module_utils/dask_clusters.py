@@ -265,7 +265,9 @@ class GatewayClusters:
         # <token>"; "token <x>" is how a cluster's own API token authenticates.
         url = self.gateway_url + path
         req = urllib.request.Request(  # noqa: S310  gateway_url is checked to be http(s)
-            url, method=method, headers={"Authorization": f"jupyterhub {self._token(user)}", "Accept": "application/json"}
+            url,
+            method=method,
+            headers={"Authorization": f"jupyterhub {self._token(user)}", "Accept": "application/json"},
         )
         try:
             with self._opener.open(req, timeout=self.timeout) as resp:

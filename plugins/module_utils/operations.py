@@ -1,0 +1,103 @@
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
+"""Helpers of the day-2 playbooks: what may be rotated, how to check a rotation, backups.
+
+Pure Python (sqlite3 from the standard library), shared by the
+daskhub.deploy filters and modules and their unit tests.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sqlite3
+
+from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+
+# Secrets the operator sets (Vault, inventory); the store does not own them.
+OPERATOR_SECRETS = ("oauth_client_secret",)
+
+
+def parse_names(value) -> list[str]:
+    """A list from "-e rotate=a,b" (a string) or a YAML list; blanks and repeats dropped."""
+    if value is None:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names: list[str] = []
+    for item in items:
+        name = str(item).strip()
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def rotation_errors(rotate, secret_names, model) -> list[str]:
+    """Why the requested rotation cannot run; empty when it can."""
+    rotate = parse_names(rotate)
+    if not rotate:
+        return [
+            "name the secrets to rotate: -e rotate=dask_gateway_api_token[,...] (this site has: "
+            + ", ".join(secret_names)
+            + ")"
+        ]
+    errors = []
+    owned = list(OPERATOR_SECRETS)
+    if (model or {}).get("dummy_password_set") in (True, "True", "true"):
+        owned.append("dummy_password")
+    for name in rotate:
+        if name in owned:
+            errors.append(f"{name}: set by the operator (inventory or Vault), change it there instead")
+        elif name not in secret_names:
+            errors.append(f"{name}: not a secret of this site (it has: {', '.join(secret_names)})")
+    return errors
+
+
+def service_token_secrets(model) -> dict:
+    """{secret name: hub service name} of the secrets that are hub service tokens."""
+    mapping = {
+        "dask_gateway_api_token": site_model.GATEWAY_SERVICE,
+        "user_sync_api_token": site_model.USER_SYNC_SERVICE,
+    }
+    for name in sorted((model or {}).get("hub_extra_services") or {}):
+        mapping[site_model.service_secret_name(name)] = name
+    return mapping
+
+
+def rotated_service_tokens(rotate, model) -> list[dict]:
+    """For each rotated service token: {secret, service}; no values, safe to log."""
+    mapping = service_token_secrets(model)
+    return [{"secret": name, "service": mapping[name]} for name in parse_names(rotate) if name in mapping]
+
+
+def timestamp(now=None) -> str:
+    """UTC timestamp for backup file names, sortable: 20260301T120000Z."""
+    moment = now or datetime.datetime.now(tz=datetime.UTC)
+    return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def sqlite_backup(source: str, dest_dir: str, prefix: str, now=None) -> str:
+    """Consistent copy of a live SQLite database as <dest_dir>/<prefix>-<timestamp>.sqlite (0600).
+
+    sqlite3's online backup takes the database's locks, so a hub writing
+    at the same time cannot leave a torn copy (a file copy could).
+    """
+    if not os.path.isfile(source):
+        raise FileNotFoundError(f"no database at {source}")
+    os.makedirs(dest_dir, mode=0o700, exist_ok=True)
+    dest = os.path.join(dest_dir, f"{prefix}-{timestamp(now)}.sqlite")
+    partial = dest + ".part"
+    # Open read-only through a URI so a missing or unreadable file is not
+    # created empty by sqlite3.connect.
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.close(fd)
+        dst = sqlite3.connect(partial)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    os.replace(partial, dest)
+    return dest

@@ -1,0 +1,96 @@
+#!/usr/bin/python
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
+"""Backs a live SQLite database up to a timestamped file."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: sqlite_backup
+short_description: Copy a live SQLite database (the hub's) to a timestamped backup file
+description:
+  - Writes I(dest_dir)/I(prefix)-I(<UTC timestamp>).sqlite with SQLite's
+    online backup, so a service writing the database at the same time
+    cannot leave a torn copy. The file is mode 0600, its folder 0700.
+  - Used by C(playbooks/upgrade.yml) and C(playbooks/uninstall.yml) before
+    they touch the local target.
+  - Always reports C(changed) (a new file) unless the database is missing
+    and O(missing_ok) is set.
+version_added: 0.1.0
+author: DaskHub deployer maintainers
+options:
+  src:
+    description: The database file.
+    type: path
+    required: true
+  dest_dir:
+    description: Folder of the backups; created when missing.
+    type: path
+    required: true
+  prefix:
+    description: File name prefix of the backup.
+    type: str
+    default: jupyterhub
+  missing_ok:
+    description: Succeed without a backup when O(src) does not exist (nothing was deployed yet).
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Reports the backup it would write.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Back up the hub database before an upgrade
+  daskhub.deploy.sqlite_backup:
+    src: /opt/daskhub/state/jupyterhub.sqlite
+    dest_dir: /opt/daskhub/state/backups
+"""
+
+RETURN = r"""
+path:
+  description: The backup written (empty when O(missing_ok) found no database).
+  returned: always
+  type: str
+  sample: /opt/daskhub/state/backups/jupyterhub-20260301T120000Z.sqlite
+"""
+
+import os
+import sqlite3
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskhub.deploy.plugins.module_utils.operations import sqlite_backup, timestamp
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "src": {"type": "path", "required": True},
+            "dest_dir": {"type": "path", "required": True},
+            "prefix": {"type": "str", "default": "jupyterhub"},
+            "missing_ok": {"type": "bool", "default": False},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    if not os.path.isfile(params["src"]):
+        if params["missing_ok"]:
+            module.exit_json(changed=False, path="")
+        module.fail_json(msg=f"no database to back up at {params['src']}")
+    if module.check_mode:
+        module.exit_json(
+            changed=True, path=os.path.join(params["dest_dir"], f"{params['prefix']}-{timestamp()}.sqlite")
+        )
+    try:
+        path = sqlite_backup(params["src"], params["dest_dir"], params["prefix"])
+    except (OSError, sqlite3.Error) as err:
+        module.fail_json(msg=f"backing {params['src']} up into {params['dest_dir']} failed: {err}")
+    module.exit_json(changed=True, path=path)
+
+
+if __name__ == "__main__":
+    main()
