@@ -130,3 +130,41 @@ def test_bad_input_fails_before_anything_is_written(tmp_path, variables, message
     assert result.returncode != 0
     assert message in result.stdout
     assert not (state / "build" / "values.yaml").exists()
+
+
+def test_an_unreachable_cluster_stops_before_helm_without_printing_secrets(tmp_path):
+    """Past the render-only switch the run needs the cluster: first the in-cluster Secret."""
+    from support import k8s_tools  # noqa: PLC0415 - fetches helm and kubectl only for this test
+
+    tools = k8s_tools.tools()  # the pinned versions: the prerequisites role downloads nothing
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
+                "users": [{"name": "u", "user": {"token": "unused"}}],
+                "contexts": [{"name": "site", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "site",
+            }
+        )
+    )
+    state = tmp_path / "state"
+    result = play(
+        "example-site",
+        state,
+        "-vvv",
+        daskhub_kubernetes_render_only=False,
+        daskhub_kubernetes_bin_dir=str(tools["helm"].parent),
+        daskhub_kubernetes_manage_chart_repos=False,
+        daskhub_kubernetes_kubeconfig=str(kubeconfig),
+        daskhub_kubernetes_context="site",
+    )
+    assert result.returncode != 0
+    assert "Could not read Secret daskhub-deploy-secrets in namespace daskhub" in result.stdout
+    assert "Connection refused" in result.stdout
+    assert not (state / "build").exists()
+    store = yaml.safe_load((state / "secrets.yml").read_text())
+    for name, value in {**store, "oauth_client_secret": OAUTH_PLACEHOLDER}.items():
+        assert value not in result.stdout + result.stderr, name
