@@ -92,6 +92,22 @@ def helm_pending_releases(info_results):
     return pending
 
 
+def crd_documents(texts):
+    """The CustomResourceDefinitions in YAML texts, one per name; a later text wins.
+
+    Used with this role's shipped CRD files first and `helm show crds` of the
+    target chart version last, so the chart's own copy is applied when helm
+    can fetch it and the shipped one otherwise.
+    """
+    by_name = {}
+    for text in texts or []:
+        for document in yaml.safe_load_all(text or ""):
+            if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition":
+                document.pop("status", None)  # status belongs to the API server, not to an apply
+                by_name[document["metadata"]["name"]] = document
+    return [by_name[name] for name in sorted(by_name)]
+
+
 class FilterModule:
     """daskhub.deploy filters for the Kubernetes target."""
 
@@ -104,4 +120,5 @@ class FilterModule:
             "shared_secret_names": shared_secret_names,
             "ingress_address": ingress_address,
             "helm_pending_releases": helm_pending_releases,
+            "crd_documents": crd_documents,
         }

@@ -96,3 +96,43 @@ def test_helm_rejects_what_we_reject(helm, tmp_path, mode, extra, path):
     result = helm_template(helm, tmp_path, failing[0])
     assert result.returncode != 0
     assert "schema" in result.stderr.lower(), result.stderr
+
+
+def test_crds_from_helm_show_crds_win_over_the_shipped_copies(helm, tmp_path):
+    """The release role applies shipped CRDs plus `helm show crds` of the target chart version."""
+    from ansible_collections.daskhub.deploy.plugins.filter import helm_values as filters  # noqa: PLC0415
+
+    shipped = sorted((ks.REPO / "roles/daskhub_kubernetes_release/files/crds/dask-gateway-2026.3.0").glob("*.yaml"))
+    assert [p.name for p in shipped] == ["daskclusters.yaml"]
+    # A gateway chart whose crds/ has the daskclusters CRD (one more version
+    # served) and a Traefik CRD that is not shipped.
+    chart = tmp_path / "dask-gateway"
+    _chart(chart, "dask-gateway", "2026.3.0")
+    (chart / "crds").mkdir()
+    daskclusters = yaml.safe_load(shipped[0].read_text())
+    daskclusters["spec"]["versions"].append(
+        {**daskclusters["spec"]["versions"][0], "name": "v1beta1", "storage": False}
+    )
+    (chart / "crds" / "daskclusters.yaml").write_text(yaml.safe_dump(daskclusters))
+    traefik = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "serverstransporttcps.traefik.io"},
+        "spec": {"group": "traefik.io", "names": {"kind": "ServersTransportTCP", "plural": "serverstransporttcps"}},
+    }
+    (chart / "crds" / "traefik.yaml").write_text("# Traefik's\n---\n" + yaml.safe_dump(traefik))
+    shown = subprocess.run(
+        [helm, "show", "crds", str(chart)],
+        capture_output=True,
+        text=True,
+        env=k8s_tools.helm_env(tmp_path / "helm-home"),
+        check=True,
+        timeout=60,
+    ).stdout
+    crds = filters.crd_documents([p.read_text() for p in shipped] + [shown])
+    assert [c["metadata"]["name"] for c in crds] == ["daskclusters.gateway.dask.org", "serverstransporttcps.traefik.io"]
+    assert [v["name"] for v in crds[0]["spec"]["versions"]] == ["v1alpha1", "v1beta1"]
+    assert all("status" not in c for c in crds)
+    # Without the chart (an unreachable repository), the shipped copy is applied.
+    only_shipped = filters.crd_documents([p.read_text() for p in shipped] + [""])
+    assert [v["name"] for v in only_shipped[0]["spec"]["versions"]] == ["v1alpha1"]
