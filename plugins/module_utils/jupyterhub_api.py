@@ -99,7 +99,10 @@ class HubClient:
         self.backoff = float(backoff)
         self.parallelism = max(1, int(parallelism))
         self.user_agent = user_agent
-        handlers = []
+        # build_opener adds a default HTTPS handler, whose context loads the
+        # system CA store (0.2 s); for a plain-http hub an unloaded context
+        # that is never used is enough.
+        handlers = [urllib.request.HTTPSHandler(context=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))]
         if parsed.scheme == "https":
             if validate_certs:
                 context = ssl.create_default_context(cafile=ca_path)
@@ -218,23 +221,43 @@ class HubClient:
         at api_page_max_limit (200) without saying so, so every list call goes
         through here and follows ``_pagination.next``.
         """
-        items = []
         params = dict(query or {})
         params.setdefault("offset", 0)
         params.setdefault("limit", PAGE_LIMIT)
-        while True:
-            _, data = self.request("GET", path, query=params, accept=PAGINATION_ACCEPT, scope_hint=scope_hint)
-            if isinstance(data, list):
-                # A hub older than 2.0 ignores the header and sends everything.
-                items.extend(data)
-                return items
+
+        def fetch(offset, limit):
+            query = {**params, "offset": offset, "limit": limit}
+            return self.request("GET", path, query=query, accept=PAGINATION_ACCEPT, scope_hint=scope_hint)[1]
+
+        data = fetch(params["offset"], params["limit"])
+        if isinstance(data, list):
+            # A hub older than 2.0 ignores the header and sends everything.
+            return data
+        items = list(data.get("items", []))
+        pagination = data.get("_pagination") or {}
+        nxt = pagination.get("next")
+        total = pagination.get("total")
+        if nxt and items and isinstance(total, int):
+            # The total is known: fetch the remaining pages concurrently,
+            # then follow `next` from the last one in case users were
+            # added meanwhile.
+            limit = int(nxt.get("limit") or params["limit"])
+            offsets = list(range(int(nxt["offset"]), total, limit))
+            pages, errors = self.run_parallel(lambda off: fetch(off, limit), offsets)
+            if errors:
+                raise next(iter(errors.values()))
+            for off in offsets:
+                items.extend(pages[off].get("items", []))
+            last = pages[offsets[-1]] if offsets else data
+            nxt = (last.get("_pagination") or {}).get("next")
+        while nxt:
+            data = fetch(int(nxt["offset"]), int(nxt.get("limit") or params["limit"]))
             page = data.get("items", [])
+            if not page:
+                break
             items.extend(page)
             nxt = (data.get("_pagination") or {}).get("next")
-            if not nxt or not page:
-                return items
-            params["offset"] = nxt.get("offset", params["offset"] + len(page))
-            params["limit"] = nxt.get("limit", params["limit"])
+        return items
 
     def list_users(self):
         """Every user model on the hub (paginated)."""

@@ -29,18 +29,23 @@ def normalize_username(name, lowercase=True):
     return name.lower() if lowercase else name
 
 
+# Plain names take the fast path; anything else gets the exact checks.
+_PLAIN = re.compile(r"[A-Za-z0-9._@+-]+")
+
+
 def username_problem(name, pattern=None):
     """Why JupyterHub (or a sane site) would refuse ``name``, or None."""
     if not name:
         return "empty"
-    if "/" in name:
-        # The name becomes a URL path segment (/user/<name>/).
-        return "contains '/'"
-    if any(unicodedata.category(ch).startswith("C") for ch in name):
-        return "contains a control character"
-    if any(ch.isspace() for ch in name):
-        # Valid for the hub, but almost always a broken export ("a b").
-        return "contains whitespace"
+    if not _PLAIN.fullmatch(name):
+        if "/" in name:
+            # The name becomes a URL path segment (/user/<name>/).
+            return "contains '/'"
+        if any(unicodedata.category(ch).startswith("C") for ch in name):
+            return "contains a control character"
+        if any(ch.isspace() for ch in name):
+            # Valid for the hub, but almost always a broken export ("a b").
+            return "contains whitespace"
     if pattern and not re.fullmatch(pattern, name):
         return f"does not match username_pattern {pattern!r}"
     return None

@@ -325,10 +325,22 @@ def _first_error(errors, what):
     return HubAPIError(f"{len(errors)} {what}(s) failed, first for {name!r}: {exc}", status=exc.status)
 
 
+def _invocation(p):
+    """A short echo of the arguments: with thousands of users the full echo
+    costs the controller seconds; the token is never part of it."""
+    summary = {k: v for k, v in p.items() if k not in ("token", "users", "admins", "protected_users", "groups")}
+    summary["users"] = f"<{len(p['users'] or [])} names>"
+    summary["admins"] = None if p["admins"] is None else f"<{len(p['admins'])} names>"
+    summary["protected_users"] = p["protected_users"]
+    summary["groups"] = sorted(p["groups"] or {})
+    return {"module_args": summary}
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
     result = {
+        "invocation": _invocation(p),
         "changed": False,
         "added": [],
         "removed": [],
