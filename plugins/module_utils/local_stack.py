@@ -303,6 +303,33 @@ c.LocalBackend.db_encrypt_keys = [
 """
 
 
+# JupyterHub 5 answers 403 (not 404) to /hub/api/user with an invalid token,
+# which dask-gateway 2026.3.0 turns into a 500; a bogus token must get 401.
+# The kubernetes target needs the same fix (gateway.extraConfig), so this
+# source is meant to move into site_model next to the options handler.
+GATEWAY_AUTH_SOURCE = """\
+from aiohttp import web as _daskhub_web
+from dask_gateway_server.auth import JupyterHubAuthenticator as _DaskhubJupyterHubAuthenticator
+from dask_gateway_server.auth import unauthorized as _daskhub_unauthorized
+
+
+class DaskhubJupyterHubAuthenticator(_DaskhubJupyterHubAuthenticator):
+    \"\"\"JupyterHubAuthenticator that answers 401, not 500, to a token the hub rejects.\"\"\"
+
+    async def authenticate(self, request):
+        try:
+            return await super().authenticate(request)
+        except _daskhub_web.HTTPInternalServerError as err:
+            if err.reason == "Permission failure verifying user's JupyterHub API token":
+                raise _daskhub_unauthorized("jupyterhub") from None
+            raise
+
+
+c.DaskGateway.authenticator_class = DaskhubJupyterHubAuthenticator
+
+"""
+
+
 def hub_config_source(model: dict, settings: dict) -> str:
     """jupyterhub_config.py: the hub document inline, the secrets from hub-secrets.json."""
     secrets_path = paths(settings["prefix"])["hub_secrets_json"]
@@ -326,6 +353,7 @@ def gateway_config_source(model: dict, settings: dict) -> str:
             config=_embed(gateway_document(model, settings)),
         )
         + _GATEWAY_TAIL
+        + GATEWAY_AUTH_SOURCE
         + site_model.gateway_options_handler(model)
     )
 
