@@ -1,0 +1,59 @@
+"""playbooks/uninstall.yml on the local target: keeps the data, reinstalls from it, and purge leaves nothing.
+
+Runs last (file name order): it takes the shared stack down.
+"""
+
+from __future__ import annotations
+
+import ops_stack
+import pytest
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def stack(request):
+    return ops_stack.shared(request)
+
+
+def test_uninstall_stops_everything_and_keeps_the_data(stack):
+    status, _ = stack.api("POST", "/users", body={"usernames": ["dave"]})
+    assert status in (201, 409)
+    cluster = stack.start_cluster("alice")
+    assert cluster
+    stack.playbook("playbooks/uninstall.yml")
+    stack.deployed = False
+    assert stack.processes() == [], "processes of the stack are still running"
+    assert stack.listening_ports() == [], "ports of the stack still listen"
+    for gone in ("venv", "proxy", "etc", "run", "clusters"):
+        assert not (stack.prefix / gone).exists(), f"{gone} was not removed"
+    kept_paths = (
+        "state/jupyterhub.sqlite", "state/dask_gateway.sqlite", "state/jupyterhub_cookie_secret", "home", "log",
+    )
+    for kept in kept_paths:
+        assert (stack.prefix / kept).exists(), f"{kept} was removed without purge"
+    assert (stack.state_dir / "secrets.yml").exists(), "the secrets store was removed without purge"
+
+
+def test_uninstall_again_changes_nothing(stack):
+    out = stack.playbook("playbooks/uninstall.yml").stdout
+    assert "changed=0" in out
+
+
+def test_reinstall_from_kept_data(stack):
+    before = stack.secrets()
+    stack.deploy(old=False)
+    status, users = stack.api("GET", "/users")
+    assert status == 200
+    assert "dave" in {u["name"] for u in users}, "users did not survive uninstall and reinstall"
+    assert stack.secrets() == before
+
+
+def test_purge_leaves_nothing(stack):
+    assert stack.processes(), "the stack should be running before the purge"
+    stack.playbook("playbooks/uninstall.yml", "-e", "purge=true")
+    stack.deployed = False
+    assert stack.processes() == []
+    assert stack.listening_ports() == []
+    assert not stack.prefix.exists(), sorted(str(p) for p in stack.prefix.rglob("*"))[:20]
+    assert not stack.state_dir.exists()
