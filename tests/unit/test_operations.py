@@ -1,0 +1,106 @@
+"""Unit tests of plugins/module_utils/operations.py and the operations filters."""
+
+from __future__ import annotations
+
+import datetime
+import sqlite3
+import threading
+
+import pytest
+from ansible_collections.daskhub.deploy.plugins.filter.operations import FilterModule
+from ansible_collections.daskhub.deploy.plugins.module_utils import operations as ops
+from site_models import build_model
+
+NAMES = ["proxy_secret_token", "cookie_secret", "dask_gateway_api_token", "user_sync_api_token", "dummy_password"]
+
+
+@pytest.mark.parametrize(
+    ("value", "names"),
+    [
+        ("a,b", ["a", "b"]),
+        (" a , b ,,a ", ["a", "b"]),
+        (["a", "b", "a"], ["a", "b"]),
+        ("", []),
+        (None, []),
+    ],
+)
+def test_parse_names(value, names):
+    assert ops.parse_names(value) == names
+
+
+def test_rotation_of_known_generated_secrets_is_allowed():
+    assert ops.rotation_errors("dask_gateway_api_token,cookie_secret", NAMES, {"dummy_password_set": False}) == []
+
+
+def test_rotation_without_names_explains_the_usage():
+    (error,) = ops.rotation_errors("", NAMES, {})
+    assert "-e rotate=dask_gateway_api_token" in error
+    assert "proxy_secret_token" in error, "the message lists the site's secrets"
+
+
+def test_rotation_rejects_unknown_and_operator_owned_names():
+    errors = ops.rotation_errors(["nope", "oauth_client_secret", "dummy_password"], NAMES, {"dummy_password_set": True})
+    assert errors == [
+        "nope: not a secret of this site (it has: " + ", ".join(NAMES) + ")",
+        "oauth_client_secret: set by the operator (inventory or Vault), change it there instead",
+        "dummy_password: set by the operator (inventory or Vault), change it there instead",
+    ]
+
+
+def test_generated_dummy_password_may_rotate():
+    assert ops.rotation_errors(["dummy_password"], NAMES, {"dummy_password_set": False}) == []
+
+
+def test_rotated_service_tokens_map_secrets_to_services():
+    model = build_model(daskhub_hub_extra_services={"daskhub-verify": {"scopes": ["read:users"]}})
+    rotated = ops.rotated_service_tokens(
+        "cookie_secret,dask_gateway_api_token,user_sync_api_token,service_daskhub_verify_api_token", model
+    )
+    assert rotated == [
+        {"secret": "dask_gateway_api_token", "service": "dask-gateway"},
+        {"secret": "user_sync_api_token", "service": "user-sync"},
+        {"secret": "service_daskhub_verify_api_token", "service": "daskhub-verify"},
+    ]
+
+
+def test_timestamp_sorts_and_is_utc():
+    moment = datetime.datetime(2026, 3, 1, 12, 0, 5, tzinfo=datetime.UTC)
+    assert ops.timestamp(moment) == "20260301T120005Z"
+
+
+def test_sqlite_backup_is_a_private_consistent_copy(tmp_path):
+    source = tmp_path / "jupyterhub.sqlite"
+    with sqlite3.connect(source) as db:
+        db.execute("create table users (name text)")
+        db.executemany("insert into users values (?)", [("alice",), ("bob",)])
+    # A writer holding the database while the backup runs: the backup waits
+    # for a consistent snapshot instead of copying a half-written file.
+    writer = sqlite3.connect(source, check_same_thread=False)
+    writer.execute("begin immediate")
+    writer.execute("insert into users values ('carol')")
+    timer = threading.Timer(0.3, writer.commit)
+    timer.start()
+    moment = datetime.datetime(2026, 3, 1, 12, 0, 0, tzinfo=datetime.UTC)
+    path = ops.sqlite_backup(str(source), str(tmp_path / "backups"), "jupyterhub", now=moment)
+    timer.join()
+    writer.close()
+    assert path == str(tmp_path / "backups/jupyterhub-20260301T120000Z.sqlite")
+    assert oct((tmp_path / "backups").stat().st_mode & 0o777) == "0o700"
+    assert oct((tmp_path / "backups/jupyterhub-20260301T120000Z.sqlite").stat().st_mode & 0o777) == "0o600"
+    with sqlite3.connect(path) as db:
+        names = sorted(row[0] for row in db.execute("select name from users"))
+    assert names in (["alice", "bob"], ["alice", "bob", "carol"])
+    assert not list((tmp_path / "backups").glob("*.part"))
+
+
+def test_sqlite_backup_of_a_missing_database_fails_and_creates_nothing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no database at"):
+        ops.sqlite_backup(str(tmp_path / "missing.sqlite"), str(tmp_path / "backups"), "jupyterhub")
+    assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_release_names_in_removal_order():
+    filters = FilterModule().filters()
+    assert filters["daskhub_release_names"](build_model(daskhub_target="kubernetes")) == ["dhub"]
+    composed = build_model(daskhub_target="kubernetes", daskhub_chart_mode="composed")
+    assert filters["daskhub_release_names"](composed) == ["dhub-dask-gateway", "dhub"]
