@@ -33,8 +33,19 @@ GATEWAY_SCOPED_ACCESS_VERSION = (2026, 3, 0)
 _QUANTITY = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([A-Za-z]*)\s*$")
 _UNITS = {
     "": 1,
-    "k": 10**3, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50, "E": 2**60,
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "k": 10**3,
+    "K": 2**10,
+    "M": 2**20,
+    "G": 2**30,
+    "T": 2**40,
+    "P": 2**50,
+    "E": 2**60,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
     "m": 10**-3,
 }
 # Kubernetes uses decimal suffixes for k/M/G/T; dask-gateway and JupyterHub
@@ -175,12 +186,20 @@ def _validate_singleuser(model, errors):
     if not str(singleuser.get("image_tag") or ""):
         errors.append(f"daskhub_singleuser_image_tag: required ({IMAGE_TAG_ERROR})")
     _check_request_limit(
-        errors, "daskhub_singleuser_cpu", singleuser.get("cpu_guarantee"), singleuser.get("cpu_limit"),
-        "guarantee", "limit",
+        errors,
+        "daskhub_singleuser_cpu",
+        singleuser.get("cpu_guarantee"),
+        singleuser.get("cpu_limit"),
+        "guarantee",
+        "limit",
     )
     _check_request_limit(
-        errors, "daskhub_singleuser_memory", singleuser.get("memory_guarantee"), singleuser.get("memory_limit"),
-        "guarantee", "limit",
+        errors,
+        "daskhub_singleuser_memory",
+        singleuser.get("memory_guarantee"),
+        singleuser.get("memory_limit"),
+        "guarantee",
+        "limit",
     )
     profiles = singleuser.get("profiles") or []
     defaults = 0
@@ -305,20 +324,29 @@ def assert_valid(model: dict) -> dict:
 
 # --- Secrets -----------------------------------------------------------------
 
+
 def service_secret_name(service: str) -> str:
     return f"service_{service.replace('-', '_')}_api_token"
 
 
 def secret_names(model: dict) -> list[str]:
-    """Names of the generated secrets this site needs in its store."""
+    """Names of the secrets this site needs.
+
+    All are generated into the store, except the OAuth client secret, which
+    the operator provides (validate() insists on it for generic-oauth); the
+    secrets role passes it through without storing it.
+    """
     names = ["proxy_secret_token", "cookie_secret", "dask_gateway_api_token", "user_sync_api_token"]
     if model.get("authenticator") == "dummy":
         names.append("dummy_password")
+    if model.get("authenticator") == "generic-oauth":
+        names.append("oauth_client_secret")
     names.extend(service_secret_name(name) for name in sorted(model.get("hub_extra_services") or {}))
     return names
 
 
 # --- The hub -----------------------------------------------------------------
+
 
 def singleuser_image(model: dict) -> str:
     singleuser = model.get("singleuser") or {}
@@ -472,6 +500,7 @@ def user_environment(address: str, proxy_address: str, public_address: str) -> d
 
 # --- The gateway -------------------------------------------------------------
 
+
 def gateway_cluster_config(model: dict) -> dict:
     """ClusterConfig traits both targets set (c.ClusterConfig.<trait>)."""
     gateway = model["gateway"]
@@ -488,7 +517,7 @@ def gateway_cluster_config(model: dict) -> dict:
     return config
 
 
-_HANDLER_TEMPLATE = '''\
+_HANDLER_TEMPLATE = """\
 # Cluster options users may choose, rendered by daskhub.deploy from the site
 # model. The same code runs on the kubernetes and the local target.
 from dask_gateway_server.options import Float as _DaskhubFloat
@@ -548,7 +577,7 @@ c.Backend.cluster_options = _DaskhubOptions(
 {fields}
     handler=_daskhub_options_handler,
 )
-'''
+"""
 
 
 def gateway_options_handler(model: dict) -> str:

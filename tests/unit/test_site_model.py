@@ -150,6 +150,7 @@ def test_secret_names_follow_the_model():
     ]
     names = site_model.secret_names(build_model(**OAUTH, daskhub_hub_extra_services={"grafana-bridge": {}}))
     assert "dummy_password" not in names
+    assert "oauth_client_secret" in names
     assert names[-1] == "service_grafana_bridge_api_token"
 
 
