@@ -25,6 +25,7 @@ Pure Python (standard library only) so filters, modules and tests share it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ipaddress
 import json
@@ -480,9 +481,14 @@ def _processes_with_sockets(inodes: set[str]):
     for pid in pids:
         fd_dir = f"/proc/{pid}/fd"
         try:
-            links = {os.readlink(os.path.join(fd_dir, fd)) for fd in os.listdir(fd_dir)}
+            fds = os.listdir(fd_dir)
         except OSError:
             continue
+        links = set()
+        for fd in fds:
+            # An fd can close between listdir and readlink (listdir's own does).
+            with contextlib.suppress(OSError):
+                links.add(os.readlink(os.path.join(fd_dir, fd)))
         if links & targets:
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as handle:

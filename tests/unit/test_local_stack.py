@@ -1,0 +1,341 @@
+"""The local target's rendering and host checks (plugins/module_utils/local_stack.py)."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import socket
+import sys
+import threading
+
+import pytest
+from ansible.errors import AnsibleFilterError
+from ansible_collections.daskhub.deploy.plugins.filter import local_stack as filters
+from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values as hv
+from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack as ls
+from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from support import kubernetes_site as ks
+
+
+def settings(tmp_path=None, **overrides):
+    base = {
+        "prefix": str(tmp_path or "/opt/daskhub"),
+        "bind_ip": "127.0.0.1",
+        "hub_port": 8000,
+        "hub_api_port": 8081,
+        "proxy_api_port": 8001,
+        "gateway_port": 8002,
+        "gateway_api_port": 8003,
+        "system_users": False,
+        "run_as_root": False,
+        "gateway_version": "2026.3.0",
+    }
+    base.update(overrides)
+    return base
+
+
+@pytest.fixture(scope="module")
+def model():
+    return ks.model("local", daskhub_target="local")
+
+
+@pytest.fixture(scope="module")
+def secrets(model):
+    return ks.secrets(model)
+
+
+# --- Settings ------------------------------------------------------------------
+
+
+def test_default_settings_are_valid():
+    assert ls.check_settings(settings()) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"gateway_port": 8000}, "daskhub_local_gateway_port: port 8000 is also daskhub_local_hub_port"),
+        ({"hub_port": 70000}, "daskhub_local_hub_port: must be a TCP port (1-65535), got 70000"),
+        ({"hub_port": True}, "daskhub_local_hub_port: must be a TCP port (1-65535), got True"),
+        ({"bind_ip": "localhost"}, "daskhub_local_bind_ip: not an IP address: 'localhost'"),
+        ({"prefix": "daskhub"}, "daskhub_local_prefix: must be an absolute path, got 'daskhub'"),
+        ({"system_users": True}, "daskhub_local_system_users: true needs the play to run as root"),
+    ],
+)
+def test_bad_settings_are_named(overrides, message):
+    errors = ls.check_settings(settings(**overrides))
+    assert any(error.startswith(message) for error in errors), errors
+
+
+def test_bad_settings_stop_rendering_with_every_problem(model):
+    with pytest.raises(ls.LocalSettingsError) as caught:
+        ls.hub_document(model, settings(hub_port=0, bind_ip="nowhere"))
+    assert "daskhub_local_hub_port" in str(caught.value)
+    assert "daskhub_local_bind_ip" in str(caught.value)
+
+
+def test_public_url_prefers_the_model_then_the_bind_address(model):
+    assert ls.public_url(model, settings()) == "http://127.0.0.1:8000"
+    wildcard = settings(bind_ip="0.0.0.0", fqdn="hub.example.org")  # noqa: S104 - a setting, not a bind
+    assert ls.public_url(model, wildcard) == "http://hub.example.org:8000"
+    assert ls.public_url(model, settings(bind_ip="::1")) == "http://[::1]:8000"
+    explicit = dict(model, hub_public_url="https://hub.example.org/")
+    assert ls.public_url(explicit, settings()) == "https://hub.example.org"
+
+
+# --- The hub ---------------------------------------------------------------------
+
+
+def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model):
+    document = ls.hub_document(model, settings())
+    config = document["config"]
+    shared = site_model.hub_config(model)
+    for section, traits in shared.items():
+        for trait, value in traits.items():
+            assert config[section][trait] == value, (section, trait)
+    assert config["JupyterHub"]["spawner_class"] == ls.SIMPLE_SPAWNER
+    assert config["JupyterHub"]["bind_url"] == "http://127.0.0.1:8000"
+    assert config["JupyterHub"]["hub_bind_url"] == "http://127.0.0.1:8081"
+    assert config["JupyterHub"]["db_url"] == "sqlite:////opt/daskhub/state/jupyterhub.sqlite"
+    assert config["JupyterHub"]["load_roles"] == site_model.hub_roles(model, "2026.3.0")
+    assert config["ConfigurableHTTPProxy"]["command"] == [
+        "/opt/daskhub/proxy/node_modules/.bin/configurable-http-proxy"
+    ]
+    assert config["Spawner"]["cmd"] == ["/opt/daskhub/venv/bin/jupyterhub-singleuser"]
+    assert "args" not in config["Spawner"]
+    assert config["SimpleLocalProcessSpawner"]["home_dir_template"] == "/opt/daskhub/home/{username}"
+
+
+def test_users_get_the_shared_gateway_environment(model):
+    environment = ls.hub_document(model, settings())["config"]["Spawner"]["environment"]
+    expected = site_model.user_environment(
+        "http://127.0.0.1:8000/services/dask-gateway",
+        "gateway://127.0.0.1:8002",
+        "http://127.0.0.1:8000/services/dask-gateway",
+    )
+    assert {key: environment[key] for key in expected} == expected
+
+
+def test_gateway_is_a_hub_service_at_its_proxy(model):
+    services = {s["name"]: s for s in ls.hub_document(model, settings())["services"]}
+    assert services["dask-gateway"] == {"name": "dask-gateway", "display": False, "url": "http://127.0.0.1:8002"}
+    assert set(services) == set(site_model.hub_services(model, "x"))
+    assert all("api_token" not in service for service in services.values())
+
+
+def test_root_without_system_users_allows_root_notebooks(model):
+    config = ls.hub_document(model, settings(run_as_root=True))["config"]
+    assert config["Spawner"]["args"] == ["--allow-root"]
+    assert config["JupyterHub"]["spawner_class"] == ls.SIMPLE_SPAWNER
+
+
+def test_system_users_switch_spawner_and_backend(model):
+    chosen = settings(run_as_root=True, system_users=True)
+    hub = ls.hub_document(model, chosen)["config"]
+    gateway = ls.gateway_document(model, chosen)["config"]
+    assert hub["JupyterHub"]["spawner_class"] == ls.SYSTEM_SPAWNER
+    assert "SimpleLocalProcessSpawner" not in hub
+    assert "args" not in hub["Spawner"]
+    assert gateway["DaskGateway"]["backend_class"] == ls.SYSTEM_BACKEND
+
+
+def test_secrets_only_in_the_secret_documents(model, secrets):
+    public = json.dumps(ls.hub_document(model, settings())) + json.dumps(ls.gateway_document(model, settings()))
+    public += ls.hub_config_source(model, settings()) + ls.gateway_config_source(model, settings())
+    for name, value in secrets.items():
+        assert value not in public, name
+    hub_secret = ls.hub_secret_document(model, secrets, settings())
+    assert hub_secret["service_tokens"] == site_model.service_tokens(model, secrets)
+    assert hub_secret["config"]["ConfigurableHTTPProxy"]["auth_token"] == secrets["proxy_secret_token"]
+    assert hub_secret["config"]["JupyterHub"]["cookie_secret"] == secrets["cookie_secret"]
+    assert hub_secret["config"]["DummyAuthenticator"]["password"] == secrets["dummy_password"]
+    gateway_secret = ls.gateway_secret_document(secrets)
+    # The gateway and its hub service share one token.
+    token = gateway_secret["config"]["JupyterHubAuthenticator"]["jupyterhub_api_token"]
+    assert token == hub_secret["service_tokens"]["dask-gateway"] == secrets["dask_gateway_api_token"]
+
+
+# --- The gateway -----------------------------------------------------------------
+
+
+def test_gateway_document(model):
+    config = ls.gateway_document(model, settings())["config"]
+    assert config["DaskGateway"]["backend_class"] == ls.UNSAFE_BACKEND
+    assert config["DaskGateway"]["address"] == "127.0.0.1:8003"
+    assert config["Proxy"] == {"address": "127.0.0.1:8002", "prefix": "/services/dask-gateway"}
+    assert config["JupyterHubAuthenticator"] == {
+        "jupyterhub_api_url": "http://127.0.0.1:8081/hub/api",
+        "jupyterhub_service_name": "dask-gateway",
+    }
+    cluster = config["ClusterConfig"]
+    assert cluster["scheduler_cmd"] == ["dask", "scheduler"]
+    assert cluster["worker_cmd"] == ["dask", "worker"]
+    for trait, value in site_model.gateway_cluster_config(model).items():
+        assert cluster[trait] == value
+
+
+def test_older_gateways_do_not_require_the_access_scope(model):
+    config = ls.gateway_document(model, settings(gateway_version="2024.1.0"))["config"]
+    assert "jupyterhub_service_name" not in config["JupyterHubAuthenticator"]
+
+
+def test_both_targets_get_the_same_options_handler(model, secrets):
+    local_source = ls.gateway_config_source(model, settings())
+    handler = site_model.gateway_options_handler(model)
+    assert local_source.endswith(handler)
+    kubernetes_model = dict(model, target="kubernetes")
+    rendered = hv.render(kubernetes_model, secrets)
+    for release in rendered["releases"]:
+        values = release["values"]
+        gateway = values.get("dask-gateway", values)
+        if "gateway" in gateway:
+            assert gateway["gateway"]["extraConfig"]["optionHandler"] == handler
+            break
+    else:
+        pytest.fail("no dask-gateway values rendered")
+
+
+class FakeConfig(dict):
+    """Enough of traitlets' Config for the generated files: c.Section.trait and c[section][trait]."""
+
+    def __getitem__(self, key):
+        return self.setdefault(key, FakeSection())
+
+    def __getattr__(self, key):
+        return self[key]
+
+
+class FakeSection(dict):
+    def __setattr__(self, key, value):
+        self[key] = value
+
+    def __getattr__(self, key):
+        return self[key]
+
+
+def test_generated_hub_config_loads_settings_and_secrets(tmp_path, model, secrets):
+    chosen = settings(tmp_path)
+    paths = ls.paths(str(tmp_path))
+    os.makedirs(paths["etc"])
+    with open(paths["hub_secrets_json"], "w") as handle:
+        json.dump(ls.hub_secret_document(model, secrets, chosen), handle)
+    c = FakeConfig()
+    exec(compile(ls.hub_config_source(model, chosen), "jupyterhub_config.py", "exec"), {"c": c})  # noqa: S102
+    assert c["JupyterHub"]["spawner_class"] == ls.SIMPLE_SPAWNER
+    assert c["DummyAuthenticator"]["password"] == secrets["dummy_password"]
+    services = {s["name"]: s for s in c["JupyterHub"]["services"]}
+    assert services["dask-gateway"]["api_token"] == secrets["dask_gateway_api_token"]
+    assert services["dask-gateway"]["url"] == "http://127.0.0.1:8002"
+
+
+def test_embedding_survives_awkward_strings():
+    for value in ["plain", "it's", "'''", "back\\slash", 'quote "x"', "ends with \\"]:
+        document = {"config": {"Spawner": {"environment": {"X": value}}}}
+        namespace = {}
+        exec("import json as _daskhub_json\nresult = " + ls._embed(document), namespace)  # noqa: S102
+        assert namespace["result"] == document
+
+
+def test_filters_expose_the_module_and_name_bad_settings(model):
+    table = filters.FilterModule().filters()
+    assert table["local_hub_document"](model, settings()) == ls.hub_document(model, settings())
+    with pytest.raises(AnsibleFilterError, match="daskhub_local_hub_port"):
+        table["local_hub_document"](model, settings(hub_port=0))
+    sources = table["local_config_sources"](model, settings())
+    assert set(sources) == {"hub", "gateway"}
+
+
+def test_snippet_is_three_lines_with_the_gateway_address(model):
+    lines = ls.gateway_snippet(model, settings()).splitlines()
+    assert len(lines) == 3
+    assert 'Gateway("http://127.0.0.1:8000/services/dask-gateway"' in lines[1]
+    assert 'proxy_address="gateway://127.0.0.1:8002"' in lines[1]
+
+
+# --- Host checks ----------------------------------------------------------------
+
+
+def test_prefix_problem_accepts_a_creatable_prefix(tmp_path):
+    assert ls.prefix_problem(str(tmp_path / "a" / "b")) is None
+    assert not (tmp_path / "a").exists()
+
+
+def test_prefix_problem_names_a_file_in_the_way(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert (
+        ls.prefix_problem(str(blocker / "prefix"))
+        == f"{blocker} is not a directory, so {blocker}/prefix cannot be created there"
+    )
+
+
+def test_prefix_problem_names_an_unwritable_parent():
+    problem = ls.prefix_problem("/proc/daskhub-test-prefix")
+    assert problem.startswith("cannot write to /proc (")
+
+
+def test_port_owner_tells_ours_from_others():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        # This process's command line contains the interpreter's path.
+        assert ls.port_owner(port, os.path.dirname(sys.executable)) == "ours"
+        other = ls.port_owner(port, "/nonexistent-prefix")
+        assert other.startswith(f"process {os.getpid()} (")
+    assert ls.port_owner(port, "/nonexistent-prefix") is None
+
+
+# --- Health ---------------------------------------------------------------------
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    gateway_status = "pass"
+
+    def do_GET(self):
+        if self.path == "/hub/api/":
+            body = {"version": "5.5.4"}
+        elif self.path == "/services/dask-gateway/api/health":
+            body = {"status": self.gateway_status}
+        else:
+            self.send_error(404)
+            return
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_hub():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_wait_healthy_returns_what_the_checks_answered(fake_hub):
+    _Handler.gateway_status = "pass"
+    results = ls.wait_healthy(f"http://127.0.0.1:{fake_hub.server_port}/", timeout=5)
+    assert results == {"hub API": {"version": "5.5.4"}, "gateway health through the hub": {"status": "pass"}}
+
+
+def test_wait_healthy_names_the_failing_check(fake_hub):
+    _Handler.gateway_status = "fail"
+    with pytest.raises(TimeoutError, match=r"gateway health through the hub: .* reports \{'status': 'fail'\}"):
+        ls.wait_healthy(f"http://127.0.0.1:{fake_hub.server_port}", timeout=0.5, interval=0.1)
+
+
+def test_wait_healthy_names_an_unreachable_hub():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(TimeoutError, match=f"hub API: http://127.0.0.1:{port}/hub/api/ did not answer"):
+        ls.wait_healthy(f"http://127.0.0.1:{port}", timeout=0.3, interval=0.1)
