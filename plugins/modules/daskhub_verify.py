@@ -26,7 +26,7 @@ description:
   - Fails with a message that names the step that broke. The token it made is
     revoked, the server stopped and clusters stopped, whatever happened.
   - Needs the C(dask-gateway), C(distributed) and C(dask[array]) packages in
-    the interpreter that runs it (on the local target: the stack's venv).
+    the interpreter that runs it (on the local target, the stack's venv).
 version_added: 0.1.0
 author: DaskHub deployer maintainers
 options:

@@ -13,7 +13,7 @@ description:
   - With C(daskhub_local_system_users), the local target spawns notebooks and
     Dask clusters as the user's own system account (LocalProcessSpawner and
     the gateway's LocalBackend). This module makes the set of accounts in
-    I(group) equal I(users): missing ones are created with a home directory,
+    I(group) equal I(users). Missing ones are created with a home directory,
     accounts in the group that are no longer users are removed (their home
     directory is kept, so no data is lost by a typo in the user list).
   - Accounts that exist but are not in I(group) were not made by us; they
