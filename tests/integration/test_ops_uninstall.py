@@ -27,9 +27,7 @@ def test_uninstall_stops_everything_and_keeps_the_data(stack):
     assert stack.listening_ports() == [], "ports of the stack still listen"
     for gone in ("venv", "proxy", "etc", "run", "clusters"):
         assert not (stack.prefix / gone).exists(), f"{gone} was not removed"
-    kept_paths = (
-        "state/jupyterhub.sqlite", "state/dask_gateway.sqlite", "state/jupyterhub_cookie_secret", "home", "log",
-    )
+    kept_paths = ("state/jupyterhub.sqlite", "state/dask_gateway.sqlite", "home", "log")
     for kept in kept_paths:
         assert (stack.prefix / kept).exists(), f"{kept} was removed without purge"
     assert (stack.state_dir / "secrets.yml").exists(), "the secrets store was removed without purge"
