@@ -210,7 +210,7 @@ def test_a_killed_gateway_is_restarted(stack):
 @pytest.mark.stack
 def test_a_gateway_setting_restarts_only_the_gateway(stack):
     hub, gateway = stack.pid("jupyterhub"), stack.pid("dask-gateway")
-    result = playbook(stack.inventory, "-e", "daskhub_gateway_idle_timeout=900")
+    result = playbook(stack.inventory, "-e", '{"daskhub_gateway_idle_timeout": 900}')
     assert result.returncode == 0, result.stdout[-4000:]
     assert "900.0" in (stack.prefix / "etc/dask_gateway_config.py").read_text()
     assert stack.pid("jupyterhub") == hub
