@@ -23,6 +23,7 @@ from pathlib import Path
 import hub_fixtures
 import pytest
 import yaml
+from ansible_collections.daskhub.deploy.plugins.module_utils.user_sources import SourceError, read_source
 from hub_fixtures import HUB_ADMIN, REPO_ROOT, free_port
 
 pytestmark = pytest.mark.hub
@@ -430,10 +431,11 @@ directory {dir}/db
 
 @pytest.fixture(scope="session")
 def slapd(tmp_path_factory):
-    """A real OpenLDAP slapd (Debian's slapd package) with two groups."""
+    """A real OpenLDAP slapd (Debian's slapd package) with two groups; None without slapd."""
     exe = shutil.which("slapd") or "/usr/sbin/slapd"
     if not Path(exe).exists():
-        pytest.skip("slapd is not installed (apt-get install slapd)")
+        yield None
+        return
     import ldap3  # noqa: PLC0415
 
     base = tmp_path_factory.mktemp("slapd")
@@ -500,48 +502,79 @@ def test_combined_sources_and_groups(work, fresh_hub, iam_endpoint, slapd):
             "users_query": "members[].username",
             "admins_query": "members[?role=='admin'].username",
         },
-        {
-            "type": "ldap",
-            "server": slapd["url"],
-            "bind_dn": slapd["bind_dn"],
-            "bind_password": slapd["bind_password"],
-            "group_dn": slapd["group_dn"],
-            "admin_group_dn": slapd["admin_group_dn"],
-        },
     ]
-    proc, _res, out = run_sync(
-        work,
-        hub,
-        service="user-sync-groups",
-        daskhub_users=["alice"],
-        daskhub_user_sync_sources=sources,
-        daskhub_user_sync_groups={"physics": ["alice", "dora", "ldap-ivan"]},
-    )
-    assert proc.returncode == 0, proc.stdout
-    src = _task_result(out, SOURCE_TASK)
-    assert [s["users"] for s in src["sources"]] == [1, 2, 1, 2, 2]
-    assert hub.users() == {
+    expected = {
         "alice": False,
         "dora": False,
         "erin": True,
         "frank": False,
         "grace": True,
         "heidi": False,
-        "ldap-ivan": False,
-        "ldap-judy": True,
         HUB_ADMIN: True,
     }
-    assert hub.groups() == {"physics": ["alice", "dora", "ldap-ivan"]}
-    assert slapd["bind_password"] not in proc.stdout
+    # Without slapd (apt-get install slapd) the other sources are still tested.
+    if slapd:
+        sources.append(
+            {
+                "type": "ldap",
+                "server": slapd["url"],
+                "bind_dn": slapd["bind_dn"],
+                "bind_password": slapd["bind_password"],
+                "group_dn": slapd["group_dn"],
+                "admin_group_dn": slapd["admin_group_dn"],
+            }
+        )
+        expected.update({"ldap-ivan": False, "ldap-judy": True})
+    members = ["alice", "dora", "ldap-ivan"] if slapd else ["alice", "dora"]
+    proc, _res, out = run_sync(
+        work,
+        hub,
+        service="user-sync-groups",
+        daskhub_users=["alice"],
+        daskhub_user_sync_sources=sources,
+        daskhub_user_sync_groups={"physics": members},
+    )
+    assert proc.returncode == 0, proc.stdout
+    src = _task_result(out, SOURCE_TASK)
+    assert [s["users"] for s in src["sources"]] == [1, 2, 1, 2, 2][: len(sources) + 1]
+    assert hub.users() == expected
+    assert hub.groups() == {"physics": members}
+    if slapd:
+        assert slapd["bind_password"] not in proc.stdout
     _, again, _ = run_sync(
         work,
         hub,
         service="user-sync-groups",
         daskhub_users=["alice"],
         daskhub_user_sync_sources=sources,
-        daskhub_user_sync_groups={"physics": ["alice", "dora", "ldap-ivan"]},
+        daskhub_user_sync_groups={"physics": members},
     )
     assert again["changed"] is False
+
+
+def test_ldap_search_mode_and_source_errors(slapd, iam_endpoint):
+    """Source readers against the real slapd and HTTP server, without a hub."""
+    if slapd is None:
+        pytest.skip("slapd is not installed (apt-get install slapd)")
+    # A float timeout, as the module passes it (ldap3 wants whole seconds).
+    base = {"type": "ldap", "server": slapd["url"], "bind_dn": slapd["bind_dn"], "timeout": 5.0}
+    group = read_source({**base, "bind_password": slapd["bind_password"], "group_dn": slapd["group_dn"]})
+    assert sorted(group.users) == ["ldap-ivan", "ldap-judy"]
+    found = read_source(
+        {**base, "bind_password": slapd["bind_password"], "search_base": "ou=people,dc=example,dc=org"}
+        | {"search_filter": "(objectClass=inetOrgPerson)"}
+    )
+    assert sorted(found.users) == ["ldap-ivan", "ldap-judy"]
+    with pytest.raises(SourceError, match="bind as cn=admin,dc=example,dc=org failed"):
+        read_source({**base, "bind_password": "wrong", "group_dn": slapd["group_dn"]})
+    with pytest.raises(SourceError, match="group cn=nope,dc=example,dc=org not found"):
+        read_source({**base, "bind_password": slapd["bind_password"], "group_dn": "cn=nope,dc=example,dc=org"})
+    with pytest.raises(SourceError, match="cannot reach LDAP source"):
+        read_source({**base, "server": f"ldap://127.0.0.1:{free_port()}", "group_dn": slapd["group_dn"]})
+    with pytest.raises(SourceError, match="answered HTTP 401"):
+        read_source({"type": "http", "url": iam_endpoint, "users_query": "members[].username"})
+    with pytest.raises(SourceError, match="matched nothing"):
+        read_source({"type": "http", "url": iam_endpoint, "bearer_token": "iam-token", "users_query": "people"})
 
 
 # -- the schedule -------------------------------------------------------------
