@@ -280,6 +280,9 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
             "services": site_model.hub_services(model, gateway_url),
             "loadRoles": {role["name"]: role for role in roles},
             "networkPolicy": network_policy,
+            # The chart creates the hub database's PVC as part of the release;
+            # without this, `helm uninstall` deletes every user and token.
+            "db": {"pvc": {"annotations": {"helm.sh/resource-policy": "keep"}}},
         },
         "proxy": {
             "service": {

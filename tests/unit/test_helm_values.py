@@ -307,6 +307,13 @@ def test_the_gateway_is_not_exposed_by_default():
     assert rendered["warnings"] == []
 
 
+@pytest.mark.parametrize("mode", ["daskhub", "composed"])
+def test_hub_database_volume_outlives_the_release(mode):
+    _, _, rendered = render("example-site", daskhub_chart_mode=mode)
+    annotations = hub_section(rendered)["hub"]["db"]["pvc"]["annotations"]
+    assert annotations == {"helm.sh/resource-policy": "keep"}
+
+
 # --- Extra values, deep-merged last ---------------------------------------------------
 
 
