@@ -227,3 +227,45 @@ def test_a_second_converge_changes_nothing(stack):
     assert result.returncode == 0, result.stdout[-4000:]
     recap = [line for line in result.stdout.splitlines() if line.startswith("localhost")][-1]
     assert " changed=0 " in recap, recap
+
+
+# --- Modules on their own ------------------------------------------------------------
+
+
+def adhoc(module: str, args: str, *extra: str):
+    return subprocess.run(
+        [str(REPO / ".venv/bin/ansible"), "localhost", "-m", f"daskhub.deploy.{module}", "-a", args, *extra],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_system_users_plans_accounts_in_check_mode():
+    result = adhoc(
+        "local_system_users", '{"users": ["root", "daskhub-zz-nobody"], "group": "daskhub-zz-test"}', "--check"
+    )
+    assert result.returncode == 0, result.stdout
+    answer = yaml.safe_load(result.stdout.split("=>", 1)[1])
+    # root exists and is used as it is; only the missing account is planned.
+    assert answer["created"] == ["daskhub-zz-nobody"]
+    assert answer["removed"] == []
+
+
+def test_verify_names_the_step_that_broke():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # The default site's venv has the dask-gateway client.
+    python = Path("/opt/daskhub/venv/bin/python")
+    if not python.exists():
+        pytest.skip("no local stack venv with the dask-gateway client on this machine")
+    args = (
+        f'{{"hub_url": "http://127.0.0.1:{port}", "api_token": "x", "user": "alice", '
+        '"image": "img:1", "worker_cores_max": 4, "timeout": 5}'
+    )
+    result = adhoc("daskhub_verify", args, "-e", f"ansible_python_interpreter={python}")
+    assert result.returncode != 0
+    assert "verify step 'hub token for the test user' failed: HubUnreachable" in result.stdout
