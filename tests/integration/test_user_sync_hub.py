@@ -580,7 +580,23 @@ def test_ldap_search_mode_and_source_errors(slapd, iam_endpoint):
 # -- the schedule -------------------------------------------------------------
 
 
-def test_schedule_installs_cron_and_the_command_syncs(work, fresh_hub):
+@pytest.fixture(scope="session")
+def crontab():
+    """ansible.builtin.cron needs the crontab program even for a cron_file
+    (not the cron daemon); as root on Debian, install the cron package."""
+    if not shutil.which("crontab"):
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "cron"]
+            if subprocess.run(install, env=env, capture_output=True, check=False).returncode:
+                subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, check=False)
+                subprocess.run(install, env=env, capture_output=True, check=False)
+        if not shutil.which("crontab"):
+            pytest.skip("the crontab program is missing (apt-get install cron)")
+    return shutil.which("crontab")
+
+
+def test_schedule_installs_cron_and_the_command_syncs(work, fresh_hub, crontab):
     hub = fresh_hub
     if hub.major < 5:
         pytest.skip("the schedule does not depend on the hub version")
