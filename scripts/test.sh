@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
+./scripts/test-deps.sh
 export PATH="$PWD/.venv/bin:$PATH"
 # Tests run the playbooks themselves; Ansible must read this ansible.cfg.
 export ANSIBLE_CONFIG="$PWD/ansible.cfg"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# System packages the test suite uses beyond .venv: a real slapd for the LDAP
+# user source, cron for the schedule test, Node.js and npm for
+# configurable-http-proxy and the helm/kubectl test copies. Installs only what
+# is missing, and only where it can (root with apt-get); elsewhere the tests
+# that need a missing one skip and say why.
+set -euo pipefail
+missing=()
+command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || missing+=(slapd ldap-utils)
+command -v crontab >/dev/null 2>&1 || missing+=(cron)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "test-deps: not installing ${missing[*]} (needs root and apt-get); the tests that use them will skip"
+  exit 0
+fi
+echo "test-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
