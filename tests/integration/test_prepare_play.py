@@ -85,7 +85,10 @@ def test_vault_encrypted_store(site, tmp_path):
     assert recap(second.stdout)["changed"] == 0
     assert store.read_text() == text
     decrypted = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-vault"), "view", "--vault-password-file", str(password), str(store)],
+        [
+            str(Path(sys.executable).parent / "ansible-vault"), "view",
+            "--vault-password-file", str(password), str(store),
+        ],
         capture_output=True, text=True, check=True,
     ).stdout
     for value in yaml.safe_load(decrypted).values():
