@@ -331,6 +331,41 @@ c.DaskGateway.authenticator_class = DaskhubJupyterHubAuthenticator
 """
 
 
+# dask-gateway-server 2026.3.0's LocalBackend.setup_working_directory adds the
+# TLS file paths with list.extend (one entry per character), so running as
+# root it chowns "/" to the cluster's user before failing. This is the
+# upstream method with append; only the system-accounts mode uses LocalBackend.
+LOCAL_BACKEND_FIX_SOURCE = """\
+import os as _daskhub_os
+
+from dask_gateway_server.backends.local import LocalBackend as _DaskhubLocalBackend
+
+
+class DaskhubLocalBackend(_DaskhubLocalBackend):
+    \"\"\"LocalBackend that chowns only the cluster's own working directory and files.\"\"\"
+
+    def setup_working_directory(self, cluster):
+        workdir = _daskhub_os.path.join(self.clusters_directory, cluster.name)
+        certsdir = self.get_certs_directory(workdir)
+        logsdir = self.get_logs_directory(workdir)
+        paths = [workdir, certsdir, logsdir]
+        for path in paths:
+            _daskhub_os.makedirs(path, 0o700, exist_ok=True)
+        cert_path, key_path = self._get_tls_paths(workdir)
+        flags = _daskhub_os.O_WRONLY | _daskhub_os.O_CREAT | _daskhub_os.O_EXCL
+        for path, data in [(cert_path, cluster.tls_cert), (key_path, cluster.tls_key)]:
+            with _daskhub_os.fdopen(_daskhub_os.open(path, flags, 0o600), "wb") as handle:
+                handle.write(data)
+            paths.append(path)
+        self.set_file_permissions(paths, cluster.username)
+        return workdir
+
+
+c.DaskGateway.backend_class = DaskhubLocalBackend
+
+"""
+
+
 def hub_config_source(model: dict, settings: dict) -> str:
     """jupyterhub_config.py: the hub document inline, the secrets from hub-secrets.json."""
     secrets_path = paths(settings["prefix"])["hub_secrets_json"]
@@ -354,6 +389,7 @@ def gateway_config_source(model: dict, settings: dict) -> str:
             config=_embed(gateway_document(model, settings)),
         )
         + _GATEWAY_TAIL
+        + (LOCAL_BACKEND_FIX_SOURCE if settings.get("system_users") else "")
         + GATEWAY_AUTH_SOURCE
         + site_model.gateway_options_handler(model)
     )
@@ -496,6 +532,27 @@ def _processes_with_sockets(inodes: set[str]):
             except OSError:
                 cmdline = "?"
             yield pid, cmdline
+
+
+def shared_path_problem(path: str) -> str | None:
+    """Why other users cannot run ``path`` (system accounts run notebooks and clusters), or None.
+
+    Follows symlinks: a venv's python links to its base interpreter, which
+    must be reachable too (a pyenv under /root is not).
+    """
+    real = os.path.realpath(path)
+    if not os.path.exists(real):
+        return f"{path} does not exist"
+    mode = os.stat(real).st_mode
+    if not mode & 0o001:
+        return f"{real} is not executable by other users"
+    parent = os.path.dirname(real)
+    while True:
+        if not os.stat(parent).st_mode & 0o001:
+            return f"{parent} (on the way to {real}) is not searchable by other users"
+        if parent == os.path.dirname(parent):
+            return None
+        parent = os.path.dirname(parent)
 
 
 def prefix_problem(prefix: str) -> str | None:

@@ -34,6 +34,20 @@ options:
     description: Commands looked up on PATH (or absolute paths), name -> command.
     type: dict
     default: {}
+  python:
+    description: Interpreter that will create the venv; checked for the minimum version and the venv module.
+    type: str
+  min_python:
+    description: Oldest Python version the pinned stack installs on.
+    type: str
+    default: "3.12"
+  shared_paths:
+    description:
+      - Executables that other users must be able to run, variable name -> path
+        (with system accounts, notebooks and clusters run as the hub users).
+      - Symlinks are followed and every parent directory is checked.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -75,12 +89,34 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack
 
 
+def python_problem(module, python, minimum):
+    """Why ``python`` cannot create the stack's venv, or None."""
+    probe = "import sys, venv, ensurepip; print('%d.%d' % sys.version_info[:2])"
+    try:
+        rc, out, err = module.run_command([python, "-c", probe])
+    except OSError as exc:
+        return f"{python} cannot run ({exc})"
+    if rc != 0:
+        reason = (err or out).strip().splitlines()[-1:] or ["no output"]
+        return f"{python} cannot create venvs ({reason[0]}; on Debian install python3-venv)"
+    version = out.strip()
+    if tuple(int(part) for part in version.split(".")) < tuple(int(part) for part in minimum.split(".")):
+        return (
+            f"{python} is Python {version}; the pinned stack needs Python >= {minimum} "
+            "(set daskhub_local_python to such an interpreter)"
+        )
+    return None
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             "prefix": {"type": "path", "required": True},
             "ports": {"type": "dict", "required": True},
             "tools": {"type": "dict", "default": {}},
+            "shared_paths": {"type": "dict", "default": {}},
+            "python": {"type": "str"},
+            "min_python": {"type": "str", "default": "3.12"},
         },
         supports_check_mode=True,
     )
@@ -103,6 +139,17 @@ def main():
             problems.append(
                 f"daskhub_local_{name}: port {port} is already taken by {owner}; "
                 f"stop it or set daskhub_local_{name} to a free port"
+            )
+    if module.params["python"]:
+        problem = python_problem(module, module.params["python"], module.params["min_python"])
+        if problem:
+            problems.append(f"daskhub_local_python: {problem}")
+    for name, path in sorted(module.params["shared_paths"].items()):
+        problem = local_stack.shared_path_problem(path)
+        if problem:
+            problems.append(
+                f"{name}: {problem}; the system accounts of the hub users must run it "
+                "(set daskhub_local_python to a system interpreter such as /usr/bin/python3)"
             )
     found, missing = {}, []
     for name, command in sorted(module.params["tools"].items()):

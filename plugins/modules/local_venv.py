@@ -12,6 +12,7 @@ short_description: Install pinned Python packages into a venv, skipping pip when
 description:
   - Creates the venv when missing, then runs C(pip install) with the given
     requirements and constraints.
+  - Rebuilds the venv when it was made from another interpreter than I(python).
   - Writes a stamp (a SHA-256 of requirements, constraints and the venv's
     interpreter version) into the venv only after pip succeeded; pip runs
     again whenever the stamp does not match, so a half-finished install is
@@ -75,6 +76,19 @@ from ansible.module_utils.basic import AnsibleModule
 STAMP = ".daskhub-requirements.sha256"
 
 
+def _venv_base(venv):
+    """The interpreter a venv was made from (pyvenv.cfg), or None when unknown."""
+    try:
+        with open(os.path.join(venv, "pyvenv.cfg"), encoding="utf-8") as handle:
+            for line in handle:
+                key, _, value = line.partition("=")
+                if key.strip() == "executable":
+                    return value.strip()
+    except OSError:
+        return None
+    return None
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -93,6 +107,11 @@ def main():
     result = {"changed": False, "pip_ran": False, "created": False}
 
     created = not os.path.exists(venv_python)
+    base = _venv_base(venv)
+    if base and os.path.realpath(base) != os.path.realpath(module.params["python"]):
+        # Another interpreter was asked for (daskhub_local_python changed):
+        # rebuild the venv on it; it only holds packages.
+        created = True
     version = ""
     if not created:
         rc, out, _err = module.run_command([venv_python, "-c", "import sys; print(sys.version)"])
@@ -128,7 +147,10 @@ def main():
         command += ["-c", con_path]
     rc, out, err = module.run_command(command + module.params["extra_args"])
     if rc != 0:
-        tail = "\n".join((err or out).strip().splitlines()[-15:])
+        # pip's ERROR lines say what broke; its warnings can bury them.
+        lines = (err + "\n" + out).strip().splitlines()
+        errors = [line[:600] for line in lines if line.startswith("ERROR")]
+        tail = "\n".join(errors or [line for line in lines if not line.startswith("WARNING")][-15:])
         module.fail_json(msg=f"pip install into {venv} failed (exit {rc}):\n{tail}", **result)
     with open(stamp_path, "w", encoding="ascii") as handle:
         handle.write(digest + "\n")

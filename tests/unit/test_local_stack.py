@@ -5,9 +5,12 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -339,3 +342,33 @@ def test_wait_healthy_names_an_unreachable_hub():
         port = probe.getsockname()[1]
     with pytest.raises(TimeoutError, match=f"hub API: http://127.0.0.1:{port}/hub/api/ did not answer"):
         ls.wait_healthy(f"http://127.0.0.1:{port}", timeout=0.3, interval=0.1)
+
+
+def test_system_accounts_get_the_fixed_local_backend(model):
+    fixed = ls.gateway_config_source(model, settings(run_as_root=True, system_users=True))
+    assert "class DaskhubLocalBackend(_DaskhubLocalBackend):" in fixed
+    assert "c.DaskGateway.backend_class = DaskhubLocalBackend" in fixed
+    # The upstream bug: extend() with a path adds one entry per character.
+    assert "paths.append(path)" in fixed
+    assert "paths.extend(" not in fixed
+    compile(fixed, "dask_gateway_config.py", "exec")
+    assert "DaskhubLocalBackend" not in ls.gateway_config_source(model, settings())
+
+
+def test_shared_path_problem_follows_links_and_parents():
+    # pytest's own temp tree is 0700, so this one lives directly under /tmp.
+    tmp_path = Path(tempfile.mkdtemp())
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    tool = private / "tool"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    link = tmp_path / "link"
+    link.symlink_to(tool)
+    tmp_path.chmod(0o755)
+    assert ls.shared_path_problem(str(link)) == f"{private} (on the way to {tool}) is not searchable by other users"
+    private.chmod(0o755)
+    assert ls.shared_path_problem(str(link)) is None
+    tool.chmod(0o750)
+    assert ls.shared_path_problem(str(link)) == f"{tool} is not executable by other users"
+    shutil.rmtree(tmp_path)
