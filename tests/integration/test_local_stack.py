@@ -269,3 +269,17 @@ def test_verify_names_the_step_that_broke():
     result = adhoc("daskhub_verify", args, "-e", f"ansible_python_interpreter={python}")
     assert result.returncode != 0
     assert "verify step 'hub token for the test user' failed: HubUnreachable" in result.stdout
+
+
+@pytest.mark.stack
+def test_no_secret_in_verbose_output_or_service_logs(stack):
+    outputs = []
+    for book in ("site.yml", "playbooks/verify.yml"):
+        result = playbook(stack.inventory, "-vvv", playbook=book)
+        assert result.returncode == 0, result.stdout[-4000:]
+        outputs.append(result.stdout + result.stderr)
+    outputs.extend(path.read_text(errors="replace") for path in (stack.prefix / "log").glob("*.log"))
+    secrets = yaml.safe_load((stack.root / "state/secrets.yml").read_text())
+    assert {"proxy_secret_token", "dask_gateway_api_token", "service_daskhub_verify_api_token"} <= set(secrets)
+    for name, value in secrets.items():
+        assert not any(value in text for text in outputs), name
