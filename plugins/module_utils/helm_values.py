@@ -370,6 +370,7 @@ def _gateway_values(model: dict, versions: dict, composed: bool) -> dict:
             "auth": auth,
             "extraConfig": {
                 "clusterConfig": _cluster_config_source(model),
+                "authenticator": site_model.gateway_auth_code(),
                 "optionHandler": site_model.gateway_options_handler(model),
             },
             "backend": {

@@ -304,32 +304,6 @@ c.LocalBackend.db_encrypt_keys = [
 """
 
 
-# JupyterHub 5 answers 403 (not 404) to /hub/api/user with an invalid token,
-# which dask-gateway 2026.3.0 turns into a 500; a bogus token must get 401.
-# The kubernetes target needs the same fix (gateway.extraConfig), so this
-# source is meant to move into site_model next to the options handler.
-GATEWAY_AUTH_SOURCE = """\
-from aiohttp import web as _daskhub_web
-from dask_gateway_server.auth import JupyterHubAuthenticator as _DaskhubJupyterHubAuthenticator
-from dask_gateway_server.auth import unauthorized as _daskhub_unauthorized
-
-
-class DaskhubJupyterHubAuthenticator(_DaskhubJupyterHubAuthenticator):
-    \"\"\"JupyterHubAuthenticator that answers 401, not 500, to a token the hub rejects.\"\"\"
-
-    async def authenticate(self, request):
-        try:
-            return await super().authenticate(request)
-        except _daskhub_web.HTTPInternalServerError as err:
-            if err.reason == "Permission failure verifying user's JupyterHub API token":
-                raise _daskhub_unauthorized("jupyterhub") from None
-            raise
-
-
-c.DaskGateway.authenticator_class = DaskhubJupyterHubAuthenticator
-
-"""
-
 
 # dask-gateway-server 2026.3.0's LocalBackend.setup_working_directory adds the
 # TLS file paths with list.extend (one entry per character), so running as
@@ -390,7 +364,7 @@ def gateway_config_source(model: dict, settings: dict) -> str:
         )
         + _GATEWAY_TAIL
         + (LOCAL_BACKEND_FIX_SOURCE if settings.get("system_users") else "")
-        + GATEWAY_AUTH_SOURCE
+        + site_model.gateway_auth_code()
         + site_model.gateway_options_handler(model)
     )
 

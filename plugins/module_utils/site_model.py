@@ -89,6 +89,19 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _as_number(value):
+    """A number from a number or a numeric string (`-e key=900` arrives as a string); else None."""
+    if _is_number(value):
+        return value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() and "." not in value else number
+    return None
+
+
 def _check_range(errors, variable, spec, *, minimum_floor=None, integer=False):
     if not isinstance(spec, dict):
         errors.append(f"{variable}: must be a mapping with default, min and max")
@@ -259,12 +272,15 @@ def _validate_gateway(model, errors):
     _check_request_limit(errors, "daskhub_gateway_scheduler_cores", cores.get("request"), cores.get("limit"))
     memory = gateway.get("scheduler_memory") or {}
     _check_request_limit(errors, "daskhub_gateway_scheduler_memory", memory.get("request"), memory.get("limit"))
-    timeout = gateway.get("idle_timeout")
-    if not _is_number(timeout) or timeout < 0:
-        errors.append(f"daskhub_gateway_idle_timeout: must be a number of seconds >= 0, got {timeout!r}")
+    timeout = _as_number(gateway.get("idle_timeout"))
+    if timeout is None or timeout < 0:
+        errors.append(
+            f"daskhub_gateway_idle_timeout: must be a number of seconds >= 0, got {gateway.get('idle_timeout')!r}"
+        )
     for key in ("cluster_max_cores", "cluster_max_workers"):
         value = gateway.get(key)
-        if value is not None and (not _is_number(value) or value <= 0):
+        number = _as_number(value)
+        if value is not None and (number is None or number <= 0):
             errors.append(f"daskhub_gateway_{key}: must be a positive number or null, got {value!r}")
     max_memory = gateway.get("cluster_max_memory")
     if max_memory is not None:
@@ -274,7 +290,7 @@ def _validate_gateway(model, errors):
         except ValueError as err:
             errors.append(f"daskhub_gateway_cluster_max_memory: {err}")
     cores_spec = gateway.get("worker_cores") or {}
-    max_cores = gateway.get("cluster_max_cores")
+    max_cores = _as_number(gateway.get("cluster_max_cores"))
     if _is_number(max_cores) and _is_number(cores_spec.get("default")) and cores_spec["default"] > max_cores:
         errors.append(
             f"daskhub_gateway_cluster_max_cores: {max_cores} is less than one default worker "
@@ -511,7 +527,7 @@ def gateway_cluster_config(model: dict) -> dict:
     }
     for key in ("cluster_max_cores", "cluster_max_workers"):
         if gateway.get(key) is not None:
-            config[key] = gateway[key]
+            config[key] = _as_number(gateway[key])
     if gateway.get("cluster_max_memory") is not None:
         config["cluster_max_memory"] = int(parse_quantity(gateway["cluster_max_memory"]))
     return config
@@ -603,3 +619,34 @@ def gateway_options_handler(model: dict) -> str:
         tag_error=IMAGE_TAG_ERROR,
         fields=textwrap.indent("\n".join(fields), "    "),
     )
+
+
+# JupyterHub answers 403 to a token it does not know, and dask-gateway-server
+# (2024.1.0 and 2026.3.0) turns that into a 500; users with a wrong or
+# expired token must get 401. Both targets load this before the options handler.
+_GATEWAY_AUTH_CODE = """\
+from aiohttp import web as _daskhub_web
+from dask_gateway_server.auth import JupyterHubAuthenticator as _DaskhubJupyterHubAuthenticator
+from dask_gateway_server.auth import unauthorized as _daskhub_unauthorized
+
+
+class DaskhubJupyterHubAuthenticator(_DaskhubJupyterHubAuthenticator):
+    \"\"\"JupyterHubAuthenticator that answers 401, not 500, to a token the hub rejects.\"\"\"
+
+    async def authenticate(self, request):
+        try:
+            return await super().authenticate(request)
+        except _daskhub_web.HTTPInternalServerError as err:
+            if err.reason == "Permission failure verifying user's JupyterHub API token":
+                raise _daskhub_unauthorized("jupyterhub") from None
+            raise
+
+
+c.DaskGateway.authenticator_class = DaskhubJupyterHubAuthenticator
+
+"""
+
+
+def gateway_auth_code() -> str:
+    """Python source replacing the gateway's JupyterHub authenticator (both targets)."""
+    return _GATEWAY_AUTH_CODE

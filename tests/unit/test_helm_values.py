@@ -174,6 +174,12 @@ def test_options_handler_compiles_and_is_shared_with_the_local_target():
     assert source == site_model.gateway_options_handler(local_model)
 
 
+def test_gateway_authenticator_is_shared_with_the_local_target():
+    _, _, rendered = render("example-site")
+    source = gateway_section(rendered)["gateway"]["extraConfig"]["authenticator"]
+    assert source == site_model.gateway_auth_code()
+
+
 def test_cluster_config_is_the_shared_one_without_scheduler_resources():
     model, _, rendered = render("example-site", daskhub_gateway_cluster_max_cores=70)
     source = gateway_section(rendered)["gateway"]["extraConfig"]["clusterConfig"]

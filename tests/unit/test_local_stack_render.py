@@ -183,10 +183,12 @@ def test_older_gateways_do_not_require_the_access_scope(model):
     assert "jupyterhub_service_name" not in config["JupyterHubAuthenticator"]
 
 
-def test_both_targets_get_the_same_options_handler(model, secrets):
+def test_both_targets_get_the_same_options_handler_and_authenticator(model, secrets):
     local_source = ls.gateway_config_source(model, settings())
     handler = site_model.gateway_options_handler(model)
+    authenticator = site_model.gateway_auth_code()
     assert local_source.endswith(handler)
+    assert authenticator in local_source
     kubernetes_model = dict(model, target="kubernetes")
     rendered = hv.render(kubernetes_model, secrets)
     for release in rendered["releases"]:
@@ -194,6 +196,7 @@ def test_both_targets_get_the_same_options_handler(model, secrets):
         gateway = values.get("dask-gateway", values)
         if "gateway" in gateway:
             assert gateway["gateway"]["extraConfig"]["optionHandler"] == handler
+            assert gateway["gateway"]["extraConfig"]["authenticator"] == authenticator
             break
     else:
         pytest.fail("no dask-gateway values rendered")

@@ -275,3 +275,25 @@ def test_hub_url():
     assert site_model.hub_url(kube) == "https://hub.example.org"
     assert site_model.hub_url(build_model(daskhub_target="kubernetes")) == ""
     assert site_model.hub_url(build_model(daskhub_hub_public_url="https://x.org/")) == "https://x.org"
+
+
+def test_gateway_auth_code_replaces_the_authenticator():
+    config = Config()
+    namespace = {"c": config}
+    exec(compile(site_model.gateway_auth_code(), "gateway_auth", "exec"), namespace)  # noqa: S102  our own code
+    from dask_gateway_server.auth import JupyterHubAuthenticator  # noqa: PLC0415  needs the exec'd module first
+
+    authenticator = config.DaskGateway.authenticator_class
+    assert issubclass(authenticator, JupyterHubAuthenticator)
+    assert authenticator is not JupyterHubAuthenticator
+
+
+def test_numbers_given_as_extra_var_strings():
+    # `-e daskhub_gateway_idle_timeout=900` arrives as a string.
+    model = build_model(
+        daskhub_gateway_idle_timeout="900", daskhub_gateway_cluster_max_cores="8", daskhub_gateway_cluster_max_workers="4"
+    )
+    assert site_model.validate(model) == []
+    config = site_model.gateway_cluster_config(model)
+    assert (config["idle_timeout"], config["cluster_max_cores"], config["cluster_max_workers"]) == (900.0, 8, 4)
+    assert any("idle_timeout" in error for error in errors_for(daskhub_gateway_idle_timeout="soon"))
