@@ -291,7 +291,9 @@ def test_gateway_auth_code_replaces_the_authenticator():
 def test_numbers_given_as_extra_var_strings():
     # `-e daskhub_gateway_idle_timeout=900` arrives as a string.
     model = build_model(
-        daskhub_gateway_idle_timeout="900", daskhub_gateway_cluster_max_cores="8", daskhub_gateway_cluster_max_workers="4"
+        daskhub_gateway_idle_timeout="900",
+        daskhub_gateway_cluster_max_cores="8",
+        daskhub_gateway_cluster_max_workers="4",
     )
     assert site_model.validate(model) == []
     config = site_model.gateway_cluster_config(model)
