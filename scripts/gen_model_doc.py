@@ -25,7 +25,7 @@ SECTIONS = [
                             "daskhub_hub_public_url")),
     ("Authentication and users", ("daskhub_authenticator", "daskhub_dummy", "daskhub_oauth", "daskhub_allow",
                                   "daskhub_users", "daskhub_admin", "daskhub_blocked")),
-    ("Hub and proxy", ("daskhub_hub_", "daskhub_proxy", "daskhub_https")),
+    ("Hub and proxy", ("daskhub_hub_", "daskhub_proxy", "daskhub_https", "daskhub_verify")),
     ("Singleuser environment", ("daskhub_singleuser",)),
     ("Dask Gateway", ("daskhub_gateway",)),
     ("Escape hatch", ("daskhub_extra_values",)),

@@ -17,6 +17,7 @@ class FilterModule:
             "worker_image": site_model.worker_image,
             "hub_config": site_model.hub_config,
             "hub_url": site_model.hub_url,
+            "verify_user": site_model.verify_user,
             "hub_secret_config": site_model.hub_secret_config,
             "hub_services": site_model.hub_services,
             "service_tokens": site_model.service_tokens,

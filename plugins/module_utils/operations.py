@@ -54,13 +54,7 @@ def rotation_errors(rotate, secret_names, model) -> list[str]:
 
 def service_token_secrets(model) -> dict:
     """{secret name: hub service name} of the secrets that are hub service tokens."""
-    mapping = {
-        "dask_gateway_api_token": site_model.GATEWAY_SERVICE,
-        "user_sync_api_token": site_model.USER_SYNC_SERVICE,
-    }
-    for name in sorted((model or {}).get("hub_extra_services") or {}):
-        mapping[site_model.service_secret_name(name)] = name
-    return mapping
+    return {secret: service for service, secret in site_model.service_token_secrets(model or {}).items()}
 
 
 def rotated_service_tokens(rotate, model) -> list[dict]:

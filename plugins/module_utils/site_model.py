@@ -24,7 +24,10 @@ AUTHENTICATORS = {
 }
 GATEWAY_SERVICE = "dask-gateway"
 USER_SYNC_SERVICE = "user-sync"
-RESERVED_SERVICES = (GATEWAY_SERVICE, USER_SYNC_SERVICE)
+# playbooks/verify.yml acts as one user through this service, which may only
+# manage that user's tokens and server.
+VERIFY_SERVICE = "daskhub-verify"
+RESERVED_SERVICES = (GATEWAY_SERVICE, USER_SYNC_SERVICE, VERIFY_SERVICE)
 IMAGE_TAG_ERROR = "When specifying an image you must also provide a tag"
 # dask-gateway 2026.3.0 is the first release whose JupyterHub authenticator
 # can require the access:services scope (jupyterhub_service_name).
@@ -345,6 +348,24 @@ def service_secret_name(service: str) -> str:
     return f"service_{service.replace('-', '_')}_api_token"
 
 
+def verify_user(model: dict) -> str:
+    """The user verify.yml acts as: daskhub_verify_user, else the first allowed user ("" for none)."""
+    if model.get("verify_user"):
+        return str(model["verify_user"])
+    candidates = _names(model.get("users")) + _names(model.get("admin_users"))
+    return candidates[0] if candidates else ""
+
+
+def service_token_secrets(model: dict) -> dict:
+    """{hub service name: name of the secret holding its token}."""
+    mapping = {GATEWAY_SERVICE: "dask_gateway_api_token", USER_SYNC_SERVICE: "user_sync_api_token"}
+    if verify_user(model):
+        mapping[VERIFY_SERVICE] = service_secret_name(VERIFY_SERVICE)
+    for name in sorted(model.get("hub_extra_services") or {}):
+        mapping[name] = service_secret_name(name)
+    return mapping
+
+
 def secret_names(model: dict) -> list[str]:
     """Names of the secrets this site needs.
 
@@ -352,12 +373,12 @@ def secret_names(model: dict) -> list[str]:
     the operator provides (validate() insists on it for generic-oauth); the
     secrets role passes it through without storing it.
     """
-    names = ["proxy_secret_token", "cookie_secret", "dask_gateway_api_token", "user_sync_api_token"]
+    names = ["proxy_secret_token", "cookie_secret"]
     if model.get("authenticator") == "dummy":
         names.append("dummy_password")
     if model.get("authenticator") == "generic-oauth":
         names.append("oauth_client_secret")
-    names.extend(service_secret_name(name) for name in sorted(model.get("hub_extra_services") or {}))
+    names.extend(service_token_secrets(model).values())
     return names
 
 
@@ -447,6 +468,8 @@ def hub_services(model: dict, gateway_url: str | None) -> dict:
     }
     if gateway_url:
         services[GATEWAY_SERVICE]["url"] = gateway_url
+    if verify_user(model):
+        services[VERIFY_SERVICE] = {"display": False}
     for name, extra in sorted((model.get("hub_extra_services") or {}).items()):
         settings = {key: value for key, value in (extra or {}).items() if key in ("url", "display", "admin")}
         services[name] = settings
@@ -454,13 +477,7 @@ def hub_services(model: dict, gateway_url: str | None) -> dict:
 
 
 def service_tokens(model: dict, secrets: dict) -> dict:
-    tokens = {
-        GATEWAY_SERVICE: secrets["dask_gateway_api_token"],
-        USER_SYNC_SERVICE: secrets["user_sync_api_token"],
-    }
-    for name in sorted(model.get("hub_extra_services") or {}):
-        tokens[name] = secrets[service_secret_name(name)]
-    return tokens
+    return {service: secrets[secret] for service, secret in service_token_secrets(model).items()}
 
 
 def _version_tuple(version: str) -> tuple:
@@ -495,6 +512,16 @@ def hub_roles(model: dict, gateway_version: str) -> list[dict]:
             {
                 "name": "user",
                 "scopes": ["self", f"access:services!service={GATEWAY_SERVICE}"],
+            }
+        )
+    user = verify_user(model)
+    if user:
+        roles.append(
+            {
+                "name": VERIFY_SERVICE,
+                "description": f"playbooks/verify.yml: a token and the server of {user}, nothing else",
+                "scopes": [f"tokens!user={user}", f"servers!user={user}", f"read:users:name!user={user}"],
+                "services": [VERIFY_SERVICE],
             }
         )
     for name, extra in sorted((model.get("hub_extra_services") or {}).items()):

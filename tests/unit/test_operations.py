@@ -52,7 +52,7 @@ def test_generated_dummy_password_may_rotate():
 
 
 def test_rotated_service_tokens_map_secrets_to_services():
-    model = build_model(daskhub_hub_extra_services={"daskhub-verify": {"scopes": ["read:users"]}})
+    model = build_model(daskhub_users=["alice"])
     rotated = ops.rotated_service_tokens(
         "cookie_secret,dask_gateway_api_token,user_sync_api_token,service_daskhub_verify_api_token", model
     )

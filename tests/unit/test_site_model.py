@@ -146,7 +146,7 @@ def test_parse_quantity(quantity, value):
 
 def test_secret_names_follow_the_model():
     assert site_model.secret_names(build_model()) == [
-        "proxy_secret_token", "cookie_secret", "dask_gateway_api_token", "user_sync_api_token", "dummy_password",
+        "proxy_secret_token", "cookie_secret", "dummy_password", "dask_gateway_api_token", "user_sync_api_token",
     ]
     names = site_model.secret_names(build_model(**OAUTH, daskhub_hub_extra_services={"grafana-bridge": {}}))
     assert "dummy_password" not in names
@@ -181,6 +181,7 @@ def test_services_roles_and_tokens():
     assert tokens == {
         "dask-gateway": "value-dask_gateway_api_token",
         "user-sync": "value-user_sync_api_token",
+        "daskhub-verify": "value-service_daskhub_verify_api_token",
         "monitor": "value-service_monitor_api_token",
     }
     new_roles = {role["name"]: role for role in site_model.hub_roles(model, "2026.3.0")}
@@ -299,3 +300,18 @@ def test_numbers_given_as_extra_var_strings():
     config = site_model.gateway_cluster_config(model)
     assert (config["idle_timeout"], config["cluster_max_cores"], config["cluster_max_workers"]) == (900.0, 8, 4)
     assert any("idle_timeout" in error for error in errors_for(daskhub_gateway_idle_timeout="soon"))
+
+
+def test_verify_service_acts_for_one_user_only():
+    model = build_model(daskhub_users=["alice", "bob"])
+    assert site_model.verify_user(model) == "alice"
+    assert site_model.verify_user(build_model(daskhub_users=["alice"], daskhub_verify_user="bob")) == "bob"
+    assert "service_daskhub_verify_api_token" in site_model.secret_names(model)
+    assert site_model.hub_services(model, None)["daskhub-verify"] == {"display": False}
+    role = {role["name"]: role for role in site_model.hub_roles(model, "2026.3.0")}["daskhub-verify"]
+    assert role["scopes"] == ["tokens!user=alice", "servers!user=alice", "read:users:name!user=alice"]
+    assert role["services"] == ["daskhub-verify"]
+    nobody = build_model(daskhub_allow_all_users=True)
+    assert site_model.verify_user(nobody) == ""
+    assert "daskhub-verify" not in site_model.hub_services(nobody, None)
+    assert "service_daskhub_verify_api_token" not in site_model.secret_names(nobody)
