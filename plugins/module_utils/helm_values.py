@@ -144,17 +144,6 @@ def gateway_internal_address(model: dict) -> str:
     return f"http://proxy-public{GATEWAY_PREFIX}"
 
 
-def hub_public_url(model: dict) -> str:
-    """The URL users open, or "" when only the cluster knows it (a new LoadBalancer IP)."""
-    if model.get("hub_public_url"):
-        return str(model["hub_public_url"]).rstrip("/")
-    if model.get("https_enabled") and model.get("https_hosts"):
-        return f"https://{model['https_hosts'][0]}"
-    if model.get("proxy_load_balancer_ip"):
-        return f"http://{model['proxy_load_balancer_ip']}"
-    return ""
-
-
 def chart_versions(model: dict) -> dict:
     """Versions of jupyterhub and dask-gateway the site runs, per chart mode."""
     if model["chart_mode"] == "composed":
@@ -467,7 +456,8 @@ def render(model: dict, secrets: dict) -> dict:
             secret_values = {section: sections[section][1] for section in SECTIONS}
             values = deep_merge(values, extra["daskhub"])
         rendered.append({**release, "values": values, "secrets": secret_values})
-    url = hub_public_url(model)
+    # Rendered for Kubernetes whatever the model's target (tests render local sites too).
+    url = site_model.hub_url(dict(model, target="kubernetes"))
     return {
         "releases": rendered,
         "warnings": load_balancer_warnings(model),

@@ -16,19 +16,15 @@ import http.server
 import io
 import json
 import os
-import re
 import subprocess
-import sys
 import tarfile
 import threading
-from pathlib import Path
 
 import pytest
 import yaml
 from support import k8s_tools
+from support.playbooks import ANSIBLE_PLAYBOOK, ROOT, recap
 
-ROOT = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 PINNED_KUBECTL = yaml.safe_load((ROOT / "roles/daskhub_kubernetes_prerequisites/defaults/main.yml").read_text())[
     "daskhub_kubernetes_kubectl_checksums"
 ]["1.35.2"]["linux-amd64"]
@@ -136,11 +132,6 @@ def play(site, mirror, *args, **variables):
         timeout=300,
     )
 
-
-def recap(output):
-    match = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+).*failed=(\d+)", output)
-    assert match, output[-3000:]
-    return {"ok": int(match[1]), "changed": int(match[2]), "failed": int(match[3])}
 
 
 def downloads(mirror):

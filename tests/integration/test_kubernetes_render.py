@@ -9,24 +9,19 @@ that needs a cluster and runs in the molecule/kind scenario.
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from support.playbooks import ANSIBLE_PLAYBOOK, ROOT, ansible_env, recap
 
-ROOT = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 PLAYBOOKS = [str(ROOT / "playbooks" / "prepare.yml"), str(ROOT / "playbooks" / "kubernetes.yml")]
 OAUTH_PLACEHOLDER = "REPLACE-WITH-THE-IAM-CLIENT-SECRET"
 
 
 def play(inventory, state, *args, **variables):
     settings = {"daskhub_state_dir": str(state), "daskhub_kubernetes_render_only": True, **variables}
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    env = ansible_env()
     return subprocess.run(
         [ANSIBLE_PLAYBOOK, *PLAYBOOKS, "-i", str(ROOT / "inventories" / inventory), "-e", json.dumps(settings), *args],
         cwd=ROOT,
@@ -37,11 +32,6 @@ def play(inventory, state, *args, **variables):
         timeout=300,
     )
 
-
-def recap(output):
-    match = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+).*failed=(\d+)", output)
-    assert match, output[-3000:]
-    return {"ok": int(match[1]), "changed": int(match[2]), "failed": int(match[3])}
 
 
 def mode(path):

@@ -6,7 +6,6 @@ local target (and its -vvv log check) is in the Molecule default scenario.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -15,10 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.playbooks import ANSIBLE_PLAYBOOK, ROOT, ansible_env, recap
 
-ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "playbooks" / "prepare.yml"
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -30,7 +28,7 @@ def site(tmp_path) -> Path:
 
 
 def play(inventory: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
+    env = ansible_env()
     result = subprocess.run(
         [ANSIBLE_PLAYBOOK, str(PLAYBOOK), "-i", str(inventory), *args],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
@@ -39,11 +37,6 @@ def play(inventory: Path, *args: str, check: bool = True) -> subprocess.Complete
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
-
-def recap(output: str) -> dict:
-    match = re.search(r"localhost\s+: ok=(\d+)\s+changed=(\d+).*failed=(\d+)", output)
-    assert match, output[-2000:]
-    return {"ok": int(match[1]), "changed": int(match[2]), "failed": int(match[3])}
 
 
 def test_secrets_are_created_once_and_never_printed(site):
