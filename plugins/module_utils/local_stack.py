@@ -182,6 +182,9 @@ def hub_document(model: dict, settings: dict) -> dict:
             "bind_url": f"http://{_url_host(settings['bind_ip'])}:{settings['hub_port']}",
             "hub_bind_url": f"http://127.0.0.1:{settings['hub_api_port']}",
             "db_url": f"sqlite:///{p['hub_db']}",
+            # A pin change across a schema change (4.x to 5.x) would otherwise
+            # stop the hub at start; JupyterHub copies the sqlite file first.
+            "upgrade_db": True,
             "spawner_class": SYSTEM_SPAWNER if system_users else SIMPLE_SPAWNER,
             "load_roles": site_model.hub_roles(model, settings["gateway_version"]),
             # The hub's proxy is its child; under a supervisor a restarted hub

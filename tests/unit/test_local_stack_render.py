@@ -101,6 +101,7 @@ def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model
     assert config["JupyterHub"]["bind_url"] == "http://127.0.0.1:8000"
     assert config["JupyterHub"]["hub_bind_url"] == "http://127.0.0.1:8081"
     assert config["JupyterHub"]["db_url"] == "sqlite:////opt/daskhub/state/jupyterhub.sqlite"
+    assert config["JupyterHub"]["upgrade_db"] is True
     assert config["JupyterHub"]["load_roles"] == site_model.hub_roles(model, "2026.3.0")
     assert config["ConfigurableHTTPProxy"]["command"] == [
         "/opt/daskhub/proxy/node_modules/.bin/configurable-http-proxy"
