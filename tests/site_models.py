@@ -59,8 +59,13 @@ def site_variables(inventory: Path | None = None, **overrides) -> dict:
 def build_model(inventory: Path | None = None, **overrides) -> dict:
     """The daskhub_model dict for an inventory (default: role defaults only)."""
     variables = site_variables(inventory, **overrides)
+    env = NativeEnvironment()
+    # Ansible templates variables lazily and recursively; defaults that refer
+    # to other variables (daskhub_user_sync_manage_admins) are resolved first.
+    for _ in range(3):
+        variables = {name: _render(value, variables, env) for name, value in variables.items()}
     template = yaml.safe_load((MODEL_ROLE / "vars" / "main.yml").read_text())["daskhub_model"]
-    return _render(template, variables, NativeEnvironment())
+    return _render(template, variables, env)
 
 
 def inventories() -> list[Path]:

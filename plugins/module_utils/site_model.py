@@ -455,7 +455,11 @@ def hub_url(model: dict, local_port: int = 8000) -> str:
 
 
 def manages_admins(model: dict) -> bool:
-    return bool(model.get("admin_users"))
+    """Whether user-sync changes admin flags (daskhub_user_sync_manage_admins)."""
+    value = model.get("user_sync_manage_admins", bool(model.get("admin_users")))
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1")
+    return bool(value)
 
 
 def hub_services(model: dict, gateway_url: str | None) -> dict:

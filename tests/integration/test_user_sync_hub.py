@@ -43,6 +43,11 @@ def work(tmp_path):
         tasks = tmp_path / "roles" / role / "tasks"
         tasks.mkdir(parents=True)
         (tasks / "main.yml").write_text("---\n- name: Stub\n  ansible.builtin.meta: noop\n")
+    # The model's defaults are real (daskhub_user_sync_manage_admins and the
+    # like); only its validation and the secrets store are stubbed.
+    defaults = tmp_path / "roles" / "daskhub_model" / "defaults"
+    defaults.mkdir()
+    shutil.copy(REPO_ROOT / "roles" / "daskhub_model" / "defaults" / "main.yml", defaults / "main.yml")
     return tmp_path
 
 

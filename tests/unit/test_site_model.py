@@ -315,3 +315,11 @@ def test_verify_service_acts_for_one_user_only():
     assert site_model.verify_user(nobody) == ""
     assert "daskhub-verify" not in site_model.hub_services(nobody, None)
     assert "service_daskhub_verify_api_token" not in site_model.secret_names(nobody)
+
+
+def test_user_sync_is_admin_exactly_when_it_manages_admins():
+    assert site_model.hub_services(build_model(daskhub_admin_users=["admin"]), None)["user-sync"] == {"admin": True}
+    external_admins = build_model(daskhub_admin_users=[], daskhub_user_sync_manage_admins=True)
+    assert site_model.hub_services(external_admins, None)["user-sync"] == {"admin": True}
+    hands_off = build_model(daskhub_admin_users=["admin"], daskhub_user_sync_manage_admins=False)
+    assert site_model.hub_services(hands_off, None)["user-sync"] == {"admin": False}
