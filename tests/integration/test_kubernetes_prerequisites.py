@@ -23,7 +23,7 @@ import threading
 import pytest
 import yaml
 from support import k8s_tools
-from support.playbooks import ANSIBLE_PLAYBOOK, ROOT, recap
+from support.playbooks import ROOT, recap, run_playbook
 
 PINNED_KUBECTL = yaml.safe_load((ROOT / "roles/daskhub_kubernetes_prerequisites/defaults/main.yml").read_text())[
     "daskhub_kubernetes_kubectl_checksums"
@@ -122,15 +122,8 @@ def play(site, mirror, *args, **variables):
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
     }
-    return subprocess.run(
-        [ANSIBLE_PLAYBOOK, str(site / "playbook.yml"), "-i", str(site / "site"), "-e", json.dumps(settings), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    playbook = str(site / "playbook.yml")
+    return run_playbook(playbook, "-i", str(site / "site"), "-e", json.dumps(settings), *args, env=env)
 
 
 

@@ -9,11 +9,10 @@ that needs a cluster and runs in the molecule/kind scenario.
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 import yaml
-from support.playbooks import ANSIBLE_PLAYBOOK, ROOT, ansible_env, recap
+from support.playbooks import ROOT, recap, run_playbook
 
 PLAYBOOKS = [str(ROOT / "playbooks" / "prepare.yml"), str(ROOT / "playbooks" / "kubernetes.yml")]
 OAUTH_PLACEHOLDER = "REPLACE-WITH-THE-IAM-CLIENT-SECRET"
@@ -21,16 +20,7 @@ OAUTH_PLACEHOLDER = "REPLACE-WITH-THE-IAM-CLIENT-SECRET"
 
 def play(inventory, state, *args, **variables):
     settings = {"daskhub_state_dir": str(state), "daskhub_kubernetes_render_only": True, **variables}
-    env = ansible_env()
-    return subprocess.run(
-        [ANSIBLE_PLAYBOOK, *PLAYBOOKS, "-i", str(ROOT / "inventories" / inventory), "-e", json.dumps(settings), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return run_playbook(*PLAYBOOKS, "-i", str(ROOT / "inventories" / inventory), "-e", json.dumps(settings), *args)
 
 
 

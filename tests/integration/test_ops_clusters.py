@@ -20,7 +20,9 @@ def clusters(stack):
 
 
 def test_lists_every_users_clusters_with_workers(stack, clusters):
-    out = stack.playbook("playbooks/clusters.yml").stdout
+    out = stack.playbook("playbooks/clusters.yml", "-vvv").stdout
+    for secret, value in stack.secrets().items():
+        assert value not in out, f"{secret} leaked into the -vvv output"
     assert "2 active Dask cluster(s)" in out
     for user, name in clusters.items():
         line = next(line for line in out.splitlines() if name in line)

@@ -22,8 +22,13 @@ def upgrade(stack):
     status, _ = stack.api("POST", "/users", body={"usernames": ["carol"]})
     assert status == 201
     token = stack.user_token("alice", scopes=["read:users:name!user"])
-    proc = stack.playbook("playbooks/upgrade.yml")
+    proc = stack.playbook("playbooks/upgrade.yml", "-vvv")
     return {"token": token, "out": proc.stdout}
+
+
+def test_no_secret_in_the_vvv_output(stack, upgrade):
+    for name, value in stack.secrets().items():
+        assert value not in upgrade["out"], f"{name} leaked into the -vvv output"
 
 
 def test_hub_runs_the_pinned_version(stack, upgrade):

@@ -21,8 +21,10 @@ def test_uninstall_stops_everything_and_keeps_the_data(stack):
     assert status in (201, 409)
     cluster = stack.start_cluster("alice")
     assert cluster
-    stack.playbook("playbooks/uninstall.yml")
+    out = stack.playbook("playbooks/uninstall.yml", "-vvv").stdout
     stack.deployed = False
+    for name, value in stack.secrets().items():
+        assert value not in out, f"{name} leaked into the -vvv output"
     assert stack.processes() == [], "processes of the stack are still running"
     assert stack.listening_ports() == [], "ports of the stack still listen"
     for gone in ("venv", "proxy", "etc", "run", "clusters"):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.playbooks import ANSIBLE_PLAYBOOK, ROOT, ansible_env, recap
+from support.playbooks import ROOT, recap, run_playbook
 
 PLAYBOOK = ROOT / "playbooks" / "prepare.yml"
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -28,11 +28,7 @@ def site(tmp_path) -> Path:
 
 
 def play(inventory: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = ansible_env()
-    result = subprocess.run(
-        [ANSIBLE_PLAYBOOK, str(PLAYBOOK), "-i", str(inventory), *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-    )
+    result = run_playbook(str(PLAYBOOK), "-i", str(inventory), *args)
     if check:
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,3 +24,16 @@ def recap(output: str) -> dict:
     assert matches, output[-3000:]
     ok, changed, failed = matches[-1]
     return {"ok": int(ok), "changed": int(changed), "failed": int(failed)}
+
+
+def run_playbook(*argv: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """ansible-playbook from the repository root; never raises on a failed play."""
+    return subprocess.run(
+        [ANSIBLE_PLAYBOOK, *argv],
+        cwd=ROOT,
+        env=env or ansible_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
