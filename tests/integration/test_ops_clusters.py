@@ -25,7 +25,8 @@ def test_lists_every_users_clusters_with_workers(stack, clusters):
         assert value not in out, f"{secret} leaked into the -vvv output"
     assert "2 active Dask cluster(s)" in out
     for user, name in clusters.items():
-        line = next(line for line in out.splitlines() if name in line)
+        # -vvv also dumps the module's result; the report line is the one with user=.
+        line = next(line for line in out.splitlines() if name in line and "user=" in line)
         assert f"user={user}" in line
         assert "status=RUNNING" in line
         assert "workers=1" in line, line
