@@ -343,28 +343,23 @@ c.DaskGateway.backend_class = DaskhubLocalBackend
 """
 
 
+def _config_head(document: dict, secrets_path: str) -> str:
+    return _HEADER.format(
+        secrets=os.path.basename(secrets_path), secrets_path=secrets_path, config=_embed(document)
+    )
+
+
 def hub_config_source(model: dict, settings: dict) -> str:
     """jupyterhub_config.py: the hub document inline, the secrets from hub-secrets.json."""
     secrets_path = paths(settings["prefix"])["hub_secrets_json"]
-    return (
-        _HEADER.format(
-            secrets=os.path.basename(secrets_path),
-            secrets_path=secrets_path,
-            config=_embed(hub_document(model, settings)),
-        )
-        + _HUB_TAIL
-    )
+    return _config_head(hub_document(model, settings), secrets_path) + _HUB_TAIL
 
 
 def gateway_config_source(model: dict, settings: dict) -> str:
     """dask_gateway_config.py: the gateway document inline, then the shared options handler verbatim."""
     secrets_path = paths(settings["prefix"])["gateway_secrets_json"]
     return (
-        _HEADER.format(
-            secrets=os.path.basename(secrets_path),
-            secrets_path=secrets_path,
-            config=_embed(gateway_document(model, settings)),
-        )
+        _config_head(gateway_document(model, settings), secrets_path)
         + _GATEWAY_TAIL
         + (LOCAL_BACKEND_FIX_SOURCE if settings.get("system_users") else "")
         + site_model.gateway_auth_code()

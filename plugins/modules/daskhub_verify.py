@@ -143,6 +143,15 @@ class StepFailed(Exception):
         self.step = step
 
 
+def _http_status(request):
+    """The HTTP status a request gets, error statuses included."""
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  URLs from the gateway
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
 def process_environment(user):
     """Environment of the single-user server process of ``user`` (local target)."""
     for pid in sorted((entry for entry in os.listdir("/proc") if entry.isdigit()), key=int):
@@ -285,12 +294,7 @@ class Verifier:
 
     def dashboard(self):
         link = self.cluster.dashboard_link
-        request = urllib.request.Request(link)  # noqa: S310  the gateway's own http(s) link
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                status = response.status
-        except urllib.error.HTTPError as err:
-            status = err.code
+        status = _http_status(urllib.request.Request(link))  # noqa: S310  the gateway's own http(s) link
         if status != 200:
             raise StepFailed("dashboard", f"{link} answered HTTP {status}")
         return {"link": link, "status": status}
@@ -341,11 +345,7 @@ class Verifier:
         request = urllib.request.Request(  # noqa: S310
             self.address + "/api/v1/clusters/", headers={"Authorization": "jupyterhub not-a-valid-token"}
         )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                status = response.status
-        except urllib.error.HTTPError as err:
-            status = err.code
+        status = _http_status(request)
         if status != 401:
             raise StepFailed("reject bogus token", f"the gateway answered HTTP {status}, expected 401")
         return {"status": status}

@@ -23,6 +23,7 @@ import threading
 import pytest
 import yaml
 from support import k8s_tools
+from support.kubeconfig import unreachable_kubeconfig
 from support.playbooks import ROOT, recap, run_playbook
 
 PINNED_KUBECTL = yaml.safe_load((ROOT / "roles/daskhub_kubernetes_prerequisites/defaults/main.yml").read_text())[
@@ -81,22 +82,7 @@ def site(tmp_path):
     (inventory / "group_vars").mkdir(parents=True)
     (inventory / "hosts.yml").write_text((ROOT / "inventories/local/hosts.yml").read_text())
     (inventory / "group_vars" / "daskhub.yml").write_text("daskhub_target: kubernetes\ndaskhub_chart_mode: composed\n")
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
-                "users": [{"name": "u", "user": {"token": "unused"}}],
-                "contexts": [
-                    {"name": "site-a", "context": {"cluster": "c", "user": "u"}},
-                    {"name": "site-b", "context": {"cluster": "c", "user": "u"}},
-                ],
-                "current-context": "site-b",
-            }
-        )
-    )
+    unreachable_kubeconfig(tmp_path / "kubeconfig", ["site-a", "site-b"], "site-b")
     (tmp_path / "playbook.yml").write_text(PLAYBOOK)
     (tmp_path / "downloads").mkdir()
     return tmp_path

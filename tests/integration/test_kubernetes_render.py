@@ -12,6 +12,7 @@ import json
 
 import pytest
 import yaml
+from support.kubeconfig import unreachable_kubeconfig
 from support.playbooks import ROOT, recap, run_playbook
 
 PLAYBOOKS = [str(ROOT / "playbooks" / "prepare.yml"), str(ROOT / "playbooks" / "kubernetes.yml")]
@@ -117,19 +118,7 @@ def test_an_unreachable_cluster_stops_before_helm_without_printing_secrets(tmp_p
     from support import k8s_tools  # noqa: PLC0415 - fetches helm and kubectl only for this test
 
     tools = k8s_tools.tools()  # the pinned versions: the prerequisites role downloads nothing
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1"}}],
-                "users": [{"name": "u", "user": {"token": "unused"}}],
-                "contexts": [{"name": "site", "context": {"cluster": "c", "user": "u"}}],
-                "current-context": "site",
-            }
-        )
-    )
+    kubeconfig = unreachable_kubeconfig(tmp_path / "kubeconfig", ["site"], "site")
     state = tmp_path / "state"
     result = play(
         "example-site",
