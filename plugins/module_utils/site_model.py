@@ -394,7 +394,7 @@ def worker_image(model: dict) -> str:
     return (model.get("gateway") or {}).get("worker_image") or singleuser_image(model)
 
 
-def hub_config(model: dict) -> dict:
+def hub_config(model: dict, gateway_version: str) -> dict:
     """JupyterHub traitlets config without secrets (z2jh `hub.config`)."""
     entry_point, auth_class = AUTHENTICATORS[model["authenticator"]]
     users = sorted(set(_names(model.get("users"))) | set(_names(model.get("admin_users"))))
@@ -410,6 +410,7 @@ def hub_config(model: dict) -> dict:
     config = {
         "JupyterHub": {"authenticator_class": entry_point},
         "Authenticator": authenticator,
+        "Spawner": {"server_token_scopes": server_token_scopes(gateway_version)},
     }
     specific = {}
     if model["authenticator"] == "generic-oauth":
@@ -497,6 +498,27 @@ def gateway_scoped_access(gateway_version: str) -> bool:
 
 
 USER_SYNC_SCOPES = ["list:users", "read:users", "admin:users"]
+# JupyterHub's own `server` role (the same in 4.0 to 5.5): what
+# jupyterhub-singleuser needs to let its user in and to report activity.
+SERVER_TOKEN_BASE_SCOPES = ["access:servers!server", "users:activity!user"]
+
+
+def gateway_access_scope() -> str:
+    return f"access:services!service={GATEWAY_SERVICE}"
+
+
+def server_token_scopes(gateway_version: str) -> list[str]:
+    """Scopes of a notebook server's own JUPYTERHUB_API_TOKEN (Spawner.server_token_scopes).
+
+    GatewayCluster() in a notebook authenticates with that token. A gateway
+    that requires the access:services scope rejects the default server token
+    (401), so the scope is requested here, and nothing more; JupyterHub grants
+    only what the user holds (hub_roles gives every user this scope).
+    """
+    scopes = list(SERVER_TOKEN_BASE_SCOPES)
+    if gateway_scoped_access(gateway_version):
+        scopes.append(gateway_access_scope())
+    return scopes
 
 
 def hub_roles(model: dict, gateway_version: str) -> list[dict]:
@@ -515,7 +537,7 @@ def hub_roles(model: dict, gateway_version: str) -> list[dict]:
         roles.append(
             {
                 "name": "user",
-                "scopes": ["self", f"access:services!service={GATEWAY_SERVICE}"],
+                "scopes": ["self", gateway_access_scope()],
             }
         )
     user = verify_user(model)
@@ -523,8 +545,10 @@ def hub_roles(model: dict, gateway_version: str) -> list[dict]:
         roles.append(
             {
                 "name": VERIFY_SERVICE,
-                "description": f"playbooks/verify.yml: a token and the server of {user}, nothing else",
-                "scopes": [f"tokens!user={user}", f"servers!user={user}", f"read:users:name!user={user}"],
+                "description": f"playbooks/verify.yml: the server of {user}, nothing else",
+                # Start, stop and open that one server, as its user's browser
+                # does; no token minting (a service cannot grant itself more).
+                "scopes": [f"servers!user={user}", f"access:servers!user={user}", f"read:users:name!user={user}"],
                 "services": [VERIFY_SERVICE],
             }
         )
@@ -543,6 +567,31 @@ def user_environment(address: str, proxy_address: str, public_address: str) -> d
         "DASK_GATEWAY__PUBLIC_ADDRESS": public_address,
         "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
     }
+
+
+# dask-labextension reads labextension.factory from dask config: without it
+# the Dask panel's +NEW starts a LocalCluster inside the user's server.
+LABEXTENSION_ENVIRONMENT = {
+    "DASK_LABEXTENSION__FACTORY__MODULE": "dask_gateway",
+    "DASK_LABEXTENSION__FACTORY__CLASS": "GatewayCluster",
+}
+# KubeSpawner sets JUPYTER_IMAGE_SPEC to the image the user's server runs
+# (a profile's image included); the dask-gateway client fills in
+# "{VARIABLE}" from the environment, and the options handler still checks it.
+NOTEBOOK_IMAGE_OPTION = {"DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE": "{JUPYTER_IMAGE_SPEC}"}
+
+
+def notebook_environment(model: dict, image_from_notebook: bool) -> dict:
+    """What every target adds to user servers beyond the gateway addresses.
+
+    ``image_from_notebook``: workers default to the notebook's own image
+    (Kubernetes) unless the site names daskhub_gateway_worker_image; the local
+    target runs workers in the notebooks' venv and has no images.
+    """
+    environment = dict(LABEXTENSION_ENVIRONMENT)
+    if image_from_notebook and not (model.get("gateway") or {}).get("worker_image"):
+        environment.update(NOTEBOOK_IMAGE_OPTION)
+    return environment
 
 
 # --- The gateway -------------------------------------------------------------
