@@ -410,8 +410,8 @@ def isolation(settings: dict) -> str:
 def usage_lines(model: dict, settings: dict, store_path: str, inventory_args: str = "") -> list[str]:
     """The main job's closing message: log in, the notebook snippet, a token from outside, verify."""
     url = public_url(model, settings)
-    users = sorted(set(site_model._names(model.get("users"))) | set(site_model._names(model.get("admin_users"))))
-    admins = sorted(site_model._names(model.get("admin_users")))
+    users = site_model.allowed_users(model)
+    admins = sorted(str(name) for name in model.get("admin_users") or [])
     who = ", ".join(users) if users else "(nobody yet: set daskhub_users)"
     if model.get("authenticator") == "dummy":
         password = (

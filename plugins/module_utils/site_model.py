@@ -348,6 +348,11 @@ def service_secret_name(service: str) -> str:
     return f"service_{service.replace('-', '_')}_api_token"
 
 
+def allowed_users(model: dict) -> list[str]:
+    """Every user the site lets in by name: daskhub_users and daskhub_admin_users, sorted."""
+    return sorted(set(_names(model.get("users"))) | set(_names(model.get("admin_users"))))
+
+
 def verify_user(model: dict) -> str:
     """The user verify.yml acts as: daskhub_verify_user, else the first allowed user ("" for none)."""
     if model.get("verify_user"):
@@ -397,7 +402,7 @@ def worker_image(model: dict) -> str:
 def hub_config(model: dict, gateway_version: str) -> dict:
     """JupyterHub traitlets config without secrets (z2jh `hub.config`)."""
     entry_point, auth_class = AUTHENTICATORS[model["authenticator"]]
-    users = sorted(set(_names(model.get("users"))) | set(_names(model.get("admin_users"))))
+    users = allowed_users(model)
     authenticator = {
         "admin_users": sorted(_names(model.get("admin_users"))),
         "allowed_users": users,

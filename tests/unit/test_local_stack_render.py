@@ -93,7 +93,7 @@ def test_public_url_prefers_the_model_then_the_bind_address(model):
 def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model):
     document = ls.hub_document(model, settings())
     config = document["config"]
-    shared = site_model.hub_config(model)
+    shared = site_model.hub_config(model, "2026.3.0")
     for section, traits in shared.items():
         for trait, value in traits.items():
             assert config[section][trait] == value, (section, trait)
@@ -174,7 +174,7 @@ def test_gateway_document(model):
     }
     cluster = config["ClusterConfig"]
     assert cluster["scheduler_cmd"] == ["dask", "scheduler"]
-    assert cluster["worker_cmd"] == ["dask", "worker"]
+    assert cluster["worker_cmd"] == ["dask", "worker", "--host", "127.0.0.1"]
     for trait, value in site_model.gateway_cluster_config(model).items():
         assert cluster[trait] == value
 
