@@ -202,6 +202,13 @@ class KernelSession:
         if status not in (200, 201) or not isinstance(body, dict) or "id" not in body:
             raise KernelError(f"POST {self.server_url}api/kernels answered HTTP {status}: {body}")
         self.kernel_id = body["id"]
+        self.connect()
+        return self.kernel_id
+
+    def connect(self) -> None:
+        """(Re)open the kernel's websocket, as JupyterLab does after the proxy went away; the kernel keeps its state."""
+        if self._socket is not None:
+            self._socket.close()
         scheme = "wss" if self.server_url.startswith("https:") else "ws"
         url = scheme + self.server_url[self.server_url.index(":") :]
         self._socket = WebSocket(
@@ -209,7 +216,6 @@ class KernelSession:
             headers=self._auth,
             timeout=self.timeout,
         )
-        return self.kernel_id
 
     def execute(self, code: str, timeout: float) -> str:
         """Run ``code``; return what it printed. Raise CodeError when it raised."""
@@ -249,7 +255,7 @@ class KernelSession:
                 raise KernelError(f"the kernel did not finish in {timeout:.0f}s; it printed: {''.join(output)[-500:]}")
             try:
                 message = json.loads(self._socket.receive(timeout=left))
-            except (TimeoutError, socket.timeout) as err:
+            except TimeoutError as err:
                 raise KernelError(f"no message from the kernel in {timeout:.0f}s") from err
             if (message.get("parent_header") or {}).get("msg_id") != msg_id:
                 continue

@@ -111,7 +111,6 @@ import urllib.parse
 import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.jupyter_kernel import (
     CodeError,
@@ -493,7 +492,9 @@ class Verifier:
         self.step("Gateway(): list, connect, stop", self.manage, f"the gateway API: {gateway}")
         self.step("Dask panel: +NEW", self.panel_new_cluster, f"dask-labextension in the user's server: {server}")
         self.step("reject an image without a tag", self.reject_untagged_image, f"the options handler: {gateway}")
-        self.step("reject worker_cores above the maximum", self.reject_too_many_cores, f"the options handler: {gateway}")
+        self.step(
+            "reject worker_cores above the maximum", self.reject_too_many_cores, f"the options handler: {gateway}"
+        )
         self.step("reject a bogus token", self.reject_bogus_token, f"the gateway's authenticator: {gateway}")
 
     # -- cleanup: whatever happened -----------------------------------------

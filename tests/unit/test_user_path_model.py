@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from site_models import build_model
-
-from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values, site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values, operations, site_model
 from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack as ls
 from ansible_collections.daskhub.deploy.plugins.modules.daskhub_verify import version_mismatches
+from site_models import build_model
 
 GATEWAY_SCOPE = "access:services!service=dask-gateway"
 LOCAL_SETTINGS = {
@@ -116,3 +115,12 @@ def test_version_mismatches_name_the_package_and_every_place():
     older = dict(same, distributed="2026.1.0")
     problems = version_mismatches({"notebook": same, "scheduler": same, "workers": {"tls://w1": older}})
     assert problems == ["distributed: notebook 2026.8.0, scheduler 2026.8.0, worker tls://w1 2026.1.0"]
+
+
+def test_a_rotation_says_what_it_does_to_users_sessions():
+    lines = operations.rotation_impact("cookie_secret,user_sync_api_token")
+    assert lines[0].startswith("cookie_secret: ENDS every user's hub login")
+    assert lines[1] == "user_sync_api_token: restarts the hub: no user session ends"
+    kept = operations.rotation_impact(["dask_gateway_api_token", "proxy_secret_token"])
+    assert not any("ENDS" in line for line in kept)
+    assert "running clusters are kept" in kept[0]
