@@ -217,6 +217,8 @@ def test_the_pinned_helm_checksum_is_the_official_tarballs():
         with urllib.request.urlopen(OFFICIAL_HELM, timeout=10) as response:
             digest = hashlib.sha256(response.read()).hexdigest()
     except (urllib.error.URLError, OSError) as error:
+        if os.environ.get("DASKHUB_TESTS_ONLINE"):  # the kind workflow, which has the internet
+            raise
         pytest.skip(
             f"{OFFICIAL_HELM} is unreachable ({error}): the pinned sha256 of helm 4.1.4 is not checked against "
             "the official tarball here; the binary inside it is (tests/support/k8s_tools.py runs helm 4.1.4)"
