@@ -27,6 +27,10 @@ USER_SYNC_SERVICE = "user-sync"
 # playbooks/verify.yml acts as one user through this service, which may only
 # manage that user's tokens and server.
 VERIFY_SERVICE = "daskhub-verify"
+# The hub user it acts as unless daskhub_verify_user names another: a user of
+# its own, never an admin, so a token it mints is no more than one ordinary
+# user's, and no real user's files or servers are touched.
+DEFAULT_VERIFY_USER = "daskhub-verify-user"
 RESERVED_SERVICES = (GATEWAY_SERVICE, USER_SYNC_SERVICE, VERIFY_SERVICE)
 IMAGE_TAG_ERROR = "When specifying an image you must also provide a tag"
 # dask-gateway 2026.3.0 is the first release whose JupyterHub authenticator
@@ -156,6 +160,17 @@ def _validate_users(model, errors):
         errors.append(
             "daskhub_blocked_users: these names are also in daskhub_users or daskhub_admin_users: " + ", ".join(both)
         )
+
+
+def _validate_verify_user(model, errors):
+    user = verify_user(model)
+    if user in _names(model.get("admin_users")):
+        errors.append(
+            f"daskhub_verify_user: {user} is in daskhub_admin_users; verify mints tokens for this user, "
+            "so it must be an ordinary user (leave it empty for the dedicated daskhub-verify-user)"
+        )
+    if user in _names(model.get("blocked_users")):
+        errors.append(f"daskhub_verify_user: {user} is in daskhub_blocked_users, so verify could not start its server")
 
 
 def _validate_auth(model, errors):
@@ -325,6 +340,7 @@ def validate(model: dict) -> list[str]:
     if model.get("chart_mode") not in CHART_MODES:
         errors.append(f"daskhub_chart_mode: must be one of {', '.join(CHART_MODES)}, got {model.get('chart_mode')!r}")
     _validate_users(model, errors)
+    _validate_verify_user(model, errors)
     _validate_auth(model, errors)
     _validate_https(model, errors)
     _validate_ip(errors, "daskhub_proxy_load_balancer_ip", model.get("proxy_load_balancer_ip"))
@@ -349,11 +365,8 @@ def service_secret_name(service: str) -> str:
 
 
 def verify_user(model: dict) -> str:
-    """The user verify.yml acts as: daskhub_verify_user, else the first allowed user ("" for none)."""
-    if model.get("verify_user"):
-        return str(model["verify_user"])
-    candidates = _names(model.get("users")) + _names(model.get("admin_users"))
-    return candidates[0] if candidates else ""
+    """The user verify.yml acts as: daskhub_verify_user, else the dedicated DEFAULT_VERIFY_USER."""
+    return str(model.get("verify_user") or DEFAULT_VERIFY_USER)
 
 
 def service_token_secrets(model: dict) -> dict:
@@ -397,7 +410,7 @@ def worker_image(model: dict) -> str:
 def hub_config(model: dict) -> dict:
     """JupyterHub traitlets config without secrets (z2jh `hub.config`)."""
     entry_point, auth_class = AUTHENTICATORS[model["authenticator"]]
-    users = sorted(set(_names(model.get("users"))) | set(_names(model.get("admin_users"))))
+    users = sorted(set(_names(model.get("users"))) | set(_names(model.get("admin_users"))) | {verify_user(model)})
     authenticator = {
         "admin_users": sorted(_names(model.get("admin_users"))),
         "allowed_users": users,
@@ -524,7 +537,19 @@ def hub_roles(model: dict, gateway_version: str) -> list[dict]:
             {
                 "name": VERIFY_SERVICE,
                 "description": f"playbooks/verify.yml: a token and the server of {user}, nothing else",
-                "scopes": [f"tokens!user={user}", f"servers!user={user}", f"read:users:name!user={user}"],
+                "scopes": [
+                    f"tokens!user={user}",
+                    # JupyterHub 4.0.2 and 5.5.0 (the hub images') check a
+                    # service's request for a user's token against the
+                    # *service* filter of its tokens scope
+                    # (UserTokenListAPIHandler.post passes the requester's
+                    # kind), so tokens!user alone is answered 403 there; 5.5.4
+                    # checks the user filter. No API serves a service's
+                    # tokens, so this grants nothing more on any version.
+                    f"tokens!service={user}",
+                    f"servers!user={user}",
+                    f"read:users:name!user={user}",
+                ],
                 "services": [VERIFY_SERVICE],
             }
         )
