@@ -1,0 +1,75 @@
+"""The daskhub-verify service's role on every JupyterHub the project deploys.
+
+The role comes from site_model.hub_roles, as both targets render it; the hub
+is a real JupyterHub of each version (tests/hub_fixtures.py: 4.0.2 and 5.5.0
+of the hub images, 5.5.4 of the local pin). tests/integration/test_chart_boot.py
+runs the same through the charts in the images' own environments.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+
+import pytest
+import site_models
+from hub_fixtures import HUB_VERSIONS, Hub
+
+from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+
+pytestmark = pytest.mark.hub
+MODEL = site_models.build_model(daskhub_users=["alice"], daskhub_admin_users=["hubadmin"])
+VERIFY_USER = site_model.verify_user(MODEL)
+
+
+class VerifyHub(Hub):
+    """A test hub that also runs the verify service with the model's role."""
+
+    SERVICES = {**Hub.SERVICES, site_model.VERIFY_SERVICE: {"scopes": None, "admin": False}}
+
+    def config(self, chp):
+        role = next(r for r in site_model.hub_roles(MODEL, "2026.3.0") if r["name"] == site_model.VERIFY_SERVICE)
+        allowed = site_model.hub_config(MODEL)["Authenticator"]["allowed_users"]
+        return super().config(chp) + "\n".join(
+            [
+                f"c.JupyterHub.load_roles.append({role!r})",
+                f"c.Authenticator.allowed_users = {set(allowed) | {'hubadmin'}!r}",
+                "",
+            ]
+        )
+
+
+@pytest.fixture(scope="module", params=HUB_VERSIONS, ids=lambda v: f"jupyterhub-{v}")
+def verify_hub(request):
+    hub = VerifyHub(request.param).start()
+    yield hub
+    hub.stop()
+
+
+def _status(hub, method, path, body=None, service=site_model.VERIFY_SERVICE):
+    try:
+        hub.api(method, path, body, service=service)
+        return 200
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_verify_service_mints_a_token_for_its_user_only(verify_hub):
+    """Failed before the fix on 4.0.2 and 5.5.0: 403 for tokens!user=<verify user> alone."""
+    user = verify_hub.api("GET", f"/users/{VERIFY_USER}")  # the hub made the allowed user at start
+    assert user["admin"] is False
+    scopes = [f"access:services!service={site_model.GATEWAY_SERVICE}", f"read:users:name!user={VERIFY_USER}"]
+    minted = verify_hub.api(
+        "POST", f"/users/{VERIFY_USER}/tokens", {"scopes": scopes, "expires_in": 300}, service=site_model.VERIFY_SERVICE
+    )
+    assert sorted(minted["scopes"]) == sorted(scopes)
+    assert _status(verify_hub, "DELETE", f"/users/{VERIFY_USER}/tokens/{minted['id']}") == 200
+    for other in ("alice", "hubadmin"):
+        verify_hub.add_users([other])
+        assert _status(verify_hub, "POST", f"/users/{other}/tokens", {"expires_in": 300}) == 403
+    # Not more than the user has, and no other user's server.
+    assert _status(verify_hub, "POST", f"/users/{VERIFY_USER}/tokens", {"scopes": ["admin:users"]}) in (400, 403)
+    assert _status(verify_hub, "POST", "/users/alice/server") == 403
+
+
+def test_the_verify_user_may_log_in(verify_hub):
+    assert verify_hub.login(VERIFY_USER)
