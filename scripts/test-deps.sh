@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # System packages the test suite uses beyond .venv: a real slapd for the LDAP
 # user source, cron for the schedule test, Node.js and npm for
-# configurable-http-proxy and the helm/kubectl test copies. Installs only what
+# configurable-http-proxy and the helm/kubectl test copies, and the headers
+# the jupyterhub 3.2.1 hub image's pinned pycurl and psycopg2 build from
+# source with (tests/support/chart_envs.py). Installs only what
 # is missing, and only where it can (root with apt-get); elsewhere the tests
 # that need a missing one skip and say why.
 set -euo pipefail
@@ -10,6 +12,9 @@ command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || missing+=(slapd ld
 command -v crontab >/dev/null 2>&1 || missing+=(cron)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+for header_package in libcurl4-openssl-dev libssl-dev libpq-dev; do
+  dpkg -s "$header_package" >/dev/null 2>&1 || missing+=("$header_package")
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "test-deps: not installing ${missing[*]} (needs root and apt-get); the tests that use them will skip"

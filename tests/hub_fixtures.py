@@ -37,9 +37,11 @@ from typing import ClassVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO_ROOT / ".cache"
+# Every JupyterHub the project deploys: the hub images of daskhub 2024.1.1
+# (4.0.2) and jupyterhub 4.4.0 (5.5.0), and the local target's pin (5.5.4).
 # Override with DASKHUB_TEST_HUB_VERSIONS="4.0.2,5.5.4".
 HUB_VERSIONS = tuple(
-    v.strip() for v in os.environ.get("DASKHUB_TEST_HUB_VERSIONS", "4.0.2,5.5.4").split(",") if v.strip()
+    v.strip() for v in os.environ.get("DASKHUB_TEST_HUB_VERSIONS", "4.0.2,5.5.0,5.5.4").split(",") if v.strip()
 )
 CHP_VERSION = os.environ.get("DASKHUB_TEST_CHP_VERSION", "4.6.3")
 
@@ -69,7 +71,7 @@ def rendered_site(manage_groups=False):
     roles = site_model.hub_roles(model, "2026.3.0")
     (role,) = [role for role in roles if site_model.USER_SYNC_SERVICE in role.get("services", [])]
     admin = site_model.hub_services(model, None)[site_model.USER_SYNC_SERVICE]["admin"]
-    return role["scopes"], admin, site_model.hub_config(model)["Authenticator"]
+    return role["scopes"], admin, site_model.hub_config(model, "2026.3.0")["Authenticator"]
 
 
 _USER_SYNC_SCOPES, _USER_SYNC_ADMIN, _AUTHENTICATOR = rendered_site()

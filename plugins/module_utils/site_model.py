@@ -27,6 +27,10 @@ USER_SYNC_SERVICE = "user-sync"
 # playbooks/verify.yml acts as one user through this service, which may only
 # manage that user's tokens and server.
 VERIFY_SERVICE = "daskhub-verify"
+# The hub user it acts as unless daskhub_verify_user names another: a user of
+# its own, never an admin, so a token it mints is no more than one ordinary
+# user's, and no real user's files or servers are touched.
+DEFAULT_VERIFY_USER = "daskhub-verify-user"
 RESERVED_SERVICES = (GATEWAY_SERVICE, USER_SYNC_SERVICE, VERIFY_SERVICE)
 IMAGE_TAG_ERROR = "When specifying an image you must also provide a tag"
 # dask-gateway 2026.3.0 is the first release whose JupyterHub authenticator
@@ -156,6 +160,17 @@ def _validate_users(model, errors):
         errors.append(
             "daskhub_blocked_users: these names are also in daskhub_users or daskhub_admin_users: " + ", ".join(both)
         )
+
+
+def _validate_verify_user(model, errors):
+    user = verify_user(model)
+    if user in _names(model.get("admin_users")):
+        errors.append(
+            f"daskhub_verify_user: {user} is in daskhub_admin_users; verify mints tokens for this user, "
+            "so it must be an ordinary user (leave it empty for the dedicated daskhub-verify-user)"
+        )
+    if user in _names(model.get("blocked_users")):
+        errors.append(f"daskhub_verify_user: {user} is in daskhub_blocked_users, so verify could not start its server")
 
 
 def _validate_auth(model, errors):
@@ -325,6 +340,7 @@ def validate(model: dict) -> list[str]:
     if model.get("chart_mode") not in CHART_MODES:
         errors.append(f"daskhub_chart_mode: must be one of {', '.join(CHART_MODES)}, got {model.get('chart_mode')!r}")
     _validate_users(model, errors)
+    _validate_verify_user(model, errors)
     _validate_auth(model, errors)
     _validate_https(model, errors)
     _validate_ip(errors, "daskhub_proxy_load_balancer_ip", model.get("proxy_load_balancer_ip"))
@@ -354,11 +370,8 @@ def allowed_users(model: dict) -> list[str]:
 
 
 def verify_user(model: dict) -> str:
-    """The user verify.yml acts as: daskhub_verify_user, else the first allowed user ("" for none)."""
-    if model.get("verify_user"):
-        return str(model["verify_user"])
-    candidates = _names(model.get("users")) + _names(model.get("admin_users"))
-    return candidates[0] if candidates else ""
+    """The user verify.yml acts as: daskhub_verify_user, else the dedicated DEFAULT_VERIFY_USER."""
+    return str(model.get("verify_user") or DEFAULT_VERIFY_USER)
 
 
 def service_token_secrets(model: dict) -> dict:
@@ -402,7 +415,8 @@ def worker_image(model: dict) -> str:
 def hub_config(model: dict, gateway_version: str) -> dict:
     """JupyterHub traitlets config without secrets (z2jh `hub.config`)."""
     entry_point, auth_class = AUTHENTICATORS[model["authenticator"]]
-    users = allowed_users(model)
+    # The verify user logs in like any user (playbooks/verify.yml starts its server).
+    users = sorted(set(allowed_users(model)) | {verify_user(model)})
     authenticator = {
         "admin_users": sorted(_names(model.get("admin_users"))),
         "allowed_users": users,

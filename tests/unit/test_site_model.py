@@ -147,6 +147,7 @@ def test_parse_quantity(quantity, value):
 def test_secret_names_follow_the_model():
     assert site_model.secret_names(build_model()) == [
         "proxy_secret_token", "cookie_secret", "dummy_password", "dask_gateway_api_token", "user_sync_api_token",
+        "service_daskhub_verify_api_token",
     ]
     names = site_model.secret_names(build_model(**OAUTH, daskhub_hub_extra_services={"grafana-bridge": {}}))
     assert "dummy_password" not in names
@@ -302,21 +303,35 @@ def test_numbers_given_as_extra_var_strings():
     assert any("idle_timeout" in error for error in errors_for(daskhub_gateway_idle_timeout="soon"))
 
 
-def test_verify_service_acts_for_one_user_only():
-    model = build_model(daskhub_users=["alice", "bob"])
-    assert site_model.verify_user(model) == "alice"
+def test_verify_service_acts_for_one_dedicated_user_only():
+    model = build_model(daskhub_users=["alice", "bob"], daskhub_admin_users=["root-user"])
+    assert site_model.verify_user(model) == "daskhub-verify-user"
     assert site_model.verify_user(build_model(daskhub_users=["alice"], daskhub_verify_user="bob")) == "bob"
     assert "service_daskhub_verify_api_token" in site_model.secret_names(model)
     assert site_model.hub_services(model, None)["daskhub-verify"] == {"display": False}
     role = {role["name"]: role for role in site_model.hub_roles(model, "2026.3.0")}["daskhub-verify"]
-    # It may start, stop and open alice's server, and mint no token at all.
-    assert role["scopes"] == ["servers!user=alice", "access:servers!user=alice", "read:users:name!user=alice"]
+    # It may start, stop and open that one server, and mint no token at all.
+    assert role["scopes"] == [
+        "servers!user=daskhub-verify-user",
+        "access:servers!user=daskhub-verify-user",
+        "read:users:name!user=daskhub-verify-user",
+    ]
     assert not any(scope.startswith("tokens") for scope in role["scopes"])
     assert role["services"] == ["daskhub-verify"]
-    nobody = build_model(daskhub_allow_all_users=True)
-    assert site_model.verify_user(nobody) == ""
-    assert "daskhub-verify" not in site_model.hub_services(nobody, None)
-    assert "service_daskhub_verify_api_token" not in site_model.secret_names(nobody)
+    # An allowed user (it may log in and spawn), never an admin.
+    authenticator = site_model.hub_config(model, "2026.3.0")["Authenticator"]
+    assert "daskhub-verify-user" in authenticator["allowed_users"]
+    assert "daskhub-verify-user" not in authenticator["admin_users"]
+    everyone = build_model(daskhub_allow_all_users=True)
+    assert site_model.verify_user(everyone) == "daskhub-verify-user"
+    assert site_model.hub_config(everyone, "2026.3.0")["Authenticator"]["allowed_users"] == ["daskhub-verify-user"]
+
+
+def test_verify_user_must_not_be_an_admin_or_blocked():
+    admin = build_model(daskhub_admin_users=["hub-admin"], daskhub_verify_user="hub-admin")
+    assert any(e.startswith("daskhub_verify_user: hub-admin is in daskhub_admin_users") for e in site_model.validate(admin))
+    blocked = build_model(daskhub_users=["a"], daskhub_blocked_users=["eve"], daskhub_verify_user="eve")
+    assert any(e.startswith("daskhub_verify_user: eve is in daskhub_blocked_users") for e in site_model.validate(blocked))
 
 
 def test_user_sync_is_admin_exactly_when_it_manages_admins():

@@ -1,0 +1,179 @@
+"""The Kubernetes configuration as deployed, booted on one host, in both chart modes.
+
+The release role's values (site.yml, render only), templated by the real
+chart, run in the hub image's own Python environment through the chart's own
+jupyterhub_config.py, and the gateway ConfigMap's dask_gateway_config.py in
+dask-gateway-server of the chart's version (support.chart_boot). Against
+them runs what runs on the local target: user sync, the verify service and
+verify's user path, and the revocation step of token rotation.
+
+Each mode boots once per session (module scope); the rotation test restarts
+it last, as helm upgrade rolls the hub pod.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from support import chart_boot, chart_envs
+from support.playbooks import ROOT, ansible_env, recap, run_playbook
+
+from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+
+pytestmark = pytest.mark.slow
+# JupyterHub of each chart mode's hub image (../shared/chart-repos/README.md).
+HUB_IMAGE_JUPYTERHUB = {"daskhub": "4.0.2", "composed": "5.5.0"}
+REVOKE_SCRIPT = ROOT / "roles" / "daskhub_operations" / "files" / "revoke_stale_service_tokens.py"
+
+
+def _unavailable() -> str | None:
+    for tool in ("unshare", "nsenter", "mount"):
+        if subprocess.run(["which", tool], capture_output=True, check=False).returncode:
+            return f"{tool} (util-linux) is missing"
+    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True, text=True, check=False)
+    if probe.returncode:
+        return f"unshare --mount is not permitted here (needs root): {probe.stderr.strip()}"
+    try:
+        for minor in set(chart_envs.HUB_IMAGE_PYTHON.values()) | set(chart_envs.GATEWAY_SERVER_PYTHON.values()):
+            chart_envs.find_python(minor)
+    except chart_envs.EnvUnavailable as err:
+        return str(err)
+    return None
+
+
+@pytest.fixture(scope="module", params=sorted(chart_boot.MODES))
+def site(request):
+    reason = _unavailable()
+    if reason:
+        pytest.skip(f"chart boot of {request.param} mode cannot run here: {reason}")
+    with chart_boot.booted(request.param) as booted:
+        yield booted
+
+
+def _admin_view(site, name):
+    """A user as the user-sync service sees it (read:users)."""
+    return site.api("GET", f"/users/{name}", site.store()["user_sync_api_token"])
+
+
+def test_the_chart_config_runs_in_the_hub_image_jupyterhub(site):
+    info = site.api("GET", "/", site.store()["user_sync_api_token"])
+    assert info["version"] == HUB_IMAGE_JUPYTERHUB[site.mode]
+    log = site.pods["hub"].log_tail(200_000)
+    # The chart's loader read the templated Secret's values and passed the model's config through.
+    assert "Loading pass-through config section hub.config.Authenticator" in log
+    assert site.status("GET", "/services", site.store()["user_sync_api_token"]) == 200
+    # The hub proxies /services/dask-gateway to the gateway (the templated service URL).
+    with urllib.request.urlopen(f"{site.public_url}/services/dask-gateway/api/health", timeout=60) as answer:  # noqa: S310
+        assert json.loads(answer.read())["status"] == "pass"
+
+
+def test_user_sync_play_against_the_booted_hub(site):
+    verify_user = site_model.verify_user(site.model)
+    settings = {
+        "daskhub_state_dir": str(site.state),
+        "daskhub_user_sync_api_url": site.hub_api,
+        **chart_boot.MODES[site.mode][1],
+    }
+    inventory = str(ROOT / "inventories" / chart_boot.MODES[site.mode][0])
+    first = run_playbook("playbooks/user-sync.yml", "-i", inventory, "-e", json.dumps(settings))
+    assert first.returncode == 0, first.stdout[-4000:]
+    users = {name: None for name in site.model.get("users") or []}
+    for name in [*users, *(site.model.get("admin_users") or [])]:
+        assert _admin_view(site, name)["name"] == name
+    for name in site.model.get("admin_users") or []:
+        assert _admin_view(site, name)["admin"] is True
+    # The dedicated verify user is no source's user and still there, not an admin.
+    assert _admin_view(site, verify_user)["admin"] is False
+    second = run_playbook("playbooks/user-sync.yml", "-i", inventory, "-e", json.dumps(settings))
+    assert second.returncode == 0, second.stdout[-4000:]
+    assert recap(second.stdout)["changed"] == 0
+
+
+def test_verify_service_mints_only_its_users_tokens(site):
+    """Failed before the fix: 403 on 4.0.2 and 5.5.0 for tokens!user=<verify user>."""
+    token = site.store()[site_model.service_secret_name(site_model.VERIFY_SERVICE)]
+    user = site_model.verify_user(site.model)
+    assert _admin_view(site, user)["admin"] is False
+    scopes = [f"access:services!service={site_model.GATEWAY_SERVICE}", f"read:users:name!user={user}"]
+    minted = site.api("POST", f"/users/{user}/tokens", token, {"scopes": scopes, "expires_in": 300, "note": "test"})
+    assert sorted(minted["scopes"]) == sorted(scopes)
+    site.api("DELETE", f"/users/{user}/tokens/{minted['id']}", token)
+    # Nobody else's tokens, and nothing the user itself lacks.
+    for other in [*(site.model.get("admin_users") or []), *(site.model.get("users") or [])]:
+        assert site.status("POST", f"/users/{other}/tokens", token, {"expires_in": 300}) == 403
+    assert site.status("POST", f"/users/{user}/tokens", token, {"scopes": ["admin:users"], "expires_in": 300}) in (
+        400,
+        403,
+    )
+
+
+def test_verify_user_path_on_the_booted_site(site):
+    """daskhub_verify (its user path) as the verify service, against the chart's hub and gateway."""
+    user_env = chart_envs.singleuser_env()
+    args = {
+        "hub_url": site.public_url,
+        "api_token": site.store()[site_model.service_secret_name(site_model.VERIFY_SERVICE)],
+        "user": site_model.verify_user(site.model),
+        "image": site_model.worker_image(site.model),
+        "worker_cores_max": int(site.model["gateway"]["worker_cores"]["max"]),
+        "proxy_address": site.gateway_proxy_address,
+        # The spawner here is a local process, so its environment is read as on the local target.
+        "target": "local",
+        "timeout": 240,
+    }
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible"),
+            "localhost",
+            "-m",
+            "daskhub.deploy.daskhub_verify",
+            "-a",
+            json.dumps(args),
+            "-e",
+            f"ansible_python_interpreter={user_env / 'bin' / 'python'}",
+        ],
+        cwd=ROOT,
+        env=ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + site.pods["hub"].log_tail() + site.pods["gateway"].log_tail()
+    assert args["api_token"] not in result.stdout + result.stderr
+    assert '"step": "compute"' in result.stdout
+
+
+def test_rotation_revokes_the_replaced_service_token_in_the_hub_pod(site):
+    """The revocation step of rotate-secrets.yml, run in the hub pod as k8s_exec runs it."""
+    old = site.store()["user_sync_api_token"]
+    chart_boot.rollout(site, daskhub_secrets_rotate=["user_sync_api_token"])
+    new = site.store()["user_sync_api_token"]
+    assert new != old
+    assert chart_boot.new_hub_token(site, site_model.USER_SYNC_SERVICE) == new
+    # JupyterHub keeps the replaced config token valid: the fault the step exists for.
+    assert site.status("GET", "/users", old) == 200
+    done = site.pods["hub"].exec(["python3", "-c", REVOKE_SCRIPT.read_text(), "--z2jh"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout)["revoked"][site_model.USER_SYNC_SERVICE] == 1
+    assert old not in done.stdout + done.stderr
+    assert site.status("GET", "/users", old) == 403
+    assert site.status("GET", "/users", new) == 200
+    again = site.pods["hub"].exec(["python3", "-c", REVOKE_SCRIPT.read_text(), "--z2jh"])
+    assert json.loads(again.stdout)["revoked"][site_model.USER_SYNC_SERVICE] == 0
+
+
+def test_the_templated_values_are_the_release_roles(site):
+    """The boot runs the files the release role passes to helm, not a copy."""
+    releases = chart_boot.build_releases(site.state, site.model)
+    hub_release = next(r for r in releases if r["key"] in ("daskhub", "jupyterhub"))
+    values = yaml.safe_load(hub_release["values_files"][0].read_text())
+    hub_values = values.get("jupyterhub", values)
+    secret_values = yaml.safe_load(site.manifests.secret_data("hub")["values.yaml"])
+    assert secret_values["hub"]["loadRoles"] == hub_values["hub"]["loadRoles"]

@@ -1,0 +1,624 @@
+"""The Kubernetes target's configuration, booted on one host as the pods run it.
+
+For a chart mode: the project's own release role renders the values
+(site.yml with daskhub_kubernetes_render_only=true writes them to
+<state>/build/), the real chart templates them, and the templated
+Deployments of the hub, the proxy and the gateway's API server run as local
+processes in the Python environment of their images (support.chart_envs):
+
+- Each pod's volumes (the hub Secret and ConfigMap, the gateway ConfigMap,
+  the hub's database PVC) are laid out where the pod mounts them, in a
+  private mount namespace (``unshare --mount``), so the chart's own loader
+  reads its fixed paths, and the chart's own config files run unmodified.
+- The pod's environment is the templated container env (secretKeyRef and
+  fieldRef resolved) plus what Kubernetes injects for every Service
+  (<NAME>_SERVICE_HOST/_PORT), pointed at 127.0.0.1 and this boot's ports.
+- Only what needs a cluster is replaced, by a config file loaded after the
+  chart's (tests/support/boot_configs/): KubeSpawner by a local spawner that
+  gets the pod environment KubeSpawner would set, KubeBackend by the local
+  backend, Services' DNS names and the pods' listening addresses by
+  loopback ports.
+
+Ports: k8s-boot's range, 42000 + 20 per mode slot.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from support import chart_envs, k8s_tools
+from support.boot_configs._cluster_dns import resolve
+from support.playbooks import ROOT, run_playbook
+
+SHARED_CHARTS = ROOT.parent / "shared" / "chart-repos"
+BOOT_CONFIGS = Path(__file__).resolve().parent / "boot_configs"
+NAMESPACE = "daskhub"
+PORT_BASE = 42000
+# Which chart (repository folder, chart) each release's chart reference names.
+CHART_REPOS = {"dask": "dask", "jupyterhub": "jupyterhub"}
+MODES = {
+    # chart mode: (inventory, its overrides, jupyterhub chart version of the hub image, port slot).
+    # The example site as it ships (generic OAuth, HTTPS); composed on the
+    # local inventory as a Kubernetes site, whose dummy login a test can use.
+    "daskhub": ("example-site", {}, "3.2.1", 0),
+    "composed": ("local", {"daskhub_target": "kubernetes", "daskhub_chart_mode": "composed"}, "4.4.0", 1),
+}
+# The gateway's built-in proxy plays the traefik pod's part for the local backend.
+TRAEFIK_PREFIX = "traefik-"
+
+
+def render(inventory: str, state: Path, **variables) -> subprocess.CompletedProcess:
+    """site.yml with daskhub_kubernetes_render_only: the release role's values files in <state>/build/."""
+    settings = {"daskhub_state_dir": str(state), "daskhub_kubernetes_render_only": True, **variables}
+    result = run_playbook("site.yml", "-i", str(ROOT / "inventories" / inventory), "-e", json.dumps(settings))
+    if result.returncode:
+        raise RuntimeError(f"render of {inventory} failed:\n{result.stdout[-4000:]}")
+    return result
+
+
+def build_releases(state: Path, model: dict) -> list[dict]:
+    """The releases the release role installs, with the values files it passes (helm.yml)."""
+    from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values  # noqa: PLC0415
+
+    releases = helm_values.releases(model)
+    build = state / "build"
+    for release in releases:
+        folder = build if len(releases) == 1 else build / release["key"]
+        release["values_files"] = [folder / "values.yaml", folder / "secrets.yaml"]
+    return releases
+
+
+def template(releases: list[dict], home: Path) -> list[dict]:
+    """helm template of every release with the real chart; the objects, in order."""
+    helm = k8s_tools.tools()["helm"]
+    objects = []
+    for release in releases:
+        repo, chart = release["chart"].split("/", 1)
+        archive = SHARED_CHARTS / CHART_REPOS[repo] / f"{chart}-{release['version']}.tgz"
+        command = [str(helm), "template", release["name"], str(archive), "--namespace", NAMESPACE]
+        for values in release["values_files"]:
+            command += ["-f", str(values)]
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=k8s_tools.helm_env(home), check=False, timeout=300
+        )
+        if done.returncode:
+            raise RuntimeError(f"helm template {release['name']} failed: {done.stderr[-2000:]}")
+        objects += [item for item in yaml.safe_load_all(done.stdout) if item]
+    return objects
+
+
+class Manifests:
+    """The templated objects of a site, looked up as the cluster would."""
+
+    def __init__(self, objects: list[dict]):
+        self.objects = objects
+
+    def get(self, kind: str, name: str) -> dict:
+        for item in self.objects:
+            if item["kind"] == kind and item["metadata"]["name"] == name:
+                return item
+        raise KeyError(f"{kind}/{name} is not in the templated manifests")
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [item for item in self.objects if item["kind"] == kind]
+
+    def secret_data(self, name: str) -> dict[str, bytes]:
+        secret = self.get("Secret", name)
+        data = {key: base64.b64decode(value) for key, value in (secret.get("data") or {}).items()}
+        data.update({key: value.encode() for key, value in (secret.get("stringData") or {}).items()})
+        return data
+
+    def configmap_data(self, name: str) -> dict[str, bytes]:
+        return {key: value.encode() for key, value in (self.get("ConfigMap", name).get("data") or {}).items()}
+
+    def deployment(self, name: str) -> dict:
+        return self.get("Deployment", name)
+
+    def hub_config_file(self, name: str) -> str:
+        return self.configmap_data("hub")[name].decode()
+
+
+def _container(deployment: dict, name: str | None = None) -> dict:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    return next(c for c in containers if name is None or c["name"] == name)
+
+
+def _container_port(deployment: dict, target) -> int | None:
+    """A Service targetPort (number or port name) as the container port of the deployment's pod."""
+    for container in deployment["spec"]["template"]["spec"]["containers"]:
+        for port in container.get("ports") or []:
+            if target in (port.get("name"), port["containerPort"]):
+                return int(port["containerPort"])
+    return int(target) if isinstance(target, int) else None
+
+
+def _selects(service: dict, deployment: dict) -> bool:
+    selector = service["spec"].get("selector") or {}
+    labels = deployment["spec"]["template"]["metadata"].get("labels") or {}
+    return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
+
+
+class ClusterNetwork:
+    """What cluster DNS and Service env injection give a pod, on loopback ports.
+
+    Every container port of a deployment this boot runs gets a local port;
+    a Service resolves to the local port of the pod it selects.
+    """
+
+    def __init__(self, manifests: Manifests, running: list[str], slot: int):
+        self.manifests = manifests
+        self.pod_ports: dict[tuple[str, int], int] = {}
+        next_port = PORT_BASE + 20 * slot
+        for name in running:
+            for container in self.manifests.deployment(name)["spec"]["template"]["spec"]["containers"]:
+                for port in container.get("ports") or []:
+                    self.pod_ports[(name, int(port["containerPort"]))] = next_port
+                    next_port += 1
+        # service name -> {service port: local port}, for ports whose pod runs here.
+        self.services: dict[str, dict[int, int]] = {}
+        self.port_names: dict[str, dict[str, int]] = {}
+        for service in manifests.of_kind("Service"):
+            name = service["metadata"]["name"]
+            for port in service["spec"].get("ports") or []:
+                local = self._backend(service, port.get("targetPort", port["port"]))
+                if local is not None:
+                    self.services.setdefault(name, {})[int(port["port"])] = local
+                    if port.get("name"):
+                        self.port_names.setdefault(name, {})[port["name"]] = local
+
+    def _backend(self, service: dict, target) -> int | None:
+        for (deployment_name, container_port), local in self.pod_ports.items():
+            deployment = self.manifests.deployment(deployment_name)
+            if _selects(service, deployment) and _container_port(deployment, target) == container_port:
+                return local
+        return None
+
+    def port(self, service: str, service_port: int | None = None) -> int:
+        ports = self.services[service]
+        return ports[service_port] if service_port is not None else next(iter(ports.values()))
+
+    def url(self, service: str, service_port: int | None = None) -> str:
+        return f"http://127.0.0.1:{self.port(service, service_port)}"
+
+    def service_env(self) -> dict[str, str]:
+        """The <NAME>_SERVICE_HOST / _PORT variables Kubernetes sets in every pod."""
+        env = {}
+        for service in self.manifests.of_kind("Service"):
+            name = service["metadata"]["name"]
+            if name not in self.services:
+                continue
+            stem = name.upper().replace("-", "_")
+            first = service["spec"]["ports"][0]
+            env[f"{stem}_SERVICE_HOST"] = "127.0.0.1"
+            env[f"{stem}_SERVICE_PORT"] = str(self.services[name].get(int(first["port"]), first["port"]))
+            for port_name, local in self.port_names.get(name, {}).items():
+                env[f"{stem}_SERVICE_PORT_{port_name.upper().replace('-', '_')}"] = str(local)
+        return env
+
+    def hosts(self) -> str:
+        """/etc/hosts for the pods: every Service's DNS names on loopback (the ports are in service_env)."""
+        lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+        for service in self.manifests.of_kind("Service"):
+            name = service["metadata"]["name"]
+            names = [name, f"{name}.{NAMESPACE}", f"{name}.{NAMESPACE}.svc", f"{name}.{NAMESPACE}.svc.cluster.local"]
+            lines.append("127.0.0.1\t" + " ".join(names))
+        return "\n".join(lines) + "\n"
+
+    def settings(self) -> dict:
+        """What the boot configs need to resolve Service names (JSON-able)."""
+        return {
+            "namespace": NAMESPACE,
+            "services": {name: {str(k): v for k, v in ports.items()} for name, ports in self.services.items()},
+        }
+
+
+@dataclass
+class Pod:
+    """One templated Deployment's container, run as a local process in a private mount namespace."""
+
+    name: str
+    workdir: Path
+    env: dict
+    argv: list[str]
+    mounts: list[tuple[Path, str]]
+    working_dir: str
+    log: Path = field(init=False)
+    proc: subprocess.Popen | None = None
+
+    def __post_init__(self):
+        self.log = self.workdir / f"{self.name}.log"
+
+    def _script(self, command: list[str]) -> str:
+        """Shell that mounts the volumes (overlays make missing mount points) and execs command."""
+        lines = ["set -eu"]
+        overlays = set()
+        for index, (source, target) in enumerate(self.mounts):
+            parent = Path(target)
+            while not parent.exists():
+                parent = parent.parent
+            if parent != Path(target) and str(parent) not in overlays:
+                # A mount point the host lacks: an overlay on its nearest existing
+                # ancestor, visible in this namespace only.
+                upper = self.workdir / "overlay" / str(index)
+                lines.append(f"mkdir -p {upper}/u {upper}/w")
+                lines.append(
+                    f"mount -t overlay overlay -o lowerdir={parent},upperdir={upper}/u,workdir={upper}/w {parent}"
+                )
+                overlays.add(str(parent))
+            if source.is_dir():
+                lines.append(f"mkdir -p {shlex.quote(target)}")
+            else:
+                lines.append(f"mkdir -p {shlex.quote(str(Path(target).parent))}; touch {shlex.quote(target)}")
+            lines.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(target)}")
+        lines.append(f"cd {shlex.quote(self.working_dir)}")
+        lines.append("exec " + " ".join(shlex.quote(part) for part in command))
+        return "\n".join(lines) + "\n"
+
+    def start(self):
+        script = self.workdir / f"{self.name}.sh"
+        script.write_text(self._script(self.argv))
+        handle = open(self.log, "ab")  # noqa: SIM115  open for the process's lifetime
+        self.proc = subprocess.Popen(  # noqa: S603  our own launcher
+            ["unshare", "--mount", "--propagation", "private", "sh", str(script)],
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        handle.close()
+        return self
+
+    def exec(self, command: list[str], stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        """kubectl exec: the command in the pod's mount namespace, environment and working directory."""
+        assert self.proc and self.proc.poll() is None, f"pod {self.name} is not running"
+        inner = f"cd {shlex.quote(self.working_dir)} && exec " + " ".join(shlex.quote(part) for part in command)
+        return subprocess.run(  # noqa: S603
+            ["nsenter", f"--target={self.proc.pid}", "--mount", "--", "sh", "-c", inner],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.proc = None
+
+
+def _env_of(container: dict, manifests: Manifests) -> dict[str, str]:
+    """The container's env as the kubelet resolves it (values, secretKeyRef, fieldRef)."""
+    env = {}
+    for item in container.get("env") or []:
+        if "value" in item:
+            env[item["name"]] = str(item["value"])
+            continue
+        source = item.get("valueFrom") or {}
+        if "secretKeyRef" in source:
+            ref = source["secretKeyRef"]
+            env[item["name"]] = manifests.secret_data(ref["name"])[ref["key"]].decode()
+        elif "fieldRef" in source and source["fieldRef"]["fieldPath"] == "metadata.namespace":
+            env[item["name"]] = NAMESPACE
+    return env
+
+
+def _expand(text: str, env: dict) -> str:
+    """Kubernetes' $(VAR) expansion in command and args."""
+    return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(1), m.group(0)), text)
+
+
+def _lay_out_volumes(deployment: dict, manifests: Manifests, root: Path, keep: dict[str, Path]) -> list:
+    """Each volume as a directory (ConfigMap and Secret files 0644/0600), each mount as (source, target)."""
+    spec = deployment["spec"]["template"]["spec"]
+    volumes = {}
+    for volume in spec.get("volumes") or []:
+        folder = keep.get(volume["name"]) or root / "volumes" / volume["name"]
+        folder.mkdir(parents=True, exist_ok=True)
+        if "configMap" in volume:
+            files, mode = manifests.configmap_data(volume["configMap"]["name"]), 0o644
+        elif "secret" in volume:
+            files, mode = manifests.secret_data(volume["secret"]["secretName"]), 0o600
+        else:  # persistentVolumeClaim, emptyDir: a directory that outlives restarts when kept
+            files, mode = {}, 0o600
+        for key, data in files.items():
+            (folder / key).write_bytes(data)
+            (folder / key).chmod(mode)
+        volumes[volume["name"]] = folder
+    mounts = []
+    for mount in _container(deployment).get("volumeMounts") or []:
+        source = volumes[mount["name"]]
+        if mount.get("subPath"):
+            source = source / mount["subPath"]
+        mounts.append((source, mount["mountPath"].rstrip("/") or "/"))
+    return mounts
+
+
+@dataclass
+class BootedSite:
+    """The hub, its proxy and the gateway of one chart mode, running."""
+
+    mode: str
+    inventory: str
+    workdir: Path
+    state: Path
+    model: dict
+    manifests: Manifests
+    network: ClusterNetwork
+    hub_version: str
+    pods: dict = field(default_factory=dict)
+
+    @property
+    def public_url(self) -> str:
+        """The proxy as users reach it; with HTTPS, behind the TLS terminator (autohttps, not run here)."""
+        if 80 in self.network.services.get("proxy-public", {}):
+            return self.network.url("proxy-public", 80)
+        return self.network.url("proxy-http", 8000)
+
+    @property
+    def hub_api(self) -> str:
+        return self.public_url + "/hub/api"
+
+    @property
+    def gateway_proxy_address(self) -> str:
+        traefik = next(name for name in self.network.services if name.startswith(TRAEFIK_PREFIX))
+        return f"gateway://127.0.0.1:{self.network.port(traefik)}"
+
+    def store(self) -> dict:
+        """The site's secrets store (the values the templated Secrets carry)."""
+        return yaml.safe_load((self.state / "secrets.yml").read_text())
+
+    def api(self, method: str, path: str, token: str, body=None):
+        request = urllib.request.Request(  # noqa: S310  loopback
+            self.hub_api + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            raw = response.read()
+        return json.loads(raw) if raw else None
+
+    def status(self, method: str, path: str, token: str, body=None) -> int:
+        try:
+            self.api(method, path, token, body)
+            return 200
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    def stop(self):
+        for name in ("hub", "gateway", "proxy"):
+            if name in self.pods:
+                self.pods[name].stop()
+
+
+def _settings_file(workdir: Path, name: str, settings: dict) -> Path:
+    path = workdir / f"{name}-boot.json"
+    path.write_text(json.dumps(settings, indent=2))
+    path.chmod(0o600)
+    return path
+
+
+def _wait(url: str, pod: Pod, timeout: float = 120, ok=(200,)):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pod.proc is None or pod.proc.poll() is not None:
+            raise RuntimeError(f"pod {pod.name} exited:\n{pod.log_tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310  loopback
+                if response.status in ok:
+                    return
+        except urllib.error.HTTPError as err:
+            if err.code in ok:
+                return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer in {timeout}s:\n{pod.log_tail()}")
+
+
+def hub_deployment_names(manifests: Manifests) -> dict[str, str]:
+    gateway = next(
+        d["metadata"]["name"]
+        for d in manifests.of_kind("Deployment")
+        if d["metadata"]["name"].startswith("api-") and "dask-gateway" in d["metadata"]["name"]
+    )
+    # The gateway's built-in proxy plays the traefik pod's part.
+    return {"hub": "hub", "proxy": "proxy", "gateway": gateway, "traefik": TRAEFIK_PREFIX + gateway[len("api-") :]}
+
+
+def boot(mode: str, workdir: Path) -> BootedSite:
+    """Render, template and start one chart mode's hub, proxy and gateway."""
+    import site_models  # noqa: PLC0415  tests/ is on sys.path under pytest
+
+    inventory, overrides, hub_chart, slot = MODES[mode]
+    state = workdir / "state"
+    render(inventory, state, **overrides)
+    model = site_models.build_model(ROOT / "inventories" / inventory, **{"daskhub_target": "kubernetes", **overrides})
+    manifests = Manifests(template(build_releases(state, model), workdir / "helm"))
+    site = BootedSite(
+        mode=mode,
+        inventory=inventory,
+        workdir=workdir,
+        state=state,
+        model=model,
+        manifests=manifests,
+        network=ClusterNetwork(manifests, list(hub_deployment_names(manifests).values()), slot),
+        hub_version=hub_chart,
+    )
+    start(site)
+    return site
+
+
+def start(site: BootedSite):
+    """Start (or restart, after a new template) the proxy, the gateway and the hub."""
+    try:
+        _start(site)
+    except BaseException:
+        site.stop()
+        raise
+
+
+def _start(site: BootedSite):
+    names = hub_deployment_names(site.manifests)
+    network = site.network
+    hub_env = chart_envs.hub_env(site.hub_version)
+    gateway_version = _gateway_chart_version(site.manifests)
+    gateway_env = chart_envs.gateway_env(gateway_version)
+    user_env = chart_envs.singleuser_env()
+    from hub_fixtures import ensure_chp  # noqa: PLC0415  the one configurable-http-proxy the tests use
+
+    chp = ensure_chp()
+    service_env = network.service_env()
+    base_path = "/usr/local/bin:/usr/bin:/bin"
+    hosts = site.workdir / "hosts"
+    hosts.write_text(network.hosts())
+    cluster_dns = [(hosts, "/etc/hosts")]
+
+    # The proxy pod: the chart's command, listening on loopback and this boot's ports.
+    proxy = site.manifests.deployment(names["proxy"])
+    container = _container(proxy)
+    env = {**service_env, **_env_of(container, site.manifests), "PATH": f"{chp.parent}:{base_path}"}
+    argv = [_expand(part, env) for part in container["command"] + (container.get("args") or [])]
+    local_ports = {port: local for (name, port), local in network.pod_ports.items() if name == names["proxy"]}
+    argv = [_proxy_arg(part, local_ports, network.settings()) for part in argv]
+    argv[0] = str(chp)
+    site.pods["proxy"] = Pod("proxy", site.workdir, env, argv, cluster_dns, str(site.workdir)).start()
+
+    # The gateway pod: the chart's config, then the local backend in place of KubeBackend.
+    gateway = site.manifests.deployment(names["gateway"])
+    container = _container(gateway)
+    (site.workdir / "gateway").mkdir(exist_ok=True)
+    settings = {
+        "network": network.settings(),
+        "chart_config": container["args"][container["args"].index("--config") + 1],
+        "address": f"127.0.0.1:{network.pod_ports[(names['gateway'], 8000)]}",
+        "proxy_address": f"127.0.0.1:{network.port(_traefik_name(network))}",
+        "prefix": _gateway_prefix(site),
+        "dask": str(user_env / "bin" / "dask"),
+        "clusters_directory": str(site.workdir / "gateway" / "clusters"),
+    }
+    env = {
+        **service_env,
+        **_env_of(container, site.manifests),
+        "PATH": f"{gateway_env / 'bin'}:{base_path}",
+        "DASKHUB_BOOT_SETTINGS": str(_settings_file(site.workdir, "gateway", settings)),
+    }
+    mounts = cluster_dns + _lay_out_volumes(gateway, site.manifests, site.workdir / "gateway", {})
+    argv = [str(gateway_env / "bin" / "dask-gateway-server"), "--config", str(BOOT_CONFIGS / "gateway_local.py")]
+    site.pods["gateway"] = Pod("gateway", site.workdir, env, argv, mounts, str(site.workdir / "gateway")).start()
+
+    # The hub pod: the chart's jupyterhub_config.py over the templated Secret and ConfigMap.
+    hub = site.manifests.deployment(names["hub"])
+    container = _container(hub)
+    args = container["args"]
+    settings = {
+        "network": network.settings(),
+        "chart_config": args[args.index("--config") + 1],
+        "hub_bind_url": f"http://127.0.0.1:{network.pod_ports[(names['hub'], 8081)]}",
+        "pod_ports": {str(port): local for (name, port), local in network.pod_ports.items() if name == names["hub"]},
+        "public_url": site.public_url,
+        "singleuser_bin": str(user_env / "bin"),
+        "home": str(site.workdir / "home"),
+    }
+    env = {
+        **service_env,
+        **_env_of(container, site.manifests),
+        "PATH": f"{hub_env / 'bin'}:{base_path}",
+        "DASKHUB_BOOT_SETTINGS": str(_settings_file(site.workdir, "hub", settings)),
+    }
+    pvc = site.workdir / "hub-db"  # the PVC outlives a restart, as on the cluster
+    mounts = cluster_dns + _lay_out_volumes(hub, site.manifests, site.workdir / "hub", {"pvc": pvc})
+    working_dir = next(target for source, target in mounts if source == pvc)
+    argv = [str(hub_env / "bin" / "jupyterhub"), "--config", str(BOOT_CONFIGS / "hub_local.py"), *args[3:]]
+    site.pods["hub"] = Pod("hub", site.workdir, env, argv, mounts, working_dir).start()
+
+    _wait(site.hub_api + "/", site.pods["hub"])
+    _wait(f"http://{settings_address(site)}/api/health", site.pods["gateway"])
+
+
+def settings_address(site: BootedSite) -> str:
+    names = hub_deployment_names(site.manifests)
+    return f"127.0.0.1:{site.network.pod_ports[(names['gateway'], 8000)]}"
+
+
+def _traefik_name(network: ClusterNetwork) -> str:
+    return next(name for name in network.services if name.startswith(TRAEFIK_PREFIX))
+
+
+def _gateway_chart_version(manifests: Manifests) -> str:
+    labels = manifests.deployment(hub_deployment_names(manifests)["gateway"])["metadata"]["labels"]
+    return labels["helm.sh/chart"].rsplit("-", 1)[1]
+
+
+def _gateway_prefix(site: BootedSite) -> str:
+    text = site.manifests.configmap_data(hub_deployment_names(site.manifests)["gateway"])["dask_gateway_config.py"]
+    properties = re.search(r"_PROPERTIES = json\.loads\((.*)\)\n", text.decode()).group(1)
+    return json.loads(json.loads(properties))["gateway"].get("prefix", "/")
+
+
+def _proxy_arg(part: str, local_ports: dict[int, int], network: dict) -> str:
+    """configurable-http-proxy's flags with loopback and this boot's ports for the pod's own."""
+    flag, _, value = part.partition("=")
+    if flag in ("--ip", "--api-ip"):
+        return f"{flag}=127.0.0.1"
+    if flag in ("--port", "--api-port") and value.isdigit():
+        return f"{flag}={local_ports[int(value)]}"
+    return resolve(part, network)
+
+
+def new_hub_token(site: BootedSite, service: str) -> str:
+    """The current config token of a hub service, from the templated hub Secret's values."""
+    values = yaml.safe_load(site.manifests.secret_data("hub")["values.yaml"])
+    return values["hub"]["services"][service]["apiToken"]
+
+
+def rollout(site: BootedSite, **variables):
+    """helm upgrade, as far as this host goes: render with variables, template, restart the pods."""
+    inventory, overrides, _, _ = MODES[site.mode]
+    render(inventory, site.state, **overrides, **variables)
+    site.manifests = Manifests(template(build_releases(site.state, site.model), site.workdir / "helm"))
+    site.stop()
+    start(site)
+
+
+@contextlib.contextmanager
+def booted(mode: str):
+    workdir = Path(tempfile.mkdtemp(prefix=f"k8sboot-{mode}-", dir="/tmp"))
+    site = None
+    try:
+        site = boot(mode, workdir)
+        yield site
+    finally:
+        if site is not None:
+            site.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+

@@ -1,0 +1,133 @@
+"""The Python environments the Kubernetes target's pods run, built here once.
+
+- The hub: each z2jh hub image's pinned packages
+  (../shared/chart-repos/hub-images/k8s-hub-<chart version>.requirements.txt)
+  on the image's Python: 3.12 for jupyterhub 4.4.0, 3.11 for 3.2.1.
+- The gateway: dask-gateway-server of the chart's version.
+- The user's server (the single-user image, which is also the worker image):
+  jupyterhub-singleuser, the dask-gateway client and distributed, at the
+  local target's pins (roles/daskhub_local), so verify's user path runs the
+  same client code on both targets.
+
+Each venv lives under .cache/chart-envs/, named after a hash of what went
+into it (the requirements file's bytes, the interpreter's version), so a
+changed pin builds a new one and an unchanged one is reused; pytest-xdist
+workers take a file lock while building.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = REPO / ".cache" / "chart-envs"
+HUB_IMAGES = REPO.parent / "shared" / "chart-repos" / "hub-images"
+LOCAL_ROLE = REPO / "roles" / "daskhub_local"
+# The Python each hub image runs (its Dockerfile's base image).
+HUB_IMAGE_PYTHON = {"3.2.1": "3.11", "4.4.0": "3.12"}
+# The Python of each dask-gateway-server image.
+GATEWAY_SERVER_PYTHON = {"2024.1.0": "3.11", "2026.3.0": "3.12"}
+SINGLEUSER_PYTHON = "3.12"
+SINGLEUSER_PACKAGES = ("jupyterhub", "jupyterlab", "dask_gateway", "distributed", "dask", "bokeh")
+
+
+class EnvUnavailable(RuntimeError):
+    """This machine cannot build the environment; the message says what is missing."""
+
+
+def find_python(minor: str) -> Path:
+    """An interpreter of Python <minor> (e.g. "3.11") with the venv module."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = sorted(pyenv.glob(f"{minor}.*/bin/python{minor}"), reverse=True)
+    candidates += [Path(p) for p in (shutil.which(f"python{minor}"), f"/usr/bin/python{minor}") if p]
+    for candidate in candidates:
+        if "/shims/" in str(candidate) or not candidate.exists():
+            continue
+        probe = subprocess.run(
+            [str(candidate), "-c", "import ensurepip, venv, sys; print(sys.version.split()[0])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.startswith(minor + "."):
+            return candidate
+    raise EnvUnavailable(f"no Python {minor} with the venv module (pyenv install {minor}, or apt-get install python{minor}-venv)")
+
+
+@contextlib.contextmanager
+def _locked(name: str):
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f".{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _build(name: str, python: Path, requirements: str, pip_args: list[str]) -> Path:
+    """The venv <name>-<hash>: python -m venv, then pip install; reused when its stamp exists."""
+    version = subprocess.run(
+        [str(python), "-c", "import sys; print(sys.version)"], capture_output=True, text=True, check=True
+    ).stdout
+    digest = hashlib.sha256((version + requirements + "\0".join(pip_args)).encode()).hexdigest()[:16]
+    venv = CACHE / f"{name}-{digest}"
+    stamp = venv / ".daskhub-ready"
+    with _locked(name):
+        if stamp.exists():
+            return venv
+        shutil.rmtree(venv, ignore_errors=True)
+        log = CACHE / f"{name}.log"
+        with open(log, "w") as out:
+            for command in (
+                [str(python), "-m", "venv", str(venv)],
+                [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", *pip_args],
+            ):
+                done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False, timeout=1500)
+                if done.returncode:
+                    raise RuntimeError(f"building {venv.name} failed; see {log}:\n{log.read_text()[-3000:]}")
+        stamp.write_text(requirements)
+    return venv
+
+
+def hub_env(chart_version: str) -> Path:
+    """The venv of the hub image of jupyterhub chart <chart_version>, from its pinned requirements."""
+    source = HUB_IMAGES / f"k8s-hub-{chart_version}.requirements.txt"
+    if not source.is_file():
+        raise EnvUnavailable(f"{source} is missing (../shared/chart-repos/hub-images)")
+    python = find_python(HUB_IMAGE_PYTHON[chart_version])
+    return _build(f"hub-{chart_version}", python, source.read_text(), ["-r", str(source)])
+
+
+def gateway_env(gateway_version: str) -> Path:
+    """dask-gateway-server <gateway_version> (the gateway pod's server), with the local backend's extra."""
+    python = find_python(GATEWAY_SERVER_PYTHON[gateway_version])
+    requirement = f"dask-gateway-server[local]=={gateway_version}\n"
+    return _build(f"gateway-{gateway_version}", python, requirement, [requirement.strip()])
+
+
+def local_versions() -> dict:
+    defaults = yaml.safe_load((LOCAL_ROLE / "defaults" / "main.yml").read_text())
+    return defaults["daskhub_local_versions"]
+
+
+def singleuser_env() -> Path:
+    """The user's server and the Dask workers: the local target's pinned client stack."""
+    versions = local_versions()
+    constraints = LOCAL_ROLE / "files" / "constraints-local.txt"
+    packages = [f"{name.replace('_', '-')}=={versions[name]}" for name in SINGLEUSER_PACKAGES]
+    packages[packages.index(f"dask=={versions['dask']}")] = f"dask[array]=={versions['dask']}"
+    requirements = "\n".join(packages) + "\n" + constraints.read_text()
+    return _build("singleuser", find_python(SINGLEUSER_PYTHON), requirements, [*packages, "-c", str(constraints)])
+
+
+if __name__ == "__main__":  # warm the cache: python tests/support/chart_envs.py
+    for build in (lambda: hub_env("4.4.0"), lambda: hub_env("3.2.1"), singleuser_env,
+                  lambda: gateway_env("2026.3.0"), lambda: gateway_env("2024.1.0")):
+        print(build(), file=sys.stderr)
