@@ -44,12 +44,14 @@ def _port_free(port):
 
 
 class OpsStack:
-    def __init__(self):
-        self.root = Path(tempfile.mkdtemp(prefix="daskhub-ops-"))
+    def __init__(self, ports=None, tmp_prefix="daskhub-ops-"):
+        # Other test files deploy their own stack on their own ports and prefix.
+        self.ports = dict(ports or PORTS)
+        self.root = Path(tempfile.mkdtemp(prefix=tmp_prefix))
         self.prefix = self.root / "prefix"
         self.inventory = self.root / "inventory"
         self.state_dir = self.inventory / "state"
-        self.hub_url = f"http://127.0.0.1:{PORTS['hub']}"
+        self.hub_url = f"http://127.0.0.1:{self.ports['hub']}"
         self.deployed = False
         self.jupyterhub_version = None
         self.broken = ""
@@ -62,11 +64,11 @@ class OpsStack:
         site.update(
             {
                 "daskhub_local_prefix": str(self.prefix),
-                "daskhub_local_hub_port": PORTS["hub"],
-                "daskhub_local_hub_api_port": PORTS["hub_api"],
-                "daskhub_local_proxy_api_port": PORTS["proxy_api"],
-                "daskhub_local_gateway_port": PORTS["gateway"],
-                "daskhub_local_gateway_api_port": PORTS["gateway_api"],
+                "daskhub_local_hub_port": self.ports["hub"],
+                "daskhub_local_hub_api_port": self.ports["hub_api"],
+                "daskhub_local_proxy_api_port": self.ports["proxy_api"],
+                "daskhub_local_gateway_port": self.ports["gateway"],
+                "daskhub_local_gateway_api_port": self.ports["gateway_api"],
             }
         )
         (self.inventory / "group_vars/daskhub.yml").write_text(yaml.safe_dump(site))
@@ -92,7 +94,7 @@ class OpsStack:
         return proc
 
     def deploy(self, old=True):
-        busy = [f"{name}={port}" for name, port in PORTS.items() if not _port_free(port)]
+        busy = [f"{name}={port}" for name, port in self.ports.items() if not _port_free(port)]
         if busy and not self.deployed:
             raise AssertionError(f"ports of the ops test stack are taken: {', '.join(busy)}")
         args = ["-e", f"@{self.old_versions}"] if old else []
@@ -143,7 +145,7 @@ class OpsStack:
         code = (
             "from dask_gateway import Gateway\n"
             f"gateway = Gateway({self.hub_url + '/services/dask-gateway'!r}, "
-            f"proxy_address='gateway://127.0.0.1:{PORTS['gateway']}', auth='jupyterhub')\n" + script
+            f"proxy_address='gateway://127.0.0.1:{self.ports['gateway']}', auth='jupyterhub')\n" + script
         )
         env = dict(os.environ, JUPYTERHUB_API_TOKEN=self.user_token(user))
         proc = subprocess.run(
@@ -185,7 +187,7 @@ class OpsStack:
         return found
 
     def listening_ports(self):
-        return [f"{name}={port}" for name, port in PORTS.items() if not _port_free(port)]
+        return [f"{name}={port}" for name, port in self.ports.items() if not _port_free(port)]
 
     def wait_for(self, predicate, timeout=60, what="condition"):
         deadline = time.monotonic() + timeout
