@@ -2,7 +2,43 @@
 
 from __future__ import annotations
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+import functools
+import re
+from pathlib import Path
+
+from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation, site_model
+
+# The collection root: roles/ and playbooks/ are read for the variable names
+# the project uses.
+_COLLECTION = Path(__file__).resolve().parents[2]
+_VARIABLE = re.compile(r"\bdaskhub_[a-z0-9_]+\b")
+
+
+@functools.lru_cache(maxsize=1)
+def project_variables() -> frozenset:
+    """Every daskhub_* name the roles and playbooks use: documented options, defaults, facts, registers."""
+    names: set[str] = set()
+    for folder in ("roles", "playbooks"):
+        for path in (_COLLECTION / folder).rglob("*.yml"):
+            names.update(_VARIABLE.findall(path.read_text(encoding="utf-8")))
+    names.update(_VARIABLE.findall((_COLLECTION / "site.yml").read_text(encoding="utf-8")))
+    return frozenset(names)
+
+
+def site_model_errors(model, spec=None, values=None, defined=None, system_accounts=False):
+    """Every problem of the model: with ``spec`` (the model role's argument_specs options) its inputs too."""
+    inputs = {}
+    if spec is not None:
+        inputs = {
+            "spec": spec,
+            "values": values or {},
+            "defined": defined or [],
+            "known": project_variables(),
+            "system_accounts": system_accounts,
+        }
+    else:
+        inputs = {"system_accounts": system_accounts} if system_accounts else {}
+    return model_validation.validate(model, inputs)
 
 
 class FilterModule:
@@ -10,7 +46,7 @@ class FilterModule:
 
     def filters(self):
         return {
-            "site_model_errors": site_model.validate,
+            "site_model_errors": site_model_errors,
             "secret_names": site_model.secret_names,
             "image_has_tag": site_model.image_has_tag,
             "singleuser_image": site_model.singleuser_image,
