@@ -197,22 +197,27 @@ class OpsStack:
             time.sleep(1)
 
 
-_STACK: OpsStack | None = None
+_STACKS: dict[str, OpsStack] = {}
 
 
-def shared(request) -> OpsStack:
-    """The session's stack, deployed on first use and purged when pytest ends."""
-    global _STACK  # noqa: PLW0603  one stack per pytest session, across test files
-    if _STACK is None:
-        _STACK = OpsStack()
-        request.config.add_cleanup(_STACK.destroy)
-    if _STACK.broken:
-        raise AssertionError(f"the shared ops stack did not deploy: {_STACK.broken}")
-    if not _STACK.deployed:
+def shared(request, ports=None, tmp_prefix="daskhub-ops-") -> OpsStack:
+    """The session's stack on ``ports`` (default PORTS), deployed on first use and purged when pytest ends.
+
+    The default stack starts at OLD_JUPYTERHUB for the upgrade test; a stack
+    on other ports (another test file's own) at the pinned JupyterHub.
+    """
+    key = tmp_prefix
+    stack = _STACKS.get(key)
+    if stack is None:
+        stack = _STACKS[key] = OpsStack(ports=ports, tmp_prefix=tmp_prefix)
+        request.config.add_cleanup(stack.destroy)
+    if stack.broken:
+        raise AssertionError(f"the shared stack {tmp_prefix} did not deploy: {stack.broken}")
+    if not stack.deployed:
         try:
-            _STACK.deploy(old=_STACK.jupyterhub_version is None)
+            stack.deploy(old=ports is None and stack.jupyterhub_version is None)
         except AssertionError as err:
             # Later tests fail at once instead of deploying again.
-            _STACK.broken = str(err)[:2000]
+            stack.broken = str(err)[:2000]
             raise
-    return _STACK
+    return stack

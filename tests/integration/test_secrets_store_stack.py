@@ -7,28 +7,24 @@
   file and the running site alone, and the restored store deploys with no
   change.
 
-Its own stack: ports 43000-43004 and a /tmp prefix of its own.
+Its own stack (tests/safe_stack.py): ports 43000-43004 and a /tmp prefix of its own.
 """
 
 from __future__ import annotations
 
 import json
 
-import ops_stack
 import pytest
+import safe_stack
 from support.playbooks import recap
 
 pytestmark = pytest.mark.stack
-PORTS = {"hub": 43000, "hub_api": 43001, "proxy_api": 43002, "gateway": 43003, "gateway_api": 43004}
 SERVICE_TOKENS = {"dask_gateway_api_token": "dask-gateway", "user_sync_api_token": "user-sync"}
 
 
 @pytest.fixture(scope="module")
 def stack(request):
-    stack = ops_stack.OpsStack(ports=PORTS, tmp_prefix="daskhub-safe-secrets-")
-    request.addfinalizer(stack.destroy)
-    stack.deploy(old=False)
-    return stack
+    return safe_stack.shared(request)
 
 
 def store_path(stack):
