@@ -388,7 +388,7 @@ def input_errors(values: Mapping, spec_options: Mapping, defined: Iterable[str],
 # --- Names of users ------------------------------------------------------------
 
 # JupyterHub (4 and 5) refuses a name with '/' or with leading or trailing
-# whitespace, and its authenticators lowercase every login name, so a name
+# whitespace (5 also one of only dots), and its authenticators lowercase every login name, so a name
 # with capitals never matches the user who logs in. Whitespace, control
 # characters and the URL's own delimiters inside a name break the URLs the
 # name is part of (/user/<name>/, the API's /users/<name>).
@@ -424,6 +424,8 @@ def name_problem(name, *, system_accounts: bool = False) -> str | None:
     elif bad := sorted(set(_NAME_FORBIDDEN.findall(name))):
         described = ", ".join(sorted({"whitespace" if char.isspace() else repr(char) for char in bad}))
         problem = f"{name!r} contains {described}, which JupyterHub user names cannot"
+    elif set(name) == {"."}:
+        problem = f"{name!r} is only dots, which JupyterHub 5 refuses (it would be a relative URL path)"
     elif name != name.lower():
         problem = f"{name!r} has capitals: JupyterHub lowercases login names, write {name.lower()!r}"
     elif system_accounts:

@@ -49,6 +49,7 @@ def test_every_shipped_inventory_passes_every_check(inventory):
         ("q?x", "contains '?'"),
         ("Alice", "has capitals: JupyterHub lowercases login names, write 'alice'"),
         ("", "must not be empty"),
+        ("..", "is only dots"),
         (12, "must be a string, got 12 (quote it)"),
     ],
 )
