@@ -8,17 +8,17 @@ from pathlib import Path
 
 from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation, site_model
 
-# The collection root: roles/ and playbooks/ are read for the variable names
-# the project uses.
+# The collection root: roles/, playbooks/ and molecule/ (its scenarios'
+# inventories and facts) are read for the variable names the project uses.
 _COLLECTION = Path(__file__).resolve().parents[2]
 _VARIABLE = re.compile(r"\bdaskhub_[a-z0-9_]+\b")
 
 
 @functools.lru_cache(maxsize=1)
 def project_variables() -> frozenset:
-    """Every daskhub_* name the roles and playbooks use: documented options, defaults, facts, registers."""
+    """Every daskhub_* name the project uses: documented options, defaults, facts, registers."""
     names: set[str] = set()
-    for folder in ("roles", "playbooks"):
+    for folder in ("roles", "playbooks", "molecule"):
         for path in (_COLLECTION / folder).rglob("*.yml"):
             names.update(_VARIABLE.findall(path.read_text(encoding="utf-8")))
     names.update(_VARIABLE.findall((_COLLECTION / "site.yml").read_text(encoding="utf-8")))
