@@ -21,7 +21,9 @@ def project_variables() -> frozenset:
     for folder in ("roles", "playbooks", "molecule"):
         for path in (_COLLECTION / folder).rglob("*.yml"):
             names.update(_VARIABLE.findall(path.read_text(encoding="utf-8")))
-    names.update(_VARIABLE.findall((_COLLECTION / "site.yml").read_text(encoding="utf-8")))
+    site = _COLLECTION / "site.yml"
+    if site.is_file():
+        names.update(_VARIABLE.findall(site.read_text(encoding="utf-8")))
     return frozenset(names)
 
 
