@@ -62,7 +62,8 @@ def _suboptions(spec: dict) -> str:
 
 
 def render() -> str:
-    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    specs = specs["site_model"]["options"]
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     lines = [
         "# Site model reference",

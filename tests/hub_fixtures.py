@@ -205,10 +205,12 @@ class Hub:
         ]
         return "\n".join(lines) + "\n"
 
-    def start(self, timeout=60):
+    def start(self, timeout=60, keep_ports=False):
+        """Start the hub (and its proxy); ``keep_ports`` restarts it where it was."""
         venv = ensure_hub_venv(self.version)
         chp = ensure_chp()
-        self.port, self.hub_port, self.proxy_api_port = free_port(), free_port(), free_port()
+        if not (keep_ports and self.port):
+            self.port, self.hub_port, self.proxy_api_port = free_port(), free_port(), free_port()
         cfg = self.workdir / "jupyterhub_config.py"
         cfg.write_text(self.config(chp))
         env = dict(os.environ)

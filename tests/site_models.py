@@ -56,16 +56,22 @@ def site_variables(inventory: Path | None = None, **overrides) -> dict:
     return variables
 
 
-def build_model(inventory: Path | None = None, **overrides) -> dict:
-    """The daskhub_model dict for an inventory (default: role defaults only)."""
+def rendered_variables(inventory: Path | None = None, **overrides) -> dict:
+    """The site's variables as the play sees them: templates resolved."""
     variables = site_variables(inventory, **overrides)
     env = NativeEnvironment()
     # Ansible templates variables lazily and recursively; defaults that refer
     # to other variables (daskhub_user_sync_manage_admins) are resolved first.
     for _ in range(3):
         variables = {name: _render(value, variables, env) for name, value in variables.items()}
+    return variables
+
+
+def build_model(inventory: Path | None = None, **overrides) -> dict:
+    """The daskhub_model dict for an inventory (default: role defaults only)."""
+    variables = rendered_variables(inventory, **overrides)
     template = yaml.safe_load((MODEL_ROLE / "vars" / "main.yml").read_text())["daskhub_model"]
-    return _render(template, variables, env)
+    return _render(template, variables, NativeEnvironment())
 
 
 def inventories() -> list[Path]:

@@ -2,7 +2,45 @@
 
 from __future__ import annotations
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+import functools
+import re
+from pathlib import Path
+
+from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation, site_model
+
+# The collection root: roles/, playbooks/ and molecule/ (its scenarios'
+# inventories and facts) are read for the variable names the project uses.
+_COLLECTION = Path(__file__).resolve().parents[2]
+_VARIABLE = re.compile(r"\bdaskhub_[a-z0-9_]+\b")
+
+
+@functools.lru_cache(maxsize=1)
+def project_variables() -> frozenset:
+    """Every daskhub_* name the project uses: documented options, defaults, facts, registers."""
+    names: set[str] = set()
+    for folder in ("roles", "playbooks", "molecule"):
+        for path in (_COLLECTION / folder).rglob("*.yml"):
+            names.update(_VARIABLE.findall(path.read_text(encoding="utf-8")))
+    site = _COLLECTION / "site.yml"
+    if site.is_file():
+        names.update(_VARIABLE.findall(site.read_text(encoding="utf-8")))
+    return frozenset(names)
+
+
+def site_model_errors(model, spec=None, values=None, defined=None, system_accounts=False):
+    """Every problem of the model: with ``spec`` (the model role's argument_specs options) its inputs too."""
+    inputs = {}
+    if spec is not None:
+        inputs = {
+            "spec": spec,
+            "values": values or {},
+            "defined": defined or [],
+            "known": project_variables(),
+            "system_accounts": system_accounts,
+        }
+    else:
+        inputs = {"system_accounts": system_accounts} if system_accounts else {}
+    return model_validation.validate(model, inputs)
 
 
 class FilterModule:
@@ -10,7 +48,7 @@ class FilterModule:
 
     def filters(self):
         return {
-            "site_model_errors": site_model.validate,
+            "site_model_errors": site_model_errors,
             "secret_names": site_model.secret_names,
             "image_has_tag": site_model.image_has_tag,
             "singleuser_image": site_model.singleuser_image,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import sqlite3
 import time
 import urllib.error
 import urllib.parse
@@ -96,6 +97,7 @@ def _record(name, user, status, started, workers, options, now, **extra) -> dict
 
 # --- Kubernetes ----------------------------------------------------------------
 
+
 def from_kubernetes(daskclusters, pods=(), now=None, include_stopped=False) -> list[dict]:
     """Records from DaskCluster objects and the gateway's pods (k8s_info resources).
 
@@ -142,20 +144,24 @@ def from_kubernetes(daskclusters, pods=(), now=None, include_stopped=False) -> l
 
 # --- Selection -----------------------------------------------------------------
 
-def select(clusters, older_than=None, users=None) -> list[dict]:
-    """The clusters to stop: older than ``older_than`` AND (if given) of one of ``users``.
 
-    With neither criterion nothing is selected: listing never stops by
-    accident. Both together narrow (alice's clusters older than 2h).
+def select(clusters, older_than=None, users=None, orphaned=False) -> list[dict]:
+    """The clusters to stop: older than ``older_than`` AND (if given) of one of ``users``
+    AND (with ``orphaned``) whose owner is no longer a hub user.
+
+    With no criterion nothing is selected: listing never stops by
+    accident. Criteria together narrow (alice's clusters older than 2h).
     A cluster whose start time is unknown never counts as old.
     """
     users = [str(u) for u in (users or [])]
-    if older_than in (None, "") and not users:
+    if older_than in (None, "") and not users and not orphaned:
         return []
     limit = None if older_than in (None, "") else parse_duration(older_than)
     chosen = []
     for cluster in clusters or ():
         if users and cluster.get("user") not in users:
+            continue
+        if orphaned and not cluster.get("orphaned"):
             continue
         if limit is not None:
             age = cluster.get("age_seconds")
@@ -172,7 +178,8 @@ def summary(clusters) -> list[str]:
         age = c.get("age_seconds")
         age_text = "?" if age is None else _human_age(age)
         workers = "?" if c.get("workers") is None else c["workers"]
-        lines.append(f"{c['name']}  user={c['user']}  status={c['status']}  age={age_text}  workers={workers}")
+        owner = "  (owner is no longer a hub user)" if c.get("orphaned") else ""
+        lines.append(f"{c['name']}  user={c['user']}  status={c['status']}  age={age_text}  workers={workers}{owner}")
     return lines
 
 
@@ -191,6 +198,7 @@ def _human_age(seconds) -> str:
 
 
 # --- The gateway's REST API (local target) -------------------------------------
+
 
 def from_gateway(user, listing, now=None) -> list[dict]:
     """Records from one user's ``GET /api/v1/clusters/`` answer ({name: cluster})."""
@@ -211,6 +219,58 @@ def from_gateway(user, listing, now=None) -> list[dict]:
     return records
 
 
+# dask-gateway-server's JobStatus values (backends/db_base.py) in its
+# database's clusters.status column: CREATED, SUBMITTED, RUNNING are active.
+_DB_STATUS = {1: "PENDING", 2: "PENDING", 3: "RUNNING", 4: "CLOSING", 5: "STOPPED", 6: "FAILED"}
+
+
+def from_gateway_db(path, now=None) -> list[dict]:
+    """Records of every active cluster in the gateway's own database (sqlite), whoever owns it.
+
+    The gateway's API lists only the caller's clusters, and a user the hub
+    no longer has cannot call it, so the clusters of removed users are only
+    found here. Read-only; the columns read are not encrypted.
+    """
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise ClustersError(f"cannot open the gateway database {path}: {exc}") from None
+    try:
+        rows = connection.execute(
+            "SELECT name, username, status, start_time FROM clusters WHERE status IN (1, 2, 3)"
+        ).fetchall()
+    except sqlite3.Error as exc:
+        raise ClustersError(f"cannot read the clusters from the gateway database {path}: {exc}") from None
+    finally:
+        connection.close()
+    return sorted(
+        (
+            _record(
+                name,
+                user,
+                _DB_STATUS.get(status, str(status)),
+                None if start is None else start / 1000.0,
+                None,
+                None,
+                now,
+            )
+            for name, user, status, start in rows
+        ),
+        key=lambda r: (r["user"], r["name"]),
+    )
+
+
+def mark_orphaned(clusters, hub_users) -> list[dict]:
+    """The clusters with ``orphaned``: True when the owner is not a hub user (any more).
+
+    ``hub_users`` None (the hub was not asked): the clusters as they are.
+    """
+    if hub_users is None:
+        return list(clusters)
+    known = set(hub_users)
+    return [{**cluster, "orphaned": cluster["user"] not in known} for cluster in clusters]
+
+
 class GatewayClusters:
     """Lists and stops every user's clusters through the gateway, with a hub admin token.
 
@@ -228,17 +288,17 @@ class GatewayClusters:
         self.service = service
         self.timeout = float(timeout)
         self._tokens: dict[str, dict] = {}
+        # The hub admin that stops orphaned clusters (set by stop()).
+        self.admin = None
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     # -- tokens -------------------------------------------------------------
     def _token(self, user) -> str:
         if user not in self._tokens:
-            model = self.hub.create_token(
-                user,
-                note=TOKEN_NOTE,
-                expires_in=TOKEN_LIFETIME,
-                scopes=[GATEWAY_SERVICE_SCOPE.format(service=self.service)],
-            )
+            scopes = [GATEWAY_SERVICE_SCOPE.format(service=self.service)]
+            if user == self.admin:
+                scopes = self.admin_token_scopes(user)
+            model = self.hub.create_token(user, note=TOKEN_NOTE, expires_in=TOKEN_LIFETIME, scopes=scopes)
             self._tokens[user] = model
         return self._tokens[user]["token"]
 
@@ -319,6 +379,20 @@ class GatewayClusters:
         records = [record for name in names for record in found.get(name, [])]
         return sorted(records, key=lambda r: (r["user"], r["name"])), unknown
 
+    def list_orphans(self, gateway_db, users=None, now=None) -> tuple[list[dict], str | None]:
+        """The active clusters in ``gateway_db`` whose owner the hub no longer has (of ``users`` if given).
+
+        Returns (records, admin): ``admin`` is a hub admin user who may
+        stop them (None when the hub has none).
+        """
+        hub_users = self.hub.list_users()
+        admin = next((user["name"] for user in hub_users if user.get("admin")), None)
+        records = mark_orphaned(from_gateway_db(gateway_db, now=now), [user["name"] for user in hub_users])
+        orphans = [r for r in records if r["orphaned"] and (not users or r["user"] in users)]
+        for record in orphans:
+            record["workers"] = self.worker_count(record["name"]) if record["status"] == "RUNNING" else 0
+        return orphans, admin
+
     def worker_count(self, name):
         """Workers connected to the scheduler, from its dashboard's JSON; None when it does not answer.
 
@@ -333,10 +407,23 @@ class GatewayClusters:
         except (urllib.error.URLError, OSError, ValueError, TypeError):
             return None
 
-    def stop(self, clusters) -> list[str]:
-        """DELETE each cluster as its owner; returns the names stopped."""
+    def stop(self, clusters, admin=None) -> list[str]:
+        """DELETE each cluster as its owner, or as the hub admin ``admin`` (for orphans); returns the names stopped."""
         stopped = []
         for cluster in clusters:
-            self._request("DELETE", f"/api/v1/clusters/{urllib.parse.quote(cluster['name'])}", cluster["user"])
+            caller = admin if cluster.get("orphaned") else cluster["user"]
+            if cluster.get("orphaned"):
+                self.admin = admin
+            if caller is None:
+                raise ClustersError(
+                    f"cluster {cluster['name']} belongs to {cluster['user']!r}, who is not a hub user any more: "
+                    "only a hub admin may stop it, and the hub has no admin user (daskhub_admin_users)"
+                )
+            self._request("DELETE", f"/api/v1/clusters/{urllib.parse.quote(cluster['name'])}", caller)
             stopped.append(cluster["name"])
         return stopped
+
+    def admin_token_scopes(self, admin) -> list[str]:
+        # The gateway takes a hub user as its admin from the admin flag of
+        # the token's /user model, which needs read:users on that user.
+        return [GATEWAY_SERVICE_SCOPE.format(service=self.service), f"read:users!user={admin}"]

@@ -36,7 +36,7 @@ try:
 except ImportError:  # reported when validation runs, so docs and rendering work without it
     Draft7Validator = None
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation, site_model
 
 GATEWAY_PREFIX = "/services/dask-gateway"
 # The published daskhub releases and the subchart versions they pin
@@ -432,7 +432,7 @@ def render(model: dict, secrets: dict) -> dict:
     Returns {"releases": [{key, name, chart, version, values, secrets}],
     "warnings": [...], "hub_url": str, "gateway_address": str}.
     """
-    errors = site_model.validate(model)
+    errors = model_validation.validate(model)
     if errors:
         raise ValuesError("The site model is invalid:\n" + "\n".join(f"  - {e}" for e in errors))
     missing = [name for name in site_model.secret_names(model) if not secrets.get(name)]

@@ -22,6 +22,14 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 DEFAULT_PARALLELISM = 8
+# How long answers that did not come from the hub (the proxy in front of a
+# hub that is restarting: 404 before the hub re-adds its route, 503 while
+# it is down) are retried. A hub restart takes seconds to a minute.
+DEFAULT_UNAVAILABLE_TIMEOUT = 90.0
+UNAVAILABLE_BACKOFF_MAX = 2.0
+# JupyterHub sets this header on every answer of its own, errors included
+# (BaseHandler.set_default_headers); configurable-http-proxy does not.
+HUB_HEADER = "X-JupyterHub-Version"
 # The hub's own cap (JupyterHub.api_page_max_limit); asking for more is
 # silently reduced to it, so this only saves a round trip when the hub
 # was configured higher.
@@ -37,16 +45,19 @@ ADMIN_ROLE_HINT = (
 class HubAPIError(Exception):
     """A request to the hub failed; str() is the human-readable reason."""
 
-    def __init__(self, message, status=None, method=None, url=None, hub_message=None):
+    def __init__(self, message, status=None, method=None, url=None, hub_message=None, from_hub=True):
         super().__init__(message)
         self.status = status
         self.method = method
         self.url = url
         self.hub_message = hub_message
+        # False when the answer came from something in front of the hub
+        # (the proxy): its 404 says nothing about the user.
+        self.from_hub = from_hub
 
 
 class HubUnreachable(HubAPIError):
-    """The hub did not answer at all (refused, DNS, TLS, timeout)."""
+    """The hub did not answer at all (refused, DNS, TLS, timeout, or only its proxy answered)."""
 
 
 def _quote(name):
@@ -84,6 +95,7 @@ class HubClient:
         backoff=DEFAULT_BACKOFF,
         parallelism=DEFAULT_PARALLELISM,
         user_agent="daskhub-deploy",
+        unavailable_timeout=DEFAULT_UNAVAILABLE_TIMEOUT,
     ):
         if not api_url:
             raise HubAPIError("the JupyterHub API URL is empty (e.g. http://127.0.0.1:8000/hub/api)")
@@ -99,6 +111,7 @@ class HubClient:
         self.backoff = float(backoff)
         self.parallelism = max(1, int(parallelism))
         self.user_agent = user_agent
+        self.unavailable_timeout = max(0.0, float(unavailable_timeout))
         # build_opener adds a default HTTPS handler, whose context loads the
         # system CA store (0.2 s); for a plain-http hub an unloaded context
         # that is never used is enough.
@@ -121,8 +134,12 @@ class HubClient:
         """Send one request; return (status, decoded JSON or None).
 
         Retries connection errors, timeouts and 5xx answers with exponential
-        backoff. ``scope_hint`` names the scope the call needs, for the 403
-        message; ``forbidden_hint`` replaces that message entirely.
+        backoff. An error answer without the hub's own header comes from the
+        proxy in front of it (a 404 before a restarted hub has re-added its
+        route, a 503 while it is down): it is retried for up to
+        ``unavailable_timeout`` seconds and never read as the hub's answer.
+        ``scope_hint`` names the scope the call needs, for the 403 message;
+        ``forbidden_hint`` replaces that message entirely.
         """
         url = self.api_url + path
         if query:
@@ -137,6 +154,7 @@ class HubClient:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
         attempt = 0
+        unavailable_until = None
         while True:
             # The scheme was checked to be http(s) in __init__.
             req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
@@ -147,6 +165,14 @@ class HubClient:
             except urllib.error.HTTPError as exc:
                 raw = exc.read()
                 status = exc.code
+                if exc.headers.get(HUB_HEADER) is None:
+                    if unavailable_until is None:
+                        unavailable_until = time.monotonic() + self.unavailable_timeout
+                    if attempt < self.retries or time.monotonic() < unavailable_until:
+                        attempt += 1
+                        time.sleep(min(self.backoff * 2 ** (attempt - 1), UNAVAILABLE_BACKOFF_MAX))
+                        continue
+                    raise self._not_the_hub(method, url, status, attempt) from None
                 if status >= 500 and attempt < self.retries:
                     attempt += 1
                     time.sleep(self.backoff * 2 ** (attempt - 1))
@@ -177,6 +203,17 @@ class HubClient:
                     method=method,
                     url=url,
                 ) from None
+
+    def _not_the_hub(self, method, url, status, attempts):
+        return HubUnreachable(
+            f"{method} {url} got HTTP {status} from something in front of the hub, not from the hub "
+            f"(no {HUB_HEADER} header: the proxy, while the hub is down or restarting), for "
+            f"{attempts + 1} attempt(s) over {self.unavailable_timeout:g}s. Is the hub running?",
+            status=status,
+            method=method,
+            url=url,
+            from_hub=False,
+        )
 
     def _http_error(self, method, url, status, raw, scope_hint, forbidden_hint):
         hub_message = _hub_message(raw)
@@ -268,7 +305,7 @@ class HubClient:
         try:
             return self.request("GET", f"/users/{_quote(name)}", scope_hint="read:users")[1]
         except HubAPIError as exc:
-            if exc.status == 404:
+            if exc.status == 404 and exc.from_hub:
                 return None
             raise
 
@@ -294,7 +331,7 @@ class HubClient:
                 forbidden_hint=ADMIN_ROLE_HINT if admin else None,
             )
         except HubAPIError as exc:
-            if exc.status == 409:
+            if exc.status == 409 and exc.from_hub:
                 return []
             raise
         return created or []
@@ -310,11 +347,11 @@ class HubClient:
         )[1]
 
     def delete_user(self, name):
-        """DELETE one user; True if deleted, False if it was already gone."""
+        """DELETE one user; True if deleted, False if the hub says it was already gone."""
         try:
             self.request("DELETE", f"/users/{_quote(name)}", scope_hint="admin:users")
         except HubAPIError as exc:
-            if exc.status == 404:
+            if exc.status == 404 and exc.from_hub:
                 return False
             raise
         return True
@@ -356,7 +393,7 @@ class HubClient:
         try:
             self.request("POST", f"/groups/{_quote(name)}", body={}, scope_hint="admin:groups")
         except HubAPIError as exc:
-            if exc.status == 409:
+            if exc.status == 409 and exc.from_hub:
                 return False
             raise
         return True
@@ -387,7 +424,7 @@ class HubClient:
         try:
             self.request("DELETE", f"/users/{_quote(user)}/tokens/{_quote(token_id)}", scope_hint="tokens")
         except HubAPIError as exc:
-            if exc.status == 404:
+            if exc.status == 404 and exc.from_hub:
                 return False
             raise
         return True

@@ -16,7 +16,12 @@ Guarantees:
   store, so readers see either the old or the new file, never a torn one;
 - the store is mode 0600 (a directory we create is 0700), whatever the umask;
 - a corrupt or unreadable store raises ``SecretsStoreError`` naming the path
-  and is left exactly as it was;
+  and is left exactly as it was; so does an empty, truncated or partial one:
+  only a missing store (a first run) is created. A store this module wrote
+  ends with a line listing its names (``STORE_END``): a store with the
+  header but without that line was cut short, and a name the line lists
+  but the store lacks was lost. Either would otherwise regenerate secrets
+  the running site still uses (and restart it with new ones);
 - an Ansible Vault encrypted store stays encrypted; a plain store is
   encrypted only on request;
 - no error message, repr or diff contains a secret value.
@@ -51,7 +56,14 @@ FILE_HEADER = (
     "# Keep it out of git and mode 0600. Names may be added by hand;\n"
     "# rotate a value with daskhub_secrets_rotate rather than editing it.\n"
 )
+# The last line of every store written here; lists the names (never values).
+STORE_END = "# end of the store; names: "
 _HIDDEN = "<hidden>"
+RESTORE_ADVICE = (
+    "The file was left untouched. Restore it from your backup of this file (same vault password if it is "
+    "encrypted) and run the play again. Only if nothing was ever deployed with it, delete it: the next run "
+    "then generates every secret anew."
+)
 
 
 class SecretsStoreError(Exception):
@@ -124,6 +136,10 @@ class _Snapshot:
     mode: int | None
     # (vault_id, secret) that decrypted the store, reused to re-encrypt it.
     vault_used: tuple[str, Any] | None = None
+    # Written by this module (starts with FILE_HEADER)?
+    managed: bool = False
+    # Names its STORE_END line lists; None when it has none.
+    sealed_names: list[str] | None = None
 
 
 class _StoreLoader(yaml.SafeLoader):
@@ -247,17 +263,31 @@ class SecretsStore:
         except OSError as exc:
             raise self._error(f"cannot be read: {exc.strerror or exc}") from None
 
+        if not raw.strip():
+            raise self._error(f"is empty ({len(raw)} bytes), so it is damaged, not new. {RESTORE_ADVICE}")
         encrypted = raw.lstrip().startswith(VAULT_HEADER)
         vault_used = None
         if encrypted:
             raw, vault_used = self._decrypt(raw)
         data = self._parse(raw)
+        text = raw.decode("utf-8")
+        managed = text.startswith(FILE_HEADER.splitlines()[0])
+        sealed_names = _sealed_names(text)
+        if not data:
+            raise self._error(f"holds no secrets, so it is truncated or damaged, not new. {RESTORE_ADVICE}")
+        if managed and sealed_names is None and not text.endswith("\n"):
+            raise self._error(f"ends in the middle of a line: it is truncated. {RESTORE_ADVICE}")
+        lost = [name for name in sealed_names or () if name not in data]
+        if lost:
+            raise self._error(f"is partial: it lacks {', '.join(lost)}, which its last line lists. {RESTORE_ADVICE}")
         return _Snapshot(
             data=data,
             exists=True,
             encrypted=encrypted,
             mode=stat.S_IMODE(info.st_mode),
             vault_used=vault_used,
+            managed=managed,
+            sealed_names=sealed_names,
         )
 
     def _decrypt(self, raw: bytes) -> tuple[bytes, tuple[str, Any] | None]:
@@ -355,11 +385,28 @@ class SecretsStore:
             # Re-read under the lock: another run may have written since.
             snapshot = self._load()
             result, stored = self._plan(snapshot, names, rotate, provided, authoritative)
-            if stored != snapshot.data or result.encrypted_after != snapshot.encrypted:
+            resealed = snapshot.exists and snapshot.sealed_names != sorted(stored)
+            if stored != snapshot.data or result.encrypted_after != snapshot.encrypted or resealed:
                 self._write(stored, result.encrypted_after, snapshot)
             elif snapshot.mode not in (None, FILE_MODE):
                 os.chmod(self.path, FILE_MODE)
         return result
+
+    def _check_complete(self, snapshot: _Snapshot, names: list[str], provided: dict[str, str]) -> None:
+        """A store written here but missing its last line was cut short (or is from before that line existed).
+
+        Then every name the site needs must be there: generating a missing
+        one would replace a secret the running site may still use.
+        """
+        if not snapshot.managed or snapshot.sealed_names is not None:
+            return
+        missing = [name for name in names if name not in snapshot.data and name not in provided]
+        if missing:
+            raise self._error(
+                f"lacks {', '.join(missing)} and its last line ({STORE_END.strip()} ...) is missing: it may be "
+                f"truncated. {RESTORE_ADVICE} If these secrets are new to the site, add them to the file as "
+                "<name>: '' and the play generates them."
+            )
 
     def _plan(
         self,
@@ -369,6 +416,7 @@ class SecretsStore:
         provided: dict[str, str],
         authoritative: dict[str, str],
     ) -> tuple[EnsureResult, dict[str, str]]:
+        self._check_complete(snapshot, names, provided)
         stored = dict(snapshot.data)
         values: dict[str, str] = {}
         created: list[str] = []
@@ -399,6 +447,9 @@ class SecretsStore:
             file_changes.append("encrypt with Ansible Vault")
         if snapshot.mode not in (None, FILE_MODE):
             file_changes.append(f"mode {snapshot.mode:04o} -> {FILE_MODE:04o}")
+        if snapshot.exists and snapshot.sealed_names != sorted(stored):
+            # Names added by hand, or a store from before STORE_END: seal it.
+            file_changes.append("record its names in its last line")
         result = EnsureResult(
             values=values,
             created=created,
@@ -465,7 +516,7 @@ class SecretsStore:
 
     def _serialize(self, stored: dict[str, str], encrypted: bool, snapshot: _Snapshot) -> bytes:
         body = yaml.safe_dump(stored, default_flow_style=False, sort_keys=True, allow_unicode=True, width=4096)
-        plaintext = (FILE_HEADER + body).encode("utf-8")
+        plaintext = (FILE_HEADER + body + STORE_END + " ".join(sorted(stored)) + "\n").encode("utf-8")
         if not encrypted:
             return plaintext
         if self._vault is None:
@@ -519,6 +570,13 @@ class SecretsStore:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _sealed_names(text: str) -> list[str] | None:
+    lines = text.rstrip("\n").splitlines()
+    if not lines or not lines[-1].startswith(STORE_END):
+        return None
+    return sorted(lines[-1][len(STORE_END) :].split())
 
 
 def vault_from_password(password: str | bytes, vault_id: str = "default") -> Any:

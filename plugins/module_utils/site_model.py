@@ -1,4 +1,4 @@
-"""The site model: validation and the pieces both targets render from.
+"""The site model: the pieces both targets render from.
 
 The Kubernetes values (helm_values.py) and the local target's config files
 both call these functions, so a site gets the same hub configuration, hub
@@ -6,17 +6,15 @@ services and roles, user environment and Dask Gateway options handler
 whichever target it runs on.
 
 Pure Python, no Ansible imports at module level, so filters, modules and
-unit tests can share it.
+unit tests can share it. The rules a site model must follow are checked in
+model_validation.py.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import textwrap
 
-TARGETS = ("local", "kubernetes")
-CHART_MODES = ("daskhub", "composed")
 AUTHENTICATORS = {
     # model name -> (entry point name for JupyterHub.authenticator_class, traitlets class)
     "dummy": ("dummy", "DummyAuthenticator"),
@@ -58,13 +56,6 @@ _UNITS = {
 # Kubernetes uses decimal suffixes for k/M/G/T; dask-gateway and JupyterHub
 # read K/M/G/T as binary. Comparisons (request <= limit) only need one
 # consistent reading, and binary is what the services themselves apply.
-_SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$|^[a-z0-9]$")
-
-
-class ModelError(ValueError):
-    """The site model breaks a rule; the message lists every problem."""
-
-
 def parse_quantity(value) -> float:
     """Return a memory or CPU quantity ("2G", "32Gi", "500m", 4) as a number."""
     if isinstance(value, bool):
@@ -109,252 +100,8 @@ def _as_number(value):
     return None
 
 
-def _check_range(errors, variable, spec, *, minimum_floor=None, integer=False):
-    if not isinstance(spec, dict):
-        errors.append(f"{variable}: must be a mapping with default, min and max")
-        return
-    missing = [key for key in ("default", "min", "max") if key not in spec or spec[key] is None]
-    if missing:
-        errors.append(f"{variable}: missing {', '.join(missing)}")
-        return
-    values = {key: spec[key] for key in ("default", "min", "max")}
-    bad = [key for key, value in values.items() if not _is_number(value)]
-    if bad:
-        errors.append(f"{variable}: {', '.join(bad)} must be numbers")
-        return
-    if integer:
-        not_int = [key for key, value in values.items() if float(value) != int(value)]
-        if not_int:
-            errors.append(f"{variable}: {', '.join(not_int)} must be whole numbers")
-    if not values["min"] <= values["default"] <= values["max"]:
-        errors.append(
-            f"{variable}: needs min <= default <= max, got min={values['min']} "
-            f"default={values['default']} max={values['max']}"
-        )
-    if minimum_floor is not None and values["min"] < minimum_floor:
-        errors.append(f"{variable}.min: must be at least {minimum_floor}, got {values['min']}")
-
-
-def _check_request_limit(errors, variable, request, limit, request_name="request", limit_name="limit"):
-    parsed = {}
-    for name, value in ((request_name, request), (limit_name, limit)):
-        if value is None:
-            continue
-        try:
-            parsed[name] = parse_quantity(value)
-        except ValueError as err:
-            errors.append(f"{variable}.{name}: {err}")
-    if len(parsed) == 2 and parsed[request_name] > parsed[limit_name]:
-        errors.append(f"{variable}: {request_name} {request} is more than {limit_name} {limit}")
-
-
 def _names(value) -> list[str]:
     return [str(item) for item in (value or [])]
-
-
-def _validate_users(model, errors):
-    allowed = set(_names(model.get("users"))) | set(_names(model.get("admin_users")))
-    blocked = set(_names(model.get("blocked_users")))
-    both = sorted(allowed & blocked)
-    if both:
-        errors.append(
-            "daskhub_blocked_users: these names are also in daskhub_users or daskhub_admin_users: " + ", ".join(both)
-        )
-
-
-def _validate_verify_user(model, errors):
-    user = verify_user(model)
-    if user in _names(model.get("admin_users")):
-        errors.append(
-            f"daskhub_verify_user: {user} is in daskhub_admin_users; verify mints tokens for this user, "
-            "so it must be an ordinary user (leave it empty for the dedicated daskhub-verify-user)"
-        )
-    if user in _names(model.get("blocked_users")):
-        errors.append(f"daskhub_verify_user: {user} is in daskhub_blocked_users, so verify could not start its server")
-
-
-def _validate_auth(model, errors):
-    authenticator = model.get("authenticator")
-    if authenticator not in AUTHENTICATORS:
-        errors.append(f"daskhub_authenticator: must be one of {', '.join(AUTHENTICATORS)}, got {authenticator!r}")
-        return
-    if authenticator == "generic-oauth":
-        oauth = model.get("oauth") or {}
-        required = ("client_id", "authorize_url", "token_url", "userdata_url", "callback_url", "username_key")
-        for key in required:
-            if not oauth.get(key):
-                errors.append(f"daskhub_oauth_{key}: required when daskhub_authenticator is generic-oauth")
-        if not oauth.get("client_secret_set"):
-            errors.append("daskhub_oauth_client_secret: required when daskhub_authenticator is generic-oauth")
-        for key in ("authorize_url", "token_url", "userdata_url", "callback_url"):
-            url = oauth.get(key) or ""
-            if url and not url.startswith(("https://", "http://")):
-                errors.append(f"daskhub_oauth_{key}: must be an http(s) URL, got {url!r}")
-
-
-def _validate_https(model, errors):
-    if model.get("https_enabled"):
-        if not model.get("https_hosts"):
-            errors.append("daskhub_https_hosts: at least one host name is required when daskhub_https_enabled")
-        if not model.get("https_letsencrypt_contact_email"):
-            errors.append(
-                "daskhub_https_letsencrypt_contact_email: required when daskhub_https_enabled (Let's Encrypt)"
-            )
-
-
-def _validate_ip(errors, variable, value):
-    if value:
-        try:
-            ipaddress.ip_address(value)
-        except ValueError:
-            errors.append(f"{variable}: not an IP address: {value!r}")
-
-
-def _validate_singleuser(model, errors):
-    singleuser = model.get("singleuser") or {}
-    if not singleuser.get("image_name"):
-        errors.append("daskhub_singleuser_image_name: required")
-    if not str(singleuser.get("image_tag") or ""):
-        errors.append(f"daskhub_singleuser_image_tag: required ({IMAGE_TAG_ERROR})")
-    _check_request_limit(
-        errors,
-        "daskhub_singleuser_cpu",
-        singleuser.get("cpu_guarantee"),
-        singleuser.get("cpu_limit"),
-        "guarantee",
-        "limit",
-    )
-    _check_request_limit(
-        errors,
-        "daskhub_singleuser_memory",
-        singleuser.get("memory_guarantee"),
-        singleuser.get("memory_limit"),
-        "guarantee",
-        "limit",
-    )
-    profiles = singleuser.get("profiles") or []
-    defaults = 0
-    seen = set()
-    for index, profile in enumerate(profiles):
-        where = f"daskhub_singleuser_profiles[{index}]"
-        name = profile.get("display_name")
-        if not name:
-            errors.append(f"{where}.display_name: required")
-        elif name in seen:
-            errors.append(f"{where}.display_name: {name!r} is used by another profile")
-        seen.add(name)
-        defaults += bool(profile.get("default"))
-        image = profile.get("image")
-        if image is not None and not image_has_tag(image):
-            errors.append(f"{where}.image: {image!r}: {IMAGE_TAG_ERROR}")
-        _check_request_limit(
-            errors, f"{where}.cpu", profile.get("cpu_guarantee"), profile.get("cpu_limit"), "guarantee", "limit"
-        )
-        _check_request_limit(
-            errors, f"{where}.mem", profile.get("mem_guarantee"), profile.get("mem_limit"), "guarantee", "limit"
-        )
-        limits = profile.get("extra_resource_limits") or {}
-        for resource, guarantee in (profile.get("extra_resource_guarantees") or {}).items():
-            if resource in limits:
-                _check_request_limit(
-                    errors, f"{where}.extra_resource[{resource}]", guarantee, limits[resource], "guarantee", "limit"
-                )
-    if defaults > 1:
-        errors.append(f"daskhub_singleuser_profiles: {defaults} profiles are marked default, at most one may be")
-    for index, volume in enumerate(singleuser.get("extra_volumes") or []):
-        where = f"daskhub_singleuser_extra_volumes[{index}]"
-        for key in ("name", "host_path", "mount_path"):
-            if not volume.get(key):
-                errors.append(f"{where}.{key}: required")
-        propagation = volume.get("mount_propagation")
-        if propagation not in (None, "", "None", "HostToContainer", "Bidirectional"):
-            errors.append(f"{where}.mount_propagation: must be None, HostToContainer or Bidirectional")
-
-
-def _validate_gateway(model, errors):
-    gateway = model.get("gateway") or {}
-    _check_range(errors, "daskhub_gateway_worker_cores", gateway.get("worker_cores"), minimum_floor=1, integer=True)
-    memory = gateway.get("worker_memory")
-    _check_range(errors, "daskhub_gateway_worker_memory", memory)
-    if isinstance(memory, dict) and _is_number(memory.get("min")) and memory["min"] <= 0:
-        errors.append("daskhub_gateway_worker_memory.min: must be more than 0 GiB")
-    gpus = gateway.get("worker_gpus") or {}
-    if gpus.get("enabled"):
-        _check_range(errors, "daskhub_gateway_worker_gpus", gpus, minimum_floor=0, integer=True)
-        if not gpus.get("resource"):
-            errors.append("daskhub_gateway_worker_gpus.resource: required when GPUs are enabled")
-    image = worker_image(model)
-    if not image_has_tag(image):
-        errors.append(f"daskhub_gateway_worker_image: {image!r}: {IMAGE_TAG_ERROR}")
-    cores = gateway.get("scheduler_cores") or {}
-    _check_request_limit(errors, "daskhub_gateway_scheduler_cores", cores.get("request"), cores.get("limit"))
-    memory = gateway.get("scheduler_memory") or {}
-    _check_request_limit(errors, "daskhub_gateway_scheduler_memory", memory.get("request"), memory.get("limit"))
-    timeout = _as_number(gateway.get("idle_timeout"))
-    if timeout is None or timeout < 0:
-        errors.append(
-            f"daskhub_gateway_idle_timeout: must be a number of seconds >= 0, got {gateway.get('idle_timeout')!r}"
-        )
-    for key in ("cluster_max_cores", "cluster_max_workers"):
-        value = gateway.get(key)
-        number = _as_number(value)
-        if value is not None and (number is None or number <= 0):
-            errors.append(f"daskhub_gateway_{key}: must be a positive number or null, got {value!r}")
-    max_memory = gateway.get("cluster_max_memory")
-    if max_memory is not None:
-        try:
-            if parse_quantity(max_memory) <= 0:
-                errors.append("daskhub_gateway_cluster_max_memory: must be positive")
-        except ValueError as err:
-            errors.append(f"daskhub_gateway_cluster_max_memory: {err}")
-    cores_spec = gateway.get("worker_cores") or {}
-    max_cores = _as_number(gateway.get("cluster_max_cores"))
-    if _is_number(max_cores) and _is_number(cores_spec.get("default")) and cores_spec["default"] > max_cores:
-        errors.append(
-            f"daskhub_gateway_cluster_max_cores: {max_cores} is less than one default worker "
-            f"({cores_spec['default']} cores)"
-        )
-    _validate_ip(errors, "daskhub_gateway_traefik_load_balancer_ip", gateway.get("traefik_load_balancer_ip"))
-    for cidr in gateway.get("traefik_load_balancer_source_ranges") or []:
-        try:
-            ipaddress.ip_network(cidr, strict=False)
-        except ValueError:
-            errors.append(f"daskhub_gateway_traefik_load_balancer_source_ranges: not a CIDR range: {cidr!r}")
-
-
-def _validate_services(model, errors):
-    for name in model.get("hub_extra_services") or {}:
-        if name in RESERVED_SERVICES:
-            errors.append(f"daskhub_hub_extra_services: {name!r} is defined by the project already")
-        elif not _SERVICE_NAME.match(str(name)):
-            errors.append(
-                f"daskhub_hub_extra_services: {name!r} is not a valid service name (lowercase letters, digits, -)"
-            )
-
-
-def validate(model: dict) -> list[str]:
-    """Return every cross-field problem of the model, one readable line each."""
-    errors: list[str] = []
-    if model.get("target") not in TARGETS:
-        errors.append(f"daskhub_target: must be one of {', '.join(TARGETS)}, got {model.get('target')!r}")
-    if model.get("chart_mode") not in CHART_MODES:
-        errors.append(f"daskhub_chart_mode: must be one of {', '.join(CHART_MODES)}, got {model.get('chart_mode')!r}")
-    _validate_users(model, errors)
-    _validate_verify_user(model, errors)
-    _validate_auth(model, errors)
-    _validate_https(model, errors)
-    _validate_ip(errors, "daskhub_proxy_load_balancer_ip", model.get("proxy_load_balancer_ip"))
-    _validate_singleuser(model, errors)
-    _validate_gateway(model, errors)
-    _validate_services(model, errors)
-    return errors
-
-
-def assert_valid(model: dict) -> dict:
-    errors = validate(model)
-    if errors:
-        raise ModelError("The site model is invalid:\n" + "\n".join(f"  - {e}" for e in errors))
-    return model
 
 
 # --- Secrets -----------------------------------------------------------------

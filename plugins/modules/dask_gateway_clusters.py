@@ -56,6 +56,19 @@ options:
     type: list
     elements: str
     default: []
+  orphaned:
+    description:
+      - Stop the clusters whose owner is no longer a hub user (with O(older_than) or O(users), only those
+        of them that match). They are listed whenever O(gateway_db) is given.
+    type: bool
+    default: false
+  gateway_db:
+    description:
+      - The gateway's sqlite database on the host (the local target). The gateway's API lists only the
+        caller's clusters, and a user the hub no longer has cannot call it, so the clusters of removed
+        users are found here, read-only. They are stopped as a hub admin user (the first the hub has),
+        whom the gateway lets stop any cluster.
+    type: path
   timeout:
     description: Seconds to wait for each request.
     type: float
@@ -153,6 +166,8 @@ def main():
             "older_than": {"type": "str"},
             "users": {"type": "list", "elements": "str", "default": []},
             "timeout": {"type": "float", "default": 30},
+            "orphaned": {"type": "bool", "default": False},
+            "gateway_db": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -168,8 +183,14 @@ def main():
             hub, params["gateway_url"], service=params["gateway_service"], timeout=params["timeout"]
         ) as gateway:
             clusters, unknown = gateway.list_all(users=params["users"] or None)
-            chosen = select(clusters, older_than=params["older_than"], users=params["users"])
-            stopped = [] if module.check_mode else gateway.stop(chosen)
+            admin = None
+            if params["gateway_db"]:
+                orphans, admin = gateway.list_orphans(params["gateway_db"], users=params["users"] or None)
+                clusters = sorted(clusters + orphans, key=lambda r: (r["user"], r["name"]))
+            chosen = select(
+                clusters, older_than=params["older_than"], users=params["users"], orphaned=params["orphaned"]
+            )
+            stopped = [] if module.check_mode else gateway.stop(chosen, admin=admin)
     except (HubAPIError, ClustersError) as err:
         module.fail_json(msg=str(err))
     for name in unknown:

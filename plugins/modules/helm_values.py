@@ -176,7 +176,7 @@ def main():
         rendered = helm_values.render(model, secrets)
         if module.params["validate"]:
             helm_values.validate(rendered, module.params["chart_data_dir"])
-    except ValueError as err:  # ValuesError, site_model.ModelError: messages name the variable
+    except ValueError as err:  # ValuesError, model_validation.ModelError: messages name the variable
         module.fail_json(msg=helm_values.redact(str(err), secrets))
     except KeyError as err:
         module.fail_json(msg=f"the site model lacks {err}: pass daskhub_model from the daskhub_model role")

@@ -16,6 +16,11 @@ description:
     stops at 200 users), adds missing users with one bulk C(POST /users), flips admin flags with C(PATCH)
     and, when O(exclusive=true), deletes users that are not desired with C(DELETE) requests run with
     bounded parallelism. Connection errors and 5xx answers are retried with backoff.
+  - Only the hub's own answers count. An error answer without JupyterHub's C(X-JupyterHub-Version) header
+    comes from the proxy in front of the hub (a restarting hub's proxy answers 404 until the hub has
+    re-added its route); it is retried for O(unavailable_timeout) seconds and never read as "already gone".
+    After deleting, the module reads the hub's users again and reports as removed only the users the hub
+    no longer has.
   - Usernames are normalised as JupyterHub does (stripped, lowercased unless O(lowercase=false)). Every
     invalid name is reported in one error before anything changes.
   - Fails closed, before any change, when the desired list is empty while the hub has users, or when more
@@ -108,6 +113,12 @@ options:
       - The most C(DELETE) or C(PATCH) requests in flight at once.
     type: int
     default: 8
+  unavailable_timeout:
+    description:
+      - Seconds to keep retrying a request that the proxy in front of the hub answers instead of the hub
+        (the hub is down or restarting).
+    type: float
+    default: 90
   validate_certs:
     description:
       - Verify the hub's TLS certificate for an https O(api_url).
@@ -232,6 +243,7 @@ ARGUMENT_SPEC = {
     "timeout": {"type": "float", "default": 30},
     "retries": {"type": "int", "default": 3},
     "parallelism": {"type": "int", "default": 8},
+    "unavailable_timeout": {"type": "float", "default": 90.0},
     "validate_certs": {"type": "bool", "default": True},
     "ca_path": {"type": "path"},
 }
@@ -308,9 +320,14 @@ def _apply(client, plan, done):
     if errors:
         raise _first_error(errors, "admin flag change")
     _, errors = client.delete_users(plan.remove)
-    done["removed"].extend(n for n in plan.remove if n not in errors)
-    if errors:
-        raise _first_error(errors, "deletion")
+    if plan.remove:
+        # What the hub confirms, not what the answers suggested: a deletion
+        # may have landed although its answer was lost in a restart.
+        still_there = _still_on_the_hub(client, plan.remove, errors)
+        done["removed"].extend(n for n in plan.remove if n not in still_there)
+        failed = {n: errors.get(n) or HubAPIError("the hub still has this user") for n in sorted(still_there)}
+        if failed:
+            raise _first_error(failed, "deletion")
     for group, change in plan.group_changes.items():
         if change["create"]:
             client.create_group(group)
@@ -318,6 +335,15 @@ def _apply(client, plan, done):
             client.add_group_members(group, change["add"])
         if change["remove"]:
             client.remove_group_members(group, change["remove"])
+
+
+def _still_on_the_hub(client, names, errors):
+    """The names of ``names`` the hub still has; when it can't be asked, those whose DELETE failed."""
+    try:
+        current = {user["name"] for user in client.list_users()}
+    except HubAPIError:
+        return set(errors)
+    return {name for name in names if name in current}
 
 
 def _first_error(errors, what):
@@ -361,6 +387,7 @@ def main():
             ca_path=p["ca_path"],
             retries=p["retries"],
             parallelism=p["parallelism"],
+            unavailable_timeout=p["unavailable_timeout"],
         )
         result["hub_version"] = str((client.info() or {}).get("version", ""))
         current = {u["name"]: bool(u.get("admin")) for u in client.list_users()}
@@ -406,6 +433,8 @@ def main():
         _apply(client, plan, done)
     except HubAPIError as exc:
         result.update(done)
+        # The counts of what was done, as the hub confirms it, not of the plan.
+        result["counts"] = {**result["counts"], "removed": len(done["removed"])}
         result["changed"] = any(done.values())
         module.fail_json(msg=f"{exc} (done before the failure: " + _summary(done) + ")", **result)
     result.update(planned)

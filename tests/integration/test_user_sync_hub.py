@@ -62,6 +62,8 @@ def _vars_file(work, hub, service="user-sync", name="vars.json", **extra):
         "daskhub_state_dir": str(work / "state"),
         "daskhub_users": [],
         "daskhub_admin_users": [HUB_ADMIN],
+        # These hubs have no Dask Gateway to ask for the removed users' clusters.
+        "daskhub_user_sync_removed_user_clusters": "ignore",
     }
     data.update(extra)
     path = work / name

@@ -29,10 +29,13 @@ class FlakyHub(BaseHTTPRequestHandler):
         type(self).seen += 1
         if type(self).seen <= type(self).failures:
             self.send_response(503)
+            # The hub's own 503: a proxy's would be retried for longer.
+            self.send_header("X-JupyterHub-Version", "5.5.4")
             self.end_headers()
             self.wfile.write(b"<html>proxy error</html>")
             return
         self.send_response(200)
+        self.send_header("X-JupyterHub-Version", "5.5.4")
         self.end_headers()
         self.wfile.write(type(self).body)
 

@@ -11,7 +11,7 @@ from traitlets.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation, site_model
 from site_models import build_model
 
 LOCAL_BACKEND = "dask_gateway_server.backends.local.UnsafeLocalBackend"
@@ -29,7 +29,7 @@ OAUTH = {
 
 
 def errors_for(**overrides):
-    return site_model.validate(build_model(**overrides))
+    return model_validation.validate(build_model(**overrides))
 
 
 def test_defaults_are_valid():
@@ -112,8 +112,8 @@ def test_every_problem_is_reported_at_once():
         daskhub_users=["alice"],
     )
     assert len(errors) == 3
-    with pytest.raises(site_model.ModelError) as raised:
-        site_model.assert_valid(build_model(daskhub_gateway_worker_image="no-tag"))
+    with pytest.raises(model_validation.ModelError) as raised:
+        model_validation.assert_valid(build_model(daskhub_gateway_worker_image="no-tag"))
     assert "daskhub_gateway_worker_image" in str(raised.value)
 
 
@@ -297,7 +297,7 @@ def test_numbers_given_as_extra_var_strings():
         daskhub_gateway_cluster_max_cores="8",
         daskhub_gateway_cluster_max_workers="4",
     )
-    assert site_model.validate(model) == []
+    assert model_validation.validate(model) == []
     config = site_model.gateway_cluster_config(model)
     assert (config["idle_timeout"], config["cluster_max_cores"], config["cluster_max_workers"]) == (900.0, 8, 4)
     assert any("idle_timeout" in error for error in errors_for(daskhub_gateway_idle_timeout="soon"))

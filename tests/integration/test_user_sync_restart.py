@@ -1,0 +1,111 @@
+"""User sync while the hub restarts (issue 11, item 5): the report matches the hub.
+
+A real JupyterHub behind the real configurable-http-proxy it starts. While
+the sync deletes 1,500 users the hub is restarted (SIGTERM, then started
+again on the same ports, with a new proxy that answers 404 until the hub
+has re-added its route). The users the sync reports removed must be exactly
+the ones the hub no longer has, and any it could not remove must show as a
+failure, never as "already gone".
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import hub_fixtures
+import pytest
+import yaml
+from hub_fixtures import HUB_ADMIN
+from support.playbooks import ANSIBLE_PLAYBOOK, ROOT, ansible_env
+
+USERS = [f"user{index:04d}" for index in range(1500)]
+# The newest JupyterHub the fixtures know: what the local target and the composed chart run.
+VERSION = hub_fixtures.HUB_VERSIONS[-1]
+
+
+@pytest.fixture
+def hub():
+    started = hub_fixtures.Hub(VERSION).start()
+    yield started
+    started.stop()
+
+
+def restart(hub):
+    """SIGTERM (the hub stops its proxy), then start again where it was."""
+    hub.proc.terminate()
+    hub.proc.wait(30)
+    hub._log.close()
+    hub.start(keep_ports=True)
+
+
+def start_sync(tmp_path, hub):
+    task = {
+        "name": "Sync",
+        "daskhub.deploy.jupyterhub_users": {
+            "api_url": hub.api_url,
+            "token": hub.token,
+            "users": [],
+            "exclusive": True,
+            "allow_empty": True,
+            "protected_users": [HUB_ADMIN],
+            "parallelism": 8,
+        },
+        "no_log": False,
+    }
+    book = tmp_path / "sync.yml"
+    book.write_text(yaml.safe_dump([{"name": "Sync", "hosts": "localhost", "gather_facts": False, "tasks": [task]}]))
+    return subprocess.Popen(
+        [ANSIBLE_PLAYBOOK, str(book)],
+        cwd=ROOT,
+        env=ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def sync_result(proc):
+    out, err = proc.communicate(timeout=600)
+    try:
+        output = json.loads(out)
+    except ValueError:
+        pytest.fail(f"no JSON from ansible-playbook (rc={proc.returncode}):\n{out[-3000:]}\n{err[-3000:]}")
+    task = output["plays"][0]["tasks"][0]
+    return next(iter(task["hosts"].values()))
+
+
+def hub_user_count(hub):
+    try:
+        page = hub.api("GET", "/users?limit=1", accept="application/jupyterhub-pagination+json")
+    except OSError:
+        return None
+    return page["_pagination"]["total"]
+
+
+def test_the_report_matches_the_hub_after_a_restart_during_a_large_deletion(tmp_path, hub):
+    # In small batches: a loaded machine's hub takes long over a big one.
+    for start in range(0, len(USERS), 250):
+        hub.add_users(USERS[start : start + 250])
+    proc = start_sync(tmp_path, hub)
+    # Restart once the deletions are well under way.
+    deadline = time.monotonic() + 300
+    while (hub_user_count(hub) or len(USERS)) > len(USERS) - 300:
+        assert proc.poll() is None, "the sync finished before the restart"
+        assert time.monotonic() < deadline, "the sync deleted too little in 300 s"
+        time.sleep(0.2)
+    restart(hub)
+    result = sync_result(proc)
+
+    on_hub = set(hub.users())
+    reported = set(result["removed"])
+    gone = set(USERS) - on_hub
+    assert reported == gone, (
+        f"reported {len(reported)} removed, the hub lost {len(gone)}: "
+        f"{len(reported - gone)} reported but still there, {len(gone - reported)} gone but not reported"
+    )
+    assert result["counts"]["removed"] == len(gone)
+    if on_hub - {HUB_ADMIN}:
+        assert result.get("failed"), "users are left on the hub but the sync did not fail"
+        assert f"{len(on_hub - {HUB_ADMIN})} deletion(s) failed" in result["msg"]
