@@ -164,12 +164,15 @@ class KernelSession:
     """One kernel in a user's server, reached through the hub's proxy.
 
     ``server_url``: the server's public URL (``<hub>/user/<name>/``);
-    ``token``: a hub token of that user with access to the server.
+    ``token``: a hub token with access to the server, or ``headers``: what a
+    browser sends instead (its cookies and the server's XSRF token).
     """
 
-    def __init__(self, server_url: str, token: str, timeout: float = 60.0):
+    def __init__(self, server_url: str, token: str | None = None, timeout: float = 60.0, headers: dict | None = None):
         self.server_url = server_url.rstrip("/") + "/"
-        self._auth = {"Authorization": f"token {token}"}
+        self._auth = dict(headers or {})
+        if token:
+            self._auth["Authorization"] = f"token {token}"
         self.timeout = timeout
         self.kernel_id = None
         self._socket = None

@@ -1,0 +1,80 @@
+"""A user's browser, for the tests that take the user's own door: the hub's login form and cookies.
+
+``Browser.login`` posts the hub's login form; ``start_server`` asks for the
+user's server as the hub's home page does; ``kernel`` opens a kernel in it
+with the server's own cookies and XSRF token, as JupyterLab does, through
+``KernelSession`` (plugins/module_utils/jupyter_kernel.py).
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from ansible_collections.daskhub.deploy.plugins.module_utils.jupyter_kernel import KernelSession
+
+
+class Browser:
+    def __init__(self, hub_url: str):
+        self.hub_url = hub_url.rstrip("/")
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def cookie(self, name: str, path_prefix: str = "/") -> str:
+        return next((c.value for c in self.jar if c.name == name and c.path.startswith(path_prefix)), "")
+
+    def cookie_header(self, path: str) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar if path.startswith(c.path))
+
+    def get(self, path: str):
+        with self.opener.open(self.hub_url + path, timeout=60) as response:
+            return response.status, response.geturl(), response.read()
+
+    def login(self, user: str, password: str) -> str:
+        """Post the login form; returns the page the hub redirected to."""
+        self.get("/hub/login")
+        form = {"username": user, "password": password, "_xsrf": self.cookie("_xsrf", "/hub")}
+        request = urllib.request.Request(self.hub_url + "/hub/login", data=urllib.parse.urlencode(form).encode())
+        with self.opener.open(request, timeout=120) as response:
+            response.read()
+            return response.geturl()
+
+    def start_server(self, user: str, timeout: float = 300) -> str:
+        """The hub's "Start My Server": /hub/spawn, then wait until the server answers; returns its URL."""
+        self.get("/hub/spawn")
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            try:
+                # A page, not the API: the server sends a browser without its
+                # cookie through the hub's OAuth, and that sets the cookies
+                # (its _xsrf included); its API would only answer 403.
+                status, url, _ = self.get(f"/user/{user}/lab")
+                if status == 200 and urllib.parse.urlsplit(url).path.startswith(f"/user/{user}/"):
+                    return f"{self.hub_url}/user/{user}/"
+                last = f"{status} at {url}"
+            except (urllib.error.URLError, OSError, ValueError) as err:
+                last = repr(err)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{user}'s server did not start in {timeout:.0f}s: {last}")
+            time.sleep(2)
+
+    def stop_server(self, user: str, timeout: float = 120) -> None:
+        """The hub's "Stop My Server": its API with the hub's cookie and XSRF token."""
+        request = urllib.request.Request(
+            f"{self.hub_url}/hub/api/users/{user}/server",
+            method="DELETE",
+            headers={"X-XSRFToken": self.cookie("_xsrf", "/hub")},
+        )
+        with self.opener.open(request, timeout=timeout) as response:
+            response.read()
+
+    def kernel(self, user: str, timeout: float = 120) -> KernelSession:
+        path = f"/user/{user}/"
+        headers = {"X-XSRFToken": self.cookie("_xsrf", path), "Cookie": self.cookie_header(path + "api/")}
+        session = KernelSession(f"{self.hub_url}{path}", headers=headers, timeout=timeout)
+        session.start()
+        return session
