@@ -159,7 +159,8 @@ def test_hub_config_has_users_and_no_secret():
     model = build_model(**OAUTH, daskhub_users=["Bob", "alice"], daskhub_admin_users=["carol"])
     config = site_model.hub_config(model, "2026.3.0")
     assert config["JupyterHub"]["authenticator_class"] == "generic-oauth"
-    assert config["Authenticator"]["allowed_users"] == ["Bob", "alice", "carol"]
+    # The site's users, and the verify user (an ordinary user of its own).
+    assert config["Authenticator"]["allowed_users"] == ["Bob", "alice", "carol", "daskhub-verify-user"]
     assert config["Authenticator"]["admin_users"] == ["carol"]
     assert config["GenericOAuthenticator"]["username_claim"] == "preferred_username"
     assert config["GenericOAuthenticator"]["login_service"] == "ATLAS IAM"
@@ -329,9 +330,11 @@ def test_verify_service_acts_for_one_dedicated_user_only():
 
 def test_verify_user_must_not_be_an_admin_or_blocked():
     admin = build_model(daskhub_admin_users=["hub-admin"], daskhub_verify_user="hub-admin")
-    assert any(e.startswith("daskhub_verify_user: hub-admin is in daskhub_admin_users") for e in site_model.validate(admin))
+    errors = model_validation.validate(admin)
+    assert any(e.startswith("daskhub_verify_user: hub-admin is in daskhub_admin_users") for e in errors)
     blocked = build_model(daskhub_users=["a"], daskhub_blocked_users=["eve"], daskhub_verify_user="eve")
-    assert any(e.startswith("daskhub_verify_user: eve is in daskhub_blocked_users") for e in site_model.validate(blocked))
+    errors = model_validation.validate(blocked)
+    assert any(e.startswith("daskhub_verify_user: eve is in daskhub_blocked_users") for e in errors)
 
 
 def test_user_sync_is_admin_exactly_when_it_manages_admins():
