@@ -393,6 +393,10 @@ def gateway_snippet(model: dict, settings: dict) -> str:
     )
 
 
+# How the closing message tells operators to check the site, typed from the repository.
+VERIFY_COMMAND = ".venv/bin/ansible-playbook playbooks/verify.yml"
+
+
 def isolation(settings: dict) -> str:
     """One line: which isolation is in force, for the play's summary."""
     if settings.get("system_users"):
@@ -438,7 +442,7 @@ def usage_lines(model: dict, settings: dict, store_path: str, inventory_args: st
         gateway_snippet(model, settings),
         isolation(settings),
         f"Logs: {paths(settings['prefix'])['log']}",
-        f"Check the whole user path: .venv/bin/ansible-playbook playbooks/verify.yml{inventory_args}",
+        f"Check the whole user path: {VERIFY_COMMAND}{inventory_args}",
     ]
 
 

@@ -101,7 +101,8 @@ def test_the_closing_message_tells_a_normal_user_how_to_log_in_and_get_a_token()
     assert "Log in at http://127.0.0.1:8000/hub/login as any allowed user (admin, alice, bob)" in text
     assert "key dummy_password in /srv/site/state/secrets.yml" in text
     assert "http://127.0.0.1:8000/hub/token" in text
-    assert lines[-1] == "Check the whole user path: .venv/bin/ansible-playbook playbooks/verify.yml"
+    assert lines[-1] == f"Check the whole user path: {ls.VERIFY_COMMAND}"
+    assert ls.VERIFY_COMMAND.startswith(".venv/bin/")  # as typed from the repository
     other = ls.usage_lines(model, LOCAL_SETTINGS, "/x", " -i inventories/lab")
     assert other[-1].endswith("playbooks/verify.yml -i inventories/lab")
     assert "Isolation: NONE" in text
