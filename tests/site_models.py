@@ -76,3 +76,22 @@ def build_model(inventory: Path | None = None, **overrides) -> dict:
 
 def inventories() -> list[Path]:
     return sorted(path for path in INVENTORIES.iterdir() if (path / "group_vars").is_dir())
+
+
+def local_settings(where=None, **overrides) -> dict:
+    """The local target's settings (daskhub_local_settings) of a default site with its prefix at ``where``."""
+    base = {
+        "prefix": str(where or "/opt/daskhub"),
+        "bind_ip": "127.0.0.1",
+        "hub_port": 8000,
+        "hub_api_port": 8081,
+        "proxy_api_port": 8001,
+        "gateway_port": 8002,
+        "gateway_api_port": 8003,
+        "system_users": False,
+        "run_as_root": False,
+        "gateway_version": "2026.3.0",
+    }
+    base.update(overrides)
+    return base
+

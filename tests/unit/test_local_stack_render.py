@@ -18,24 +18,12 @@ from ansible_collections.daskhub.deploy.plugins.filter import local_stack as fil
 from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values as hv
 from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack as ls
 from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from site_models import local_settings
 from support import kubernetes_site as ks
 
 
 def settings(tmp_path=None, **overrides):
-    base = {
-        "prefix": str(tmp_path or "/opt/daskhub"),
-        "bind_ip": "127.0.0.1",
-        "hub_port": 8000,
-        "hub_api_port": 8081,
-        "proxy_api_port": 8001,
-        "gateway_port": 8002,
-        "gateway_api_port": 8003,
-        "system_users": False,
-        "run_as_root": False,
-        "gateway_version": "2026.3.0",
-    }
-    base.update(overrides)
-    return base
+    return local_settings(tmp_path, **overrides)
 
 
 @pytest.fixture(scope="module")

@@ -6,21 +6,10 @@ import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values, operations, site_model
 from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack as ls
 from ansible_collections.daskhub.deploy.plugins.modules.daskhub_verify import version_mismatches
-from site_models import build_model
+from site_models import build_model, local_settings
 
 GATEWAY_SCOPE = "access:services!service=dask-gateway"
-LOCAL_SETTINGS = {
-    "prefix": "/opt/daskhub",
-    "bind_ip": "127.0.0.1",
-    "hub_port": 8000,
-    "hub_api_port": 8081,
-    "proxy_api_port": 8001,
-    "gateway_port": 8002,
-    "gateway_api_port": 8003,
-    "system_users": False,
-    "run_as_root": False,
-    "gateway_version": "2026.3.0",
-}
+LOCAL_SETTINGS = local_settings()
 
 
 @pytest.mark.parametrize(("gateway_version", "needs_scope"), [("2026.3.0", True), ("2024.1.0", False)])
