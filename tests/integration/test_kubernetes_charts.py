@@ -23,35 +23,24 @@ from support import kubernetes_site as ks
 INVENTORIES = charts.inventories()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chart_repos():
     try:
-        with charts.ChartRepos() as repos:
-            yield repos
+        return charts.session()[0]
     except charts.SharedMissing as missing:
         pytest.fail(str(missing))
 
 
-@pytest.fixture(scope="session")
-def helm(chart_repos, tmp_path_factory):
+@pytest.fixture
+def helm(chart_repos):
     """helm with the repositories the prerequisites role added (a composed site needs both)."""
-    helm, result = charts.add_chart_repos(tmp_path_factory.mktemp("chart-repos"), chart_repos, "composed")
-    assert result.returncode == 0, result.stdout[-4000:]
-    return helm
+    return charts.session()[1]
 
 
-@pytest.fixture(scope="session")
-def pulled(helm, tmp_path_factory):
+@pytest.fixture
+def pulled(helm):
     """(chart, version) -> the chart folder `helm pull` fetched from the loopback repository."""
-    folder = tmp_path_factory.mktemp("pulled")
-    cache = {}
-
-    def pull(chart, version):
-        if (chart, version) not in cache:
-            cache[(chart, version)] = helm.pull(chart, version, folder)
-        return cache[(chart, version)]
-
-    return pull
+    return charts.pull
 
 
 def test_the_prerequisites_role_adds_the_loopback_repositories(helm, chart_repos):

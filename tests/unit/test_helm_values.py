@@ -141,10 +141,22 @@ def test_example_site_key_by_key():
     megamem = profiles["Megamem (1 TB memory)"]["kubespawner_override"]
     assert megamem["mem_guarantee"] == "1T"
     assert megamem["tolerations"] == [{"key": "megamem", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
-    # Network policies off.
-    assert hub["hub"]["networkPolicy"] == {"enabled": False}
-    assert singleuser["networkPolicy"] == {"enabled": False}
-    assert hub["proxy"]["chp"]["networkPolicy"] == {"enabled": False}
+    # Network policies on (the model's default), with the way to the gateway's traefik.
+    to_traefik = [
+        {"podSelector": {"matchLabels": {"gateway.dask.org/instance": "dhub-dask-gateway",
+                                         "app.kubernetes.io/component": "traefik"}}}
+    ]
+    assert hub["hub"]["networkPolicy"] == {"enabled": True}
+    assert singleuser["networkPolicy"] == {
+        "enabled": True,
+        "egress": [
+            {"to": to_traefik, "ports": [{"port": "web", "protocol": "TCP"}, {"port": "tcp", "protocol": "TCP"}]}
+        ],
+    }
+    assert hub["proxy"]["chp"]["networkPolicy"] == {
+        "enabled": True,
+        "egress": [{"to": to_traefik, "ports": [{"port": "web", "protocol": "TCP"}]}],
+    }
     # The gateway: a LoadBalancer limited to the institute's network.
     assert gateway["traefik"]["service"] == {
         "type": "LoadBalancer",
@@ -350,6 +362,13 @@ def test_an_open_gateway_load_balancer_warns(ranges, warned):
     spec = gateway_section(rendered)["traefik"]["service"]["spec"]
     assert spec["loadBalancerIP"] == "192.0.2.7"
     assert spec.get("loadBalancerSourceRanges", []) == ranges
+
+
+def test_policies_off_add_no_rules():
+    _, _, rendered = render("example-site", daskhub_hub_network_policy_enabled=False)
+    hub = hub_section(rendered)
+    assert hub["singleuser"]["networkPolicy"] == {"enabled": False}
+    assert hub["proxy"]["chp"]["networkPolicy"] == {"enabled": False}
 
 
 def test_the_gateway_is_not_exposed_by_default():
