@@ -53,6 +53,14 @@ def test_every_inventory_templates_lints_and_validates_in_both_modes(inventory, 
     rendered, run = charts.render_site(inventory, tmp_path)
     assert run.returncode == 0, run.stdout[-5000:]
     assert sorted(rendered) == sorted(charts.MODES)
+    # A gateway LoadBalancer serves the HTTP API in plain HTTP: the run says so (issue 12, item 6).
+    output = run.stdout + run.stderr
+    for mode, site in rendered.items():
+        values = {r["key"]: r["values"] for r in site["releases"]}
+        gateway = values["dask-gateway"] if "dask-gateway" in values else values["daskhub"]["dask-gateway"]
+        load_balancer = gateway["traefik"]["service"]["type"] == "LoadBalancer"
+        assert ("LoadBalancer also serves the gateway's HTTP API without TLS" in output
+                or "LoadBalancer serves the gateway's HTTP API without TLS" in output) is load_balancer, mode
     problems = []
     for mode, site in rendered.items():
         chart_dirs = [pulled(r["chart"], r["version"]) for r in site["releases"]]
