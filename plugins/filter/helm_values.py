@@ -59,6 +59,11 @@ def external_gateway(hub_url, load_balancer_address=""):
     return helm_values.external_gateway(hub_url, load_balancer_address)
 
 
+def umbrella_move(model, deployed_chart, move=False):
+    """{move, blocked, plan} for a site whose release runs the umbrella chart and whose model says composed."""
+    return helm_values.umbrella_move(model, deployed_chart, bool(move))
+
+
 def _deployed_values(status):
     # kubernetes.core.helm_info 6.x: release_values (values is deprecated)
     status = status or {}
@@ -127,4 +132,5 @@ class FilterModule:
             "helm_pending_releases": helm_pending_releases,
             "crd_documents": crd_documents,
             "external_gateway": external_gateway,
+            "umbrella_move": umbrella_move,
         }

@@ -448,7 +448,8 @@ def test_schema_errors_name_the_path(mode, extra, expected):
 
 
 def test_a_secret_never_appears_in_a_validation_error():
-    model = ks.model("local", daskhub_extra_values={"jupyterhub": {"proxy": {"secretToken": {"nested": 1}}}})
+    extra = {"jupyterhub": {"proxy": {"secretToken": {"nested": 1}}}}
+    model = ks.model("local", daskhub_chart_mode="daskhub", daskhub_extra_values=extra)
     secrets = ks.secrets(model)
     rendered = hv.render(model, secrets)
     # Make the secrets file itself the offending part.
@@ -476,7 +477,7 @@ def test_bad_model_input_fails_before_rendering(overrides, expected):
 
 
 def test_unknown_umbrella_version_and_missing_secrets_are_clear_errors():
-    model = ks.model("local", daskhub_chart_version="2030.1.0")
+    model = ks.model("local", daskhub_chart_mode="daskhub", daskhub_chart_version="2030.1.0")
     with pytest.raises(hv.ValuesError, match=r"2030\.1\.0 is not a daskhub release.*composed"):
         hv.render(model, ks.secrets(model))
     model = ks.model("local")
@@ -487,7 +488,7 @@ def test_unknown_umbrella_version_and_missing_secrets_are_clear_errors():
 
 
 def test_missing_chart_data_is_a_clear_error(tmp_path):
-    _, _, rendered = render("local")
+    _, _, rendered = render("local", daskhub_chart_mode="daskhub")
     with pytest.raises(hv.ValuesError, match=r"no chart data for daskhub 2024\.1\.1"):
         hv.validate(rendered, str(tmp_path))
 
