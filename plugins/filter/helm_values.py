@@ -54,6 +54,16 @@ def ingress_address(ingress):
     return ingress.get("ip") or ingress.get("hostname") or ""
 
 
+def external_gateway(hub_url, load_balancer_address=""):
+    """{address, proxy_address, code} for clients outside the cluster (the API over the hub's address)."""
+    return helm_values.external_gateway(hub_url, load_balancer_address)
+
+
+def umbrella_move(model, deployed_chart, move=False):
+    """{move, blocked, plan} for a site whose release runs the umbrella chart and whose model says composed."""
+    return helm_values.umbrella_move(model, deployed_chart, bool(move))
+
+
 def _deployed_values(status):
     # kubernetes.core.helm_info 6.x: release_values (values is deprecated)
     status = status or {}
@@ -121,4 +131,6 @@ class FilterModule:
             "ingress_address": ingress_address,
             "helm_pending_releases": helm_pending_releases,
             "crd_documents": crd_documents,
+            "external_gateway": external_gateway,
+            "umbrella_move": umbrella_move,
         }

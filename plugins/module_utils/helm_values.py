@@ -241,6 +241,47 @@ def _volumes(singleuser: dict) -> tuple[list, list]:
     return volumes, mounts
 
 
+# --- Network policy --------------------------------------------------------------
+# With policies on, the jupyterhub chart lets user pods reach the hub and the
+# proxy, and no private address else; the gateway's API pod carries the label
+# the hub's ingress admits (hub.jupyter.org/network-access-hub). Two ways are
+# missing on the user's path to the gateway's traefik:
+# - user pods -> traefik: the notebook's client sends the scheduler traffic
+#   there (DASK_GATEWAY__PROXY_ADDRESS);
+# - the proxy -> traefik: the hub routes /services/dask-gateway (the HTTP
+#   API) to it. The chart's proxy egress to "private IPs" is an ipBlock, which
+#   a CNI need not apply to pod addresses; a pod selector always applies.
+# The dask-gateway chart has no NetworkPolicy: schedulers and workers reach
+# each other, and the gateway reaches the hub.
+GATEWAY_PROXY_PORTS = ("web", "tcp")  # traefik's container ports; tcp exists only when set apart from web
+
+
+def gateway_proxy_pod_labels(model: dict) -> dict:
+    """Labels that select the gateway's traefik pods (the same in both chart modes)."""
+    return {"gateway.dask.org/instance": gateway_fullname(model), "app.kubernetes.io/component": "traefik"}
+
+
+def _to_gateway_proxy(model: dict, ports) -> dict:
+    return {
+        "to": [{"podSelector": {"matchLabels": gateway_proxy_pod_labels(model)}}],
+        "ports": [{"port": name, "protocol": "TCP"} for name in ports],
+    }
+
+
+def network_policy_additions(model: dict) -> dict:
+    """The egress rules added to the chart's policies, by chart section ({} with policies off).
+
+    Named ports only: a port the traefik pod does not declare opens nothing.
+    """
+    if not model.get("hub_network_policy_enabled"):
+        return {"singleuser": {}, "chp": {}}
+    return {
+        # The HTTP API goes through the proxy; the scheduler's TCP (TLS) straight to traefik.
+        "singleuser": {"egress": [_to_gateway_proxy(model, GATEWAY_PROXY_PORTS)]},
+        "chp": {"egress": [_to_gateway_proxy(model, ("web",))]},
+    }
+
+
 def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
     singleuser = model["singleuser"]
     gateway_url = gateway_service_url(model)
@@ -263,6 +304,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
             "letsencrypt": {"contactEmail": model.get("https_letsencrypt_contact_email")},
         }
     network_policy = {"enabled": bool(model.get("hub_network_policy_enabled"))}
+    additions = network_policy_additions(model)
     roles = site_model.hub_roles(model, versions["dask-gateway"])
     values = {
         "hub": {
@@ -280,7 +322,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
                 "loadBalancerIP": model.get("proxy_load_balancer_ip") or None,
             },
             "https": https,
-            "chp": {"networkPolicy": dict(network_policy)},
+            "chp": {"networkPolicy": dict(network_policy, **additions["chp"])},
             "traefik": {"networkPolicy": dict(network_policy)},
         },
         "singleuser": {
@@ -299,7 +341,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
             },
             "extraEnv": extra_env or None,
             "profileList": [_profile(p) for p in singleuser.get("profiles") or []] or None,
-            "networkPolicy": dict(network_policy),
+            "networkPolicy": dict(network_policy, **additions["singleuser"]),
         },
     }
     return _prune(values)
@@ -426,6 +468,114 @@ def load_balancer_warnings(model: dict) -> list[str]:
     return []
 
 
+# --- Moving a site from the daskhub umbrella to composed ------------------------------
+
+
+def umbrella_move(model: dict, deployed_chart: str, move: bool) -> dict:
+    """What to do when the site's release runs the umbrella chart and the model says composed.
+
+    `deployed_chart` is helm's chart of the release named daskhub_release_name
+    ("daskhub-2024.1.1", "" when there is none). Returns {"move": bool,
+    "blocked": message or "", "plan": [lines]}: a site that did not ask for
+    the move is stopped before anything changes (composed is the default for
+    new sites, and an existing site must not follow it silently).
+    """
+    if model["chart_mode"] != "composed" or not str(deployed_chart or "").startswith("daskhub-"):
+        return {"move": False, "blocked": "", "plan": []}
+    release, namespace = model["release_name"], model["namespace"]
+    fullname = gateway_fullname(model)
+    hub, gateway = releases(model)
+    if not move:
+        return {
+            "move": False,
+            "plan": [],
+            "blocked": (
+                f"Release {release} in namespace {namespace} runs the umbrella chart {deployed_chart}, but "
+                "daskhub_chart_mode is composed (the default for new sites). Nothing was changed. To keep this "
+                "site as it is, set daskhub_chart_mode: daskhub in its inventory. To move it to the jupyterhub "
+                "and dask-gateway charts, read README.md (\"Moving a site from daskhub to composed\") and run "
+                "with -e daskhub_kubernetes_move_from_daskhub=true (first with --check --diff)."
+            ),
+        }
+    ip = (model.get("gateway") or {}).get("traefik_load_balancer_ip")
+    lb = (model.get("gateway") or {}).get("traefik_service_type") == "LoadBalancer"
+    if not lb:
+        address = f"Service traefik-{fullname} has no external IP (not a LoadBalancer)"
+    elif ip:
+        address = f"Service traefik-{fullname} is made again with the pinned loadBalancerIP {ip}"
+    else:
+        address = (
+            f"Service traefik-{fullname} is made again and gets a NEW external IP: pin the current one with "
+            "daskhub_gateway_traefik_load_balancer_ip before the move"
+        )
+    return {
+        "move": True,
+        "blocked": "",
+        "plan": [
+            f"Moving {namespace}/{release} from {deployed_chart} to composed:",
+            f"1. helm upgrade {release}: {deployed_chart} -> {hub['chart']} {hub['version']}. The hub, proxy and "
+            "their Services stay in this release (proxy-public keeps its IP); the hub database PVC hub-db-dir "
+            "stays (same name, helm.sh/resource-policy: keep) and the hub upgrades its schema on start "
+            "(sqlite-pvc, with a backup beside it).",
+            f"2. The gateway's resources (api-, controller-, traefik-{fullname}, its Secrets and ConfigMaps) "
+            f"leave release {release}: helm deletes them in that upgrade.",
+            f"3. helm install {gateway['name']}: {gateway['chart']} {gateway['version']} makes them again under "
+            f"the same names; {address}.",
+            "Running Dask clusters lose their gateway while it is replaced: stop them first "
+            "(playbooks/clusters.yml).",
+        ],
+    }
+
+
+# --- External gateway access: the API over TLS, the LoadBalancer for schedulers only ------
+
+
+def gateway_api_cleartext_warnings(model: dict) -> list[str]:
+    """Warn when the gateway's LoadBalancer serves its HTTP API without TLS.
+
+    traefik's web entrypoint (port 80 of the LoadBalancer) carries both the
+    schedulers' TLS traffic and the gateway's HTTP API in plain HTTP; a
+    client pointed at it sends the user's hub token in cleartext.
+    """
+    gateway = model.get("gateway") or {}
+    if gateway.get("traefik_service_type") != "LoadBalancer":
+        return []
+    hub_url = site_model.hub_url(dict(model, target="kubernetes"))
+    if hub_url.startswith("https://"):
+        return [
+            "The Dask Gateway LoadBalancer also serves the gateway's HTTP API without TLS (plain HTTP on port 80): "
+            f"a token sent there crosses the network in cleartext. Clients outside the cluster use {hub_url}"
+            f"{GATEWAY_PREFIX} for the API and the LoadBalancer only as proxy_address (the snippet printed at the end)."
+        ]
+    return [
+        "The Dask Gateway LoadBalancer serves the gateway's HTTP API without TLS (plain HTTP on port 80) and the hub "
+        "has no HTTPS address: clients outside the cluster send their JupyterHub token in cleartext. Set "
+        "daskhub_https_enabled with daskhub_https_hosts (or an HTTPS daskhub_hub_public_url)."
+    ]
+
+
+def external_gateway(hub_url: str, load_balancer_address: str) -> dict:
+    """How a client outside the cluster reaches the gateway: {address, proxy_address, code}.
+
+    The HTTP API (the token) goes through the hub's own address, HTTPS on a
+    site that has it; the LoadBalancer carries only the schedulers' traffic,
+    which is TLS already. Without a LoadBalancer, proxy_address is "" (the
+    schedulers are reachable from inside the cluster only).
+    """
+    hub_url = (hub_url or "").rstrip("/")
+    address = f"{hub_url}{GATEWAY_PREFIX}" if hub_url else ""
+    proxy_address = f"gateway://{load_balancer_address}:80" if load_balancer_address else ""
+    arguments = [repr(address or f"https://<hub>{GATEWAY_PREFIX}")]
+    if proxy_address:
+        arguments.append(f"proxy_address={proxy_address!r}")
+    arguments.append("auth='jupyterhub'")
+    return {
+        "address": address,
+        "proxy_address": proxy_address,
+        "code": f"gateway = Gateway({', '.join(arguments)})",
+    }
+
+
 def render(model: dict, secrets: dict) -> dict:
     """Render every release of the site.
 
@@ -461,7 +611,7 @@ def render(model: dict, secrets: dict) -> dict:
     url = site_model.hub_url(dict(model, target="kubernetes"))
     return {
         "releases": rendered,
-        "warnings": load_balancer_warnings(model),
+        "warnings": load_balancer_warnings(model) + gateway_api_cleartext_warnings(model),
         "hub_url": url,
         "gateway_address": f"{url}{GATEWAY_PREFIX}" if url else "",
     }

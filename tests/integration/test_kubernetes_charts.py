@@ -23,35 +23,24 @@ from support import kubernetes_site as ks
 INVENTORIES = charts.inventories()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chart_repos():
     try:
-        with charts.ChartRepos() as repos:
-            yield repos
+        return charts.session()[0]
     except charts.SharedMissing as missing:
         pytest.fail(str(missing))
 
 
-@pytest.fixture(scope="session")
-def helm(chart_repos, tmp_path_factory):
+@pytest.fixture
+def helm(chart_repos):
     """helm with the repositories the prerequisites role added (a composed site needs both)."""
-    helm, result = charts.add_chart_repos(tmp_path_factory.mktemp("chart-repos"), chart_repos, "composed")
-    assert result.returncode == 0, result.stdout[-4000:]
-    return helm
+    return charts.session()[1]
 
 
-@pytest.fixture(scope="session")
-def pulled(helm, tmp_path_factory):
+@pytest.fixture
+def pulled(helm):
     """(chart, version) -> the chart folder `helm pull` fetched from the loopback repository."""
-    folder = tmp_path_factory.mktemp("pulled")
-    cache = {}
-
-    def pull(chart, version):
-        if (chart, version) not in cache:
-            cache[(chart, version)] = helm.pull(chart, version, folder)
-        return cache[(chart, version)]
-
-    return pull
+    return charts.pull
 
 
 def test_the_prerequisites_role_adds_the_loopback_repositories(helm, chart_repos):
@@ -64,6 +53,14 @@ def test_every_inventory_templates_lints_and_validates_in_both_modes(inventory, 
     rendered, run = charts.render_site(inventory, tmp_path)
     assert run.returncode == 0, run.stdout[-5000:]
     assert sorted(rendered) == sorted(charts.MODES)
+    # A gateway LoadBalancer serves the HTTP API in plain HTTP: the run says so (issue 12, item 6).
+    output = " ".join((run.stdout + run.stderr).split())  # warnings are wrapped to the terminal
+    for mode, site in rendered.items():
+        values = {r["key"]: r["values"] for r in site["releases"]}
+        gateway = values["dask-gateway"] if "dask-gateway" in values else values["daskhub"]["dask-gateway"]
+        load_balancer = gateway["traefik"]["service"]["type"] == "LoadBalancer"
+        assert ("LoadBalancer also serves the gateway's HTTP API without TLS" in output
+                or "LoadBalancer serves the gateway's HTTP API without TLS" in output) is load_balancer, mode
     problems = []
     for mode, site in rendered.items():
         chart_dirs = [pulled(r["chart"], r["version"]) for r in site["releases"]]

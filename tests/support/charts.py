@@ -16,12 +16,15 @@ for, never a silently smaller test.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import http.server
 import json
 import re
+import shutil
 import subprocess
 import tarfile
+import tempfile
 import threading
 from pathlib import Path
 
@@ -410,3 +413,31 @@ def helm_args(release: dict, namespace: str, kube_version: str) -> list[str]:
         "--values",
         release["secrets_file"],
     ]
+
+
+# --- One loopback repository and one helm home per test process ------------------------------
+
+
+@functools.cache
+def session() -> tuple[ChartRepos, Helm, Path]:
+    """The loopback repositories, added once by the prerequisites role, for every test of the process.
+
+    Returns (repos, helm, pull folder). Cached per process, so the test
+    modules that template the real charts share one prerequisites run (an
+    xdist worker is one process). Raises SharedMissing without ../shared,
+    AssertionError when the role fails.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="daskhub-k8s-charts-"))
+    atexit.register(shutil.rmtree, scratch, True)
+    repos = ChartRepos().__enter__()
+    atexit.register(repos.__exit__, None, None, None)
+    helm, result = add_chart_repos(scratch / "repos", repos, "composed")
+    if result.returncode != 0:
+        raise AssertionError(f"the prerequisites role did not add the chart repositories:\n{result.stdout[-4000:]}")
+    return repos, helm, scratch / "pulled"
+
+
+def pull(chart: str, version: str) -> Path:
+    """The chart folder of <repo>/<chart> at this version, pulled once per process from the loopback repository."""
+    _, helm, folder = session()
+    return helm.pull(chart, version, folder)

@@ -147,16 +147,30 @@ def test_example_site_key_by_key():
     megamem = profiles["Megamem (1 TB memory)"]["kubespawner_override"]
     assert megamem["mem_guarantee"] == "1T"
     assert megamem["tolerations"] == [{"key": "megamem", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
-    # Network policies off.
-    assert hub["hub"]["networkPolicy"] == {"enabled": False}
-    assert singleuser["networkPolicy"] == {"enabled": False}
-    assert hub["proxy"]["chp"]["networkPolicy"] == {"enabled": False}
+    # Network policies on (the model's default), with the way to the gateway's traefik.
+    to_traefik = [
+        {"podSelector": {"matchLabels": {"gateway.dask.org/instance": "dhub-dask-gateway",
+                                         "app.kubernetes.io/component": "traefik"}}}
+    ]
+    assert hub["hub"]["networkPolicy"] == {"enabled": True}
+    assert singleuser["networkPolicy"] == {
+        "enabled": True,
+        "egress": [
+            {"to": to_traefik, "ports": [{"port": "web", "protocol": "TCP"}, {"port": "tcp", "protocol": "TCP"}]}
+        ],
+    }
+    assert hub["proxy"]["chp"]["networkPolicy"] == {
+        "enabled": True,
+        "egress": [{"to": to_traefik, "ports": [{"port": "web", "protocol": "TCP"}]}],
+    }
     # The gateway: a LoadBalancer limited to the institute's network.
     assert gateway["traefik"]["service"] == {
         "type": "LoadBalancer",
         "spec": {"loadBalancerSourceRanges": ["198.51.100.0/24"]},
     }
-    assert rendered["warnings"] == []
+    # Source ranges limit the LoadBalancer; its plain-HTTP API is what is left to warn about.
+    (warning,) = rendered["warnings"]
+    assert "also serves the gateway's HTTP API without TLS" in warning
     backend = gateway["gateway"]["backend"]
     assert backend["scheduler"]["cores"] == {"request": 1, "limit": 1}
     assert backend["scheduler"]["memory"] == {"request": "32G", "limit": "100G"}
@@ -350,12 +364,18 @@ def test_an_open_gateway_load_balancer_warns(ranges, warned):
         daskhub_gateway_traefik_load_balancer_source_ranges=ranges,
         daskhub_gateway_traefik_load_balancer_ip="192.0.2.7",
     )
-    assert bool(rendered["warnings"]) is warned
-    if warned:
-        assert "open to the whole internet" in rendered["warnings"][0]
+    opened = [w for w in rendered["warnings"] if "open to the whole internet" in w]
+    assert bool(opened) is warned
     spec = gateway_section(rendered)["traefik"]["service"]["spec"]
     assert spec["loadBalancerIP"] == "192.0.2.7"
     assert spec.get("loadBalancerSourceRanges", []) == ranges
+
+
+def test_policies_off_add_no_rules():
+    _, _, rendered = render("example-site", daskhub_hub_network_policy_enabled=False)
+    hub = hub_section(rendered)
+    assert hub["singleuser"]["networkPolicy"] == {"enabled": False}
+    assert hub["proxy"]["chp"]["networkPolicy"] == {"enabled": False}
 
 
 def test_the_gateway_is_not_exposed_by_default():
@@ -434,7 +454,8 @@ def test_schema_errors_name_the_path(mode, extra, expected):
 
 
 def test_a_secret_never_appears_in_a_validation_error():
-    model = ks.model("local", daskhub_extra_values={"jupyterhub": {"proxy": {"secretToken": {"nested": 1}}}})
+    extra = {"jupyterhub": {"proxy": {"secretToken": {"nested": 1}}}}
+    model = ks.model("local", daskhub_chart_mode="daskhub", daskhub_extra_values=extra)
     secrets = ks.secrets(model)
     rendered = hv.render(model, secrets)
     # Make the secrets file itself the offending part.
@@ -462,7 +483,7 @@ def test_bad_model_input_fails_before_rendering(overrides, expected):
 
 
 def test_unknown_umbrella_version_and_missing_secrets_are_clear_errors():
-    model = ks.model("local", daskhub_chart_version="2030.1.0")
+    model = ks.model("local", daskhub_chart_mode="daskhub", daskhub_chart_version="2030.1.0")
     with pytest.raises(hv.ValuesError, match=r"2030\.1\.0 is not a daskhub release.*composed"):
         hv.render(model, ks.secrets(model))
     model = ks.model("local")
@@ -473,7 +494,7 @@ def test_unknown_umbrella_version_and_missing_secrets_are_clear_errors():
 
 
 def test_missing_chart_data_is_a_clear_error(tmp_path):
-    _, _, rendered = render("local")
+    _, _, rendered = render("local", daskhub_chart_mode="daskhub")
     with pytest.raises(hv.ValuesError, match=r"no chart data for daskhub 2024\.1\.1"):
         hv.validate(rendered, str(tmp_path))
 

@@ -122,6 +122,7 @@ def test_sqlite_backup_of_a_missing_database_fails_and_creates_nothing(tmp_path)
 
 def test_release_names_in_removal_order():
     filters = FilterModule().filters()
-    assert filters["daskhub_release_names"](build_model(daskhub_target="kubernetes")) == ["dhub"]
+    umbrella = build_model(daskhub_target="kubernetes", daskhub_chart_mode="daskhub")
+    assert filters["daskhub_release_names"](umbrella) == ["dhub"]
     composed = build_model(daskhub_target="kubernetes", daskhub_chart_mode="composed")
     assert filters["daskhub_release_names"](composed) == ["dhub-dask-gateway", "dhub"]
