@@ -287,30 +287,30 @@ class GatewayClusters:
         self.gateway_url = gateway_url.rstrip("/")
         self.service = service
         self.timeout = float(timeout)
-        self._tokens: dict[str, dict] = {}
-        # The hub admin that stops orphaned clusters (set by stop()).
-        self.admin = None
+        # (user, as_admin) -> the minted token's model.
+        self._tokens: dict[tuple[str, bool], dict] = {}
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     # -- tokens -------------------------------------------------------------
-    def _token(self, user) -> str:
-        if user not in self._tokens:
-            scopes = [GATEWAY_SERVICE_SCOPE.format(service=self.service)]
-            if user == self.admin:
-                scopes = self.admin_token_scopes(user)
-            model = self.hub.create_token(user, note=TOKEN_NOTE, expires_in=TOKEN_LIFETIME, scopes=scopes)
-            self._tokens[user] = model
-        return self._tokens[user]["token"]
+    def _token(self, user, as_admin=False) -> str:
+        # An admin's token carries one more scope than the same user's own
+        # (for listing), so the two are minted and kept apart.
+        key = (user, as_admin)
+        if key not in self._tokens:
+            scopes = self.admin_token_scopes(user) if as_admin else [GATEWAY_SERVICE_SCOPE.format(service=self.service)]
+            self._tokens[key] = self.hub.create_token(user, note=TOKEN_NOTE, expires_in=TOKEN_LIFETIME, scopes=scopes)
+        return self._tokens[key]["token"]
 
     def revoke_tokens(self) -> list[str]:
         """Revoke every token this object minted; returns the users whose revocation failed."""
         failed = []
-        for user, model in list(self._tokens.items()):
+        for key, model in list(self._tokens.items()):
+            user = key[0]
             try:
                 self.hub.revoke_token(user, model["id"])
             except Exception:  # clean-up goes on; the token expires by itself anyway
                 failed.append(user)
-            del self._tokens[user]
+            del self._tokens[key]
         return failed
 
     def __enter__(self):
@@ -320,14 +320,14 @@ class GatewayClusters:
         self.revoke_tokens()
 
     # -- gateway requests ----------------------------------------------------
-    def _request(self, method, path, user):
+    def _request(self, method, path, user, as_admin=False):
         # The gateway's JupyterHubAuthenticator reads "Authorization: jupyterhub
         # <token>"; "token <x>" is how a cluster's own API token authenticates.
         url = self.gateway_url + path
         req = urllib.request.Request(  # noqa: S310  gateway_url is checked to be http(s)
             url,
             method=method,
-            headers={"Authorization": f"jupyterhub {self._token(user)}", "Accept": "application/json"},
+            headers={"Authorization": f"jupyterhub {self._token(user, as_admin)}", "Accept": "application/json"},
         )
         try:
             with self._opener.open(req, timeout=self.timeout) as resp:
@@ -411,15 +411,14 @@ class GatewayClusters:
         """DELETE each cluster as its owner, or as the hub admin ``admin`` (for orphans); returns the names stopped."""
         stopped = []
         for cluster in clusters:
-            caller = admin if cluster.get("orphaned") else cluster["user"]
-            if cluster.get("orphaned"):
-                self.admin = admin
+            orphaned = bool(cluster.get("orphaned"))
+            caller = admin if orphaned else cluster["user"]
             if caller is None:
                 raise ClustersError(
                     f"cluster {cluster['name']} belongs to {cluster['user']!r}, who is not a hub user any more: "
                     "only a hub admin may stop it, and the hub has no admin user (daskhub_admin_users)"
                 )
-            self._request("DELETE", f"/api/v1/clusters/{urllib.parse.quote(cluster['name'])}", caller)
+            self._request("DELETE", f"/api/v1/clusters/{urllib.parse.quote(cluster['name'])}", caller, orphaned)
             stopped.append(cluster["name"])
         return stopped
 

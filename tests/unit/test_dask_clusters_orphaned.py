@@ -90,8 +90,8 @@ class RecordingGateway(dc.GatewayClusters):
         super().__init__(hub=None, gateway_url="http://127.0.0.1:9/services/dask-gateway")
         self.calls = []
 
-    def _request(self, method, path, user):
-        self.calls.append((method, path, user))
+    def _request(self, method, path, user, as_admin=False):
+        self.calls.append((method, path, user, as_admin))
         return 204, None
 
 
@@ -103,8 +103,8 @@ def test_orphans_are_stopped_as_the_hub_admin_and_the_others_as_their_owner():
     )
     assert stopped == ["c-alice", "c-bob"]
     assert gateway.calls == [
-        ("DELETE", "/api/v1/clusters/c-alice", "alice"),
-        ("DELETE", "/api/v1/clusters/c-bob", "admin"),
+        ("DELETE", "/api/v1/clusters/c-alice", "alice", False),
+        ("DELETE", "/api/v1/clusters/c-bob", "admin", True),
     ]
     assert gateway.admin_token_scopes("admin") == ["access:services!service=dask-gateway", "read:users!user=admin"]
 
@@ -112,3 +112,31 @@ def test_orphans_are_stopped_as_the_hub_admin_and_the_others_as_their_owner():
 def test_an_orphan_without_a_hub_admin_is_a_clear_error():
     with pytest.raises(dc.ClustersError, match="only a hub admin may stop it"):
         RecordingGateway().stop([{"name": "c-bob", "user": "bob", "orphaned": True}], admin=None)
+
+
+class MintingHub:
+    """Records the tokens a GatewayClusters mints and revokes (the hub's part is tested on a real stack)."""
+
+    def __init__(self):
+        self.minted, self.revoked = [], []
+
+    def create_token(self, user, note=None, expires_in=None, scopes=None):
+        self.minted.append((user, scopes))
+        return {"token": f"token-{len(self.minted)}", "id": str(len(self.minted))}
+
+    def revoke_token(self, user, token_id):
+        self.revoked.append((user, token_id))
+
+
+def test_an_admin_lists_with_its_own_token_and_stops_orphans_with_another():
+    hub = MintingHub()
+    gateway = dc.GatewayClusters(hub, "http://127.0.0.1:9/services/dask-gateway")
+    own, as_admin = gateway._token("admin"), gateway._token("admin", as_admin=True)
+    assert own != as_admin
+    assert gateway._token("admin") == own
+    assert hub.minted == [
+        ("admin", ["access:services!service=dask-gateway"]),
+        ("admin", ["access:services!service=dask-gateway", "read:users!user=admin"]),
+    ]
+    assert gateway.revoke_tokens() == []
+    assert sorted(hub.revoked) == [("admin", "1"), ("admin", "2")]
