@@ -22,6 +22,7 @@ Standard library only, so it runs inside modules and filters alike.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import re
@@ -288,18 +289,17 @@ class GatewayClusters:
         self.service = service
         self.timeout = float(timeout)
         self._tokens: dict[str, dict] = {}
-        # The hub admin that stops orphaned clusters (set by stop()).
-        self.admin = None
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     # -- tokens -------------------------------------------------------------
     def _token(self, user) -> str:
         if user not in self._tokens:
-            scopes = [GATEWAY_SERVICE_SCOPE.format(service=self.service)]
-            if user == self.admin:
-                scopes = self.admin_token_scopes(user)
-            model = self.hub.create_token(user, note=TOKEN_NOTE, expires_in=TOKEN_LIFETIME, scopes=scopes)
-            self._tokens[user] = model
+            self._tokens[user] = self.hub.create_token(
+                user,
+                note=TOKEN_NOTE,
+                expires_in=TOKEN_LIFETIME,
+                scopes=[GATEWAY_SERVICE_SCOPE.format(service=self.service)],
+            )
         return self._tokens[user]["token"]
 
     def revoke_tokens(self) -> list[str]:
@@ -379,19 +379,14 @@ class GatewayClusters:
         records = [record for name in names for record in found.get(name, [])]
         return sorted(records, key=lambda r: (r["user"], r["name"])), unknown
 
-    def list_orphans(self, gateway_db, users=None, now=None) -> tuple[list[dict], str | None]:
-        """The active clusters in ``gateway_db`` whose owner the hub no longer has (of ``users`` if given).
-
-        Returns (records, admin): ``admin`` is a hub admin user who may
-        stop them (None when the hub has none).
-        """
-        hub_users = self.hub.list_users()
-        admin = next((user["name"] for user in hub_users if user.get("admin")), None)
-        records = mark_orphaned(from_gateway_db(gateway_db, now=now), [user["name"] for user in hub_users])
+    def list_orphans(self, gateway_db, users=None, now=None) -> list[dict]:
+        """The active clusters in ``gateway_db`` whose owner the hub no longer has (of ``users`` if given)."""
+        hub_users = [user["name"] for user in self.hub.list_users()]
+        records = mark_orphaned(from_gateway_db(gateway_db, now=now), hub_users)
         orphans = [r for r in records if r["orphaned"] and (not users or r["user"] in users)]
         for record in orphans:
             record["workers"] = self.worker_count(record["name"]) if record["status"] == "RUNNING" else 0
-        return orphans, admin
+        return orphans
 
     def worker_count(self, name):
         """Workers connected to the scheduler, from its dashboard's JSON; None when it does not answer.
@@ -407,23 +402,28 @@ class GatewayClusters:
         except (urllib.error.URLError, OSError, ValueError, TypeError):
             return None
 
-    def stop(self, clusters, admin=None) -> list[str]:
-        """DELETE each cluster as its owner, or as the hub admin ``admin`` (for orphans); returns the names stopped."""
+    def stop(self, clusters) -> list[str]:
+        """DELETE each cluster as its owner; returns the names stopped.
+
+        The gateway lets only a cluster's owner stop it (hub admins
+        included), so the owner of an orphaned cluster is created on the hub
+        again for the DELETE and deleted right after: for those seconds the
+        name exists on the hub without being in the site's user lists.
+        """
         stopped = []
         for cluster in clusters:
-            caller = admin if cluster.get("orphaned") else cluster["user"]
-            if cluster.get("orphaned"):
-                self.admin = admin
-            if caller is None:
-                raise ClustersError(
-                    f"cluster {cluster['name']} belongs to {cluster['user']!r}, who is not a hub user any more: "
-                    "only a hub admin may stop it, and the hub has no admin user (daskhub_admin_users)"
-                )
-            self._request("DELETE", f"/api/v1/clusters/{urllib.parse.quote(cluster['name'])}", caller)
+            recreated = bool(cluster.get("orphaned")) and bool(self.hub.create_users([cluster["user"]]))
+            try:
+                self._request("DELETE", f"/api/v1/clusters/{urllib.parse.quote(cluster['name'])}", cluster["user"])
+            finally:
+                if recreated:
+                    self._drop_token(cluster["user"])
+                    self.hub.delete_user(cluster["user"])
             stopped.append(cluster["name"])
         return stopped
 
-    def admin_token_scopes(self, admin) -> list[str]:
-        # The gateway takes a hub user as its admin from the admin flag of
-        # the token's /user model, which needs read:users on that user.
-        return [GATEWAY_SERVICE_SCOPE.format(service=self.service), f"read:users!user={admin}"]
+    def _drop_token(self, user) -> None:
+        model = self._tokens.pop(user, None)
+        if model is not None:
+            with contextlib.suppress(Exception):  # deleting the user deletes its tokens anyway
+                self.hub.revoke_token(user, model["id"])

@@ -66,8 +66,9 @@ options:
     description:
       - The gateway's sqlite database on the host (the local target). The gateway's API lists only the
         caller's clusters, and a user the hub no longer has cannot call it, so the clusters of removed
-        users are found here, read-only. They are stopped as a hub admin user (the first the hub has),
-        whom the gateway lets stop any cluster.
+        users are found here, read-only. The gateway lets only a cluster's owner stop it, so to stop one
+        the module creates its owner on the hub again, stops the cluster as that user and deletes the user
+        right after.
     type: path
   timeout:
     description: Seconds to wait for each request.
@@ -183,14 +184,13 @@ def main():
             hub, params["gateway_url"], service=params["gateway_service"], timeout=params["timeout"]
         ) as gateway:
             clusters, unknown = gateway.list_all(users=params["users"] or None)
-            admin = None
             if params["gateway_db"]:
-                orphans, admin = gateway.list_orphans(params["gateway_db"], users=params["users"] or None)
+                orphans = gateway.list_orphans(params["gateway_db"], users=params["users"] or None)
                 clusters = sorted(clusters + orphans, key=lambda r: (r["user"], r["name"]))
             chosen = select(
                 clusters, older_than=params["older_than"], users=params["users"], orphaned=params["orphaned"]
             )
-            stopped = [] if module.check_mode else gateway.stop(chosen, admin=admin)
+            stopped = [] if module.check_mode else gateway.stop(chosen)
     except (HubAPIError, ClustersError) as err:
         module.fail_json(msg=str(err))
     for name in unknown:

@@ -83,32 +83,66 @@ def test_the_filters_select_orphans_on_kubernetes_records():
     assert [r["name"] for r in filters["dask_clusters_select"](records, "", [], True)] == ["c1"]
 
 
+class RecordingHub:
+    """Records the calls a GatewayClusters makes to the hub (the hub's part is tested on a real stack)."""
+
+    def __init__(self, users=()):
+        self.users = set(users)
+        self.calls = []
+
+    def create_users(self, names):
+        new = [name for name in names if name not in self.users]
+        self.users.update(new)
+        self.calls.append(("create", new))
+        return [{"name": name} for name in new]
+
+    def delete_user(self, name):
+        self.users.discard(name)
+        self.calls.append(("delete", name))
+        return True
+
+    def create_token(self, user, note=None, expires_in=None, scopes=None):
+        assert user in self.users, f"a token for {user}, who is not on the hub"
+        self.calls.append(("token", user, scopes))
+        return {"token": f"token-{user}", "id": "1"}
+
+    def revoke_token(self, user, token_id):
+        self.calls.append(("revoke", user))
+
+
 class RecordingGateway(dc.GatewayClusters):
     """Records who each DELETE is sent as, instead of sending it."""
 
-    def __init__(self):
-        super().__init__(hub=None, gateway_url="http://127.0.0.1:9/services/dask-gateway")
-        self.calls = []
+    def __init__(self, hub):
+        super().__init__(hub, "http://127.0.0.1:9/services/dask-gateway")
+        self.deletes = []
 
     def _request(self, method, path, user):
-        self.calls.append((method, path, user))
+        self._token(user)
+        self.deletes.append((method, path, user, user in self.hub.users))
         return 204, None
 
 
-def test_orphans_are_stopped_as_the_hub_admin_and_the_others_as_their_owner():
-    gateway = RecordingGateway()
+def test_an_orphan_is_stopped_by_its_owner_recreated_for_the_moment():
+    hub = RecordingHub(users=["alice"])
+    gateway = RecordingGateway(hub)
     stopped = gateway.stop(
-        [{"name": "c-alice", "user": "alice", "orphaned": False}, {"name": "c-bob", "user": "bob", "orphaned": True}],
-        admin="admin",
+        [{"name": "c-alice", "user": "alice", "orphaned": False}, {"name": "c-bob", "user": "bob", "orphaned": True}]
     )
     assert stopped == ["c-alice", "c-bob"]
-    assert gateway.calls == [
-        ("DELETE", "/api/v1/clusters/c-alice", "alice"),
-        ("DELETE", "/api/v1/clusters/c-bob", "admin"),
+    # The gateway lets only the owner stop a cluster: bob exists while his is stopped, and not after.
+    assert gateway.deletes == [
+        ("DELETE", "/api/v1/clusters/c-alice", "alice", True),
+        ("DELETE", "/api/v1/clusters/c-bob", "bob", True),
     ]
-    assert gateway.admin_token_scopes("admin") == ["access:services!service=dask-gateway", "read:users!user=admin"]
+    assert hub.users == {"alice"}
+    assert [call for call in hub.calls if call[0] in ("create", "delete")] == [("create", ["bob"]), ("delete", "bob")]
+    gateway.revoke_tokens()
+    assert ("revoke", "alice") in hub.calls
 
 
-def test_an_orphan_without_a_hub_admin_is_a_clear_error():
-    with pytest.raises(dc.ClustersError, match="only a hub admin may stop it"):
-        RecordingGateway().stop([{"name": "c-bob", "user": "bob", "orphaned": True}], admin=None)
+def test_an_owner_that_is_back_on_the_hub_is_not_deleted():
+    hub = RecordingHub(users=["bob"])
+    RecordingGateway(hub).stop([{"name": "c-bob", "user": "bob", "orphaned": True}])
+    assert hub.users == {"bob"}
+    assert ("delete", "bob") not in hub.calls
