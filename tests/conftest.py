@@ -12,3 +12,6 @@ COLLECTIONS_DIR = REPO_ROOT / ".collections"
 # ones bundled with the `ansible` package merge under it.
 if str(COLLECTIONS_DIR) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS_DIR))
+
+# The deployed local stacks (tests/support/stacks.py), for every test module.
+from support.stacks import local_stack, upgraded_stack  # noqa: E402, F401

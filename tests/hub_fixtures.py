@@ -7,8 +7,11 @@ couple of seconds with its database on tmpfs.
 
 Use from pytest (``from hub_fixtures import ...``; tests/ is on sys.path) or
 from scripts (bench/). The service tokens mirror what the daskhub targets
-render for the user-sync service: a role with list:users, read:users and
-admin:users, and membership of the admin role for managing admins.
+render for the user-sync service: its role's scopes, its admin-role
+membership and the Authenticator settings come from
+plugins/module_utils/site_model.py for a site whose admin is HUB_ADMIN, as
+both targets render them (the ``user-sync-groups`` service: the same site
+with daskhub_user_sync_groups set).
 """
 
 from __future__ import annotations
@@ -42,13 +45,37 @@ HUB_VERSIONS = tuple(
 )
 CHP_VERSION = os.environ.get("DASKHUB_TEST_CHP_VERSION", "4.6.3")
 
-USER_SYNC_SCOPES = ["list:users", "read:users", "admin:users"]
-GROUP_SCOPES = ["list:groups", "read:groups", "admin:groups"]
 # A user every test hub keeps: the site's admin, protected from deletion as
 # the role protects daskhub_admin_users. It also keeps a 4.x hub's
 # allowed_users non-empty, which 4.x would read as "everyone may log in".
 HUB_ADMIN = "hubadmin"
 DUMMY_PASSWORD = "test-password"
+
+
+def rendered_site(manage_groups=False):
+    """The user-sync service's role and the Authenticator config, as the targets render them.
+
+    Returns (scopes, admin, authenticator traits) for a site whose only
+    admin is HUB_ADMIN; with ``manage_groups``, one that syncs groups too.
+    """
+    collections = str(REPO_ROOT / ".collections")
+    if collections not in sys.path:
+        sys.path.insert(0, collections)
+    from ansible_collections.daskhub.deploy.plugins.module_utils import site_model  # noqa: PLC0415
+    from site_models import build_model  # noqa: PLC0415
+
+    overrides = {"daskhub_admin_users": [HUB_ADMIN], "daskhub_users": []}
+    if manage_groups:
+        overrides["daskhub_user_sync_groups"] = {"physics": []}
+    model = build_model(**overrides)
+    roles = site_model.hub_roles(model, "2026.3.0")
+    (role,) = [role for role in roles if site_model.USER_SYNC_SERVICE in role.get("services", [])]
+    admin = site_model.hub_services(model, None)[site_model.USER_SYNC_SERVICE]["admin"]
+    return role["scopes"], admin, site_model.hub_config(model)["Authenticator"]
+
+
+_USER_SYNC_SCOPES, _USER_SYNC_ADMIN, _AUTHENTICATOR = rendered_site()
+_GROUP_SYNC_SCOPES, _GROUP_SYNC_ADMIN, _ = rendered_site(manage_groups=True)
 
 
 @contextlib.contextmanager
@@ -118,10 +145,11 @@ class Hub:
 
     SERVICES: ClassVar[dict] = {
         # What the targets render: only the scopes it needs, plus the admin role.
-        "user-sync": {"scopes": USER_SYNC_SCOPES, "admin": True},
-        "user-sync-noadmin": {"scopes": USER_SYNC_SCOPES, "admin": False},
+        "user-sync": {"scopes": _USER_SYNC_SCOPES, "admin": _USER_SYNC_ADMIN},
+        # Misconfigured on purpose: the errors a site gets without the admin role or a scope.
+        "user-sync-noadmin": {"scopes": _USER_SYNC_SCOPES, "admin": False},
         "user-sync-readonly": {"scopes": ["list:users", "read:users"], "admin": False},
-        "user-sync-groups": {"scopes": USER_SYNC_SCOPES + GROUP_SCOPES, "admin": True},
+        "user-sync-groups": {"scopes": _GROUP_SYNC_SCOPES, "admin": _GROUP_SYNC_ADMIN},
         # The tests' own eyes and hands, independent of the code under test.
         "test-admin": {"scopes": None, "admin": True},
     }
@@ -169,18 +197,12 @@ class Hub:
             f"c.JupyterHub.pid_file = '{self.workdir}/jupyterhub.pid'",
             "c.JupyterHub.authenticator_class = 'dummy'",
             f"c.DummyAuthenticator.password = {DUMMY_PASSWORD!r}",
-            f"c.Authenticator.admin_users = {{{HUB_ADMIN!r}}}",
-            f"c.Authenticator.allowed_users = {{{HUB_ADMIN!r}}}",
+            *(f"c.Authenticator.{trait} = {value!r}" for trait, value in _AUTHENTICATOR.items()),
             f"c.JupyterHub.services = {services!r}",
             f"c.JupyterHub.load_roles = {roles!r}",
             "c.JupyterHub.last_activity_interval = 3600",
             f"c.Application.log_level = {self.log_level!r}",
         ]
-        if self.major >= 5:
-            # JupyterHub 5: users added through the API may log in only with
-            # allow_existing_users (its default is true only while
-            # allowed_users is non-empty). The targets render it explicitly.
-            lines.append("c.Authenticator.allow_existing_users = True")
         return "\n".join(lines) + "\n"
 
     def start(self, timeout=60):

@@ -52,4 +52,5 @@ class FilterModule:
             "local_gateway_document": _wrap(local_stack.gateway_document),
             "local_gateway_secret_document": _wrap(local_stack.gateway_secret_document),
             "local_config_sources": _wrap(local_config_sources),
+            "local_usage_lines": _wrap(local_stack.usage_lines),
         }

@@ -18,6 +18,7 @@ class FilterModule:
             "daskhub_names": operations.parse_names,
             "daskhub_rotation_errors": operations.rotation_errors,
             "daskhub_rotated_service_tokens": operations.rotated_service_tokens,
+            "daskhub_rotation_impact": operations.rotation_impact,
             "daskhub_release_names": _release_names,
             "daskhub_timestamp": lambda _ignored=None: operations.timestamp(),
         }

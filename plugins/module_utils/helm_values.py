@@ -245,6 +245,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
     singleuser = model["singleuser"]
     gateway_url = gateway_service_url(model)
     extra_env = {str(k): str(v) for k, v in (singleuser.get("extra_env") or {}).items()}
+    extra_env.update(site_model.notebook_environment(model, image_from_notebook=True))
     if composed:
         # The umbrella chart sets these in its hub extraConfig; composed, we do.
         extra_env.update(
@@ -265,7 +266,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
     roles = site_model.hub_roles(model, versions["dask-gateway"])
     values = {
         "hub": {
-            "config": site_model.hub_config(model),
+            "config": site_model.hub_config(model, versions["dask-gateway"]),
             "services": site_model.hub_services(model, gateway_url),
             "loadRoles": {role["name"]: role for role in roles},
             "networkPolicy": network_policy,

@@ -44,7 +44,11 @@ UNSAFE_BACKEND = "dask_gateway_server.backends.local.UnsafeLocalBackend"
 SYSTEM_BACKEND = "dask_gateway_server.backends.local.LocalBackend"
 # distributed no longer installs dask-scheduler / dask-worker.
 SCHEDULER_CMD = ["dask", "scheduler"]
-WORKER_CMD = ["dask", "worker"]
+# The local backends start schedulers on 127.0.0.1 (their default_host) but
+# pass workers no --host, so a worker and its nanny would listen on every
+# address; clients reach clusters only through the gateway's proxy.
+CLUSTER_HOST = "127.0.0.1"
+WORKER_CMD = ["dask", "worker", "--host", CLUSTER_HOST]
 PORT_NAMES = ("hub_port", "hub_api_port", "proxy_api_port", "gateway_port", "gateway_api_port")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104  names of the wildcard, not a bind
 
@@ -169,12 +173,13 @@ def hub_document(model: dict, settings: dict) -> dict:
     _assert_settings(settings)
     p = paths(settings["prefix"])
     singleuser = model.get("singleuser") or {}
-    config = copy.deepcopy(site_model.hub_config(model))
+    config = copy.deepcopy(site_model.hub_config(model, settings["gateway_version"]))
     addresses = gateway_addresses(model, settings)
     environment = dict(singleuser.get("extra_env") or {})
     environment.update(
         site_model.user_environment(addresses["address"], addresses["proxy_address"], addresses["public_address"])
     )
+    environment.update(site_model.notebook_environment(model, image_from_notebook=False))
     system_users = bool(settings.get("system_users"))
     hub = config.setdefault("JupyterHub", {})
     hub.update(
@@ -190,6 +195,10 @@ def hub_document(model: dict, settings: dict) -> dict:
             # The hub's proxy is its child; under a supervisor a restarted hub
             # finds the old one through the pid file and replaces it.
             "cleanup_proxy": True,
+            # Users' servers outlive a hub restart (a config change, an
+            # upgrade, a rotation), as on Kubernetes: the spawners start them
+            # in sessions of their own and the hub finds them again by pid.
+            "cleanup_servers": False,
         }
     )
     config["ConfigurableHTTPProxy"] = {
@@ -208,7 +217,7 @@ def hub_document(model: dict, settings: dict) -> dict:
         # One trust domain: every notebook runs as the hub's own user, which
         # is root here, and jupyter-server refuses root without this flag.
         spawner["args"] = ["--allow-root"]
-    config["Spawner"] = spawner
+    config.setdefault("Spawner", {}).update(spawner)
     if not system_users:
         config["SimpleLocalProcessSpawner"] = {"home_dir_template": os.path.join(p["home"], "{username}")}
     services = []
@@ -250,7 +259,13 @@ def gateway_document(model: dict, settings: dict) -> dict:
             },
             "Proxy": {"address": f"{bind}:{settings['gateway_port']}", "prefix": GATEWAY_PREFIX},
             "JupyterHubAuthenticator": authenticator,
-            "LocalBackend": {"db_url": f"sqlite:///{p['gateway_db']}", "clusters_directory": p["clusters"]},
+            "LocalBackend": {
+                "db_url": f"sqlite:///{p['gateway_db']}",
+                "clusters_directory": p["clusters"],
+                # Clusters outlive a gateway restart; the restarted gateway
+                # finds them again through its database.
+                "stop_clusters_on_shutdown": False,
+            },
             "ClusterConfig": cluster,
         },
         "db_encrypt_key_file": p["gateway_db_key"],
@@ -376,6 +391,55 @@ def gateway_snippet(model: dict, settings: dict) -> str:
         f'gateway = Gateway("{public}", proxy_address="{addresses["proxy_address"]}", auth="jupyterhub")\n'
         "cluster = gateway.new_cluster(worker_cores=1, worker_memory=2)"
     )
+
+
+def isolation(settings: dict) -> str:
+    """One line: which isolation is in force, for the play's summary."""
+    if settings.get("system_users"):
+        return (
+            "Isolation: each hub user is a system account (group daskhub-users); "
+            "their notebooks and Dask clusters run under it."
+        )
+    who = "root" if settings.get("run_as_root") else "the user running the services"
+    return (
+        f"Isolation: NONE - every notebook and Dask cluster runs as {who}, one trust domain "
+        "(daskhub_local_system_users: false): any hub user can read the others' files and the secrets."
+    )
+
+
+def usage_lines(model: dict, settings: dict, store_path: str, inventory_args: str = "") -> list[str]:
+    """The main job's closing message: log in, the notebook snippet, a token from outside, verify."""
+    url = public_url(model, settings)
+    users = site_model.allowed_users(model)
+    admins = sorted(str(name) for name in model.get("admin_users") or [])
+    who = ", ".join(users) if users else "(nobody yet: set daskhub_users)"
+    if model.get("authenticator") == "dummy":
+        password = (
+            "the password set in daskhub_dummy_password"
+            if model.get("dummy_password_set")
+            else f"the site's shared password, key dummy_password in {store_path} "
+            "(mode 0600; ansible-vault view it if the store is encrypted)"
+        )
+        login = f"Log in at {url}/hub/login as any allowed user ({who}) with {password}."
+    else:
+        provider = (model.get("oauth") or {}).get("login_service") or "the OAuth provider"
+        login = f"Log in at {url}/hub/login through {provider}; allowed users: {who}."
+    if admins:
+        login += f" Admins ({', '.join(admins)}) also get {url}/hub/admin."
+    gateway = site_model.gateway_access_scope()
+    return [
+        f"Hub: {url}",
+        login,
+        "In a notebook on the hub, no configuration is needed: "
+        "from dask_gateway import GatewayCluster; cluster = GatewayCluster(worker_cores=1, worker_memory=2); "
+        "client = cluster.get_client()  (the Dask panel's +NEW makes a GatewayCluster too)",
+        f"From outside the hub: make a token at {url}/hub/token (it needs {gateway}), "
+        "export JUPYTERHUB_API_TOKEN=<that token>, then:",
+        gateway_snippet(model, settings),
+        isolation(settings),
+        f"Logs: {paths(settings['prefix'])['log']}",
+        f"Check the whole user path: .venv/bin/ansible-playbook playbooks/verify.yml{inventory_args}",
+    ]
 
 
 # --- Health ------------------------------------------------------------------

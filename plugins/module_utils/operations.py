@@ -95,3 +95,26 @@ def sqlite_backup(source: str, dest_dir: str, prefix: str, now=None) -> str:
         src.close()
     os.replace(partial, dest)
     return dest
+
+
+# What rotating each secret does to users' sessions. Servers and clusters
+# survive every restart (cleanup_servers and stop_clusters_on_shutdown are
+# off on local; z2jh and the gateway's controller keep them on Kubernetes).
+_ROTATION_IMPACT = {
+    "cookie_secret": (
+        "ENDS every user's hub login: all users must log in again (their servers and clusters keep running)"
+    ),
+    "dummy_password": "users log in with the new shared password from now on (open sessions stay)",
+    "oauth_client_secret": "new logins need the new client secret at the OAuth provider too",
+    "proxy_secret_token": (
+        "restarts the hub and its proxy: open browser connections drop for a few seconds and reconnect"
+    ),
+    "dask_gateway_api_token": "restarts the gateway: the API is down for a few seconds, running clusters are kept",
+}
+_SERVICE_TOKEN_IMPACT = "restarts the hub: no user session ends"  # noqa: S105  a message, not a password
+
+
+def rotation_impact(rotate) -> list[str]:
+    """One line per secret: what its rotation does to users' sessions, for before and after it acts."""
+    return [f"{name}: {_ROTATION_IMPACT.get(name, _SERVICE_TOKEN_IMPACT)}" for name in parse_names(rotate)]
+

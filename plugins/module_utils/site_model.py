@@ -28,8 +28,8 @@ USER_SYNC_SERVICE = "user-sync"
 # manage that user's tokens and server.
 VERIFY_SERVICE = "daskhub-verify"
 # The hub user it acts as unless daskhub_verify_user names another: a user of
-# its own, never an admin, so a token it mints is no more than one ordinary
-# user's, and no real user's files or servers are touched.
+# its own, never an admin, so what runs in its server has no more rights than
+# one ordinary user's server, and no real user's files or servers are touched.
 DEFAULT_VERIFY_USER = "daskhub-verify-user"
 RESERVED_SERVICES = (GATEWAY_SERVICE, USER_SYNC_SERVICE, VERIFY_SERVICE)
 IMAGE_TAG_ERROR = "When specifying an image you must also provide a tag"
@@ -166,7 +166,7 @@ def _validate_verify_user(model, errors):
     user = verify_user(model)
     if user in _names(model.get("admin_users")):
         errors.append(
-            f"daskhub_verify_user: {user} is in daskhub_admin_users; verify mints tokens for this user, "
+            f"daskhub_verify_user: {user} is in daskhub_admin_users; verify runs code in this user's server, "
             "so it must be an ordinary user (leave it empty for the dedicated daskhub-verify-user)"
         )
     if user in _names(model.get("blocked_users")):
@@ -364,6 +364,11 @@ def service_secret_name(service: str) -> str:
     return f"service_{service.replace('-', '_')}_api_token"
 
 
+def allowed_users(model: dict) -> list[str]:
+    """Every user the site lets in by name: daskhub_users and daskhub_admin_users, sorted."""
+    return sorted(set(_names(model.get("users"))) | set(_names(model.get("admin_users"))))
+
+
 def verify_user(model: dict) -> str:
     """The user verify.yml acts as: daskhub_verify_user, else the dedicated DEFAULT_VERIFY_USER."""
     return str(model.get("verify_user") or DEFAULT_VERIFY_USER)
@@ -407,10 +412,11 @@ def worker_image(model: dict) -> str:
     return (model.get("gateway") or {}).get("worker_image") or singleuser_image(model)
 
 
-def hub_config(model: dict) -> dict:
+def hub_config(model: dict, gateway_version: str) -> dict:
     """JupyterHub traitlets config without secrets (z2jh `hub.config`)."""
     entry_point, auth_class = AUTHENTICATORS[model["authenticator"]]
-    users = sorted(set(_names(model.get("users"))) | set(_names(model.get("admin_users"))) | {verify_user(model)})
+    # The verify user is a service account, not in allowed_users(): it may log in and spawn too.
+    users = sorted(set(allowed_users(model)) | {verify_user(model)})
     authenticator = {
         "admin_users": sorted(_names(model.get("admin_users"))),
         "allowed_users": users,
@@ -423,6 +429,7 @@ def hub_config(model: dict) -> dict:
     config = {
         "JupyterHub": {"authenticator_class": entry_point},
         "Authenticator": authenticator,
+        "Spawner": {"server_token_scopes": server_token_scopes(gateway_version)},
     }
     specific = {}
     if model["authenticator"] == "generic-oauth":
@@ -510,6 +517,27 @@ def gateway_scoped_access(gateway_version: str) -> bool:
 
 
 USER_SYNC_SCOPES = ["list:users", "read:users", "admin:users"]
+# JupyterHub's own `server` role (the same in 4.0 to 5.5): what
+# jupyterhub-singleuser needs to let its user in and to report activity.
+SERVER_TOKEN_BASE_SCOPES = ["access:servers!server", "users:activity!user"]
+
+
+def gateway_access_scope() -> str:
+    return f"access:services!service={GATEWAY_SERVICE}"
+
+
+def server_token_scopes(gateway_version: str) -> list[str]:
+    """Scopes of a notebook server's own JUPYTERHUB_API_TOKEN (Spawner.server_token_scopes).
+
+    GatewayCluster() in a notebook authenticates with that token. A gateway
+    that requires the access:services scope rejects the default server token
+    (401), so the scope is requested here, and nothing more; JupyterHub grants
+    only what the user holds (hub_roles gives every user this scope).
+    """
+    scopes = list(SERVER_TOKEN_BASE_SCOPES)
+    if gateway_scoped_access(gateway_version):
+        scopes.append(gateway_access_scope())
+    return scopes
 
 
 def hub_roles(model: dict, gateway_version: str) -> list[dict]:
@@ -528,7 +556,7 @@ def hub_roles(model: dict, gateway_version: str) -> list[dict]:
         roles.append(
             {
                 "name": "user",
-                "scopes": ["self", f"access:services!service={GATEWAY_SERVICE}"],
+                "scopes": ["self", gateway_access_scope()],
             }
         )
     user = verify_user(model)
@@ -536,20 +564,10 @@ def hub_roles(model: dict, gateway_version: str) -> list[dict]:
         roles.append(
             {
                 "name": VERIFY_SERVICE,
-                "description": f"playbooks/verify.yml: a token and the server of {user}, nothing else",
-                "scopes": [
-                    f"tokens!user={user}",
-                    # JupyterHub 4.0.2 and 5.5.0 (the hub images') check a
-                    # service's request for a user's token against the
-                    # *service* filter of its tokens scope
-                    # (UserTokenListAPIHandler.post passes the requester's
-                    # kind), so tokens!user alone is answered 403 there; 5.5.4
-                    # checks the user filter. No API serves a service's
-                    # tokens, so this grants nothing more on any version.
-                    f"tokens!service={user}",
-                    f"servers!user={user}",
-                    f"read:users:name!user={user}",
-                ],
+                "description": f"playbooks/verify.yml: the server of {user}, nothing else",
+                # Start, stop and open that one server, as its user's browser
+                # does; no token minting (a service cannot grant itself more).
+                "scopes": [f"servers!user={user}", f"access:servers!user={user}", f"read:users:name!user={user}"],
                 "services": [VERIFY_SERVICE],
             }
         )
@@ -568,6 +586,31 @@ def user_environment(address: str, proxy_address: str, public_address: str) -> d
         "DASK_GATEWAY__PUBLIC_ADDRESS": public_address,
         "DASK_GATEWAY__AUTH__TYPE": "jupyterhub",
     }
+
+
+# dask-labextension reads labextension.factory from dask config: without it
+# the Dask panel's +NEW starts a LocalCluster inside the user's server.
+LABEXTENSION_ENVIRONMENT = {
+    "DASK_LABEXTENSION__FACTORY__MODULE": "dask_gateway",
+    "DASK_LABEXTENSION__FACTORY__CLASS": "GatewayCluster",
+}
+# KubeSpawner sets JUPYTER_IMAGE_SPEC to the image the user's server runs
+# (a profile's image included); the dask-gateway client fills in
+# "{VARIABLE}" from the environment, and the options handler still checks it.
+NOTEBOOK_IMAGE_OPTION = {"DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE": "{JUPYTER_IMAGE_SPEC}"}
+
+
+def notebook_environment(model: dict, image_from_notebook: bool) -> dict:
+    """What every target adds to user servers beyond the gateway addresses.
+
+    ``image_from_notebook``: workers default to the notebook's own image
+    (Kubernetes) unless the site names daskhub_gateway_worker_image; the local
+    target runs workers in the notebooks' venv and has no images.
+    """
+    environment = dict(LABEXTENSION_ENVIRONMENT)
+    if image_from_notebook and not (model.get("gateway") or {}).get("worker_image"):
+        environment.update(NOTEBOOK_IMAGE_OPTION)
+    return environment
 
 
 # --- The gateway -------------------------------------------------------------

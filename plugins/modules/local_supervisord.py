@@ -52,7 +52,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports what it would start or restart.
+    description: Reports what it would start or restart, stopped programs included, and their status.
 """
 
 EXAMPLES = r"""
@@ -144,13 +144,14 @@ def apply_changes(module, sup, result):
             rc, out, err = sup.ctl("restart", name)
             if rc != 0:
                 module.fail_json(msg=f"supervisorctl restart {name} failed: {(err or out).strip()}", **result)
-    if module.check_mode:
-        return
-    for name, state in sup.status().items():
+    # Check mode reads the status too: a stopped program is a change it would make.
+    result["status"] = sup.status()
+    for name, state in result["status"].items():
         if name in module.params["programs"] and state in ("STOPPED", "EXITED", "FATAL"):
             result["changed"] = True
             result["restarted"].append(name)
-            sup.ctl("start", name)
+            if not module.check_mode:
+                sup.ctl("start", name)
 
 
 def main():

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import ops_stack
 import pytest
+from support.stacks import LOCAL_STACK
 
-pytestmark = pytest.mark.stack
+pytestmark = [pytest.mark.stack, LOCAL_STACK]
 
 
 @pytest.fixture(scope="module")
-def stack(request):
-    return ops_stack.shared(request)
+def stack(local_stack):
+    """The session's shared stack: these tests leave it working."""
+    return local_stack
 
 
 @pytest.fixture(scope="module")

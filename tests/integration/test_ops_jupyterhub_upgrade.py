@@ -1,61 +1,63 @@
-"""playbooks/upgrade.yml on the local target: JupyterHub OLD -> pinned, with a backup; users and tokens survive."""
+"""playbooks/upgrade.yml on the local target: JupyterHub 4.x -> the pin, across a hub database schema change.
+
+The ``upgraded_stack`` fixture (tests/support/stacks.py) deploys a private
+stack at OLD_JUPYTERHUB, makes a user and a token there, and runs the
+upgrade; these tests read what it left.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 
-import ops_stack
 import pytest
+from support.stacks import OLD_JUPYTERHUB, UPGRADED_STACK, pinned_versions
 
-pytestmark = pytest.mark.stack
-
-
-@pytest.fixture(scope="module")
-def stack(request):
-    return ops_stack.shared(request)
+pytestmark = [pytest.mark.stack, UPGRADED_STACK]
 
 
-@pytest.fixture(scope="module")
-def upgrade(stack):
-    if stack.hub_version() != ops_stack.OLD_JUPYTERHUB:
-        pytest.skip(f"the shared stack is not at JupyterHub {ops_stack.OLD_JUPYTERHUB} any more")
-    status, _ = stack.api("POST", "/users", body={"usernames": ["carol"]})
-    assert status == 201
-    token = stack.user_token("alice", scopes=["read:users:name!user"])
-    proc = stack.playbook("playbooks/upgrade.yml", "-vvv")
-    return {"token": token, "out": proc.stdout}
+def test_the_upgrade_crosses_a_database_schema_change(upgraded_stack):
+    # The old hub's schema is older than the pin's: the hub migrated the database.
+    assert upgraded_stack.head_before != upgraded_stack.head_after
+    assert upgraded_stack.old_revision == upgraded_stack.head_before
+    assert upgraded_stack.new_revision == upgraded_stack.head_after
 
 
-def test_no_secret_in_the_vvv_output(stack, upgrade):
-    for name, value in stack.secrets().items():
-        assert value not in upgrade["out"], f"{name} leaked into the -vvv output"
+def test_no_secret_in_the_vvv_output(upgraded_stack):
+    for name, value in upgraded_stack.stack.secrets().items():
+        assert value not in upgraded_stack.output, f"{name} leaked into the -vvv output"
 
 
-def test_hub_runs_the_pinned_version(stack, upgrade):
-    assert stack.hub_version() == stack.pinned_jupyterhub
-    assert f"JupyterHub {ops_stack.OLD_JUPYTERHUB} -> {stack.pinned_jupyterhub}" in upgrade["out"].replace("\n", " ")
+def test_hub_runs_the_pinned_version(upgraded_stack):
+    pinned = str(pinned_versions()["jupyterhub"])
+    assert upgraded_stack.stack.hub_version() == pinned
+    assert f"JupyterHub {OLD_JUPYTERHUB} -> {pinned}" in upgraded_stack.output.replace("\n", " ")
 
 
-def test_users_and_tokens_survive(stack, upgrade):
+def test_users_and_tokens_survive(upgraded_stack):
+    stack = upgraded_stack.stack
     status, users = stack.api("GET", "/users")
     assert status == 200
     assert {"admin", "alice", "bob", "carol"} <= {u["name"] for u in users}
-    status, me = stack.api("GET", "/user", token=upgrade["token"])
+    status, me = stack.api("GET", "/user", token=upgraded_stack.user_token)
     assert status == 200
     assert me["name"] == "alice"
 
 
-def test_the_database_was_backed_up_first(stack, upgrade):
-    backups = sorted((stack.prefix / "state/backups").glob("jupyterhub-*.sqlite"))
+def test_the_database_was_backed_up_first(upgraded_stack):
+    backups = sorted((upgraded_stack.stack.prefix / "state/backups").glob("jupyterhub-*.sqlite"))
     assert backups, "no hub database backup"
     assert oct(backups[-1].stat().st_mode & 0o777) == "0o600"
     with sqlite3.connect(backups[-1]) as db:
         names = {row[0] for row in db.execute("select name from users")}
+        revision = db.execute("select version_num from alembic_version").fetchone()[0]
     assert "carol" in names, "the backup was not taken from the live database before the upgrade"
-    assert sorted((stack.prefix / "state/backups").glob("dask_gateway-*.sqlite"))
+    # Taken before the migration: a 4.x hub can start from it again.
+    assert revision == upgraded_stack.old_revision
+    assert sorted((upgraded_stack.stack.prefix / "state/backups").glob("dask_gateway-*.sqlite"))
 
 
-def test_gateway_works_after_the_upgrade(stack, upgrade):
+def test_gateway_works_after_the_upgrade(upgraded_stack):
+    stack = upgraded_stack.stack
     name = stack.start_cluster("bob")
     stack.gateway("bob", f"gateway.stop_cluster({name!r})\n")
     assert stack.clusters_of("bob") == []

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import ops_stack
 import pytest
+from support.stacks import LOCAL_STACK
 
-pytestmark = pytest.mark.stack
+pytestmark = [pytest.mark.stack, LOCAL_STACK]
 ROTATED = ("dask_gateway_api_token", "user_sync_api_token")
 
 
 @pytest.fixture(scope="module")
-def stack(request):
-    return ops_stack.shared(request)
+def stack(local_stack):
+    """The session's shared stack: these tests leave it working."""
+    return local_stack
 
 
 @pytest.fixture(scope="module")

@@ -1,19 +1,21 @@
 """playbooks/uninstall.yml on the local target: keeps the data, reinstalls from it, and purge leaves nothing.
 
-Runs last (file name order): it takes the shared stack down.
+Uses the private stack of ``upgraded_stack`` (tests/support/stacks.py), after
+the upgrade: these tests take it down.
 """
 
 from __future__ import annotations
 
-import ops_stack
 import pytest
+from support.stacks import UPGRADED_STACK
 
-pytestmark = pytest.mark.stack
+pytestmark = [pytest.mark.stack, UPGRADED_STACK]
 
 
 @pytest.fixture(scope="module")
-def stack(request):
-    return ops_stack.shared(request)
+def stack(upgraded_stack):
+    """The upgraded private stack (the upgrade tests have read it by now, or never will)."""
+    return upgraded_stack.stack
 
 
 def test_uninstall_stops_everything_and_keeps_the_data(stack):
@@ -42,7 +44,7 @@ def test_uninstall_again_changes_nothing(stack):
 
 def test_reinstall_from_kept_data(stack):
     before = stack.secrets()
-    stack.deploy(old=False)
+    stack.deploy()
     status, users = stack.api("GET", "/users")
     assert status == 200
     assert "dave" in {u["name"] for u in users}, "users did not survive uninstall and reinstall"

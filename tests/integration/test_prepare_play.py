@@ -115,7 +115,18 @@ def test_bad_model_fails_before_anything_changes(site):
 
 
 def test_wrong_type_is_caught_by_the_argument_spec(site):
+    # A string where the spec says int: the type check, not a choice list.
+    result = play(site, "-e", '{"daskhub_singleuser_start_timeout": "soon"}', check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "daskhub_singleuser_start_timeout" in output
+    assert "int" in output.split("daskhub_singleuser_start_timeout", 1)[1][:300]
+    assert not (site / "state").exists()
+
+
+def test_a_bad_choice_is_caught_by_the_argument_spec(site):
     result = play(site, "-e", "daskhub_target=vm", check=False)
     assert result.returncode != 0
     assert "daskhub_target" in result.stdout
+    assert "vm" in result.stdout.split("daskhub_target", 1)[1][:300]
     assert not (site / "state").exists()

@@ -8,9 +8,9 @@ site model or the secrets store (tested elsewhere).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import re
 import secrets
 import shlex
 import shutil
@@ -25,13 +25,13 @@ import pytest
 import yaml
 from ansible_collections.daskhub.deploy.plugins.module_utils.user_sources import SourceError, read_source
 from hub_fixtures import HUB_ADMIN, REPO_ROOT, free_port
+from support.playbooks import ansible_env, recap, run_playbook, start_playbook, task_result
 
 pytestmark = pytest.mark.hub
 # The shared fixtures: one running hub per JupyterHub version.
 hub_fixture = hub_fixtures.hub_fixture
 fresh_hub = hub_fixtures.fresh_hub
 
-ANSIBLE_PLAYBOOK = str(REPO_ROOT / ".venv/bin/ansible-playbook")
 SYNC_TASK = "Sync the hub's users and admins"
 SOURCE_TASK = "Read the desired users from every source"
 
@@ -52,14 +52,7 @@ def work(tmp_path):
 
 
 def _env(work, callback="ansible.builtin.json"):
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_ROLES_PATH=f"{work / 'roles'}:{REPO_ROOT / 'roles'}",
-        ANSIBLE_STDOUT_CALLBACK=callback,
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-    )
-    return env
+    return ansible_env(ANSIBLE_ROLES_PATH=f"{work / 'roles'}:{REPO_ROOT / 'roles'}", ANSIBLE_STDOUT_CALLBACK=callback)
 
 
 def _vars_file(work, hub, service="user-sync", name="vars.json", **extra):
@@ -77,31 +70,15 @@ def _vars_file(work, hub, service="user-sync", name="vars.json", **extra):
     return path
 
 
-def _task_result(output, task_name):
-    for play in output["plays"]:
-        for task in play["tasks"]:
-            if task["task"]["name"].split(" : ", 1)[-1] == task_name:
-                return next(iter(task["hosts"].values()))
-    return None
-
-
 def run_sync(work, hub, *args, service="user-sync", **role_vars):
     """Run playbooks/user-sync.yml; returns (process, sync result, full JSON)."""
     vars_path = _vars_file(work, hub, service=service, **role_vars)
-    proc = subprocess.run(
-        [ANSIBLE_PLAYBOOK, "playbooks/user-sync.yml", "-e", f"@{vars_path}", *args],
-        cwd=REPO_ROOT,
-        env=_env(work),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = run_playbook("playbooks/user-sync.yml", "-e", f"@{vars_path}", *args, env=_env(work))
     try:
         output = json.loads(proc.stdout)
     except ValueError:
         pytest.fail(f"no JSON from ansible-playbook (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc, _task_result(output, SYNC_TASK), output
+    return proc, task_result(output, SYNC_TASK), output
 
 
 def run_module(work, hub_or_url, token, **params):
@@ -111,20 +88,8 @@ def run_module(work, hub_or_url, token, **params):
     play = [{"name": "Module", "hosts": "localhost", "gather_facts": False, "tasks": [task]}]
     book = work / "module.yml"
     book.write_text(yaml.safe_dump(play))
-    proc = subprocess.run(
-        [ANSIBLE_PLAYBOOK, str(book)],
-        cwd=REPO_ROOT,
-        env=_env(work),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return proc.returncode, _task_result(json.loads(proc.stdout), "Module")
-
-
-def recap_changed(output):
-    return sum(stats["changed"] for stats in output["stats"].values())
+    proc = run_playbook(str(book), env=_env(work))
+    return proc.returncode, task_result(proc.stdout, "Module")
 
 
 # -- the main path -----------------------------------------------------------
@@ -161,17 +126,12 @@ def test_add_remove_admin_flips_then_idempotent(work, fresh_hub):
 
     # Second run, at -vvv: nothing to change, and the token never printed.
     vars_path = _vars_file(work, hub, daskhub_user_sync_sources=[extra_admins], **desired)
-    verbose = subprocess.run(
-        [ANSIBLE_PLAYBOOK, "playbooks/user-sync.yml", "-e", f"@{vars_path}", "-vvv", "--diff"],
-        cwd=REPO_ROOT,
+    verbose = run_playbook(
+        *("playbooks/user-sync.yml", "-e", f"@{vars_path}", "-vvv", "--diff"),
         env=_env(work, callback="ansible.builtin.default"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
     )
     assert verbose.returncode == 0, verbose.stdout[-3000:]
-    assert re.search(r"localhost\s+: ok=\d+\s+changed=0\s", verbose.stdout), verbose.stdout[-2000:]
+    assert recap(verbose.stdout)["changed"] == 0, verbose.stdout[-2000:]
     assert hub.token not in verbose.stdout + verbose.stderr
 
 
@@ -300,12 +260,12 @@ def test_empty_or_unreadable_source_fails_closed(work, fresh_hub):
         daskhub_user_sync_sources=[{"type": "file", "path": str(empty)}],
     )
     assert proc.returncode != 0
-    assert "returned no users" in _task_result(out, SOURCE_TASK)["msg"]
+    assert "returned no users" in task_result(out, SOURCE_TASK)["msg"]
     assert hub.users() == before
 
     proc, _, out = run_sync(work, hub, daskhub_user_sync_sources=[{"type": "file", "path": str(work / "missing.yml")}])
     assert proc.returncode != 0
-    assert "cannot read the user file" in _task_result(out, SOURCE_TASK)["msg"]
+    assert "cannot read the user file" in task_result(out, SOURCE_TASK)["msg"]
     assert hub.users() == before
 
     # The inventory alone may be empty (a static list), but the module
@@ -324,17 +284,11 @@ def test_two_concurrent_runs_are_serialised(work, fresh_hub):
     for n in range(2):
         vars_path = _vars_file(work, hub, name=f"vars{n}.json", **desired)
         procs.append(
-            subprocess.Popen(
-                [ANSIBLE_PLAYBOOK, "playbooks/user-sync.yml", "-e", f"@{vars_path}"],
-                cwd=REPO_ROOT,
-                env=_env(work),
-                stdout=subprocess.PIPE,
-                text=True,
-            )
+            start_playbook("playbooks/user-sync.yml", "-e", f"@{vars_path}", env=_env(work))
         )
     outputs = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
-    results = [_task_result(o, SYNC_TASK) for o in outputs]
+    results = [task_result(o, SYNC_TASK) for o in outputs]
     # Under the lock the second run plans against the finished first one.
     assert sorted(r["changed"] for r in results) == [False, True]
     assert set(hub.users()) == set(desired["daskhub_users"]) | {HUB_ADMIN}
@@ -360,7 +314,7 @@ def test_lock_wait_times_out_with_a_clear_message(work, fresh_hub):
             ]
         )
     )
-    held = subprocess.Popen([ANSIBLE_PLAYBOOK, str(holder)], cwd=REPO_ROOT, env=_env(work), stdout=subprocess.PIPE)
+    held = start_playbook(str(holder), env=_env(work))
     deadline = time.monotonic() + 30
     while not (work / "held").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -368,7 +322,7 @@ def test_lock_wait_times_out_with_a_clear_message(work, fresh_hub):
     proc, _, out = run_sync(work, hub, daskhub_users=["alice"], daskhub_user_sync_lock_timeout=1)
     waited = time.monotonic() - started
     assert proc.returncode != 0
-    msg = _task_result(out, "Take the per-site user-sync lock")["msg"]
+    msg = task_result(out, "Take the per-site user-sync lock")["msg"]
     assert "another run holds the lock" in msg and "holder" in msg
     assert waited < 6
     assert "alice" not in hub.users()
@@ -436,11 +390,10 @@ directory {dir}/db
 
 @pytest.fixture(scope="session")
 def slapd(tmp_path_factory):
-    """A real OpenLDAP slapd (Debian's slapd package) with two groups; None without slapd."""
+    """A real OpenLDAP slapd (Debian's slapd package, scripts/test-deps.sh) with two groups."""
     exe = shutil.which("slapd") or "/usr/sbin/slapd"
     if not Path(exe).exists():
-        yield None
-        return
+        pytest.skip("slapd is not installed (scripts/test-deps.sh installs it)")
     import ldap3  # noqa: PLC0415
 
     base = tmp_path_factory.mktemp("slapd")
@@ -507,6 +460,14 @@ def test_combined_sources_and_groups(work, fresh_hub, iam_endpoint, slapd):
             "users_query": "members[].username",
             "admins_query": "members[?role=='admin'].username",
         },
+        {
+            "type": "ldap",
+            "server": slapd["url"],
+            "bind_dn": slapd["bind_dn"],
+            "bind_password": slapd["bind_password"],
+            "group_dn": slapd["group_dn"],
+            "admin_group_dn": slapd["admin_group_dn"],
+        },
     ]
     expected = {
         "alice": False,
@@ -515,22 +476,11 @@ def test_combined_sources_and_groups(work, fresh_hub, iam_endpoint, slapd):
         "frank": False,
         "grace": True,
         "heidi": False,
+        "ldap-ivan": False,
+        "ldap-judy": True,
         HUB_ADMIN: True,
     }
-    # Without slapd (apt-get install slapd) the other sources are still tested.
-    if slapd:
-        sources.append(
-            {
-                "type": "ldap",
-                "server": slapd["url"],
-                "bind_dn": slapd["bind_dn"],
-                "bind_password": slapd["bind_password"],
-                "group_dn": slapd["group_dn"],
-                "admin_group_dn": slapd["admin_group_dn"],
-            }
-        )
-        expected.update({"ldap-ivan": False, "ldap-judy": True})
-    members = ["alice", "dora", "ldap-ivan"] if slapd else ["alice", "dora"]
+    members = ["alice", "dora", "ldap-ivan"]
     proc, _res, out = run_sync(
         work,
         hub,
@@ -540,12 +490,12 @@ def test_combined_sources_and_groups(work, fresh_hub, iam_endpoint, slapd):
         daskhub_user_sync_groups={"physics": members},
     )
     assert proc.returncode == 0, proc.stdout
-    src = _task_result(out, SOURCE_TASK)
-    assert [s["users"] for s in src["sources"]] == [1, 2, 1, 2, 2][: len(sources) + 1]
+    src = task_result(out, SOURCE_TASK)
+    # The inventory's list first, then each source in order.
+    assert [s["users"] for s in src["sources"]] == [1, 2, 1, 2, 2]
     assert hub.users() == expected
     assert hub.groups() == {"physics": members}
-    if slapd:
-        assert slapd["bind_password"] not in proc.stdout
+    assert slapd["bind_password"] not in proc.stdout
     _, again, _ = run_sync(
         work,
         hub,
@@ -559,8 +509,6 @@ def test_combined_sources_and_groups(work, fresh_hub, iam_endpoint, slapd):
 
 def test_ldap_search_mode_and_source_errors(slapd, iam_endpoint):
     """Source readers against the real slapd and HTTP server, without a hub."""
-    if slapd is None:
-        pytest.skip("slapd is not installed (apt-get install slapd)")
     # A float timeout, as the module passes it (ldap3 wants whole seconds).
     base = {"type": "ldap", "server": slapd["url"], "bind_dn": slapd["bind_dn"], "timeout": 5.0}
     group = read_source({**base, "bind_password": slapd["bind_password"], "group_dn": slapd["group_dn"]})
@@ -584,24 +532,42 @@ def test_ldap_search_mode_and_source_errors(slapd, iam_endpoint):
 
 # -- the schedule -------------------------------------------------------------
 
+CRON = Path("/usr/sbin/cron")
+CRON_D = Path("/etc/cron.d")
+
 
 @pytest.fixture(scope="session")
 def crontab():
-    """ansible.builtin.cron needs the crontab program even for a cron_file
-    (not the cron daemon); as root on Debian, install the cron package."""
+    """ansible.builtin.cron needs the crontab program even for a cron_file (scripts/test-deps.sh installs cron)."""
     if not shutil.which("crontab"):
-        if os.geteuid() == 0 and shutil.which("apt-get"):
-            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-            install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "cron"]
-            if subprocess.run(install, env=env, capture_output=True, check=False).returncode:
-                subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, check=False)
-                subprocess.run(install, env=env, capture_output=True, check=False)
-        if not shutil.which("crontab"):
-            pytest.skip("the crontab program is missing (apt-get install cron)")
+        pytest.skip("the crontab program is missing (scripts/test-deps.sh installs cron)")
     return shutil.which("crontab")
 
 
-def test_schedule_installs_cron_and_the_command_syncs(work, fresh_hub, crontab):
+@contextlib.contextmanager
+def cron_daemon():
+    """A cron daemon of the test's own, in the foreground, stopped at the end.
+
+    Debian's cron reads /etc/cron.d; it needs root, and only one runs per host.
+    """
+    if not CRON.exists():
+        pytest.skip("no cron daemon (scripts/test-deps.sh installs cron)")
+    if os.geteuid() != 0 or not os.access(CRON_D, os.W_OK):
+        pytest.skip("a cron daemon reads /etc/cron.d only as root; this test is not root")
+    running = subprocess.run(["pgrep", "-x", "cron"], capture_output=True, check=False).returncode == 0
+    if running:
+        pytest.fail("a cron daemon already runs on this host; the test must start its own to see it fire")
+    proc = subprocess.Popen([str(CRON), "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1)
+        assert proc.poll() is None, f"cron did not start: {proc.stderr.read().decode(errors='replace')}"
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_schedule_installs_cron_and_cron_runs_the_sync(work, fresh_hub, crontab):
     hub = fresh_hub
     if hub.major < 5:
         pytest.skip("the schedule does not depend on the hub version")
@@ -627,73 +593,62 @@ def test_schedule_installs_cron_and_the_command_syncs(work, fresh_hub, crontab):
     )
     group_vars = json.loads(_vars_file(work, hub, daskhub_users=["scheduled-user"]).read_text())
     (inventory / "group_vars" / "daskhub.yml").write_text(yaml.safe_dump(group_vars))
-    cron_file = work / "cron.d" / "daskhub-user-sync"
-    cron_file.parent.mkdir()
+    # Where the cron daemon reads it; a name without dots (cron skips those).
+    cron_file = CRON_D / f"daskhub-test-user-sync-{os.getpid()}"
     schedule_vars = {
+        "daskhub_user_sync_schedule_backend": "cron",
         "daskhub_user_sync_schedule_cron_file": str(cron_file),
         "daskhub_user_sync_schedule_cron_user": "root",
-        "daskhub_user_sync_schedule_interval_minutes": 10,
+        "daskhub_user_sync_schedule_interval_minutes": 1,
         "daskhub_user_sync_schedule_dir": str(work / "schedule"),
         "daskhub_user_sync_schedule_environment": {"ANSIBLE_ROLES_PATH": f"{work / 'roles'}:{REPO_ROOT / 'roles'}"},
     }
     env = _env(work, callback="ansible.builtin.default")
 
     def schedule(state):
-        return subprocess.run(
-            [
-                ANSIBLE_PLAYBOOK,
-                "playbooks/user-sync-schedule.yml",
-                "-i",
-                str(inventory),
-                "-e",
-                json.dumps({**schedule_vars, "daskhub_user_sync_schedule_state": state}),
-            ],
-            cwd=REPO_ROOT,
+        return run_playbook(
+            *("playbooks/user-sync-schedule.yml", "-i", str(inventory)),
+            *("-e", json.dumps({**schedule_vars, "daskhub_user_sync_schedule_state": state})),
             env=env,
-            capture_output=True,
-            text=True,
             timeout=120,
-            check=False,
         )
 
-    proc = schedule("present")
-    assert proc.returncode == 0, proc.stdout
-    entries = [ln for ln in cron_file.read_text().splitlines() if ln and not ln.startswith("#")]
-    assert len(entries) == 1
-    fields = entries[0].split(None, 6)
-    assert fields[:6] == ["*/10", "*", "*", "*", "*", "root"]
-    command = fields[6]
-    assert schedule("present").stdout.count("changed=0") == 1
-
-    # Run exactly what cron would run, with cron's bare environment.
-    run = subprocess.run(
-        ["/bin/sh", "-c", command],
-        env={"PATH": "/usr/bin:/bin", "HOME": str(work)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
     status_file = work / "schedule" / "user-sync.status"
-    log = (work / "schedule" / "user-sync.log").read_text()
-    assert run.returncode == 0, log[-3000:]
-    assert " ok log=" in status_file.read_text()
-    assert log.rstrip().splitlines()[-1].endswith("user-sync ok")
-    assert "scheduled-user" in hub.users()
-    assert hub.token not in log
+    try:
+        proc = schedule("present")
+        assert proc.returncode == 0, proc.stdout
+        entries = [ln for ln in cron_file.read_text().splitlines() if ln and not ln.startswith("#")]
+        assert len(entries) == 1
+        fields = entries[0].split(None, 6)
+        assert fields[:6] == ["*/1", "*", "*", "*", "*", "root"]
+        command = fields[6]
+        assert recap(schedule("present").stdout)["changed"] == 0
 
-    # A failing run stays visible in the status file and the log.
-    group_vars["daskhub_secrets"]["user_sync_api_token"] = "revoked"
-    (inventory / "group_vars" / "daskhub.yml").write_text(yaml.safe_dump(group_vars))
-    run = subprocess.run(["/bin/sh", "-c", command], env={"PATH": "/usr/bin:/bin"}, timeout=300, check=False)
-    assert run.returncode != 0
-    assert "FAILED (exit 2)" in status_file.read_text()
-    assert "the hub rejected the API token" in (work / "schedule" / "user-sync.log").read_text()
+        # The cron daemon fires the entry at the next minute, in cron's bare environment.
+        with cron_daemon():
+            deadline = time.monotonic() + 200
+            while " ok log=" not in (status_file.read_text() if status_file.exists() else ""):
+                assert time.monotonic() < deadline, "cron did not run the user sync within 200 s"
+                time.sleep(2)
+        log = (work / "schedule" / "user-sync.log").read_text()
+        assert log.rstrip().splitlines()[-1].endswith("user-sync ok")
+        assert "scheduled-user" in hub.users()
+        assert hub.token not in log
 
-    proc = schedule("absent")
-    assert proc.returncode == 0, proc.stdout
-    # The cron module deletes a cron_file that has no entry left.
-    assert not cron_file.exists() or not [
-        ln for ln in cron_file.read_text().splitlines() if ln and not ln.startswith("#")
-    ]
-    assert not Path(shlex.split(command)[0]).exists()
+        # A failing run stays visible in the status file and the log.
+        group_vars["daskhub_secrets"]["user_sync_api_token"] = "revoked"
+        (inventory / "group_vars" / "daskhub.yml").write_text(yaml.safe_dump(group_vars))
+        run = subprocess.run(["/bin/sh", "-c", command], env={"PATH": "/usr/bin:/bin"}, timeout=300, check=False)
+        assert run.returncode != 0
+        assert "FAILED (exit 2)" in status_file.read_text()
+        assert "the hub rejected the API token" in (work / "schedule" / "user-sync.log").read_text()
+
+        proc = schedule("absent")
+        assert proc.returncode == 0, proc.stdout
+        # The cron module deletes a cron_file that has no entry left.
+        assert not cron_file.exists() or not [
+            ln for ln in cron_file.read_text().splitlines() if ln and not ln.startswith("#")
+        ]
+        assert not Path(shlex.split(command)[0]).exists()
+    finally:
+        cron_file.unlink(missing_ok=True)

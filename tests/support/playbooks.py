@@ -1,7 +1,19 @@
-"""Running this repository's playbooks from tests, and reading their recap."""
+"""Running this repository's playbooks and modules from tests, and reading their recap.
+
+The one runner of the test suite: every test that starts ``ansible-playbook``
+or ``ansible`` goes through :func:`run_playbook` or :func:`run_ansible`, and
+reads the PLAY RECAP with :func:`recap` (the default callback) or a task's
+result with :func:`task_result` (the ``ansible.builtin.json`` callback).
+
+The environment is the caller's without its ``ANSIBLE_*`` variables (a
+developer's shell settings never leak into a test), then this repository's
+ansible.cfg, no colours, and the project's venv first on PATH (modules and
+scripts that call ``ansible-playbook`` again find the same one).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -9,31 +21,102 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
-_RECAP = re.compile(r"localhost\s+: ok=(\d+)\s+changed=(\d+).*failed=(\d+)")
+VENV_BIN = Path(sys.executable).parent
+ANSIBLE_PLAYBOOK = str(VENV_BIN / "ansible-playbook")
+ANSIBLE = str(VENV_BIN / "ansible")
+_RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$", re.MULTILINE)
 
 
 def ansible_env(**extra: str) -> dict:
-    """The environment for ansible-playbook: this repository's ansible.cfg, no colours."""
-    return {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", **extra}
+    """The environment for ansible: no inherited ANSIBLE_*, this repository's ansible.cfg, no colours."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    env.update(
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    env.update(extra)
+    return env
 
 
-def recap(output: str) -> dict:
-    """ok, changed and failed of localhost from the last PLAY RECAP."""
-    matches = _RECAP.findall(output)
-    assert matches, output[-3000:]
-    ok, changed, failed = matches[-1]
-    return {"ok": int(ok), "changed": int(changed), "failed": int(failed)}
+def recap(output: str, host: str = "localhost", *, required: bool = True) -> dict | None:
+    """The counts (ok, changed, unreachable, failed, skipped, rescued, ignored) of ``host`` in the last PLAY RECAP.
+
+    Without a recap for the host it fails the test, or returns None when not ``required``.
+    """
+    found = [match["counts"] for match in _RECAP.finditer(output) if match["host"] == host]
+    if not found:
+        assert not required, f"no PLAY RECAP line for {host}:\n{output[-3000:]}"
+        return None
+    return {name: int(value) for name, value in (pair.split("=") for pair in found[-1].split())}
 
 
-def run_playbook(*argv: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """ansible-playbook from the repository root; never raises on a failed play."""
+def task_result(output: str | dict, task_name: str, host: str | None = None) -> dict | None:
+    """The result of the last task called ``task_name`` (role prefix ignored) in ``ansible.builtin.json`` output."""
+    data = json.loads(output) if isinstance(output, str) else output
+    found = None
+    for play in data["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"].split(" : ", 1)[-1] == task_name:
+                hosts = task["hosts"]
+                found = hosts[host] if host else next(iter(hosts.values()))
+    return found
+
+
+def _run(
+    command: list[str],
+    *,
+    env: dict | None,
+    extra_env: dict | None,
+    timeout: float,
+    cwd: Path,
+    merge_stderr: bool,
+) -> subprocess.CompletedProcess:
+    environment = dict(env) if env is not None else ansible_env()
+    environment.update(extra_env or {})
     return subprocess.run(
-        [ANSIBLE_PLAYBOOK, *argv],
-        cwd=ROOT,
-        env=env or ansible_env(),
-        capture_output=True,
+        command,
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
         text=True,
         check=False,
         timeout=timeout,
     )
+
+
+def run_playbook(
+    *argv: str,
+    inventory: str | Path | None = None,
+    env: dict | None = None,
+    extra_env: dict | None = None,
+    timeout: float = 300,
+    cwd: Path = ROOT,
+    merge_stderr: bool = False,
+) -> subprocess.CompletedProcess:
+    """ansible-playbook ``argv`` from the repository root; never raises on a failed play.
+
+    ``env`` replaces the whole environment (default :func:`ansible_env`);
+    ``extra_env`` is laid over it. ``merge_stderr`` puts stderr into stdout.
+    """
+    command = [ANSIBLE_PLAYBOOK, *(("-i", str(inventory)) if inventory else ()), *argv]
+    return _run(command, env=env, extra_env=extra_env, timeout=timeout, cwd=cwd, merge_stderr=merge_stderr)
+
+
+def start_playbook(*argv: str, env: dict | None = None, extra_env: dict | None = None) -> subprocess.Popen:
+    """ansible-playbook in the background (tests of concurrent runs); stdout piped, text."""
+    environment = dict(env) if env is not None else ansible_env()
+    environment.update(extra_env or {})
+    return subprocess.Popen([ANSIBLE_PLAYBOOK, *argv], cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True)
+
+
+def run_ansible(
+    *argv: str,
+    env: dict | None = None,
+    extra_env: dict | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess:
+    """The ``ansible`` ad-hoc command (one module on localhost, for example) from the repository root."""
+    return _run([ANSIBLE, *argv], env=env, extra_env=extra_env, timeout=timeout, cwd=ROOT, merge_stderr=False)

@@ -93,7 +93,7 @@ def test_public_url_prefers_the_model_then_the_bind_address(model):
 def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model):
     document = ls.hub_document(model, settings())
     config = document["config"]
-    shared = site_model.hub_config(model)
+    shared = site_model.hub_config(model, "2026.3.0")
     for section, traits in shared.items():
         for trait, value in traits.items():
             assert config[section][trait] == value, (section, trait)
@@ -113,18 +113,19 @@ def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model
 
 def test_users_get_the_shared_gateway_environment(model):
     environment = ls.hub_document(model, settings())["config"]["Spawner"]["environment"]
-    expected = site_model.user_environment(
-        "http://127.0.0.1:8000/services/dask-gateway",
-        "gateway://127.0.0.1:8002",
-        "http://127.0.0.1:8000/services/dask-gateway",
-    )
-    assert {key: environment[key] for key in expected} == expected
+    # What GatewayCluster() reads in a notebook, with no argument: the hub's
+    # public port for the API, the gateway's proxy port for the scheduler.
+    assert environment["DASK_GATEWAY__ADDRESS"] == "http://127.0.0.1:8000/services/dask-gateway"
+    assert environment["DASK_GATEWAY__PROXY_ADDRESS"] == "gateway://127.0.0.1:8002"
+    assert environment["DASK_GATEWAY__PUBLIC_ADDRESS"] == "http://127.0.0.1:8000/services/dask-gateway"
+    assert environment["DASK_GATEWAY__AUTH__TYPE"] == "jupyterhub"
 
 
 def test_gateway_is_a_hub_service_at_its_proxy(model):
     services = {s["name"]: s for s in ls.hub_document(model, settings())["services"]}
     assert services["dask-gateway"] == {"name": "dask-gateway", "display": False, "url": "http://127.0.0.1:8002"}
-    assert set(services) == set(site_model.hub_services(model, "x"))
+    # The shipped local inventory has a verify user, so the verify service too.
+    assert set(services) == {"dask-gateway", "user-sync", "daskhub-verify"}
     assert all("api_token" not in service for service in services.values())
 
 
@@ -174,9 +175,13 @@ def test_gateway_document(model):
     }
     cluster = config["ClusterConfig"]
     assert cluster["scheduler_cmd"] == ["dask", "scheduler"]
-    assert cluster["worker_cmd"] == ["dask", "worker"]
-    for trait, value in site_model.gateway_cluster_config(model).items():
-        assert cluster[trait] == value
+    assert cluster["worker_cmd"] == ["dask", "worker", "--host", "127.0.0.1"]
+    # The shipped inventory's gateway settings, in the units dask-gateway wants.
+    assert cluster["idle_timeout"] == 1800.0
+    assert cluster["scheduler_cores"] == 1.0
+    assert cluster["scheduler_memory"] == 2 * 2**30
+    # No cluster limits in the inventory: none set.
+    assert not {"cluster_max_cores", "cluster_max_memory", "cluster_max_workers"} & set(cluster)
 
 
 def test_older_gateways_do_not_require_the_access_scope(model):

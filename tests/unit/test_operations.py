@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import sqlite3
-import threading
 
 import pytest
 from ansible_collections.daskhub.deploy.plugins.filter.operations import FilterModule
@@ -68,29 +67,51 @@ def test_timestamp_sorts_and_is_utc():
     assert ops.timestamp(moment) == "20260301T120005Z"
 
 
-def test_sqlite_backup_is_a_private_consistent_copy(tmp_path):
-    source = tmp_path / "jupyterhub.sqlite"
-    with sqlite3.connect(source) as db:
+def _users_db(path):
+    with sqlite3.connect(path) as db:
         db.execute("create table users (name text)")
         db.executemany("insert into users values (?)", [("alice",), ("bob",)])
-    # A writer holding the database while the backup runs: the backup waits
-    # for a consistent snapshot instead of copying a half-written file.
-    writer = sqlite3.connect(source, check_same_thread=False)
-    writer.execute("begin immediate")
-    writer.execute("insert into users values ('carol')")
-    timer = threading.Timer(0.3, writer.commit)
-    timer.start()
+
+
+def _names(path):
+    with sqlite3.connect(path) as db:
+        return sorted(row[0] for row in db.execute("select name from users"))
+
+
+def test_sqlite_backup_is_a_private_copy_of_the_committed_data(tmp_path):
+    source = tmp_path / "jupyterhub.sqlite"
+    _users_db(source)
     moment = datetime.datetime(2026, 3, 1, 12, 0, 0, tzinfo=datetime.UTC)
     path = ops.sqlite_backup(str(source), str(tmp_path / "backups"), "jupyterhub", now=moment)
-    timer.join()
-    writer.close()
     assert path == str(tmp_path / "backups/jupyterhub-20260301T120000Z.sqlite")
     assert oct((tmp_path / "backups").stat().st_mode & 0o777) == "0o700"
     assert oct((tmp_path / "backups/jupyterhub-20260301T120000Z.sqlite").stat().st_mode & 0o777) == "0o600"
-    with sqlite3.connect(path) as db:
-        names = sorted(row[0] for row in db.execute("select name from users"))
-    assert names in (["alice", "bob"], ["alice", "bob", "carol"])
+    assert _names(path) == ["alice", "bob"]
     assert not list((tmp_path / "backups").glob("*.part"))
+
+
+def test_sqlite_backup_leaves_out_a_write_in_progress(tmp_path):
+    # A hub in the middle of a transaction while the backup runs: the copy
+    # is the last committed state, never a half-written one.
+    source = tmp_path / "jupyterhub.sqlite"
+    _users_db(source)
+    writer = sqlite3.connect(source)
+    writer.execute("begin immediate")
+    writer.execute("insert into users values ('carol')")
+    try:
+        path = ops.sqlite_backup(str(source), str(tmp_path / "backups"), "jupyterhub")
+    finally:
+        writer.commit()
+        writer.close()
+    assert _names(path) == ["alice", "bob"]
+    assert _names(source) == ["alice", "bob", "carol"]
+    # The next backup has the committed write.
+    later = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
+    assert _names(ops.sqlite_backup(str(source), str(tmp_path / "backups"), "jupyterhub", now=later)) == [
+        "alice",
+        "bob",
+        "carol",
+    ]
 
 
 def test_sqlite_backup_of_a_missing_database_fails_and_creates_nothing(tmp_path):

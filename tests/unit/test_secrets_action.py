@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -11,9 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
+from support.playbooks import VENV_BIN, recap, run_playbook
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = REPO_ROOT / ".venv" / "bin"
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 NAMES = ["proxy_secret_token", "cookie_secret", "dask_gateway_api_token"]
 VAULT_PASSWORD = "test vault password"
@@ -88,16 +86,13 @@ class ActionModule(ActionBase):
         return result
 """
 
-RECAP = re.compile(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
-
-
 class Run:
     def __init__(self, proc: subprocess.CompletedProcess[str], report_path: Path) -> None:
         self.returncode = proc.returncode
         self.output = proc.stdout + proc.stderr
-        match = RECAP.search(self.output)
-        self.changed = int(match.group(2)) if match else None
-        self.failed = int(match.group(4)) if match else None
+        counts = recap(self.output, required=False) or {}
+        self.changed = counts.get("changed")
+        self.failed = counts.get("failed")
         self.report = json.loads(report_path.read_text()) if report_path.exists() else None
 
 
@@ -118,22 +113,13 @@ def site(tmp_path: Path):
         report = tmp_path / "report.json"
         report.unlink(missing_ok=True)
         variables = {"store_path": str(store), "secret_names": names, "report_path": str(report), **extra_vars}
-        env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
-        env.update(ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-        command = [
-            str(VENV_BIN / "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            f"ansible_python_interpreter={VENV_BIN / 'python'}",
-            "-e",
-            json.dumps(variables),
+        proc = run_playbook(
+            *("-i", "localhost,", "-c", "local"),
+            *("-e", f"ansible_python_interpreter={VENV_BIN / 'python'}"),
+            *("-e", json.dumps(variables)),
             *args,
             str(role_playbook if role else playbook),
-        ]
-        proc = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+        )
         result = Run(proc, report)
         if expect_failure:
             assert result.returncode != 0, result.output
@@ -252,23 +238,13 @@ def test_bad_arguments_give_a_clear_error_before_anything_changes(site):
         for number, (args, _message) in enumerate(BAD_ARGUMENTS)
     ]
     playbook.write_text(yaml.safe_dump([{"name": "Bad", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
-    env.update(ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run(
-        [
-            *(str(VENV_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local"),
-            *("-e", json.dumps({"store_path": str(site.store)}), str(playbook)),
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    proc = run_playbook(
+        *("-i", "localhost,", "-c", "local"),
+        *("-e", json.dumps({"store_path": str(site.store)}), str(playbook)),
     )
     output = proc.stdout + proc.stderr
 
-    assert re.search(rf"ignored={len(BAD_ARGUMENTS)}\b", output), output
+    assert recap(output)["ignored"] == len(BAD_ARGUMENTS), output
     for number, (_args, message) in enumerate(BAD_ARGUMENTS):
         task_output = output.split(f"TASK [Bad arguments {number}]")[1].split("TASK [")[0]
         assert message in task_output

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""The summary at the end of scripts/test.sh: each step's time, pytest's counts, every skip and why.
+
+Reads what test.sh leaves in its results directory: ``steps.tsv`` (one line
+per step: name, seconds, exit status), ``pytest.xml`` (pytest's JUnit
+report) and ``<step>.log`` (each step's output, for the scenarios that skip
+themselves with a ``SKIPPED: ...`` line). Exits non-zero when pytest ran no
+test at all, so that a suite that collects nothing cannot pass.
+
+    python scripts/test_summary.py build/test-results
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+SELF_SKIP = re.compile(r"SKIPPED: (.+?)\"?$")
+
+
+def steps(results: Path) -> list[tuple[str, int, int]]:
+    path = results / "steps.tsv"
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        name, seconds, status = line.split("\t")
+        rows.append((name, int(seconds), int(status)))
+    return rows
+
+
+def pytest_report(results: Path) -> dict | None:
+    """Counts, skips (test id, reason) and failures of pytest's JUnit XML; None without one."""
+    path = results / "pytest.xml"
+    if not path.exists():
+        return None
+    root = ET.parse(path).getroot()  # noqa: S314  our own pytest run wrote it
+    counts = {"tests": 0, "passed": 0, "failed": 0, "errors": 0, "skipped": 0}
+    skips, failures = [], []
+    for case in root.iter("testcase"):
+        test_id = f"{case.get('classname', '')}::{case.get('name', '')}"
+        counts["tests"] += 1
+        if (skipped := case.find("skipped")) is not None:
+            counts["skipped"] += 1
+            reason = skipped.get("message") or (skipped.text or "").strip() or "no reason given"
+            skips.append((test_id, reason))
+        elif case.find("failure") is not None:
+            counts["failed"] += 1
+            failures.append(test_id)
+        elif case.find("error") is not None:
+            counts["errors"] += 1
+            failures.append(test_id)
+        else:
+            counts["passed"] += 1
+    seconds = sum(float(suite.get("time", 0)) for suite in root.iter("testsuite"))
+    return {"counts": counts, "skips": skips, "failures": failures, "seconds": seconds}
+
+
+def self_skips(results: Path) -> list[tuple[str, str]]:
+    """(step, reason) of every ``SKIPPED: reason`` line a step printed (molecule's kind scenario)."""
+    found = []
+    for log in sorted(results.glob("*.log")):
+        if log.stem == "pytest":
+            continue  # its skips are in the JUnit report, and its logs quote test output
+        for line in log.read_text(errors="replace").splitlines():
+            if match := SELF_SKIP.search(line.strip()):
+                found.append((log.stem, match.group(1)))
+    return found
+
+
+def main(results: Path) -> int:
+    print("\n=== Summary")
+    rows = steps(results)
+    width = max([len(name) for name, _, _ in rows] + [4])
+    for name, seconds, status in rows:
+        print(f"{name:<{width}}  {seconds:>5} s  {'ok' if status == 0 else f'FAILED (exit {status})'}")
+    print(f"{'total':<{width}}  {sum(seconds for _, seconds, _ in rows):>5} s")
+
+    status = 0
+    report = pytest_report(results)
+    if report is None:
+        print("pytest: no report (the pytest step did not run)")
+    else:
+        counts = report["counts"]
+        print(
+            f"pytest: {counts['tests']} tests, {counts['passed']} passed, {counts['failed']} failed, "
+            f"{counts['errors']} errors, {counts['skipped']} skipped ({report['seconds']:.0f} s in tests)"
+        )
+        for test_id in report["failures"]:
+            print(f"  FAILED {test_id}")
+        if counts["tests"] == 0:
+            print("pytest ran no test: that is a failure")
+            status = 1
+    skips = [(test_id, reason) for test_id, reason in report["skips"]] if report else []
+    skips += [(f"{step} (scenario)", reason) for step, reason in self_skips(results)]
+    print(f"skipped: {len(skips)}" + (":" if skips else ""))
+    for what, reason in skips:
+        print(f"  {what}: {reason}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "build/test-results")))

@@ -1,0 +1,377 @@
+"""Deployed local-target stacks for tests, and the ports and prefixes of each pytest-xdist worker.
+
+Fixtures (import them into a test module, or use them from tests/conftest.py,
+which exports them):
+
+``local_stack`` (session scope)
+    ``site.yml`` of the default inventory (``inventories/local``), deployed
+    once per pytest session into a private prefix, with its own instance
+    name, state dir and ports, and purged when the session ends. For the
+    integration tests that read the stack, or change it and put it back
+    (restart a program, run a day-2 playbook that leaves it working). Mark
+    such a test module ``pytestmark = LOCAL_STACK``: that puts every user of
+    the stack into one xdist group, so that one worker deploys it once.
+
+``upgraded_stack`` (session scope)
+    A private stack deployed at ``OLD_JUPYTERHUB`` (older hub database
+    schema than the role's pin) and moved to the pin by
+    ``playbooks/upgrade.yml``; returns an :class:`Upgrade`. The tests that
+    break a stack (uninstall, purge) use this one, after the upgrade tests.
+    Mark them ``UPGRADED_STACK``.
+
+The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.stack``):
+
+- ``.root`` (a temp dir), ``.prefix`` (``daskhub_local_prefix``),
+  ``.inventory`` (its inventory dir), ``.state_dir`` (``daskhub_state_dir``,
+  holds ``secrets.yml``), ``.ports`` (name -> port), ``.hub_url``,
+  ``.python`` (the stack's venv Python, which has the dask-gateway client);
+- ``.playbook(name, *args, check=True)``: ansible-playbook ``name`` against
+  the stack's inventory, stdout and stderr together in ``.stdout``; raises
+  AssertionError on failure unless ``check=False``;
+- ``.secrets()``: the secrets store, read afresh; ``.api(method, path,
+  token=None, body=None)``: (status, JSON) of a hub API call with the
+  user-sync service token; ``.hub_version()``; ``.user_token(user, scopes)``;
+- ``.gateway(user, script)``, ``.start_cluster(user)``, ``.clusters_of(user)``:
+  dask_gateway client code run as a user, with a token of that user;
+- ``.ctl(*args)`` (supervisorctl), ``.pid(program)``, ``.healthy()``,
+  ``.wait_restarted(program, old_pid)``, ``.processes()``,
+  ``.listening_ports()``, ``.wait_for(predicate, timeout, what)``.
+
+Ports: the harness owns 30000-37999. Each xdist worker (``gw0``, ``gw1``,
+...) gets a block of 1000 from 30000, and a stack takes a slot of 10 in its
+worker's block (:func:`port_block`), so that parallel workers never share a
+port. Prefixes are temp dirs named after the stack and the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support.playbooks import ROOT, run_playbook
+
+HARNESS_PORTS = range(30000, 38000)
+PORTS_PER_WORKER = 1000
+PORTS_PER_STACK = 10
+PORT_NAMES = (
+    "daskhub_local_hub_port",
+    "daskhub_local_hub_api_port",
+    "daskhub_local_proxy_api_port",
+    "daskhub_local_gateway_port",
+    "daskhub_local_gateway_api_port",
+)
+# The JupyterHub the upgraded stack starts at: the last 4.x, whose database
+# schema (alembic head 0eee8c825d24) is older than 5.x's, so the upgrade
+# crosses a real schema change (the hub's upgrade_db migrates it).
+OLD_JUPYTERHUB = "4.1.6"
+# Slots in a worker's port block: one per kind of stack, and one for the
+# inventories of tests that never deploy (their preflight reads the ports).
+SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2}
+LOCAL_STACK = pytest.mark.xdist_group("local_stack")
+UPGRADED_STACK = pytest.mark.xdist_group("upgraded_stack")
+
+
+def worker_id() -> str:
+    """The pytest-xdist worker (gw0, gw1, ...), or "main" without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def worker_index() -> int:
+    worker = worker_id()
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+def port_block(slot: int) -> dict[str, int]:
+    """The five ports of stack ``slot`` in this worker's block."""
+    base = HARNESS_PORTS.start + worker_index() * PORTS_PER_WORKER + slot * PORTS_PER_STACK
+    assert base + PORTS_PER_STACK <= HARNESS_PORTS.stop, f"worker {worker_id()} has no port block left"
+    return {name: base + offset for offset, name in enumerate(PORT_NAMES)}
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def make_inventory(root: Path, prefix: Path, ports: dict[str, int], **overrides) -> Path:
+    """The default site's inventory, with another prefix, state dir, instance name and ports.
+
+    The shipped files are copied unchanged; the test's settings go in a
+    group_vars file of their own that Ansible reads after the model.
+    """
+    inventory = root / "inventory"
+    (inventory / "group_vars" / "daskhub").mkdir(parents=True)
+    shutil.copytree(ROOT / "inventories/local/group_vars/all", inventory / "group_vars" / "all")
+    shutil.copy(ROOT / "inventories/local/hosts.yml", inventory / "hosts.yml")
+    shutil.copy(ROOT / "inventories/local/group_vars/daskhub.yml", inventory / "group_vars/daskhub/model.yml")
+    settings = {
+        "daskhub_state_dir": str(root / "state"),
+        "daskhub_local_prefix": str(prefix),
+        "daskhub_local_instance": f"daskhub-test-{root.name}",
+        **ports,
+        **overrides,
+    }
+    (inventory / "group_vars/daskhub/zz-test.yml").write_text(yaml.safe_dump(settings))
+    return inventory
+
+
+class LocalStack:
+    """A local-target stack of the default inventory in a private prefix (see the module docstring)."""
+
+    def __init__(self, name: str, slot: int, **overrides):
+        self.name = name
+        self.root = Path(tempfile.mkdtemp(prefix=f"daskhub-{name}-{worker_id()}-"))
+        self.prefix = self.root / "prefix"
+        self.state_dir = self.root / "state"
+        self.ports = port_block(slot)
+        self.inventory = make_inventory(self.root, self.prefix, self.ports, **overrides)
+        self.hub_url = f"http://127.0.0.1:{self.ports['daskhub_local_hub_port']}"
+        self.python = self.prefix / "venv/bin/python"
+        self.deployed = False
+
+    # -- running playbooks ------------------------------------------------
+    def playbook(self, name: str, *args: str, check: bool = True, timeout: float = 1800):
+        """ansible-playbook ``name`` against this stack; stdout and stderr together in .stdout."""
+        proc = run_playbook(name, *args, inventory=self.inventory, timeout=timeout, merge_stderr=True)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{name} {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}")
+        return proc
+
+    def deploy(self, *args: str):
+        """site.yml; refuses to start when one of the stack's ports is taken by something else."""
+        if not self.deployed:
+            busy = self.listening_ports()
+            assert not busy, f"ports of the {self.name} test stack are taken: {', '.join(busy)}"
+        proc = self.playbook("site.yml", *args)
+        self.deployed = True
+        return proc
+
+    def purge(self):
+        """Uninstall with purge=true (stops every program), then remove the temp dir."""
+        try:
+            if self.prefix.exists() or self.state_dir.exists():
+                self.playbook("playbooks/uninstall.yml", "-e", "purge=true", check=False)
+            if (self.prefix / "run/supervisord.sock").exists():
+                self.ctl("shutdown")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- reading the stack ---------------------------------------------------
+    def secrets(self) -> dict:
+        return yaml.safe_load((self.state_dir / "secrets.yml").read_text())
+
+    def api(self, method, path, token=None, body=None):
+        """(status, JSON) of a hub API call; HTTP errors are returned, not raised."""
+        req = urllib.request.Request(
+            f"{self.hub_url}/hub/api{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={
+                "Authorization": f"token {token or self.secrets()['user_sync_api_token']}",
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                raw = resp.read()
+                return resp.status, (json.loads(raw) if raw else None)
+        except urllib.error.HTTPError as exc:
+            return exc.code, None
+
+    def hub_version(self) -> str:
+        with urllib.request.urlopen(f"{self.hub_url}/hub/api", timeout=30) as resp:
+            return json.loads(resp.read())["version"]
+
+    def user_token(self, user, scopes=("access:services!service=dask-gateway",)):
+        status, model = self.api("POST", f"/users/{user}/tokens", body={"scopes": list(scopes), "note": "test"})
+        assert status in (200, 201), f"could not mint a token for {user}: HTTP {status}"
+        return model["token"]
+
+    def gateway(self, user, script):
+        """Run a dask_gateway client snippet as ``user`` with the stack's Python; returns stdout."""
+        code = (
+            "from dask_gateway import Gateway\n"
+            f"gateway = Gateway({self.hub_url + '/services/dask-gateway'!r}, "
+            f"proxy_address='gateway://127.0.0.1:{self.ports['daskhub_local_gateway_port']}', auth='jupyterhub')\n"
+            + script
+        )
+        env = dict(os.environ, JUPYTERHUB_API_TOKEN=self.user_token(user))
+        proc = subprocess.run(
+            [str(self.python), "-c", code], env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert proc.returncode == 0, f"dask_gateway as {user} failed:\n{proc.stderr[-3000:]}"
+        return proc.stdout
+
+    def start_cluster(self, user):
+        """A running cluster of ``user`` with one worker, left running; returns its name."""
+        out = self.gateway(
+            user,
+            "cluster = gateway.new_cluster(shutdown_on_close=False)\n"
+            "cluster.scale(1)\n"
+            "cluster.get_client().wait_for_workers(1, timeout=120)\n"
+            "print(cluster.name)\n",
+        )
+        return out.strip().splitlines()[-1]
+
+    def clusters_of(self, user):
+        out = self.gateway(user, "print('\\n'.join(c.name for c in gateway.list_clusters()))\n")
+        return sorted(line for line in out.splitlines() if line.strip())
+
+    # -- supervision -----------------------------------------------------------
+    def ctl(self, *args):
+        return subprocess.run(
+            [str(self.prefix / "venv/bin/supervisorctl"), "-c", str(self.prefix / "etc/supervisord.conf"), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+
+    def pid(self, program):
+        out = self.ctl("pid", program).stdout.strip()
+        return int(out) if out.isdigit() and out != "0" else None
+
+    def healthy(self):
+        try:
+            for path in ("/hub/api/", "/services/dask-gateway/api/health"):
+                with urllib.request.urlopen(self.hub_url + path, timeout=5) as response:
+                    if response.status != 200:
+                        return False
+        except OSError:
+            return False
+        return True
+
+    def wait_restarted(self, program, old_pid, timeout=90):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid = self.pid(program)
+            if pid and pid != old_pid and self.healthy():
+                return pid
+            time.sleep(1)
+        raise AssertionError(f"{program} was not restarted and healthy within {timeout}s: {self.ctl('status').stdout}")
+
+    def processes(self):
+        """(pid, cmdline) of every process whose command line or cwd is under the prefix."""
+        found = []
+        prefix = str(self.prefix)
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                cwd = os.readlink(entry / "cwd")
+            except OSError:
+                continue
+            if prefix in cmdline or cwd.startswith(prefix):
+                found.append((int(entry.name), cmdline.strip()))
+        return found
+
+    def listening_ports(self):
+        return [f"{name}={port}" for name, port in self.ports.items() if not port_free(port)]
+
+    def wait_for(self, predicate, timeout=60, what="condition"):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            time.sleep(1)
+
+
+def pinned_versions() -> dict:
+    """daskhub_local_versions of the role's defaults (the pins the stacks install)."""
+    defaults = yaml.safe_load((ROOT / "roles/daskhub_local/defaults/main.yml").read_text())
+    return defaults["daskhub_local_versions"]
+
+
+def alembic_head(python: Path) -> str:
+    """The alembic head revision (the newest hub database schema) of the JupyterHub installed for ``python``."""
+    code = (
+        "import os, jupyterhub\n"
+        "from alembic.script import ScriptDirectory\n"
+        "print(ScriptDirectory(os.path.join(os.path.dirname(jupyterhub.__file__), 'alembic')).get_current_head())\n"
+    )
+    proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.strip()
+
+
+def database_revision(database: Path) -> str:
+    """The alembic revision a hub sqlite database is at."""
+    import sqlite3  # noqa: PLC0415
+
+    with sqlite3.connect(database) as db:
+        return db.execute("select version_num from alembic_version").fetchone()[0]
+
+
+@dataclass
+class Upgrade:
+    """What ``upgraded_stack`` did: the stack, and what the tests read of the upgrade."""
+
+    stack: LocalStack
+    old_version: str
+    old_revision: str
+    new_revision: str
+    head_before: str
+    head_after: str
+    user_token: str
+    output: str
+
+
+@pytest.fixture(scope="session")
+def local_stack():
+    """The session's shared stack of the default inventory (see the module docstring)."""
+    stack = LocalStack("local-stack", SLOTS["local_stack"])
+    try:
+        stack.deploy()
+        yield stack
+    finally:
+        stack.purge()
+
+
+@pytest.fixture(scope="session")
+def upgraded_stack(tmp_path_factory):
+    """A private stack at OLD_JUPYTERHUB, then playbooks/upgrade.yml to the pin (see the module docstring)."""
+    stack = LocalStack("upgraded-stack", SLOTS["upgraded_stack"])
+    try:
+        old_versions = tmp_path_factory.mktemp("upgrade") / "old-versions.json"
+        old_versions.write_text(
+            json.dumps({"daskhub_local_versions": {**pinned_versions(), "jupyterhub": OLD_JUPYTERHUB}})
+        )
+        stack.deploy("-e", f"@{old_versions}")
+        assert stack.hub_version() == OLD_JUPYTERHUB
+        database = stack.prefix / "state/jupyterhub.sqlite"
+        head_before, old_revision = alembic_head(stack.python), database_revision(database)
+        # A user and a token made on the old hub, for the tests to find after.
+        status, _ = stack.api("POST", "/users", body={"usernames": ["carol"]})
+        assert status == 201, f"could not create carol: HTTP {status}"
+        token = stack.user_token("alice", scopes=["read:users:name!user"])
+        output = stack.playbook("playbooks/upgrade.yml", "-vvv").stdout
+        yield Upgrade(
+            stack=stack,
+            old_version=OLD_JUPYTERHUB,
+            old_revision=old_revision,
+            new_revision=database_revision(database),
+            head_before=head_before,
+            head_after=alembic_head(stack.python),
+            user_token=token,
+            output=output,
+        )
+    finally:
+        stack.purge()

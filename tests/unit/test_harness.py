@@ -1,0 +1,138 @@
+"""The test harness itself: one runner, per-worker ports, and the summary of scripts/test.sh."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from support import stacks
+from support.playbooks import ROOT, recap, task_result
+
+TESTS = ROOT / "tests"
+RUNNER = TESTS / "support" / "playbooks.py"
+SUMMARY = ROOT / "scripts" / "test_summary.py"
+
+
+def checked_modules():
+    return [path for path in TESTS.rglob("*.py") if path != RUNNER and path != Path(__file__)]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        # Starting ansible-playbook or ansible by path instead of through support.playbooks.
+        r"bin/ansible-playbook|bin/ansible\b|\"ansible-playbook\"|'ansible-playbook'",
+        # Parsing the PLAY RECAP by hand.
+        r"ok=\(\\d|changed=\(\\d",
+        # Another site's stack (the default prefix) used as a test's tool.
+        r"Path\(\"/opt/daskhub",
+    ],
+)
+def test_one_runner_and_no_other_sites_files(pattern):
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in checked_modules()
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(pattern, line)
+    ]
+    assert offenders == []
+
+
+def test_recap_reads_the_last_recap_of_the_host():
+    output = textwrap.dedent(
+        """\
+        PLAY RECAP *********************************************************************
+        localhost             : ok=3    changed=2    unreachable=0    failed=0    skipped=1    rescued=0    ignored=0
+        PLAY RECAP *********************************************************************
+        other        : ok=9    changed=9    unreachable=0    failed=1    skipped=0    rescued=0    ignored=0
+        localhost             : ok=5    changed=0    unreachable=0    failed=0    skipped=2    rescued=0    ignored=4
+        """
+    )
+    assert recap(output) == {
+        "ok": 5,
+        "changed": 0,
+        "unreachable": 0,
+        "failed": 0,
+        "skipped": 2,
+        "rescued": 0,
+        "ignored": 4,
+    }
+    assert recap(output, "other")["failed"] == 1
+    assert recap("no recap here", required=False) is None
+    with pytest.raises(AssertionError, match="no PLAY RECAP line for localhost"):
+        recap("no recap here")
+
+
+def test_task_result_finds_a_role_task_by_its_name():
+    output = {
+        "plays": [
+            {
+                "tasks": [
+                    {"task": {"name": "daskhub_user_sync : Sync"}, "hosts": {"localhost": {"changed": True}}},
+                    {"task": {"name": "Other"}, "hosts": {"localhost": {"changed": False}}},
+                ]
+            }
+        ]
+    }
+    assert task_result(output, "Sync") == {"changed": True}
+    assert task_result(output, "Missing") is None
+
+
+def test_each_worker_has_its_own_ports_inside_the_harness_range(monkeypatch):
+    blocks = {}
+    for worker in ("gw0", "gw1", "gw2", "gw7"):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+        for name, slot in stacks.SLOTS.items():
+            blocks[(worker, name)] = set(stacks.port_block(slot).values())
+    ports = [port for block in blocks.values() for port in block]
+    assert len(ports) == len(set(ports)), "two stacks share a port"
+    assert all(port in stacks.HARNESS_PORTS for port in ports)
+    # Never the default site's ports.
+    assert not {8000, 8001, 8002, 8003, 8081} & set(ports)
+
+
+def run_summary(tmp_path, junit: str, steps: str = "pytest\t7\t0\n", logs: dict | None = None):
+    (tmp_path / "steps.tsv").write_text(steps)
+    (tmp_path / "pytest.xml").write_text(junit)
+    for name, text in (logs or {}).items():
+        (tmp_path / f"{name}.log").write_text(text)
+    return subprocess.run(
+        [sys.executable, str(SUMMARY), str(tmp_path)], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="3" time="12.5">
+<testcase classname="tests.unit.test_a" name="test_ok" time="1"/>
+<testcase classname="tests.unit.test_a" name="test_skip[4.0.2]" time="0">
+  <skipped type="pytest.skip" message="the schedule does not depend on the hub version">tests/x.py:3: ...</skipped>
+</testcase>
+<testcase classname="tests.unit.test_a" name="test_bad" time="1"><failure message="boom">trace</failure></testcase>
+</testsuite></testsuites>
+"""
+
+
+def test_summary_lists_counts_times_and_every_skip_with_its_reason(tmp_path):
+    kind = '    "msg": "SKIPPED: the kind scenario needs Docker."\n'
+    proc = run_summary(tmp_path, JUNIT, "ruff\t3\t0\npytest\t20\t1\n", {"molecule-kind": kind, "pytest": kind})
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert re.search(r"ruff\s+3 s\s+ok", out)
+    assert re.search(r"pytest\s+20 s\s+FAILED \(exit 1\)", out)
+    assert re.search(r"total\s+23 s", out)
+    assert "pytest: 3 tests, 1 passed, 1 failed, 0 errors, 1 skipped" in out
+    assert "FAILED tests.unit.test_a::test_bad" in out
+    assert "tests.unit.test_a::test_skip[4.0.2]: the schedule does not depend on the hub version" in out
+    # The scenario's own skip line, once (pytest's log is not searched).
+    assert out.count("the kind scenario needs Docker.") == 1
+    assert "skipped: 2:" in out
+
+
+def test_summary_fails_when_pytest_ran_nothing(tmp_path):
+    proc = run_summary(tmp_path, '<testsuites><testsuite name="pytest" tests="0" time="0"/></testsuites>')
+    assert proc.returncode != 0
+    assert "pytest ran no test" in proc.stdout

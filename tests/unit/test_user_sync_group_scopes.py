@@ -1,0 +1,21 @@
+"""A site that syncs groups gives the user-sync service the group scopes, on both targets."""
+
+from __future__ import annotations
+
+from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from site_models import build_model
+
+
+def user_sync_scopes(**overrides):
+    roles = site_model.hub_roles(build_model(**overrides), "2026.3.0")
+    (role,) = [role for role in roles if site_model.USER_SYNC_SERVICE in role.get("services", [])]
+    return role["scopes"]
+
+
+def test_groups_synced_means_group_scopes():
+    scopes = user_sync_scopes(daskhub_user_sync_groups={"physics": ["alice"]})
+    assert {"list:groups", "admin:groups"} <= set(scopes)
+
+
+def test_no_groups_no_group_scopes():
+    assert not [scope for scope in user_sync_scopes() if "groups" in scope]
