@@ -241,6 +241,47 @@ def _volumes(singleuser: dict) -> tuple[list, list]:
     return volumes, mounts
 
 
+# --- Network policy --------------------------------------------------------------
+# With policies on, the jupyterhub chart lets user pods reach the hub and the
+# proxy, and no private address else; the gateway's API pod carries the label
+# the hub's ingress admits (hub.jupyter.org/network-access-hub). Two ways are
+# missing on the user's path to the gateway's traefik:
+# - user pods -> traefik: the notebook's client sends the scheduler traffic
+#   there (DASK_GATEWAY__PROXY_ADDRESS);
+# - the proxy -> traefik: the hub routes /services/dask-gateway (the HTTP
+#   API) to it. The chart's proxy egress to "private IPs" is an ipBlock, which
+#   a CNI need not apply to pod addresses; a pod selector always applies.
+# The dask-gateway chart has no NetworkPolicy: schedulers and workers reach
+# each other, and the gateway reaches the hub.
+GATEWAY_PROXY_PORTS = ("web", "tcp")  # traefik's container ports; tcp exists only when set apart from web
+
+
+def gateway_proxy_pod_labels(model: dict) -> dict:
+    """Labels that select the gateway's traefik pods (the same in both chart modes)."""
+    return {"gateway.dask.org/instance": gateway_fullname(model), "app.kubernetes.io/component": "traefik"}
+
+
+def _to_gateway_proxy(model: dict, ports) -> dict:
+    return {
+        "to": [{"podSelector": {"matchLabels": gateway_proxy_pod_labels(model)}}],
+        "ports": [{"port": name, "protocol": "TCP"} for name in ports],
+    }
+
+
+def network_policy_additions(model: dict) -> dict:
+    """The egress rules added to the chart's policies, by chart section ({} with policies off).
+
+    Named ports only: a port the traefik pod does not declare opens nothing.
+    """
+    if not model.get("hub_network_policy_enabled"):
+        return {"singleuser": {}, "chp": {}}
+    return {
+        # The HTTP API goes through the proxy; the scheduler's TCP (TLS) straight to traefik.
+        "singleuser": {"egress": [_to_gateway_proxy(model, GATEWAY_PROXY_PORTS)]},
+        "chp": {"egress": [_to_gateway_proxy(model, ("web",))]},
+    }
+
+
 def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
     singleuser = model["singleuser"]
     gateway_url = gateway_service_url(model)
@@ -263,6 +304,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
             "letsencrypt": {"contactEmail": model.get("https_letsencrypt_contact_email")},
         }
     network_policy = {"enabled": bool(model.get("hub_network_policy_enabled"))}
+    additions = network_policy_additions(model)
     roles = site_model.hub_roles(model, versions["dask-gateway"])
     values = {
         "hub": {
@@ -280,7 +322,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
                 "loadBalancerIP": model.get("proxy_load_balancer_ip") or None,
             },
             "https": https,
-            "chp": {"networkPolicy": dict(network_policy)},
+            "chp": {"networkPolicy": dict(network_policy, **additions["chp"])},
             "traefik": {"networkPolicy": dict(network_policy)},
         },
         "singleuser": {
@@ -299,7 +341,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
             },
             "extraEnv": extra_env or None,
             "profileList": [_profile(p) for p in singleuser.get("profiles") or []] or None,
-            "networkPolicy": dict(network_policy),
+            "networkPolicy": dict(network_policy, **additions["singleuser"]),
         },
     }
     return _prune(values)

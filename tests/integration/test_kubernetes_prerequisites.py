@@ -187,3 +187,40 @@ def test_a_missing_kubeconfig_stops_the_run(site, mirror):
     result = play(site, mirror)
     assert result.returncode != 0
     assert "kubeconfig" in result.stdout and "does not exist" in result.stdout
+
+
+# --- The pinned helm checksum ------------------------------------------------------------
+# The mirror's helm tarball is built here from the official binary, so its
+# sha256 cannot be the official tarball's: the tests above pass it through
+# daskhub_kubernetes_helm_checksum. These two check the pin itself.
+PINNED_HELM = yaml.safe_load((ROOT / "roles/daskhub_kubernetes_prerequisites/defaults/main.yml").read_text())[
+    "daskhub_kubernetes_helm_checksums"
+]["4.1.4"]["linux-amd64"]
+OFFICIAL_HELM = "https://get.helm.sh/helm-v4.1.4-linux-amd64.tar.gz"
+
+
+def test_without_an_override_the_pinned_checksum_is_enforced(site, mirror):
+    """No override: the role checks the download against its own pin, and a tarball that differs never installs."""
+    result = play(site, mirror, daskhub_kubernetes_helm_checksum="")
+    assert result.returncode != 0
+    assert "helm 4.1.4 was not installed from" in result.stdout
+    assert PINNED_HELM in result.stdout, "the failure names the pinned sha256 it checked against"
+    assert not (site / "bin" / "helm").exists()
+
+
+def test_the_pinned_helm_checksum_is_the_official_tarballs():
+    """The pin against the real file, where get.helm.sh answers (not on the offline CI machine)."""
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    try:
+        with urllib.request.urlopen(OFFICIAL_HELM, timeout=10) as response:
+            digest = hashlib.sha256(response.read()).hexdigest()
+    except (urllib.error.URLError, OSError) as error:
+        if os.environ.get("DASKHUB_TESTS_ONLINE"):  # the kind workflow, which has the internet
+            raise
+        pytest.skip(
+            f"{OFFICIAL_HELM} is unreachable ({error}): the pinned sha256 of helm 4.1.4 is not checked against "
+            "the official tarball here; the binary inside it is (tests/support/k8s_tools.py runs helm 4.1.4)"
+        )
+    assert digest == PINNED_HELM

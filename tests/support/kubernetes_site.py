@@ -15,7 +15,6 @@ from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
 REPO = Path(__file__).resolve().parents[2]
 INVENTORIES = REPO / "inventories"
 CHART_DATA = REPO / "roles" / "daskhub_kubernetes_values" / "files" / "chart-data"
-SHARED_CHART_DATA = REPO.parent / "shared" / "chart-data"
 
 
 def inventory_names() -> list[str]:

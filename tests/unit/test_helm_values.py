@@ -11,12 +11,15 @@ import yaml
 from ansible_collections.daskhub.deploy.plugins.filter import helm_values as filters
 from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values as hv
 from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from dask_gateway_server.models import User
+from support import charts
 from support import kubernetes_site as ks
+from traitlets.config import Config
 
 MODES = ("daskhub", "composed")
-CHART_DATA_DIRS = [pytest.param(ks.CHART_DATA, id="shipped")]
-if ks.SHARED_CHART_DATA.is_dir():
-    CHART_DATA_DIRS.append(pytest.param(ks.SHARED_CHART_DATA, id="shared"))
+# The shared chart data is always a parameter: without ../shared the
+# "shared" cases fail (saying where it was looked for), never vanish.
+CHART_DATA_DIRS = [pytest.param("shipped", id="shipped"), pytest.param("shared", id="shared")]
 
 
 def render(inventory="example-site", secrets=None, **overrides):
@@ -46,11 +49,19 @@ def gateway_section(rendered, part="values"):
 # --- Every inventory, both chart modes, against the real schemas --------------
 
 
+def shared_chart_data_dir():
+    """../shared/chart-data beside the repository root; a test failure when it is missing."""
+    try:
+        return charts.shared_path("chart-data")
+    except charts.SharedMissing as missing:
+        pytest.fail(str(missing))
+
+
 @pytest.fixture(scope="module")
 def shared_chart_data(tmp_path_factory):
     """../shared/chart-data plus the umbrella defaults it lacks (the daskhub chart has no schema)."""
     folder = tmp_path_factory.mktemp("chart-data")
-    shutil.copytree(ks.SHARED_CHART_DATA, folder, dirs_exist_ok=True)
+    shutil.copytree(shared_chart_data_dir(), folder, dirs_exist_ok=True)
     for umbrella in ks.CHART_DATA.glob("daskhub-*"):
         shutil.copytree(umbrella, folder / umbrella.name)
     return folder
@@ -60,8 +71,7 @@ def shared_chart_data(tmp_path_factory):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("inventory", ks.inventory_names())
 def test_every_inventory_validates_in_both_chart_modes(inventory, mode, chart_data, request):
-    if chart_data == ks.SHARED_CHART_DATA:
-        chart_data = request.getfixturevalue("shared_chart_data")
+    chart_data = request.getfixturevalue("shared_chart_data") if chart_data == "shared" else ks.CHART_DATA
     _, _, rendered = render(inventory, daskhub_chart_mode=mode)
     assert [r["chart"] for r in rendered["releases"]] == (
         ["dask/daskhub"] if mode == "daskhub" else ["jupyterhub/jupyterhub", "dask/dask-gateway"]
@@ -71,10 +81,8 @@ def test_every_inventory_validates_in_both_chart_modes(inventory, mode, chart_da
 
 
 def test_shipped_chart_data_is_an_unchanged_copy_of_the_shared_data():
-    if not ks.SHARED_CHART_DATA.is_dir():
-        pytest.skip("../shared/chart-data is not beside this checkout")
     compared = 0
-    for folder in ks.SHARED_CHART_DATA.iterdir():
+    for folder in shared_chart_data_dir().iterdir():
         if folder.is_dir():
             for path in folder.iterdir():
                 assert filecmp.cmp(path, ks.CHART_DATA / folder.name / path.name, shallow=False), path
@@ -139,10 +147,22 @@ def test_example_site_key_by_key():
     megamem = profiles["Megamem (1 TB memory)"]["kubespawner_override"]
     assert megamem["mem_guarantee"] == "1T"
     assert megamem["tolerations"] == [{"key": "megamem", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
-    # Network policies off.
-    assert hub["hub"]["networkPolicy"] == {"enabled": False}
-    assert singleuser["networkPolicy"] == {"enabled": False}
-    assert hub["proxy"]["chp"]["networkPolicy"] == {"enabled": False}
+    # Network policies on (the model's default), with the way to the gateway's traefik.
+    to_traefik = [
+        {"podSelector": {"matchLabels": {"gateway.dask.org/instance": "dhub-dask-gateway",
+                                         "app.kubernetes.io/component": "traefik"}}}
+    ]
+    assert hub["hub"]["networkPolicy"] == {"enabled": True}
+    assert singleuser["networkPolicy"] == {
+        "enabled": True,
+        "egress": [
+            {"to": to_traefik, "ports": [{"port": "web", "protocol": "TCP"}, {"port": "tcp", "protocol": "TCP"}]}
+        ],
+    }
+    assert hub["proxy"]["chp"]["networkPolicy"] == {
+        "enabled": True,
+        "egress": [{"to": to_traefik, "ports": [{"port": "web", "protocol": "TCP"}]}],
+    }
     # The gateway: a LoadBalancer limited to the institute's network.
     assert gateway["traefik"]["service"] == {
         "type": "LoadBalancer",
@@ -172,29 +192,66 @@ def test_example_site_key_by_key():
     assert rendered["hub_url"] == "https://daskhub.hep-analysis.example.org"
 
 
-def test_options_handler_compiles_and_is_shared_with_the_local_target():
-    _model, _, rendered = render("example-site")
-    source = gateway_section(rendered)["gateway"]["extraConfig"]["optionHandler"]
-    compile(source, "optionHandler", "exec")
-    local_model = ks.model("example-site", daskhub_target="local")
-    assert source == site_model.gateway_options_handler(local_model)
+def _exec_config(source, backend):
+    """Run a rendered gateway config snippet as the gateway runs it: against its traitlets Config."""
+    config = Config()
+    config.DaskGateway.backend_class = backend
+    exec(compile(source, "gateway-config", "exec"), {"c": config})  # noqa: S102 - our own rendered config
+    return config
 
 
-def test_gateway_authenticator_is_shared_with_the_local_target():
+@pytest.mark.parametrize("target", ["kubernetes", "local"])
+def test_the_example_sites_options_handler_offers_its_limits_on_both_targets(target):
+    """The chart's optionHandler, run on the KubeBackend (and the same site's local target), behaves per the site."""
+    if target == "kubernetes":
+        _model, _, rendered = render("example-site")
+        source = gateway_section(rendered)["gateway"]["extraConfig"]["optionHandler"]
+        backend = "dask_gateway_server.backends.kubernetes.KubeBackend"
+    else:
+        source = site_model.gateway_options_handler(ks.model("example-site", daskhub_target="local"))
+        backend = "dask_gateway_server.backends.local.UnsafeLocalBackend"
+    options = _exec_config(source, backend).Backend.cluster_options
+    user = User("alice")
+    chosen = options.get_configuration(
+        options.parse_options({"worker_cores": 7, "worker_memory": 27, "num_gpus": 1}), user
+    )
+    assert chosen["worker_cores"] == 7
+    assert chosen["worker_memory"] == 27 * 2**30
+    if target == "kubernetes":
+        assert chosen["image"] == "pangeo/pangeo-notebook:2024.01.15"
+        assert chosen["worker_extra_container_config"]["resources"]["limits"] == {"nvidia.com/gpu": 1}
+    else:  # the local backend has no images or containers: only what it knows
+        assert set(chosen) == {"worker_cores", "worker_memory"}
+    for bad, message in (
+        ({"worker_cores": 8}, "worker_cores must be <= 7"),
+        ({"worker_memory": 28}, "worker_memory must be <= 27"),
+        ({"image": "pangeo/pangeo-notebook"}, "you must also provide a tag"),
+    ):
+        with pytest.raises(Exception, match=message):
+            options.get_configuration(options.parse_options(bad), user)
+
+
+def test_the_chart_config_installs_our_gateway_authenticator():
+    """Run as the gateway runs its extraConfig: the authenticator class becomes our JupyterHub subclass."""
     _, _, rendered = render("example-site")
     source = gateway_section(rendered)["gateway"]["extraConfig"]["authenticator"]
-    assert source == site_model.gateway_auth_code()
+    config = _exec_config(source, "dask_gateway_server.backends.kubernetes.KubeBackend")
+    from dask_gateway_server.auth import JupyterHubAuthenticator  # noqa: PLC0415
+
+    authenticator = config.DaskGateway.authenticator_class
+    assert issubclass(authenticator, JupyterHubAuthenticator)
+    assert authenticator is not JupyterHubAuthenticator
+    assert "authenticate" in vars(authenticator)  # the 401-for-a-refused-token override
 
 
-def test_cluster_config_is_the_shared_one_without_scheduler_resources():
-    model, _, rendered = render("example-site", daskhub_gateway_cluster_max_cores=70)
+def test_cluster_config_carries_the_limits_without_scheduler_resources():
+    _, _, rendered = render("example-site", daskhub_gateway_cluster_max_cores=70)
     source = gateway_section(rendered)["gateway"]["extraConfig"]["clusterConfig"]
-    namespace = {"c": type("C", (), {"ClusterConfig": type("CC", (), {})()})()}
-    exec(compile(source, "clusterConfig", "exec"), namespace)  # noqa: S102 - our own rendered config
-    traits = vars(namespace["c"].ClusterConfig)
-    expected = {k: v for k, v in site_model.gateway_cluster_config(model).items() if not k.startswith("scheduler_")}
-    assert traits == expected
-    assert traits["cluster_max_cores"] == 70
+    config = _exec_config(source, "dask_gateway_server.backends.kubernetes.KubeBackend")
+    assert dict(config.ClusterConfig) == {"idle_timeout": 1800.0, "cluster_max_cores": 70}
+    # Scheduler resources are the chart's gateway.backend.scheduler (requests and limits apart).
+    scheduler = gateway_section(rendered)["gateway"]["backend"]["scheduler"]
+    assert scheduler == {"cores": {"request": 1, "limit": 1}, "memory": {"request": "32G", "limit": "100G"}}
 
 
 # --- Composed mode: the glue the umbrella chart would add ----------------------
@@ -311,6 +368,13 @@ def test_an_open_gateway_load_balancer_warns(ranges, warned):
     spec = gateway_section(rendered)["traefik"]["service"]["spec"]
     assert spec["loadBalancerIP"] == "192.0.2.7"
     assert spec.get("loadBalancerSourceRanges", []) == ranges
+
+
+def test_policies_off_add_no_rules():
+    _, _, rendered = render("example-site", daskhub_hub_network_policy_enabled=False)
+    hub = hub_section(rendered)
+    assert hub["singleuser"]["networkPolicy"] == {"enabled": False}
+    assert hub["proxy"]["chp"]["networkPolicy"] == {"enabled": False}
 
 
 def test_the_gateway_is_not_exposed_by_default():
