@@ -71,7 +71,7 @@ def rendered_site(manage_groups=False):
     roles = site_model.hub_roles(model, "2026.3.0")
     (role,) = [role for role in roles if site_model.USER_SYNC_SERVICE in role.get("services", [])]
     admin = site_model.hub_services(model, None)[site_model.USER_SYNC_SERVICE]["admin"]
-    return role["scopes"], admin, site_model.hub_config(model)["Authenticator"]
+    return role["scopes"], admin, site_model.hub_config(model, "2026.3.0")["Authenticator"]
 
 
 _USER_SYNC_SCOPES, _USER_SYNC_ADMIN, _AUTHENTICATOR = rendered_site()
