@@ -7,8 +7,8 @@ dask-gateway-server of the chart's version (support.chart_boot). Against
 them runs what runs on the local target: user sync, the verify service and
 verify's user path, and the revocation step of token rotation.
 
-Each mode boots once per session (module scope); the rotation test restarts
-it last, as helm upgrade rolls the hub pod.
+Each mode boots once per session (module scope, one xdist group); the
+rotation test restarts it, as helm upgrade rolls the hub pod.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
 from support import chart_boot, chart_envs, charts
 from support.playbooks import ROOT, recap, run_ansible, run_playbook
 
-pytestmark = pytest.mark.slow
+# One xdist worker boots each mode once (the boot's ports are fixed per mode).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chart_boot")]
 # JupyterHub of each chart mode's hub image (../shared/chart-repos/README.md).
 HUB_IMAGE_JUPYTERHUB = {"daskhub": "4.0.2", "composed": "5.5.0"}
 REVOKE_SCRIPT = ROOT / "roles" / "daskhub_operations" / "files" / "revoke_stale_service_tokens.py"
