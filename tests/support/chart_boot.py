@@ -617,5 +617,7 @@ def booted(mode: str, helm: charts.Helm):
     finally:
         if site is not None:
             site.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        # DASKHUB_KEEP_BOOT=1 keeps the pods' logs and files for a look after a failure.
+        if not os.environ.get("DASKHUB_KEEP_BOOT"):
+            shutil.rmtree(workdir, ignore_errors=True)
 
