@@ -326,9 +326,11 @@ def test_verify_service_acts_for_one_dedicated_user_only():
 
 def test_verify_user_must_not_be_an_admin_or_blocked():
     admin = build_model(daskhub_admin_users=["hub-admin"], daskhub_verify_user="hub-admin")
-    assert any(e.startswith("daskhub_verify_user: hub-admin is in daskhub_admin_users") for e in site_model.validate(admin))
+    errors = site_model.validate(admin)
+    assert any(e.startswith("daskhub_verify_user: hub-admin is in daskhub_admin_users") for e in errors)
     blocked = build_model(daskhub_users=["a"], daskhub_blocked_users=["eve"], daskhub_verify_user="eve")
-    assert any(e.startswith("daskhub_verify_user: eve is in daskhub_blocked_users") for e in site_model.validate(blocked))
+    errors = site_model.validate(blocked)
+    assert any(e.startswith("daskhub_verify_user: eve is in daskhub_blocked_users") for e in errors)
 
 
 def test_user_sync_is_admin_exactly_when_it_manages_admins():
