@@ -12,12 +12,13 @@ from __future__ import annotations
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.jupyter_kernel import KernelError, KernelSession
 from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import HubClient
+from ansible_collections.daskhub.deploy.plugins.module_utils.site_model import DEFAULT_VERIFY_USER
 from support.sockets import listening_sockets
 from support.stacks import LOCAL_STACK
 
 pytestmark = [pytest.mark.stack, LOCAL_STACK]
 
-USER = "alice"  # the default inventory's verify user (its first allowed user)
+USER = DEFAULT_VERIFY_USER  # the default inventory's verify user (the dedicated one)
 STEPS = (
     "hub answers",
     "start the user's own server",
