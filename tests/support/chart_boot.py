@@ -42,64 +42,52 @@ from pathlib import Path
 
 import yaml
 
-from support import chart_envs, k8s_tools
+from support import chart_envs, charts
 from support.boot_configs._cluster_dns import resolve
 from support.playbooks import ROOT, run_playbook
 
-SHARED_CHARTS = ROOT.parent / "shared" / "chart-repos"
 BOOT_CONFIGS = Path(__file__).resolve().parent / "boot_configs"
 NAMESPACE = "daskhub"
 PORT_BASE = 42000
-# Which chart (repository folder, chart) each release's chart reference names.
-CHART_REPOS = {"dask": "dask", "jupyterhub": "jupyterhub"}
 MODES = {
-    # chart mode: (inventory, its overrides, jupyterhub chart version of the hub image, port slot).
+    # chart mode: (inventory, jupyterhub chart version of the hub image, port slot).
     # The example site as it ships (generic OAuth, HTTPS); composed on the
     # local inventory as a Kubernetes site, whose dummy login a test can use.
-    "daskhub": ("example-site", {}, "3.2.1", 0),
-    "composed": ("local", {"daskhub_target": "kubernetes", "daskhub_chart_mode": "composed"}, "4.4.0", 1),
+    "daskhub": ("example-site", "3.2.1", 0),
+    "composed": ("local", "4.4.0", 1),
 }
 # The gateway's built-in proxy plays the traefik pod's part for the local backend.
 TRAEFIK_PREFIX = "traefik-"
 
 
-def render(inventory: str, state: Path, **variables) -> subprocess.CompletedProcess:
-    """site.yml with daskhub_kubernetes_render_only: the release role's values files in <state>/build/."""
-    settings = {"daskhub_state_dir": str(state), "daskhub_kubernetes_render_only": True, **variables}
+def render(inventory: str, state: Path, mode: str, **variables) -> subprocess.CompletedProcess:
+    """site.yml with daskhub_kubernetes_render_only again on a rendered state (a rotation's run).
+
+    The same settings charts.render_site gives the site, so the release
+    role rewrites the same values files.
+    """
+    settings = {
+        "daskhub_state_dir": str(state),
+        "daskhub_target": "kubernetes",
+        "daskhub_chart_mode": mode,
+        "daskhub_kubernetes_render_only": True,
+        **variables,
+    }
     result = run_playbook("site.yml", "-i", str(ROOT / "inventories" / inventory), "-e", json.dumps(settings))
     if result.returncode:
         raise RuntimeError(f"render of {inventory} failed:\n{result.stdout[-4000:]}")
     return result
 
 
-def build_releases(state: Path, model: dict) -> list[dict]:
-    """The releases the release role installs, with the values files it passes (helm.yml)."""
-    from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values  # noqa: PLC0415
-
-    releases = helm_values.releases(model)
-    build = state / "build"
-    for release in releases:
-        folder = build if len(releases) == 1 else build / release["key"]
-        release["values_files"] = [folder / "values.yaml", folder / "secrets.yaml"]
-    return releases
-
-
-def template(releases: list[dict], home: Path) -> list[dict]:
-    """helm template of every release with the real chart; the objects, in order."""
-    helm = k8s_tools.tools()["helm"]
+def template(site: dict, helm: charts.Helm, pulled: Path) -> list[dict]:
+    """helm template of every release, with the chart pulled from the loopback repository; the objects."""
+    chart_dirs = [helm.pull(release["chart"], release["version"], pulled) for release in site["releases"]]
+    newest = charts.kube_versions(chart_dirs)[1]
     objects = []
-    for release in releases:
-        repo, chart = release["chart"].split("/", 1)
-        archive = SHARED_CHARTS / CHART_REPOS[repo] / f"{chart}-{release['version']}.tgz"
-        command = [str(helm), "template", release["name"], str(archive), "--namespace", NAMESPACE]
-        for values in release["values_files"]:
-            command += ["-f", str(values)]
-        done = subprocess.run(
-            command, capture_output=True, text=True, env=k8s_tools.helm_env(home), check=False, timeout=300
-        )
-        if done.returncode:
-            raise RuntimeError(f"helm template {release['name']} failed: {done.stderr[-2000:]}")
-        objects += [item for item in yaml.safe_load_all(done.stdout) if item]
+    for release, chart_dir in zip(site["releases"], chart_dirs, strict=True):
+        arguments = charts.helm_args(release, site["namespace"], newest)
+        done = helm.run("template", release["name"], str(chart_dir), *arguments)
+        objects += charts.documents(done.stdout)
     return objects
 
 
@@ -274,7 +262,7 @@ class Pod:
         script = self.workdir / f"{self.name}.sh"
         script.write_text(self._script(self.argv))
         handle = open(self.log, "ab")  # noqa: SIM115  open for the process's lifetime
-        self.proc = subprocess.Popen(  # noqa: S603  our own launcher
+        self.proc = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "sh", str(script)],
             env=self.env,
             stdout=handle,
@@ -288,7 +276,7 @@ class Pod:
         """kubectl exec: the command in the pod's mount namespace, environment and working directory."""
         assert self.proc and self.proc.poll() is None, f"pod {self.name} is not running"
         inner = f"cd {shlex.quote(self.working_dir)} && exec " + " ".join(shlex.quote(part) for part in command)
-        return subprocess.run(  # noqa: S603
+        return subprocess.run(
             ["nsenter", f"--target={self.proc.pid}", "--mount", "--", "sh", "-c", inner],
             env=self.env,
             input=stdin,
@@ -374,6 +362,8 @@ class BootedSite:
     manifests: Manifests
     network: ClusterNetwork
     hub_version: str
+    releases: dict  # what the release role hands to kubernetes.core.helm (charts.render_site)
+    helm: charts.Helm
     pods: dict = field(default_factory=dict)
 
     @property
@@ -397,13 +387,13 @@ class BootedSite:
         return yaml.safe_load((self.state / "secrets.yml").read_text())
 
     def api(self, method: str, path: str, token: str, body=None):
-        request = urllib.request.Request(  # noqa: S310  loopback
+        request = urllib.request.Request(
             self.hub_api + path,
             method=method,
             data=None if body is None else json.dumps(body).encode(),
             headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=60) as response:
             raw = response.read()
         return json.loads(raw) if raw else None
 
@@ -433,7 +423,7 @@ def _wait(url: str, pod: Pod, timeout: float = 120, ok=(200,)):
         if pod.proc is None or pod.proc.poll() is not None:
             raise RuntimeError(f"pod {pod.name} exited:\n{pod.log_tail()}")
         try:
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310  loopback
+            with urllib.request.urlopen(url, timeout=5) as response:
                 if response.status in ok:
                     return
         except urllib.error.HTTPError as err:
@@ -455,24 +445,32 @@ def hub_deployment_names(manifests: Manifests) -> dict[str, str]:
     return {"hub": "hub", "proxy": "proxy", "gateway": gateway, "traefik": TRAEFIK_PREFIX + gateway[len("api-") :]}
 
 
-def boot(mode: str, workdir: Path) -> BootedSite:
-    """Render, template and start one chart mode's hub, proxy and gateway."""
+def boot(mode: str, workdir: Path, helm: charts.Helm) -> BootedSite:
+    """Render (the release role's files), template (the real chart) and start one chart mode's pods.
+
+    helm has the loopback chart repositories added (charts.add_chart_repos).
+    """
     import site_models  # noqa: PLC0415  tests/ is on sys.path under pytest
 
-    inventory, overrides, hub_chart, slot = MODES[mode]
-    state = workdir / "state"
-    render(inventory, state, **overrides)
-    model = site_models.build_model(ROOT / "inventories" / inventory, **{"daskhub_target": "kubernetes", **overrides})
-    manifests = Manifests(template(build_releases(state, model), workdir / "helm"))
+    inventory, hub_chart, slot = MODES[mode]
+    rendered, run = charts.render_site(ROOT / "inventories" / inventory, workdir / "render", modes=(mode,))
+    if mode not in rendered:
+        raise RuntimeError(f"render of {inventory} ({mode}) failed:\n{run.stdout[-4000:]}")
+    model = site_models.build_model(
+        ROOT / "inventories" / inventory, daskhub_target="kubernetes", daskhub_chart_mode=mode
+    )
+    manifests = Manifests(template(rendered[mode], helm, workdir / "charts"))
     site = BootedSite(
         mode=mode,
         inventory=inventory,
         workdir=workdir,
-        state=state,
+        state=workdir / "render" / mode / "state",
         model=model,
         manifests=manifests,
         network=ClusterNetwork(manifests, list(hub_deployment_names(manifests).values()), slot),
         hub_version=hub_chart,
+        releases=rendered[mode],
+        helm=helm,
     )
     start(site)
     return site
@@ -603,22 +601,23 @@ def new_hub_token(site: BootedSite, service: str) -> str:
 
 def rollout(site: BootedSite, **variables):
     """helm upgrade, as far as this host goes: render with variables, template, restart the pods."""
-    inventory, overrides, _, _ = MODES[site.mode]
-    render(inventory, site.state, **overrides, **variables)
-    site.manifests = Manifests(template(build_releases(site.state, site.model), site.workdir / "helm"))
+    render(site.inventory, site.state, site.mode, **variables)
+    site.manifests = Manifests(template(site.releases, site.helm, site.workdir / "charts"))
     site.stop()
     start(site)
 
 
 @contextlib.contextmanager
-def booted(mode: str):
+def booted(mode: str, helm: charts.Helm):
     workdir = Path(tempfile.mkdtemp(prefix=f"k8sboot-{mode}-", dir="/tmp"))
     site = None
     try:
-        site = boot(mode, workdir)
+        site = boot(mode, workdir, helm)
         yield site
     finally:
         if site is not None:
             site.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        # DASKHUB_KEEP_BOOT=1 keeps the pods' logs and files for a look after a failure.
+        if not os.environ.get("DASKHUB_KEEP_BOOT"):
+            shutil.rmtree(workdir, ignore_errors=True)
 

@@ -37,7 +37,7 @@ HUB_IMAGE_PYTHON = {"3.2.1": "3.11", "4.4.0": "3.12"}
 # The Python of each dask-gateway-server image.
 GATEWAY_SERVER_PYTHON = {"2024.1.0": "3.11", "2026.3.0": "3.12"}
 SINGLEUSER_PYTHON = "3.12"
-SINGLEUSER_PACKAGES = ("jupyterhub", "jupyterlab", "dask_gateway", "distributed", "dask", "bokeh")
+SINGLEUSER_PACKAGES = ("jupyterhub", "jupyterlab", "dask_gateway", "distributed", "dask", "bokeh", "dask_labextension")
 
 
 class EnvUnavailable(RuntimeError):
@@ -60,7 +60,9 @@ def find_python(minor: str) -> Path:
         )
         if probe.returncode == 0 and probe.stdout.startswith(minor + "."):
             return candidate
-    raise EnvUnavailable(f"no Python {minor} with the venv module (pyenv install {minor}, or apt-get install python{minor}-venv)")
+    raise EnvUnavailable(
+        f"no Python {minor} with the venv module (pyenv install {minor}, or apt-get install python{minor}-venv)"
+    )
 
 
 @contextlib.contextmanager

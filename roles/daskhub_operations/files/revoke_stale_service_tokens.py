@@ -12,20 +12,24 @@ target's host or inside the hub pod:
 Prints {"revoked": {service: count}}; never prints a token.
 """
 
+import contextlib
 import json
 import sys
 
 
 def z2jh_settings():
     sys.path.insert(0, "/usr/local/etc/jupyterhub")
-    from z2jh import get_config, get_secret_value  # noqa: PLC0415  only in the hub image
+    # z2jh prints "Loading <file>" as it reads the mounted values; stdout
+    # carries only the JSON the role parses.
+    with contextlib.redirect_stdout(sys.stderr):
+        from z2jh import get_config, get_secret_value  # noqa: PLC0415  only in the hub image
 
-    services = {}
-    for name in get_config("hub.services", {}) or {}:
-        token = get_secret_value(f"hub.services.{name}.apiToken", None)
-        if token:
-            services[name] = token
-    db_url = get_config("hub.db.url") or "sqlite:///jupyterhub.sqlite"
+        services = {}
+        for name in get_config("hub.services", {}) or {}:
+            token = get_secret_value(f"hub.services.{name}.apiToken", None)
+            if token:
+                services[name] = token
+        db_url = get_config("hub.db.url") or "sqlite:///jupyterhub.sqlite"
     return db_url, services
 
 

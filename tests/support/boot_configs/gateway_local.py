@@ -8,7 +8,7 @@ import json
 import os
 import sys
 
-_boot = json.loads(open(os.environ["DASKHUB_BOOT_SETTINGS"]).read())  # noqa: SIM115, PTH123
+_boot = json.loads(open(os.environ["DASKHUB_BOOT_SETTINGS"]).read())  # noqa: SIM115
 load_subconfig(_boot["chart_config"])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _cluster_dns import resolve  # noqa: E402

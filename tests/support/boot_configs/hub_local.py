@@ -8,7 +8,7 @@ import os
 import re
 import sys
 
-_boot = json.loads(open(os.environ["DASKHUB_BOOT_SETTINGS"]).read())  # noqa: SIM115, PTH123
+_boot = json.loads(open(os.environ["DASKHUB_BOOT_SETTINGS"]).read())  # noqa: SIM115
 load_subconfig(_boot["chart_config"])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _cluster_dns import resolve  # noqa: E402
@@ -18,6 +18,10 @@ from _cluster_dns import resolve  # noqa: E402
 # single-user image's stack.
 c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
 _environment = {key: resolve(str(value), _boot["network"]) for key, value in c.KubeSpawner.environment.items()}
+# KubeSpawner.get_env adds the image the pod runs.
+if "image" in c.KubeSpawner:
+    _environment.setdefault("JUPYTER_IMAGE_SPEC", c.KubeSpawner.image)
+    _environment.setdefault("JUPYTER_IMAGE", c.KubeSpawner.image)
 _environment["PATH"] = _boot["singleuser_bin"] + ":/usr/bin:/bin"
 c.Spawner.environment = _environment
 if "start_timeout" in c.KubeSpawner:
