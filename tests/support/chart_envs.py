@@ -9,10 +9,12 @@
   local target's pins (roles/daskhub_local), so verify's user path runs the
   same client code on both targets.
 
-Each venv lives under .cache/chart-envs/, named after a hash of what went
-into it (the requirements file's bytes, the interpreter's version), so a
-changed pin builds a new one and an unchanged one is reused; pytest-xdist
-workers take a file lock while building.
+Each venv lives under ~/.cache/daskhub/chart-envs/ ($XDG_CACHE_HOME, or
+$DASKHUB_CHART_ENVS), named after a hash of what went into it (the
+requirements file's bytes, the interpreter's version), so a changed pin
+builds a new one and an unchanged one is reused, by every checkout and run on
+the machine (a fresh machine builds them once); pytest-xdist workers take a
+file lock while building.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-CACHE = REPO / ".cache" / "chart-envs"
+CACHE = Path(
+    os.environ.get("DASKHUB_CHART_ENVS")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "daskhub" / "chart-envs"
+)
 HUB_IMAGES = REPO.parent / "shared" / "chart-repos" / "hub-images"
 LOCAL_ROLE = REPO / "roles" / "daskhub_local"
 # The Python each hub image runs (its Dockerfile's base image).
