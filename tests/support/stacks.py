@@ -78,7 +78,7 @@ PORT_NAMES = (
 OLD_JUPYTERHUB = "4.1.6"
 # Slots in a worker's port block: one per kind of stack, and one for the
 # inventories of tests that never deploy (their preflight reads the ports).
-SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2}
+SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2, "private": 3}
 LOCAL_STACK = pytest.mark.xdist_group("local_stack")
 UPGRADED_STACK = pytest.mark.xdist_group("upgraded_stack")
 

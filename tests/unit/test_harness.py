@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from support import stacks
 from support.playbooks import ROOT, recap, task_result
 
@@ -136,3 +137,18 @@ def test_summary_fails_when_pytest_ran_nothing(tmp_path):
     proc = run_summary(tmp_path, '<testsuites><testsuite name="pytest" tests="0" time="0"/></testsuites>')
     assert proc.returncode != 0
     assert "pytest ran no test" in proc.stdout
+
+
+def test_the_old_ops_stack_name_builds_a_private_stack_on_the_given_ports():
+    import ops_stack  # noqa: PLC0415  the compatibility name of support.stacks
+
+    stack = ops_stack.OpsStack(ports={"hub": 43000, "gateway": 43003}, tmp_prefix="daskhub-compat-")
+    try:
+        settings = yaml.safe_load((stack.inventory / "group_vars/daskhub/zz-test.yml").read_text())
+        assert settings["daskhub_local_hub_port"] == 43000
+        assert settings["daskhub_local_gateway_port"] == 43003
+        assert settings["daskhub_local_prefix"] == str(stack.prefix)
+        assert stack.hub_url == "http://127.0.0.1:43000"
+    finally:
+        stack.purge()
+    assert not stack.root.exists()
