@@ -49,6 +49,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -314,8 +315,6 @@ def alembic_head(python: Path) -> str:
 
 def database_revision(database: Path) -> str:
     """The alembic revision a hub sqlite database is at."""
-    import sqlite3  # noqa: PLC0415
-
     with sqlite3.connect(database) as db:
         return db.execute("select version_num from alembic_version").fetchone()[0]
 
