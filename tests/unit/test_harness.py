@@ -152,3 +152,52 @@ def test_the_old_ops_stack_name_builds_a_private_stack_on_the_given_ports():
     finally:
         stack.purge()
     assert not stack.root.exists()
+
+
+GROUPED = """
+import os
+
+import pytest
+
+GROUP = pytest.mark.xdist_group("shared")
+
+
+@GROUP
+@pytest.mark.parametrize("n", range(6))
+def test_grouped(n):
+    print("WORKER", os.environ["PYTEST_XDIST_WORKER"])
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_free(n):
+    pass
+"""
+
+CONFTEST = f"""
+import importlib.util
+import sys
+
+sys.path.insert(0, {str(TESTS)!r})
+_spec = importlib.util.spec_from_file_location("daskhub_tests_conftest", {str(TESTS / "conftest.py")!r})
+_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_module)
+pytest_collection_modifyitems = _module.pytest_collection_modifyitems
+"""
+
+
+def test_a_group_runs_on_one_worker(tmp_path):
+    """What scripts/test.sh relies on to deploy a shared stack once: -n 2 --dist loadgroup keeps a group together."""
+    (tmp_path / "test_grouped.py").write_text(GROUPED)
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    workers = set(re.findall(r"\[(gw\d+)\] \[.*\] PASSED test_grouped.py::test_grouped", proc.stdout))
+    assert len(workers) == 1, proc.stdout
+    assert proc.stdout.count("PASSED test_grouped.py::test_grouped") == 6
