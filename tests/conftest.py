@@ -15,3 +15,24 @@ if str(COLLECTIONS_DIR) not in sys.path:
 
 # The deployed local stacks (tests/support/stacks.py), for every test module.
 from support.stacks import local_stack, upgraded_stack  # noqa: E402, F401
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep ``--dist loadgroup`` grouping on pytest 9.
+
+    pytest-xdist (3.8) groups a worker's tests by suffixing ``item._nodeid``
+    with ``@<xdist_group>``; pytest 9 reads ``item._id`` instead, so without
+    this every test of a group could go to any worker and each worker would
+    deploy its own copy of a shared stack.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    try:
+        from _pytest.nodeid import NodeId  # noqa: PLC0415  pytest >= 9 only
+    except ImportError:
+        return  # older pytest: xdist's own suffix works
+    for item in items:
+        marks = item.iter_markers("xdist_group")
+        names = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default")) for mark in marks}
+        if names and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(names))}")

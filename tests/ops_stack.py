@@ -24,7 +24,7 @@ class OpsStack(LocalStack):
     """A private LocalStack; ``ports`` by their old short names, ``deploy(old=...)`` ignored but for the pin."""
 
     def __init__(self, ports=None, tmp_prefix="daskhub-ops-"):
-        super().__init__(tmp_prefix.strip("-") or "ops", SLOTS["scratch"])
+        super().__init__(tmp_prefix.strip("-").removeprefix("daskhub-") or "ops", SLOTS["private"])
         if ports:
             self.ports = {_PORT_NAMES.get(name, name): port for name, port in ports.items()}
             settings = self.inventory / "group_vars/daskhub/zz-test.yml"
@@ -40,6 +40,24 @@ class OpsStack(LocalStack):
         self.purge()
 
 
-def shared(request) -> LocalStack:
-    """The session's shared stack (the ``local_stack`` fixture)."""
-    return request.getfixturevalue("local_stack")
+_PRIVATE: dict[str, OpsStack] = {}
+
+
+def shared(request, ports=None, tmp_prefix=None) -> LocalStack:
+    """The session's shared stack (the ``local_stack`` fixture), or with ``tmp_prefix`` a private one.
+
+    A private stack is deployed on first use and purged when pytest ends. It
+    takes the harness's per-worker "private" port slot, not ``ports``: fixed
+    ports would clash when two xdist workers deploy it. Mark its test module
+    with an xdist_group so that one worker deploys it once.
+    """
+    if tmp_prefix is None and ports is None:
+        return request.getfixturevalue("local_stack")
+    key = tmp_prefix or "daskhub-private-"
+    stack = _PRIVATE.get(key)
+    if stack is None:
+        stack = _PRIVATE[key] = OpsStack(tmp_prefix=key)
+        request.config.add_cleanup(stack.purge)
+    if not stack.deployed:
+        stack.deploy()
+    return stack

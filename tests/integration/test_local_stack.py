@@ -154,7 +154,7 @@ def test_check_mode_reports_a_stopped_program_and_starts_nothing(local_stack):
         }
         result = adhoc("local_supervisord", json.dumps(args), "--check")
         assert result.returncode == 0, result.stdout
-        answer = json.loads(result.stdout.split("=>", 1)[1])
+        answer = yaml.safe_load(result.stdout.split("=>", 1)[1])
         assert answer["changed"] is True
         assert answer["restarted"] == ["dask-gateway"]
         assert answer["status"]["dask-gateway"] == "STOPPED"

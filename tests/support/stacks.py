@@ -49,6 +49,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -78,7 +79,7 @@ PORT_NAMES = (
 OLD_JUPYTERHUB = "4.1.6"
 # Slots in a worker's port block: one per kind of stack, and one for the
 # inventories of tests that never deploy (their preflight reads the ports).
-SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2}
+SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2, "private": 3}
 LOCAL_STACK = pytest.mark.xdist_group("local_stack")
 UPGRADED_STACK = pytest.mark.xdist_group("upgraded_stack")
 
@@ -314,8 +315,6 @@ def alembic_head(python: Path) -> str:
 
 def database_revision(database: Path) -> str:
     """The alembic revision a hub sqlite database is at."""
-    import sqlite3  # noqa: PLC0415
-
     with sqlite3.connect(database) as db:
         return db.execute("select version_num from alembic_version").fetchone()[0]
 

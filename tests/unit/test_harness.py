@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from support import stacks
 from support.playbooks import ROOT, recap, task_result
 
@@ -136,3 +137,67 @@ def test_summary_fails_when_pytest_ran_nothing(tmp_path):
     proc = run_summary(tmp_path, '<testsuites><testsuite name="pytest" tests="0" time="0"/></testsuites>')
     assert proc.returncode != 0
     assert "pytest ran no test" in proc.stdout
+
+
+def test_the_old_ops_stack_name_builds_a_private_stack_on_the_given_ports():
+    import ops_stack  # noqa: PLC0415  the compatibility name of support.stacks
+
+    stack = ops_stack.OpsStack(ports={"hub": 43000, "gateway": 43003}, tmp_prefix="daskhub-compat-")
+    try:
+        settings = yaml.safe_load((stack.inventory / "group_vars/daskhub/zz-test.yml").read_text())
+        assert settings["daskhub_local_hub_port"] == 43000
+        assert settings["daskhub_local_gateway_port"] == 43003
+        assert settings["daskhub_local_prefix"] == str(stack.prefix)
+        assert stack.hub_url == "http://127.0.0.1:43000"
+    finally:
+        stack.purge()
+    assert not stack.root.exists()
+
+
+GROUPED = """
+import os
+
+import pytest
+
+GROUP = pytest.mark.xdist_group("shared")
+
+
+@GROUP
+@pytest.mark.parametrize("n", range(6))
+def test_grouped(n):
+    print("WORKER", os.environ["PYTEST_XDIST_WORKER"])
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_free(n):
+    pass
+"""
+
+CONFTEST = f"""
+import importlib.util
+import sys
+
+sys.path.insert(0, {str(TESTS)!r})
+_spec = importlib.util.spec_from_file_location("daskhub_tests_conftest", {str(TESTS / "conftest.py")!r})
+_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_module)
+pytest_collection_modifyitems = _module.pytest_collection_modifyitems
+"""
+
+
+def test_a_group_runs_on_one_worker(tmp_path):
+    """What scripts/test.sh relies on to deploy a shared stack once: -n 2 --dist loadgroup keeps a group together."""
+    (tmp_path / "test_grouped.py").write_text(GROUPED)
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    workers = set(re.findall(r"\[(gw\d+)\] \[.*\] PASSED test_grouped.py::test_grouped", proc.stdout))
+    assert len(workers) == 1, proc.stdout
+    assert proc.stdout.count("PASSED test_grouped.py::test_grouped") == 6
