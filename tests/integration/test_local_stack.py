@@ -189,14 +189,16 @@ def test_verify_names_the_step_that_broke(local_stack):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    # The stack's own venv has the dask-gateway client the module imports.
+    # Nothing listens on that port: the first step fails and says where to look.
     args = (
-        f'{{"hub_url": "http://127.0.0.1:{port}", "api_token": "x", "user": "alice", '
-        '"image": "img:1", "worker_cores_max": 4, "timeout": 5}'
+        f'{{"hub_url": "http://127.0.0.1:{port}", "api_token": "x", "user": "alice", "worker_cores": 1, '
+        '"worker_memory": 2, "image": "img:1", "worker_cores_max": 4, "log_dir": "/srv/log", "timeout": 5}'
     )
     result = adhoc("daskhub_verify", args, "-e", f"ansible_python_interpreter={local_stack.python}")
     assert result.returncode != 0
-    assert "verify step 'hub token for the test user' failed: HubUnreachable" in result.stdout
+    shown = " ".join(result.stdout.split())  # the output may wrap long lines
+    assert "verify step 'hub answers' failed: HubUnreachable" in shown
+    assert "the hub or its proxy is down: /srv/log/jupyterhub.log" in shown
 
 
 @pytest.mark.stack
