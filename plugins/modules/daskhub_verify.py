@@ -194,15 +194,26 @@ SNIPPET_LIST = """\
 from dask_gateway import Gateway
 print({mark!r} + _json.dumps({{"clusters": [report.name for report in Gateway().list_clusters()]}}))
 """
+# A request that timed out or lost its connection is no answer of the
+# gateway's (a busy host shows it now and then, with an empty message): asked
+# again, at most three times in all.
 SNIPPET_REJECTED = """\
+import asyncio as _asyncio
+import aiohttp as _aiohttp
 from dask_gateway import Gateway
-try:
-    _rejected_cluster = Gateway().new_cluster(**{options!r})
-except Exception as _err:
-    print({mark!r} + _json.dumps({{"rejected": True, "message": str(_err)[:500]}}))
-else:
-    _rejected_cluster.shutdown()
-    print({mark!r} + _json.dumps({{"rejected": False}}))
+for _attempt in range(3):
+    try:
+        _rejected_cluster = Gateway().new_cluster(**{options!r})
+    except (_asyncio.TimeoutError, _aiohttp.ClientConnectionError):
+        if _attempt == 2:
+            raise
+    except Exception as _err:
+        print({mark!r} + _json.dumps({{"rejected": True, "message": f"{{type(_err).__name__}}: {{_err}}"[:500]}}))
+        break
+    else:
+        _rejected_cluster.shutdown()
+        print({mark!r} + _json.dumps({{"rejected": False}}))
+        break
 """
 SNIPPET_STOP = """\
 from dask_gateway import Gateway
