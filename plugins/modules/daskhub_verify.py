@@ -190,21 +190,23 @@ print({mark!r} + _json.dumps({{
     "left": [report.name for report in gateway.list_clusters()],
 }}))
 """
+# The later cells reuse the notebook's one `gateway`: a throwaway Gateway()
+# is closed by the garbage collector on its own IO loop, which now and then
+# breaks the next client's calls (an empty AssertionError).
 SNIPPET_LIST = """\
-from dask_gateway import Gateway
-print({mark!r} + _json.dumps({{"clusters": [report.name for report in Gateway().list_clusters()]}}))
+print({mark!r} + _json.dumps({{"clusters": [report.name for report in gateway.list_clusters()]}}))
 """
 # A request that timed out or lost its connection is no answer of the
-# gateway's (a busy host shows it now and then, with an empty message): asked
+# gateway's, nor is an empty AssertionError of the client's IO loop (a busy
+# host shows both now and then): asked
 # again, at most three times in all.
 SNIPPET_REJECTED = """\
 import asyncio as _asyncio
 import aiohttp as _aiohttp
-from dask_gateway import Gateway
 for _attempt in range(3):
     try:
-        _rejected_cluster = Gateway().new_cluster(**{options!r})
-    except (_asyncio.TimeoutError, _aiohttp.ClientConnectionError):
+        _rejected_cluster = gateway.new_cluster(**{options!r})
+    except (_asyncio.TimeoutError, _aiohttp.ClientConnectionError, AssertionError):
         if _attempt == 2:
             raise
     except Exception as _err:
@@ -217,7 +219,7 @@ for _attempt in range(3):
 """
 SNIPPET_STOP = """\
 from dask_gateway import Gateway
-_gateway = Gateway()
+_gateway = globals().get("gateway") or Gateway()
 for _name in {names!r}:
     _gateway.stop_cluster(_name)
 print({mark!r} + _json.dumps({{"stopped": {names!r}}}))
