@@ -120,7 +120,8 @@ def test_wrong_type_is_caught_by_the_argument_spec(site):
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "daskhub_singleuser_start_timeout" in output
-    assert "int" in output.split("daskhub_singleuser_start_timeout", 1)[1][:300]
+    # As the user wrote it, and what it should be.
+    assert 'must be a whole number, got "soon"' in output.split("daskhub_singleuser_start_timeout", 1)[1][:300]
     assert not (site / "state").exists()
 
 
