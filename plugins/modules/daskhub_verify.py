@@ -203,9 +203,10 @@ print({mark!r} + _json.dumps({{"clusters": [report.name for report in gateway.li
 SNIPPET_REJECTED = """\
 import asyncio as _asyncio
 import aiohttp as _aiohttp
+from dask_gateway import Gateway
 for _attempt in range(3):
     try:
-        _rejected_cluster = gateway.new_cluster(**{options!r})
+        _rejected_cluster = Gateway().new_cluster(**{options!r})
     except (_asyncio.TimeoutError, _aiohttp.ClientConnectionError, AssertionError):
         if _attempt == 2:
             raise
