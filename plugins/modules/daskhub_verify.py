@@ -190,7 +190,7 @@ print({mark!r} + _json.dumps({{
     "left": [report.name for report in gateway.list_clusters()],
 }}))
 """
-# The later cells reuse the notebook's one `gateway`: a throwaway Gateway()
+# The panel check reuses the notebook's `gateway`: a throwaway Gateway()
 # is closed by the garbage collector on its own IO loop, which now and then
 # breaks the next client's calls (an empty AssertionError).
 SNIPPET_LIST = """\
@@ -198,8 +198,7 @@ print({mark!r} + _json.dumps({{"clusters": [report.name for report in gateway.li
 """
 # A request that timed out or lost its connection is no answer of the
 # gateway's, nor is an empty AssertionError of the client's IO loop (a busy
-# host shows both now and then): asked
-# again, at most three times in all.
+# host shows both now and then): asked again, at most three times in all.
 SNIPPET_REJECTED = """\
 import asyncio as _asyncio
 import aiohttp as _aiohttp
