@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 import yaml
-from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values
+from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values, network_policies
 
 
 def helm_values_diff(deployed, rendered, secret_keys=None, label="values"):
@@ -62,6 +62,11 @@ def external_gateway(hub_url, load_balancer_address=""):
 def umbrella_move(model, deployed_chart, move=False):
     """{move, blocked, plan} for a site whose release runs the umbrella chart and whose model says composed."""
     return helm_values.umbrella_move(model, deployed_chart, bool(move))
+
+
+def network_policy_selector(_model=None):
+    """The label query of the NetworkPolicies this project applies (to remove them)."""
+    return network_policies.label_selector()
 
 
 def _deployed_values(status):
@@ -133,4 +138,5 @@ class FilterModule:
             "crd_documents": crd_documents,
             "external_gateway": external_gateway,
             "umbrella_move": umbrella_move,
+            "network_policy_selector": network_policy_selector,
         }

@@ -36,7 +36,7 @@ try:
 except ImportError:  # reported when validation runs, so docs and rendering work without it
     Draft7Validator = None
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation, site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation, network_policies, site_model
 
 GATEWAY_PREFIX = "/services/dask-gateway"
 # The published daskhub releases and the subchart versions they pin
@@ -245,27 +245,14 @@ def _volumes(singleuser: dict) -> tuple[list, list]:
 # With policies on, the jupyterhub chart lets user pods reach the hub and the
 # proxy, and no private address else; the gateway's API pod carries the label
 # the hub's ingress admits (hub.jupyter.org/network-access-hub). Two ways are
-# missing on the user's path to the gateway's traefik:
+# added to the chart's egress rules, on the user's path to the gateway's traefik:
 # - user pods -> traefik: the notebook's client sends the scheduler traffic
 #   there (DASK_GATEWAY__PROXY_ADDRESS);
 # - the proxy -> traefik: the hub routes /services/dask-gateway (the HTTP
 #   API) to it. The chart's proxy egress to "private IPs" is an ipBlock, which
 #   a CNI need not apply to pod addresses; a pod selector always applies.
-# The dask-gateway chart has no NetworkPolicy: schedulers and workers reach
-# each other, and the gateway reaches the hub.
-GATEWAY_PROXY_PORTS = ("web", "tcp")  # traefik's container ports; tcp exists only when set apart from web
-
-
-def gateway_proxy_pod_labels(model: dict) -> dict:
-    """Labels that select the gateway's traefik pods (the same in both chart modes)."""
-    return {"gateway.dask.org/instance": gateway_fullname(model), "app.kubernetes.io/component": "traefik"}
-
-
-def _to_gateway_proxy(model: dict, ports) -> dict:
-    return {
-        "to": [{"podSelector": {"matchLabels": gateway_proxy_pod_labels(model)}}],
-        "ports": [{"port": name, "protocol": "TCP"} for name in ports],
-    }
+# The dask-gateway chart has no NetworkPolicy: network_policies renders the
+# gateway's own (its pods' ingress), which the release role applies.
 
 
 def network_policy_additions(model: dict) -> dict:
@@ -275,10 +262,11 @@ def network_policy_additions(model: dict) -> dict:
     """
     if not model.get("hub_network_policy_enabled"):
         return {"singleuser": {}, "chp": {}}
+    instance = gateway_fullname(model)
     return {
         # The HTTP API goes through the proxy; the scheduler's TCP (TLS) straight to traefik.
-        "singleuser": {"egress": [_to_gateway_proxy(model, GATEWAY_PROXY_PORTS)]},
-        "chp": {"egress": [_to_gateway_proxy(model, ("web",))]},
+        "singleuser": {"egress": [network_policies.to_gateway_proxy(instance, network_policies.TRAEFIK_PORTS)]},
+        "chp": {"egress": [network_policies.to_gateway_proxy(instance, ("web",))]},
     }
 
 
@@ -580,7 +568,8 @@ def render(model: dict, secrets: dict) -> dict:
     """Render every release of the site.
 
     Returns {"releases": [{key, name, chart, version, values, secrets}],
-    "warnings": [...], "hub_url": str, "gateway_address": str}.
+    "network_policies": [NetworkPolicy objects the charts lack, applied
+    after the releases], "warnings": [...], "hub_url": str, "gateway_address": str}.
     """
     errors = model_validation.validate(model)
     if errors:
@@ -611,6 +600,7 @@ def render(model: dict, secrets: dict) -> dict:
     url = site_model.hub_url(dict(model, target="kubernetes"))
     return {
         "releases": rendered,
+        "network_policies": network_policies.gateway_policies(model, gateway_fullname(model)),
         "warnings": load_balancer_warnings(model) + gateway_api_cleartext_warnings(model),
         "hub_url": url,
         "gateway_address": f"{url}{GATEWAY_PREFIX}" if url else "",

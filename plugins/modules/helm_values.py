@@ -96,6 +96,14 @@ releases:
     secret_keys:
       description: Where the secrets file sets values, each value replaced by a placeholder.
       type: dict
+network_policies:
+  description:
+    - The NetworkPolicy objects of the gateway's pods (api, controller, traefik, schedulers, workers), which
+      the dask-gateway chart does not ship; empty when the site's network policies are off.
+    - Labelled C(app.kubernetes.io/managed-by=daskhub-deploy); the release role applies them after the releases.
+  returned: always
+  type: list
+  elements: dict
 chart_versions:
   description: Versions of the jupyterhub and dask-gateway charts the site runs (subcharts under daskhub).
   type: dict
@@ -229,6 +237,7 @@ def main():
     result = {
         "changed": changed,
         "releases": releases,
+        "network_policies": rendered["network_policies"],
         "chart_versions": helm_values.chart_versions(model),
         "gateway_traefik_service": f"traefik-{helm_values.gateway_fullname(model)}",
         "hub_url": rendered["hub_url"],

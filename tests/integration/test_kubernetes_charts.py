@@ -7,7 +7,8 @@ chart mode; each release then goes through `helm template` and
 `helm lint --strict` with the chart pulled from the loopback repository, the
 version and the values files the release role passes to kubernetes.core.helm,
 and the manifests through kubernetes-validate --strict for the oldest and the
-newest Kubernetes the charts support. Custom resources (Traefik's) are checked
+newest Kubernetes the charts support, with the gateway's NetworkPolicies the
+release role applies beside them. Custom resources (Traefik's) are checked
 against the CRDs the chart ships.
 """
 
@@ -87,6 +88,16 @@ def test_every_inventory_templates_lints_and_validates_in_both_modes(inventory, 
                 objects = charts.documents(templated.stdout)
                 assert len(objects) > 10, f"{label}: {len(objects)} objects"
                 problems += [f"{label}: {p}" for p in charts.validate_objects(objects, kube_version, crds)]
+        # The gateway's NetworkPolicies, which the release role applies beside the releases.
+        values = {r["key"]: r["values"] for r in site["releases"]}
+        hub = values["jupyterhub"] if "jupyterhub" in values else values["daskhub"]["jupyterhub"]
+        policies_on = hub["hub"]["networkPolicy"]["enabled"]
+        assert bool(site["network_policies"]) is policies_on, f"{mode}: {len(site['network_policies'])} policies"
+        for kube_version in (oldest, newest):
+            problems += [
+                f"{mode}: the gateway's policies: {p}"
+                for p in charts.validate_objects(site["network_policies"], kube_version, crds)
+            ]
     assert not problems, "\n".join(problems)
 
 

@@ -2,19 +2,22 @@
 
 The site is rendered by the project (helm_values.render, as the helm_values
 module does), templated with the chart pulled from the loopback repository,
-and the NetworkPolicy objects go to network-config-analyzer together with
-the pods they govern:
+and the NetworkPolicy objects (the charts' and the gateway's own, which the
+release role applies from the same render) go to network-config-analyzer
+together with the pods they govern:
 - the chart's own workloads (hub, proxy, autohttps, the gateway's api,
   controller and traefik), as `helm template` prints them;
 - user servers, labelled as KubeSpawner labels them in this chart (the
   chart's singleuser selector plus singleuser.extraLabels);
-- a scheduler and a worker of one cluster, made by dask-gateway-server's own
-  KubeController.make_pod;
+- a scheduler and two workers of one cluster, made by dask-gateway-server's
+  own KubeController.make_pod;
 - a pod without labels in the site's namespace and one in another namespace.
 
 The user's path needs: user pods -> the gateway (the HTTP API through the
 proxy, the scheduler's TCP through traefik) and the hub; the gateway -> the
-hub; schedulers <-> workers. Everything else from user pods stays closed.
+hub; traefik -> the API and the schedulers; schedulers <-> the API and
+workers. Everything else from user pods stays closed, and nobody else
+reaches the gateway's pods (traefik excepted when its Service is exposed).
 """
 
 from __future__ import annotations
@@ -29,20 +32,12 @@ from support import charts, network_analyzer
 from support import kubernetes_site as ks
 
 ELSEWHERE = "another-team"
+OUTSIDE = "0.0.0.0-255.255.255.255"  # any IPv4 address outside the cluster, as nca names it
 CASES = [
-    pytest.param(inventory, mode, id=f"{inventory or 'model-defaults'}-{mode}")
+    pytest.param((inventory, mode), id=f"{inventory or 'model-defaults'}-{mode}")
     for inventory in (None, "example-site")
     for mode in charts.MODES
 ]
-
-
-@pytest.fixture
-def pulled():
-    try:
-        charts.session()
-    except charts.SharedMissing as missing:
-        pytest.fail(str(missing))
-    return charts.pull
 
 
 def _template(release, tmp_path, namespace):
@@ -104,12 +99,12 @@ def site_network(inventory, mode, tmp_path):
     pods += [_pod(f"jupyter-{user}", namespace, user_labels, [{"name": "notebook-port", "containerPort": 8888}])
              for user in ("alice", "bob")]
     controller = KubeController(gateway_instance=hv.gateway_fullname(model), api_url="http://api/api")
-    for is_worker, name in ((False, "dask-scheduler-c1"), (True, "dask-worker-c1")):
+    for is_worker, name in ((False, "dask-scheduler-c1"), (True, "dask-worker-c1"), (True, "dask-worker-c1-b")):
         pod = controller.make_pod(namespace, "c1", KubeClusterConfig(), is_worker=is_worker)
         spec = pod["spec"]["containers"][0]
         pods.append(_pod(name, namespace, pod["metadata"]["labels"], spec["ports"]))
     pods += [_pod("stranger", namespace, {}), _pod("stranger", ELSEWHERE, {"app": "other"})]
-    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"] + rendered["network_policies"]
     for policy in policies:
         policy["metadata"]["namespace"] = namespace
     found = network_analyzer.connections(policies, pods, [namespace, ELSEWHERE, "kube-system"], tmp_path / "nca")
@@ -130,16 +125,41 @@ def _ports(connection):
     return ports
 
 
-@pytest.mark.parametrize(("inventory", "mode"), CASES)
-def test_default_policies_open_the_users_path_and_nothing_more(pulled, tmp_path, inventory, mode):
-    ns, found, policies = site_network(inventory, mode, tmp_path)
-    assert {p["metadata"]["name"] for p in policies} >= {"hub", "proxy", "singleuser"}
-    proxy = "autohttps" if inventory == "example-site" else "proxy"  # HTTPS: the public service is autohttps
-    fullname = hv.gateway_fullname(ks.model(inventory))
-    traefik, api = f"traefik-{fullname}", f"api-{fullname}"
+@pytest.fixture(scope="module", params=CASES)
+def network(request, tmp_path_factory):
+    """One case's analyzed network, shared by the tests of that case (helm and nca take a while)."""
+    try:
+        charts.session()
+    except charts.SharedMissing as missing:
+        pytest.fail(str(missing))
+    inventory, mode = request.param
+    tmp_path = tmp_path_factory.mktemp(f"{inventory or 'defaults'}-{mode}")
+    namespace, found, policies = site_network(inventory, mode, tmp_path)
+    model = ks.model(inventory, daskhub_chart_mode=mode)
+    fullname = hv.gateway_fullname(model)
 
     def ports(source, destination):
-        return _ports(found.get((f"{ns}/{source}", f"{ns}/{destination}")))
+        """Ports from source to destination; a bare pod name is one of the site's namespace."""
+        source, destination = (
+            name if "/" in name or name == OUTSIDE else f"{namespace}/{name}" for name in (source, destination)
+        )
+        return _ports(found.get((source, destination)))
+
+    return {
+        "inventory": inventory,
+        "model": model,
+        "policies": policies,
+        "ports": ports,
+        "traefik": f"traefik-{fullname}",
+        "api": f"api-{fullname}",
+        "controller": f"controller-{fullname}",
+    }
+
+
+def test_default_policies_open_the_users_path_and_nothing_more(network):
+    ports, traefik, api = network["ports"], network["traefik"], network["api"]
+    assert {p["metadata"]["name"] for p in network["policies"]} >= {"hub", "proxy", "singleuser"}
+    proxy = "autohttps" if network["inventory"] == "example-site" else "proxy"  # HTTPS: the public service
 
     allowed = {
         # the user's notebook: the hub API, the gateway's HTTP API through the proxy, the scheduler through traefik
@@ -152,10 +172,12 @@ def test_default_policies_open_the_users_path_and_nothing_more(pulled, tmp_path,
         ("proxy", traefik): {8000},
         (traefik, api): {8000},
         (traefik, "dask-scheduler-c1"): {8786, 8787},
-        # a cluster's own traffic, and its heartbeat to the gateway API
+        # a cluster's own traffic, its reports to the gateway API, and the API's scale requests
         ("dask-worker-c1", "dask-scheduler-c1"): {8786},
         ("dask-scheduler-c1", "dask-worker-c1"): {8786},
+        ("dask-worker-c1", "dask-worker-c1-b"): {8786},
         ("dask-scheduler-c1", api): {8000},
+        (api, "dask-scheduler-c1"): {8788},
     }
     if proxy == "autohttps":
         allowed[("jupyter-alice", "autohttps")] = {8080, 8443}
@@ -166,10 +188,47 @@ def test_default_policies_open_the_users_path_and_nothing_more(pulled, tmp_path,
     # From a user's pod, exactly those ports, and nothing else in the cluster.
     assert ports("jupyter-alice", "hub") == {8081}
     assert ports("jupyter-alice", traefik) == {8000}
-    for closed in ("jupyter-bob", "dask-scheduler-c1", "dask-worker-c1", api, "stranger"):
+    for closed in ("jupyter-bob", "dask-scheduler-c1", "dask-worker-c1", api, network["controller"], "stranger"):
         assert ports("jupyter-alice", closed) == set(), f"jupyter-alice -> {closed} is open"
-    assert _ports(found.get((f"{ns}/jupyter-alice", f"{ELSEWHERE}/stranger"))) == set()
+    assert ports("jupyter-alice", f"{ELSEWHERE}/stranger") == set()
     # Nobody unlabelled reaches the hub or a user's server.
-    for source in (f"{ns}/stranger", f"{ELSEWHERE}/stranger", f"{ns}/dask-worker-c1"):
-        assert _ports(found.get((source, f"{ns}/hub"))) == set(), f"{source} -> hub is open"
-        assert _ports(found.get((source, f"{ns}/jupyter-alice"))) == set(), f"{source} -> jupyter-alice is open"
+    for source in ("stranger", f"{ELSEWHERE}/stranger", "dask-worker-c1"):
+        assert ports(source, "hub") == set(), f"{source} -> hub is open"
+        assert ports(source, "jupyter-alice") == set(), f"{source} -> jupyter-alice is open"
+
+
+def test_the_gateways_pods_admit_only_the_gateways_own_traffic(network):
+    """The project's policies: each of the gateway's pods on exactly the ports its callers need."""
+    ports, traefik, api, controller = network["ports"], network["traefik"], network["api"], network["controller"]
+    exposed = network["model"]["gateway"]["traefik_service_type"] in ("LoadBalancer", "NodePort")
+    exactly = {
+        ("proxy", traefik): {8000},
+        (traefik, api): {8000},
+        ("dask-scheduler-c1", api): {8000},
+        (traefik, "dask-scheduler-c1"): {8786, 8787},
+        ("dask-worker-c1", "dask-scheduler-c1"): {8786},
+        (api, "dask-scheduler-c1"): {8788},
+        # workers listen on random ports: all of them, for the cluster's own pods
+        ("dask-scheduler-c1", "dask-worker-c1"): "All",
+        ("dask-worker-c1-b", "dask-worker-c1"): "All",
+        # an exposed traefik takes clients from outside, on its ports only
+        (OUTSIDE, traefik): {8000} if exposed else set(),
+    }
+    for (source, destination), expected in exactly.items():
+        assert ports(source, destination) == expected, f"{source} -> {destination}"
+
+    # An exposed traefik admits any address, which a CNI may also apply to pods (nca does not).
+    guarded = (api, controller, "dask-scheduler-c1", "dask-worker-c1") + (() if exposed else (traefik,))
+    for destination in guarded:
+        for source in ("stranger", f"{ELSEWHERE}/stranger"):
+            assert ports(source, destination) == set(), f"{source} -> {destination} is open"
+    for destination in (api, controller, "dask-scheduler-c1", "dask-worker-c1"):
+        assert ports(OUTSIDE, destination) == set(), f"outside -> {destination} is open"
+    # Nobody calls the controller; the hub calls none of the gateway's pods.
+    for source in ("hub", "proxy", traefik, api, "dask-scheduler-c1", "dask-worker-c1"):
+        assert ports(source, controller) == set(), f"{source} -> controller is open"
+    for destination in (traefik, api, "dask-scheduler-c1", "dask-worker-c1"):
+        assert ports("hub", destination) == set(), f"hub -> {destination} is open"
+    # Workers reach the scheduler's TCP only, not the API nor another gateway pod.
+    assert ports("dask-worker-c1", api) == set()
+    assert ports("dask-worker-c1", traefik) == set()

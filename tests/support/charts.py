@@ -296,8 +296,8 @@ _RENDER_PLAY = """\
     - name: Write the releases (names, charts, versions, files; the values hold no secret)
       ansible.builtin.copy:
         content: >-
-          {{{{ {{'namespace': daskhub_namespace, 'releases': daskhub_kubernetes_values_rendered.releases}}
-             | to_nice_json }}}}
+          {{{{ {{'namespace': daskhub_namespace, 'releases': daskhub_kubernetes_values_rendered.releases,
+                'network_policies': daskhub_kubernetes_values_rendered.network_policies}} | to_nice_json }}}}
         dest: "{{{{ daskhub_state_dir }}}}/releases.json"
         mode: "0600"
 """
@@ -363,8 +363,9 @@ def render_site(inventory: Path, scratch: Path, modes=MODES) -> tuple[dict, subp
     controller again) whose host vars set daskhub_chart_mode and a state dir
     of its own; the inventory's group_vars apply to them as to its own host.
     Returns ({mode: {namespace, releases: [{key, name, chart, version,
-    values_file, secrets_file, ...}]}}, the run): exactly what
-    daskhub_kubernetes_release hands to kubernetes.core.helm.
+    values_file, secrets_file, ...}], network_policies: [...]}}, the run):
+    exactly what daskhub_kubernetes_release hands to kubernetes.core.helm,
+    and the NetworkPolicies it applies with kubernetes.core.k8s.
     """
     scratch.mkdir(parents=True, exist_ok=True)
     playbook = scratch / "render.yml"
