@@ -88,8 +88,10 @@ def local_settings(where=None, **overrides) -> dict:
         "proxy_api_port": 8001,
         "gateway_port": 8002,
         "gateway_api_port": 8003,
+        "system_users_requested": "auto",
         "system_users": False,
         "run_as_root": False,
+        "service_user": "daskhub",
         "gateway_version": "2026.3.0",
     }
     base.update(overrides)

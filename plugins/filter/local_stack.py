@@ -43,6 +43,7 @@ class FilterModule:
         return {
             "local_paths": _wrap(local_stack.paths),
             "local_settings_errors": local_stack.check_settings,
+            "local_service_account": local_stack.service_account,
             "local_public_url": _wrap(local_stack.public_url),
             "local_hub_internal_url": _wrap(local_stack.hub_internal_url),
             "local_gateway_addresses": _wrap(local_stack.gateway_addresses),

@@ -27,7 +27,7 @@ def project_variables() -> frozenset:
     return frozenset(names)
 
 
-def site_model_errors(model, spec=None, values=None, defined=None, system_accounts=False):
+def site_model_errors(model, spec=None, values=None, defined=None, system_accounts=False, run_as_root=False):
     """Every problem of the model: with ``spec`` (the model role's argument_specs options) its inputs too."""
     inputs = {}
     if spec is not None:
@@ -37,9 +37,10 @@ def site_model_errors(model, spec=None, values=None, defined=None, system_accoun
             "defined": defined or [],
             "known": project_variables(),
             "system_accounts": system_accounts,
+            "run_as_root": run_as_root,
         }
     else:
-        inputs = {"system_accounts": system_accounts} if system_accounts else {}
+        inputs = {"system_accounts": system_accounts, "run_as_root": run_as_root} if system_accounts else {}
     return model_validation.validate(model, inputs)
 
 

@@ -11,6 +11,8 @@ is specific to running the processes on one host.
 
 Layout of a prefix::
 
+    python/          a copy of the base interpreter, when run as root and the
+                     stack's accounts cannot run the original (local_shared_python)
     venv/            Python venv with the pinned stack (and supervisord)
     proxy/           configurable-http-proxy from npm
     etc/             jupyterhub_config.py, dask_gateway_config.py (the settings
@@ -30,6 +32,7 @@ import copy
 import ipaddress
 import json
 import os
+import re
 import socket
 import time
 import urllib.error
@@ -51,6 +54,8 @@ CLUSTER_HOST = "127.0.0.1"
 WORKER_CMD = ["dask", "worker", "--host", CLUSTER_HOST]
 PORT_NAMES = ("hub_port", "hub_api_port", "proxy_api_port", "gateway_port", "gateway_api_port")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104  names of the wildcard, not a bind
+# useradd's rule for a portable account name (shadow-utils, Debian's default).
+ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 
 class LocalSettingsError(ValueError):
@@ -67,6 +72,8 @@ def paths(prefix: str) -> dict:
         "prefix": prefix,
         "venv": venv,
         "venv_bin": os.path.join(venv, "bin"),
+        # A copy of the interpreter, when the stack's accounts cannot run the original.
+        "shared_python": os.path.join(prefix, "python"),
         "python": os.path.join(venv, "bin", "python"),
         "proxy_dir": os.path.join(prefix, "proxy"),
         "chp": os.path.join(prefix, "proxy", "node_modules", ".bin", "configurable-http-proxy"),
@@ -110,8 +117,21 @@ def check_settings(settings: dict) -> list[str]:
     prefix = settings.get("prefix") or ""
     if not os.path.isabs(os.path.expanduser(prefix)):
         errors.append(f"daskhub_local_prefix: must be an absolute path, got {prefix!r}")
+    requested = settings.get("system_users_requested", settings.get("system_users"))
+    # Ansible's own conversions: -e daskhub_local_system_users=false is a string.
+    if str(requested).lower() not in ("auto", "true", "false", "yes", "no", "on", "off", "1", "0"):
+        errors.append(f"daskhub_local_system_users: must be auto, true or false, got {requested!r}")
     if settings.get("system_users") and not settings.get("run_as_root"):
         errors.append("daskhub_local_system_users: true needs the play to run as root (become: true)")
+    if settings.get("run_as_root") and not settings.get("system_users"):
+        # The shared-uid mode never runs a notebook as root: as root it runs
+        # the services, and so every notebook and cluster, as this account.
+        account = settings.get("service_user") or ""
+        if not ACCOUNT_NAME.match(account):
+            errors.append(
+                "daskhub_local_service_user: the account the services run as in the shared-uid mode "
+                f"(daskhub_local_system_users: false as root) must be a system account name, got {account!r}"
+            )
     return errors
 
 
@@ -213,10 +233,6 @@ def hub_document(model: dict, settings: dict) -> dict:
         "start_timeout": int(singleuser.get("start_timeout") or 60),
         "http_timeout": 60,
     }
-    if settings.get("run_as_root") and not system_users:
-        # One trust domain: every notebook runs as the hub's own user, which
-        # is root here, and jupyter-server refuses root without this flag.
-        spawner["args"] = ["--allow-root"]
     config.setdefault("Spawner", {}).update(spawner)
     if not system_users:
         config["SimpleLocalProcessSpawner"] = {"home_dir_template": os.path.join(p["home"], "{username}")}
@@ -397,6 +413,18 @@ def gateway_snippet(model: dict, settings: dict) -> str:
 VERIFY_COMMAND = ".venv/bin/ansible-playbook playbooks/verify.yml"
 
 
+def service_account(settings: dict) -> str:
+    """The account the hub and the gateway run as: '' for the play's own user.
+
+    Only the shared-uid mode as root has one (daskhub_local_service_user);
+    with system accounts the services stay root, which LocalProcessSpawner
+    and LocalBackend need to start processes as each user.
+    """
+    if settings.get("run_as_root") and not settings.get("system_users"):
+        return settings.get("service_user") or ""
+    return ""
+
+
 def isolation(settings: dict) -> str:
     """One line: which isolation is in force, for the play's summary."""
     if settings.get("system_users"):
@@ -404,10 +432,11 @@ def isolation(settings: dict) -> str:
             "Isolation: each hub user is a system account (group daskhub-users); "
             "their notebooks and Dask clusters run under it."
         )
-    who = "root" if settings.get("run_as_root") else "the user running the services"
+    account = service_account(settings)
+    who = f"the service account {account}" if account else "the user running the services"
     return (
-        f"Isolation: NONE - every notebook and Dask cluster runs as {who}, one trust domain "
-        "(daskhub_local_system_users: false): any hub user can read the others' files and the secrets."
+        f"Isolation: NONE between hub users - every notebook and Dask cluster runs as {who}, one trust domain "
+        "(daskhub_local_system_users: false): any hub user can read the others' files and the hub's secrets."
     )
 
 
@@ -548,6 +577,44 @@ def _bind_fails(port: int) -> bool:
     return False
 
 
+def shared_path_problem(path: str) -> str | None:
+    """Why other users cannot run ``path`` (system accounts run notebooks and clusters), or None.
+
+    Follows symlinks: a venv's python links to its base interpreter, which
+    must be reachable too (a pyenv under /root is not).
+    """
+    real = os.path.realpath(path)
+    if not os.path.exists(real):
+        return f"{path} does not exist"
+    mode = os.stat(real).st_mode
+    if not mode & 0o001:
+        return f"{real} is not executable by other users"
+    parent = os.path.dirname(real)
+    while True:
+        if not os.stat(parent).st_mode & 0o001:
+            return f"{parent} (on the way to {real}) is not searchable by other users"
+        if parent == os.path.dirname(parent):
+            return None
+        parent = os.path.dirname(parent)
+
+
+def closed_parent(path: str) -> str | None:
+    """The first directory above ``path`` that other accounts cannot enter, or None.
+
+    The prefix itself is made 0755 by the play; its parents are the site's.
+    As root, each user's (or the service account's) processes run the venv
+    and read the configuration under the prefix, so every parent must be
+    searchable (o+x); a prefix under /root or in a 0700 temp dir is not.
+    """
+    parent = os.path.dirname(os.path.abspath(path))
+    while True:
+        if os.path.exists(parent) and not os.stat(parent).st_mode & 0o001:
+            return parent
+        if parent == os.path.dirname(parent):
+            return None
+        parent = os.path.dirname(parent)
+
+
 def _processes_with_sockets(inodes: set[str]):
     targets = {f"socket:[{inode}]" for inode in inodes}
     try:
@@ -572,27 +639,6 @@ def _processes_with_sockets(inodes: set[str]):
             except OSError:
                 cmdline = "?"
             yield pid, cmdline
-
-
-def shared_path_problem(path: str) -> str | None:
-    """Why other users cannot run ``path`` (system accounts run notebooks and clusters), or None.
-
-    Follows symlinks: a venv's python links to its base interpreter, which
-    must be reachable too (a pyenv under /root is not).
-    """
-    real = os.path.realpath(path)
-    if not os.path.exists(real):
-        return f"{path} does not exist"
-    mode = os.stat(real).st_mode
-    if not mode & 0o001:
-        return f"{real} is not executable by other users"
-    parent = os.path.dirname(real)
-    while True:
-        if not os.stat(parent).st_mode & 0o001:
-            return f"{parent} (on the way to {real}) is not searchable by other users"
-        if parent == os.path.dirname(parent):
-            return None
-        parent = os.path.dirname(parent)
 
 
 def prefix_problem(prefix: str) -> str | None:

@@ -468,7 +468,8 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
 
     ``inputs`` (what the model role passes): ``values``, ``spec``,
     ``defined`` and ``known`` for ``input_errors``, and
-    ``system_accounts`` (daskhub_local_system_users). Without it only the
+    ``system_accounts`` (daskhub_local_system_users: true, false or auto)
+    with ``run_as_root`` (auto means true as root). Without them only the
     names and the cross-field rules are checked.
     """
     inputs = inputs or {}
@@ -478,11 +479,9 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
             inputs.get("values") or {}, inputs.get("spec") or {}, inputs.get("defined") or (), inputs.get("known") or ()
         )
     typed = bool(errors)
-    system_accounts = model.get("target") == "local" and str(inputs.get("system_accounts", False)).lower() in (
-        "true",
-        "yes",
-        "1",
-        "on",
+    requested = str(inputs.get("system_accounts", False)).lower()
+    system_accounts = model.get("target") == "local" and (
+        requested in ("true", "yes", "1", "on") or (requested == "auto" and bool(inputs.get("run_as_root")))
     )
     # With the spec, its choices already cover these two.
     if model.get("target") not in TARGETS and "spec" not in inputs:

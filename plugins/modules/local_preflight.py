@@ -41,13 +41,12 @@ options:
     description: Oldest Python version the pinned stack installs on.
     type: str
     default: "3.12"
-  shared_paths:
+  shared_prefix:
     description:
-      - Executables that other users must be able to run, variable name -> path
-        (with system accounts, notebooks and clusters run as the hub users).
-      - Symlinks are followed and every parent directory is checked.
-    type: dict
-    default: {}
+      - Other accounts run the stack's processes (as when the play runs as
+        root), so every directory above I(prefix) must be searchable by them.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -114,9 +113,9 @@ def main():
             "prefix": {"type": "path", "required": True},
             "ports": {"type": "dict", "required": True},
             "tools": {"type": "dict", "default": {}},
-            "shared_paths": {"type": "dict", "default": {}},
             "python": {"type": "str"},
             "min_python": {"type": "str", "default": "3.12"},
+            "shared_prefix": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -144,13 +143,12 @@ def main():
         problem = python_problem(module, module.params["python"], module.params["min_python"])
         if problem:
             problems.append(f"daskhub_local_python: {problem}")
-    for name, path in sorted(module.params["shared_paths"].items()):
-        problem = local_stack.shared_path_problem(path)
-        if problem:
-            problems.append(
-                f"{name}: {problem}; the system accounts of the hub users must run it "
-                "(set daskhub_local_python to a system interpreter such as /usr/bin/python3)"
-            )
+    closed = local_stack.closed_parent(prefix) if module.params["shared_prefix"] else None
+    if closed:
+        problems.append(
+            f"daskhub_local_prefix: {closed} (above {prefix}) is not searchable by other accounts, "
+            "which run the notebooks and clusters; choose a prefix outside it or chmod o+x it"
+        )
     found, missing = {}, []
     for name, command in sorted(module.params["tools"].items()):
         path = (

@@ -31,6 +31,10 @@ options:
     type: str
     choices: [base64, hex]
     default: base64
+  owner:
+    description: Account that owns the file (and alone reads it); empty leaves the owner alone.
+    type: str
+    default: ""
 attributes:
   check_mode:
     support: full
@@ -52,10 +56,40 @@ path:
 
 import base64
 import os
+import pwd
 import secrets
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
+
+
+def _account(module):
+    """(uid, gid) of the owner option, or None."""
+    name = module.params["owner"]
+    if not name:
+        return None
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        if module.check_mode:  # an earlier task of the same run creates it
+            return None
+        module.fail_json(msg=f"owner {name!r} is not an account on this host")
+    return entry.pw_uid, entry.pw_gid
+
+
+def _correct(module, path, owner) -> bool:
+    """Mode 0600 and the owner; True when something was (or would be) changed."""
+    info = os.stat(path)
+    changed = False
+    if stat.S_IMODE(info.st_mode) != 0o600:
+        changed = True
+        if not module.check_mode:
+            os.chmod(path, 0o600)
+    if owner and (info.st_uid, info.st_gid) != owner:
+        changed = True
+        if not module.check_mode:
+            os.chown(path, *owner)
+    return changed
 
 
 def main():
@@ -64,17 +98,14 @@ def main():
             "path": {"type": "path", "required": True, "no_log": False},
             "size": {"type": "int", "default": 32},
             "encoding": {"type": "str", "default": "base64", "choices": ["base64", "hex"]},
+            "owner": {"type": "str", "default": ""},
         },
         supports_check_mode=True,
     )
     path = module.params["path"]
-    changed = False
+    owner = _account(module)
     if os.path.exists(path):
-        if stat.S_IMODE(os.stat(path).st_mode) != 0o600:
-            changed = True
-            if not module.check_mode:
-                os.chmod(path, 0o600)
-        module.exit_json(changed=changed, path=path)
+        module.exit_json(changed=_correct(module, path, owner), path=path)
     if module.check_mode:
         module.exit_json(changed=True, path=path)
     raw = secrets.token_bytes(module.params["size"])
@@ -88,6 +119,7 @@ def main():
         module.fail_json(msg=f"cannot create {path}: {err.strerror}")
     with os.fdopen(fd, "w") as handle:
         handle.write(text + "\n")
+    _correct(module, path, owner)
     module.exit_json(changed=True, path=path)
 
 

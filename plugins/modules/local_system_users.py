@@ -15,7 +15,8 @@ description:
     the gateway's LocalBackend). This module makes the set of accounts in
     I(group) equal I(users). Missing ones are created with a home directory,
     accounts in the group that are no longer users are removed (their home
-    directory is kept, so no data is lost by a typo in the user list).
+    directory is kept, so no data is lost by a typo in the user list). New
+    homes are mode 0700, so only their user reads them.
   - Accounts that exist but are not in I(group) were not made by us; they
     are used as they are and never removed.
   - One call for all users, so the play never loops over users.
@@ -107,7 +108,19 @@ def main():
     if not group_exists:
         run("groupadd", "--system", group)
     for name in to_create:
-        run("useradd", "--create-home", "--shell", module.params["shell"], "--groups", group, name)
+        # HOME_MODE: a home only its user can read (Debian's default follows
+        # the umask, 0755), so users cannot read each other's files.
+        run(
+            "useradd",
+            "--create-home",
+            "--key",
+            "HOME_MODE=0700",
+            "--shell",
+            module.params["shell"],
+            "--groups",
+            group,
+            name,
+        )
     for name in to_remove:
         run("userdel", name)
     module.exit_json(**result)

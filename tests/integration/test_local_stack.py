@@ -35,6 +35,8 @@ def playbook(inventory: Path, *args: str, book: str = "site.yml"):
 @pytest.fixture
 def scratch():
     root = Path(tempfile.mkdtemp(prefix="daskhub-local-bad-"))
+    # As /opt is: other accounts may enter (as root the users' accounts run the stack).
+    root.chmod(0o755)
     yield root
     shutil.rmtree(root, ignore_errors=True)
 
@@ -55,6 +57,18 @@ def test_an_unwritable_prefix_is_named(scratch):
     result = playbook(make_inventory(scratch, Path("/proc/daskhub-test-prefix"), SCRATCH_PORTS))
     assert result.returncode != 0
     assert "daskhub_local_prefix: cannot write to /proc" in result.stdout
+
+
+def test_a_prefix_the_users_accounts_cannot_reach_is_named(scratch):
+    """As root, other accounts run the notebooks from the prefix: a 0700 parent stops the play."""
+    assert os.geteuid() == 0, "the harness runs as root, as CI does"
+    closed = scratch / "private"
+    closed.mkdir(mode=0o700)
+    prefix = closed / "prefix"
+    result = playbook(make_inventory(scratch, prefix, SCRATCH_PORTS))
+    assert result.returncode != 0
+    assert f"daskhub_local_prefix: {closed} (above {prefix}) is not searchable by other accounts" in result.stdout
+    assert not prefix.exists()
 
 
 def test_a_missing_node_is_named_with_the_fix(scratch):

@@ -7,10 +7,12 @@ upgrade; these tests read what it left.
 
 from __future__ import annotations
 
+import os
+import pwd
 import sqlite3
 
 import pytest
-from support.stacks import OLD_JUPYTERHUB, UPGRADED_STACK, pinned_versions
+from support.stacks import OLD_JUPYTERHUB, SHARED_UID_ACCOUNT, UPGRADED_STACK, pinned_versions
 
 pytestmark = [pytest.mark.stack, UPGRADED_STACK]
 
@@ -56,8 +58,23 @@ def test_the_database_was_backed_up_first(upgraded_stack):
     assert sorted((upgraded_stack.stack.prefix / "state/backups").glob("dask_gateway-*.sqlite"))
 
 
-def test_gateway_works_after_the_upgrade(upgraded_stack):
+def _owner(pid):
+    return pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name
+
+
+def test_gateway_works_after_the_upgrade_and_nothing_users_reach_runs_as_root(upgraded_stack):
+    """The shared-uid mode, opted in as root: hub, gateway, proxies and the clusters run as the service account."""
     stack = upgraded_stack.stack
     name = stack.start_cluster("bob")
-    stack.gateway("bob", f"gateway.stop_cluster({name!r})\n")
+    try:
+        owners = {cmdline: _owner(pid) for pid, cmdline in stack.processes()}
+        supervisor = [cmd for cmd in owners if "supervisord" in cmd]
+        assert supervisor, owners  # root: it starts the services as the account
+        scheduler = [cmd for cmd in owners if "dask scheduler" in cmd or "distributed.cli.dask_scheduler" in cmd]
+        worker = [cmd for cmd in owners if "dask worker" in cmd or "distributed.cli.dask_worker" in cmd]
+        assert scheduler and worker, f"bob's cluster is not among the stack's processes: {owners}"
+        as_root = {cmd: who for cmd, who in owners.items() if who != SHARED_UID_ACCOUNT and cmd not in supervisor}
+        assert not as_root, f"processes of the stack not run by {SHARED_UID_ACCOUNT}: {as_root}"
+    finally:
+        stack.gateway("bob", f"gateway.stop_cluster({name!r})\n")
     assert stack.clusters_of("bob") == []

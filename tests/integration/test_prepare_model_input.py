@@ -57,15 +57,16 @@ def test_names_with_capitals_or_a_slash_are_refused(site):
 
 
 def test_system_accounts_need_account_names(site):
+    """As root the default (daskhub_local_system_users: auto) is system accounts."""
     long_name = "a" * 33
-    with_vars(site, daskhub_users=["alice", "1bob", long_name], daskhub_local_system_users=True)
+    with_vars(site, daskhub_users=["alice", "1bob", long_name])
     out = failure(play(site), site)
     assert "daskhub_users[1]: '1bob' is not a valid system account name" in out
     assert f"daskhub_users[2]: '{long_name}' is longer than 32 characters" in out
 
 
 def test_the_same_names_pass_without_system_accounts(site):
-    with_vars(site, daskhub_users=["alice", "1bob", "a.b@example.org"])
+    with_vars(site, daskhub_users=["alice", "1bob", "a.b@example.org"], daskhub_local_system_users=False)
     result = play(site, "--check")
     assert result.returncode == 0, result.stdout[-3000:]
 

@@ -9,8 +9,11 @@ verify user's server (a browser's cookie does the same for the user).
 
 from __future__ import annotations
 
+import json
+import pwd
 import re
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
@@ -88,7 +91,7 @@ def test_verify_fails_with_the_401_when_the_server_token_lacks_the_gateway_scope
         local_stack.wait_restarted("jupyterhub", old_pid)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def users_session(local_stack):
     """alice logs in with the site's password, starts her server and makes a cluster in a kernel of it.
 
@@ -137,6 +140,50 @@ def test_a_user_logs_in_and_gatewaycluster_works_with_no_configuration(users_ses
     assert managed.split() == ["True", "True"]
     factory = kernel.execute("import dask\nprint(dask.config.get('labextension.factory.class'))", timeout=60)
     assert factory.strip() == "GatewayCluster"
+
+
+# What alice's kernel tries: her account, then paths of root and of bob.
+_ISOLATION_PROBE = """\
+import json, os, pwd
+from dask_gateway import Gateway
+found = {"account": pwd.getpwuid(os.getuid()).pw_name, "uid": os.getuid()}
+for label, path in json.loads(PATHS).items():
+    try:
+        os.listdir(path) if os.path.isdir(path) else open(path, "rb").close()
+        found[label] = "readable"
+    except PermissionError:
+        found[label] = "denied"
+try:
+    Gateway().connect(BOB_CLUSTER)
+    found["bob's cluster"] = "connected"
+except Exception as error:
+    found["bob's cluster"] = type(error).__name__
+print(json.dumps(found))
+"""
+
+
+def test_a_users_notebook_runs_as_her_own_account_and_reaches_nothing_of_others(local_stack, users_session):
+    """Isolation by default as root (issue 11): each hub user is a system account."""
+    assert "Isolation: each hub user is a system account" in local_stack.deploy_output
+    _, kernel = users_session
+    bob_cluster = local_stack.start_cluster("bob")
+    try:
+        paths = {
+            "the secrets store": local_stack.state_dir / "secrets.yml",
+            "the hub's secrets": local_stack.prefix / "etc/hub-secrets.json",
+            "the gateway's database": local_stack.prefix / "state/dask_gateway.sqlite",
+            "bob's home": Path(pwd.getpwnam("bob").pw_dir),
+            "bob's cluster directory": local_stack.prefix / "clusters" / bob_cluster,
+        }
+        for label, path in paths.items():
+            assert path.exists(), f"{label} ({path}) is not there to probe"
+        code = f"PATHS = {json.dumps({k: str(v) for k, v in paths.items()})!r}\nBOB_CLUSTER = {bob_cluster!r}\n"
+        found = json.loads(kernel.execute(code + _ISOLATION_PROBE, timeout=120).strip().splitlines()[-1])
+    finally:
+        local_stack.gateway("bob", f"gateway.stop_cluster({bob_cluster!r})\n")
+    assert (found.pop("account"), found.pop("uid")) == (USER, pwd.getpwnam(USER).pw_uid)
+    assert found.pop("bob's cluster") != "connected", "alice reached bob's cluster through the gateway"
+    assert found == dict.fromkeys(paths, "denied")
 
 
 def test_every_socket_the_stack_listens_on_is_on_the_models_addresses(local_stack, users_session):

@@ -241,6 +241,7 @@ def test_hub_down(work):
     assert "Is the hub running" in res["msg"]
 
 
+@newest_hub_only  # the lock, the input checks and the sources: not hub-facing
 def test_invalid_names_all_reported_before_any_change(work, fresh_hub):
     hub = fresh_hub
     hub.add_users(["old"])
@@ -252,6 +253,7 @@ def test_invalid_names_all_reported_before_any_change(work, fresh_hub):
     assert hub.users() == before
 
 
+@newest_hub_only  # the lock, the input checks and the sources: not hub-facing
 def test_empty_or_unreadable_source_fails_closed(work, fresh_hub):
     hub = fresh_hub
     hub.add_users(["alice", "bob"])
@@ -282,6 +284,7 @@ def test_empty_or_unreadable_source_fails_closed(work, fresh_hub):
     assert hub.users() == before
 
 
+@newest_hub_only  # the lock, the input checks and the sources: not hub-facing
 def test_two_concurrent_runs_are_serialised(work, fresh_hub):
     hub = fresh_hub
     hub.add_users([f"old{i}" for i in range(40)])
@@ -303,6 +306,7 @@ def test_two_concurrent_runs_are_serialised(work, fresh_hub):
 HOLD_SECONDS = 20
 
 
+@newest_hub_only  # the lock, the input checks and the sources: not hub-facing
 def test_lock_wait_times_out_with_a_clear_message(work, fresh_hub):
     hub = fresh_hub
     lock = work / "state" / "user-sync.lock"

@@ -12,12 +12,18 @@ which exports them):
     such a test module ``pytestmark = LOCAL_STACK``: that puts every user of
     the stack into one xdist group, so that one worker deploys it once.
 
+    Run as root, it has the default isolation: each hub user is a system
+    account. Only this stack makes accounts, so parallel stacks never
+    fight over them.
+
 ``upgraded_stack`` (session scope)
     A private stack deployed at ``OLD_JUPYTERHUB`` (older hub database
     schema than the role's pin) and moved to the pin by
     ``playbooks/upgrade.yml``; returns an :class:`Upgrade`. The tests that
     break a stack (uninstall, purge) use this one, after the upgrade tests.
-    Mark them ``UPGRADED_STACK``.
+    Mark them ``UPGRADED_STACK``. It opts in to the shared-uid mode
+    (``daskhub_local_system_users: false``): as root its services run as
+    the service account ``SHARED_UID_ACCOUNT``.
 
 The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.stack``):
 
@@ -77,6 +83,8 @@ PORT_NAMES = (
 # schema (alembic head 0eee8c825d24) is older than 5.x's, so the upgrade
 # crosses a real schema change (the hub's upgrade_db migrates it).
 OLD_JUPYTERHUB = "4.1.6"
+# The upgraded stack's service account (the role's default name).
+SHARED_UID_ACCOUNT = "daskhub"
 # Slots in a worker's port block: one per kind of stack, and one for the
 # inventories of tests that never deploy (their preflight reads the ports).
 SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2, "private": 3}
@@ -139,6 +147,10 @@ class LocalStack:
     def __init__(self, name: str, slot: int, **overrides):
         self.name = name
         self.root = Path(tempfile.mkdtemp(prefix=f"daskhub-{name}-{worker_id()}-"))
+        # As root the users' accounts (or the service account) run the venv
+        # under the prefix: its parents must be searchable, as /opt is. The
+        # state dir inside (the secrets store) is the play's, mode 0700.
+        self.root.chmod(0o755)
         self.prefix = self.root / "prefix"
         self.state_dir = self.root / "state"
         self.ports = port_block(slot)
@@ -146,6 +158,7 @@ class LocalStack:
         self.hub_url = f"http://127.0.0.1:{self.ports['daskhub_local_hub_port']}"
         self.python = self.prefix / "venv/bin/python"
         self.deployed = False
+        self.deploy_output = ""
 
     # -- running playbooks ------------------------------------------------
     def playbook(self, name: str, *args: str, check: bool = True, timeout: float = 1800):
@@ -162,6 +175,7 @@ class LocalStack:
             assert not busy, f"ports of the {self.name} test stack are taken: {', '.join(busy)}"
         proc = self.playbook("site.yml", *args)
         self.deployed = True
+        self.deploy_output = self.deploy_output or proc.stdout
         return proc
 
     def purge(self):
@@ -347,7 +361,7 @@ def local_stack():
 @pytest.fixture(scope="session")
 def upgraded_stack(tmp_path_factory):
     """A private stack at OLD_JUPYTERHUB, then playbooks/upgrade.yml to the pin (see the module docstring)."""
-    stack = LocalStack("upgraded-stack", SLOTS["upgraded_stack"])
+    stack = LocalStack("upgraded-stack", SLOTS["upgraded_stack"], daskhub_local_system_users=False)
     try:
         old_versions = tmp_path_factory.mktemp("upgrade") / "old-versions.json"
         old_versions.write_text(

@@ -52,6 +52,11 @@ def test_default_settings_are_valid():
         ({"bind_ip": "localhost"}, "daskhub_local_bind_ip: not an IP address: 'localhost'"),
         ({"prefix": "daskhub"}, "daskhub_local_prefix: must be an absolute path, got 'daskhub'"),
         ({"system_users": True}, "daskhub_local_system_users: true needs the play to run as root"),
+        ({"system_users_requested": "yes please"}, "daskhub_local_system_users: must be auto, true or false"),
+        (
+            {"run_as_root": True, "service_user": "Dask Hub"},
+            "daskhub_local_service_user: the account the services run as in the shared-uid mode",
+        ),
     ],
 )
 def test_bad_settings_are_named(overrides, message):
@@ -117,10 +122,17 @@ def test_gateway_is_a_hub_service_at_its_proxy(model):
     assert all("api_token" not in service for service in services.values())
 
 
-def test_root_without_system_users_allows_root_notebooks(model):
-    config = ls.hub_document(model, settings(run_as_root=True))["config"]
-    assert config["Spawner"]["args"] == ["--allow-root"]
+def test_the_shared_uid_mode_as_root_runs_as_the_service_account_never_root(model):
+    chosen = settings(run_as_root=True, service_user="daskhub")
+    config = ls.hub_document(model, chosen)["config"]
+    # jupyter-server refuses root without --allow-root: never asked for.
+    assert "--allow-root" not in config["Spawner"].get("args", [])
     assert config["JupyterHub"]["spawner_class"] == ls.SIMPLE_SPAWNER
+    assert ls.service_account(chosen) == "daskhub"
+    assert "the service account daskhub" in ls.isolation(chosen)
+    # Not as root, the play's own user runs everything; with system accounts, root runs the services.
+    assert ls.service_account(settings(run_as_root=False)) == ""
+    assert ls.service_account(settings(run_as_root=True, system_users=True)) == ""
 
 
 def test_system_users_switch_spawner_and_backend(model):
@@ -350,6 +362,23 @@ def test_system_accounts_get_the_fixed_local_backend(model):
     assert "paths.extend(" not in fixed
     compile(fixed, "dask_gateway_config.py", "exec")
     assert "DaskhubLocalBackend" not in ls.gateway_config_source(model, settings())
+
+
+def test_closed_parent_finds_the_first_directory_others_cannot_enter():
+    # pytest's own temp tree is 0700, so this one lives directly under /tmp.
+    top = Path(tempfile.mkdtemp())
+    try:
+        private = top / "private"
+        private.mkdir(mode=0o700)
+        top.chmod(0o755)
+        # The prefix need not exist yet; its nearest existing parents count.
+        assert ls.closed_parent(str(private / "not-yet" / "prefix")) == str(private)
+        private.chmod(0o755)
+        assert ls.closed_parent(str(private / "not-yet" / "prefix")) is None
+        top.chmod(0o700)
+        assert ls.closed_parent(str(private / "prefix")) == str(top)
+    finally:
+        shutil.rmtree(top)
 
 
 def test_shared_path_problem_follows_links_and_parents():

@@ -85,6 +85,13 @@ def test_system_account_rules_apply_to_the_local_target_only():
     assert model_validation.validate(kubernetes, {"system_accounts": True}) == []
 
 
+def test_auto_system_accounts_follow_who_runs_the_play():
+    model = build_model(daskhub_users=["1bob"])
+    as_root = model_validation.validate(model, {"system_accounts": "auto", "run_as_root": True})
+    assert [error.split(":")[0] for error in as_root] == ["daskhub_users[0]"]
+    assert model_validation.validate(model, {"system_accounts": "auto", "run_as_root": False}) == []
+
+
 def test_every_name_list_is_checked():
     model = build_model(daskhub_users=["ok", "Bad"], daskhub_admin_users=["a b"], daskhub_blocked_users=["x/y"])
     errors = model_validation.validate(model)
