@@ -32,13 +32,12 @@ import copy
 import ipaddress
 import json
 import os
-import re
 import socket
 import time
 import urllib.error
 import urllib.request
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation, site_model
 
 GATEWAY_PREFIX = f"/services/{site_model.GATEWAY_SERVICE}"
 SIMPLE_SPAWNER = "jupyterhub.spawner.SimpleLocalProcessSpawner"
@@ -54,8 +53,6 @@ CLUSTER_HOST = "127.0.0.1"
 WORKER_CMD = ["dask", "worker", "--host", CLUSTER_HOST]
 PORT_NAMES = ("hub_port", "hub_api_port", "proxy_api_port", "gateway_port", "gateway_api_port")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104  names of the wildcard, not a bind
-# useradd's rule for a portable account name (shadow-utils, Debian's default).
-ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 
 class LocalSettingsError(ValueError):
@@ -126,11 +123,11 @@ def check_settings(settings: dict) -> list[str]:
     if settings.get("run_as_root") and not settings.get("system_users"):
         # The shared-uid mode never runs a notebook as root: as root it runs
         # the services, and so every notebook and cluster, as this account.
-        account = settings.get("service_user") or ""
-        if not ACCOUNT_NAME.match(account):
+        problem = model_validation.account_problem(settings.get("service_user") or "", "daskhub_local_service_user")
+        if problem:
             errors.append(
                 "daskhub_local_service_user: the account the services run as in the shared-uid mode "
-                f"(daskhub_local_system_users: false as root) must be a system account name, got {account!r}"
+                f"(daskhub_local_system_users: false as root): {problem}"
             )
     return errors
 

@@ -415,12 +415,13 @@ _NAME_LISTS = (
 )
 
 
-def _account_problem(name: str) -> str | None:
+def account_problem(name: str, variable: str = "daskhub_local_system_users") -> str | None:
+    """Why ``name`` cannot be a system account (useradd's rules), or None; ``variable`` asks for accounts."""
     if len(name) > ACCOUNT_NAME_MAX:
         return f"{name!r} is longer than {ACCOUNT_NAME_MAX} characters, too long for a system account"
     if not _ACCOUNT_NAME.match(name):
         return (
-            f"{name!r} is not a valid system account name (daskhub_local_system_users: a lowercase letter "
+            f"{name!r} is not a valid system account name ({variable}: a lowercase letter "
             "or '_', then lowercase letters, digits, '_' or '-')"
         )
     return None
@@ -441,7 +442,7 @@ def name_problem(name, *, system_accounts: bool = False) -> str | None:
     elif name != name.lower():
         problem = f"{name!r} has capitals: JupyterHub lowercases login names, write {name.lower()!r}"
     elif system_accounts:
-        problem = _account_problem(name)
+        problem = account_problem(name)
     return problem
 
 

@@ -65,11 +65,9 @@ removed:
 
 import grp
 import pwd
-import re
 
 from ansible.module_utils.basic import AnsibleModule
-
-_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+from ansible_collections.daskhub.deploy.plugins.module_utils.model_validation import account_problem
 
 
 def main():
@@ -83,7 +81,7 @@ def main():
     )
     users = sorted(set(module.params["users"]))
     group = module.params["group"]
-    bad = [name for name in users if not _NAME.match(name)]
+    bad = [name for name in users if account_problem(name)]
     if bad:
         module.fail_json(msg="not usable as system account names: " + ", ".join(bad))
     result = {"changed": False, "created": [], "removed": []}

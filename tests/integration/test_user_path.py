@@ -166,8 +166,15 @@ def test_a_users_notebook_runs_as_her_own_account_and_reaches_nothing_of_others(
     """Isolation by default as root (issue 11): each hub user is a system account."""
     assert "Isolation: each hub user is a system account" in local_stack.deploy_output
     _, kernel = users_session
-    bob_cluster = local_stack.start_cluster("bob")
+    # bob makes his cluster through his own door too: his login, his server, his kernel.
+    bob = Browser(local_stack.hub_url)
+    bob.login("bob", local_stack.secrets()["dummy_password"])
+    bob.start_server("bob")
+    bob_kernel = bob.kernel("bob")
     try:
+        bob_cluster = bob_kernel.execute(
+            "from dask_gateway import GatewayCluster\ncluster = GatewayCluster()\nprint(cluster.name)", timeout=180
+        ).strip()
         paths = {
             "the secrets store": local_stack.state_dir / "secrets.yml",
             "the hub's secrets": local_stack.prefix / "etc/hub-secrets.json",
@@ -180,7 +187,11 @@ def test_a_users_notebook_runs_as_her_own_account_and_reaches_nothing_of_others(
         code = f"PATHS = {json.dumps({k: str(v) for k, v in paths.items()})!r}\nBOB_CLUSTER = {bob_cluster!r}\n"
         found = json.loads(kernel.execute(code + _ISOLATION_PROBE, timeout=120).strip().splitlines()[-1])
     finally:
-        local_stack.gateway("bob", f"gateway.stop_cluster({bob_cluster!r})\n")
+        try:
+            bob_kernel.execute("cluster.shutdown()", timeout=120)
+        finally:
+            bob_kernel.shutdown()
+            bob.stop_server("bob")
     assert (found.pop("account"), found.pop("uid")) == (USER, pwd.getpwnam(USER).pw_uid)
     assert found.pop("bob's cluster") != "connected", "alice reached bob's cluster through the gateway"
     assert found == dict.fromkeys(paths, "denied")
