@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -76,7 +77,11 @@ def main(results: Path) -> int:
     width = max([len(name) for name, _, _ in rows] + [4])
     for name, seconds, status in rows:
         print(f"{name:<{width}}  {seconds:>5} s  {'ok' if status == 0 else f'FAILED (exit {status})'}")
-    print(f"{'total':<{width}}  {sum(seconds for _, seconds, _ in rows):>5} s")
+    print(f"{'total':<{width}}  {sum(seconds for _, seconds, _ in rows):>5} s  (the steps' sum; some run side by side)")
+    started = results / "started"
+    if started.exists():
+        wall = int(time.time()) - int(started.read_text().strip())
+        print(f"{'wall':<{width}}  {wall:>5} s  (from the start of scripts/test.sh, bootstrap included)")
 
     status = 0
     report = pytest_report(results)

@@ -1,15 +1,15 @@
 """The deployed local-target stack of the issue-11 tests (secrets store, removed users' clusters).
 
 They change the stack and put it back, so they share the session's
-``local_stack`` (tests/support/stacks.py) and its xdist group.
+``day2_stack`` (tests/support/stacks.py) and its xdist group.
 """
 
 from __future__ import annotations
 
-from support.stacks import LOCAL_STACK, LocalStack
+from support.stacks import DAY2_STACK, LocalStack
 
-MARKS = [LOCAL_STACK]
+MARKS = [DAY2_STACK]
 
 
 def shared(request) -> LocalStack:
-    return request.getfixturevalue("local_stack")
+    return request.getfixturevalue("day2_stack")

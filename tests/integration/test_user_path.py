@@ -59,9 +59,13 @@ def _tokens_of(stack, user):
     return sorted(token["id"] for token in tokens["api_tokens"])
 
 
-def test_verify_walks_the_users_path_and_mints_nothing(local_stack):
+def test_verify_walks_the_users_path_mints_nothing_and_shows_no_secret_at_vvv(local_stack):
     before = _tokens_of(local_stack, VERIFY_USER)
-    proc = local_stack.playbook("playbooks/verify.yml")
+    proc = local_stack.playbook("playbooks/verify.yml", "-vvv")
+    # Every secret of the store, and none in the -vvv output (site.yml's -vvv
+    # run is test_local_stack.py's).
+    for name, value in local_stack.secrets().items():
+        assert value not in proc.stdout, f"{name} is in verify.yml's -vvv output"
     shown = proc.stdout.replace("''", "'")  # YAML output doubles quotes inside quoted lines
     for step in STEPS:
         assert re.search(rf"- '?{re.escape(step)}: [0-9.]+ s", shown), step

@@ -1,9 +1,10 @@
 """The daskhub-verify service's role and user on every JupyterHub the project deploys.
 
 The role comes from site_model.hub_roles, as both targets render it; the hub
-is a real JupyterHub of each version (tests/hub_fixtures.py: 4.0.2 and 5.5.0
-of the hub images, 5.5.4 of the local pin). tests/integration/test_chart_boot.py
-runs the same through the charts in the images' own environments.
+is a real JupyterHub of the oldest and the newest version
+(tests/hub_fixtures.py: 4.0.2 of the daskhub chart's hub image, 5.5.4 of the
+local pin). tests/integration/test_chart_boot.py runs the same through the
+charts in both hub images' own environments (4.0.2 and 5.5.0).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,12 @@ def test_a_group_runs_on_one_worker(tmp_path):
     workers = set(re.findall(r"\[(gw\d+)\] \[.*\] PASSED test_grouped.py::test_grouped", proc.stdout))
     assert len(workers) == 1, proc.stdout
     assert proc.stdout.count("PASSED test_grouped.py::test_grouped") == 6
+
+
+def test_summary_gives_the_wall_clock_time_from_the_start_of_the_suite(tmp_path):
+    (tmp_path / "started").write_text(f"{int(time.time()) - 600}\n")
+    proc = run_summary(tmp_path, JUNIT, "ansible-lint\t50\t0\nmolecule-default\t90\t0\n")
+    assert proc.returncode == 0, proc.stderr
+    wall = re.search(r"wall\s+(\d+) s", proc.stdout)
+    assert wall and 600 <= int(wall.group(1)) < 660, proc.stdout
+    assert re.search(r"total\s+140 s", proc.stdout)

@@ -1,0 +1,87 @@
+"""The local target's venv installer (plugins/modules/local_venv.py), for real, from PyPI.
+
+A small package (six) stands in for the stack; the installers are the real
+pip and the real uv of the role's pin (daskhub_local_uv_version).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from support.playbooks import ROOT, run_ansible
+
+UV_VERSION = yaml.safe_load((ROOT / "roles/daskhub_local/defaults/main.yml").read_text())["daskhub_local_uv_version"]
+
+
+def local_venv(venv: Path, *extra: str, requirements=("six==1.16.0",), **params):
+    """The module run once with the ansible ad-hoc command; returns (rc, result)."""
+    args = {"venv": str(venv), "python": _python(), "requirements": list(requirements), "uv_version": UV_VERSION}
+    args.update(params)
+    proc = run_ansible("localhost", "-m", "daskhub.deploy.local_venv", "-a", json.dumps(args), *extra, timeout=300)
+    assert "=>" in proc.stdout, proc.stdout + proc.stderr
+    return proc.returncode, yaml.safe_load(proc.stdout.split("=>", 1)[1])
+
+
+def _python() -> str:
+    """The interpreter the controller's venv was made from (Python >= 3.12, with the venv module)."""
+    return str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info.major}.{sys.version_info.minor}")
+
+
+def installed(venv: Path) -> str:
+    return subprocess.run(
+        [str(venv / "bin/python"), "-c", "import six; print(six.__version__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+
+
+def test_uv_installs_compiled_copies_once_and_check_mode_tells_a_new_pin(tmp_path):
+    venv = tmp_path / "venv"
+    rc, result = local_venv(venv)
+    assert rc == 0, result
+    assert result["changed"] and result["created"] and result["pip_ran"]
+    assert installed(venv) == "1.16.0"
+    uv_version = subprocess.run([str(venv / "bin/uv"), "--version"], capture_output=True, text=True, check=True)
+    assert uv_version.stdout.split()[1] == UV_VERSION
+    site_packages = next(venv.glob("lib/python3*/site-packages"))
+    assert list((site_packages / "__pycache__").glob("six.*.pyc")), "uv did not compile the bytecode"
+    assert (site_packages / "six.py").stat().st_nlink == 1, "the venv shares an inode with uv's cache"
+    # Nothing changed: nothing runs.
+    rc, result = local_venv(venv)
+    assert rc == 0 and not result["changed"] and not result["pip_ran"], result
+    # A new pin: check mode tells, and installs nothing; the real run installs it.
+    rc, result = local_venv(venv, "--check", requirements=("six==1.17.0",))
+    assert rc == 0 and result["changed"] and result["pip_ran"] and not result["created"], result
+    assert installed(venv) == "1.16.0"
+    rc, result = local_venv(venv, requirements=("six==1.17.0",))
+    assert rc == 0 and result["changed"], result
+    assert installed(venv) == "1.17.0"
+
+
+def test_pip_installs_and_a_change_of_installer_installs_again(tmp_path):
+    venv = tmp_path / "venv"
+    rc, result = local_venv(venv, installer="pip")
+    assert rc == 0 and result["changed"], result
+    assert installed(venv) == "1.16.0"
+    assert not (venv / "bin/uv").exists()
+    assert not local_venv(venv, installer="pip")[1]["changed"]
+    rc, result = local_venv(venv)
+    assert rc == 0 and result["changed"] and not result["created"], result
+    assert (venv / "bin/uv").exists()
+
+
+def test_a_version_that_does_not_exist_is_named_and_nothing_is_stamped(tmp_path):
+    venv = tmp_path / "venv"
+    for installer in ("uv", "pip"):
+        rc, result = local_venv(venv, installer=installer, requirements=("six==0.0.404",))
+        assert rc != 0
+        assert f"{installer} install into {venv} failed" in result["msg"]
+        assert "six" in result["msg"].split("failed", 1)[1], result["msg"]
+        assert not (venv / ".daskhub-requirements.sha256").exists()
+    # The next run tries again.
+    assert local_venv(venv)[1]["changed"]
