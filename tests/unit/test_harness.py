@@ -119,7 +119,7 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def test_summary_lists_counts_times_and_every_skip_with_its_reason(tmp_path):
-    kind = '    "msg": "SKIPPED: the kind scenario needs Docker."\n'
+    kind = '    "msg": "SKIPPED: the kind scenario needs Docker."\n' * 2  # create and destroy both say it
     proc = run_summary(tmp_path, JUNIT, "ruff\t3\t0\npytest\t20\t1\n", {"molecule-kind": kind, "pytest": kind})
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
