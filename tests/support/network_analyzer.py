@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from support.chart_envs import install_command
+
 REPO = Path(__file__).resolve().parents[2]
 _NAME_LABEL = "kubernetes.io/metadata.name"  # the label the API server gives every namespace
 PINS = REPO / "requirements" / "network-analyzer.txt"
@@ -32,11 +34,7 @@ def nca() -> Path:
         if binary.exists() and marker.exists() and marker.read_text() == PINS.read_text():
             return binary
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True, timeout=300)
-        subprocess.run(
-            [str(VENV / "bin" / "pip"), "install", "--quiet", "--no-deps", "-r", str(PINS)],
-            check=True,
-            timeout=900,
-        )
+        subprocess.run(install_command(VENV, ["--no-deps", "-r", str(PINS)]), check=True, timeout=900)
         marker.write_text(PINS.read_text())
     return binary
 
