@@ -113,7 +113,7 @@ def _failure(venv, installer, rc, out, err):
     return f"{installer} install into {venv} failed (exit {rc}):\n{tail}"
 
 
-def _install_command(module, venv_python, req_path, con_path):
+def _install_command(module, venv_python, req_path):
     """The command that installs the requirements: uv's pip interface (uv first put into the venv) or pip."""
     params = module.params
     if params["installer"] == "pip":
@@ -193,7 +193,7 @@ def main():
     for path, text in ((req_path, requirements), (con_path, constraints)):
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
-    command = _install_command(module, venv_python, req_path, con_path)
+    command = _install_command(module, venv_python, req_path)
     if constraints:
         command += ["-c", con_path]
     rc, out, err = module.run_command(command + module.params["extra_args"])

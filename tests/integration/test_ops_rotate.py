@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from support.stacks import DAY2_STACK
+from support.stacks import LOCAL_STACK
 
-pytestmark = [pytest.mark.stack, DAY2_STACK]
+pytestmark = [pytest.mark.stack, LOCAL_STACK]
 ROTATED = ("dask_gateway_api_token", "user_sync_api_token")
 
 
 @pytest.fixture(scope="module")
-def stack(day2_stack):
-    """The session's shared day-2 stack: these tests leave it working."""
-    return day2_stack
+def stack(local_stack):
+    """The session's shared stack: these tests leave it working."""
+    return local_stack
 
 
 @pytest.fixture(scope="module")

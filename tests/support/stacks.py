@@ -13,18 +13,8 @@ which exports them):
     the stack into one xdist group, so that one worker deploys it once.
 
     Run as root, it has the default isolation: each hub user is a system
-    account. Only this stack makes the users' accounts, so parallel stacks
-    never fight over them; the others make service accounts of their own.
-
-``day2_stack`` (session scope)
-    A second shared stack of the default inventory, for the day-2
-    operations (clusters.yml, rotate-secrets.yml, user sync's removed users,
-    the secrets store's damage checks), which change the stack and put it
-    back. Its own xdist group (mark the module ``DAY2_STACK``), so that its
-    tests run on one worker while the ``local_stack`` ones run on another.
-    It runs in the shared-uid mode with its own service account
-    ``DAY2_SERVICE_ACCOUNT``: the hub users' system accounts are
-    ``local_stack``'s alone.
+    account. Only this stack makes accounts, so parallel stacks never
+    fight over them.
 
 ``upgraded_stack`` (session scope)
     A private stack deployed at ``OLD_JUPYTERHUB`` (older hub database
@@ -35,7 +25,7 @@ which exports them):
     (``daskhub_local_system_users: false``): as root its services run as
     the service account ``SHARED_UID_ACCOUNT``.
 
-The interface of a :class:`LocalStack` (``local_stack``, ``day2_stack`` and ``upgraded_stack.stack``):
+The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.stack``):
 
 - ``.root`` (a temp dir), ``.prefix`` (``daskhub_local_prefix``),
   ``.inventory`` (its inventory dir), ``.state_dir`` (``daskhub_state_dir``,
@@ -97,12 +87,8 @@ OLD_JUPYTERHUB = "4.1.6"
 SHARED_UID_ACCOUNT = "daskhub"
 # Slots in a worker's port block: one per kind of stack, and one for the
 # inventories of tests that never deploy (their preflight reads the ports).
-SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2, "private": 3, "day2_stack": 4}
-# The day-2 stack's service account: not the upgraded stack's, whose home is
-# that stack's state dir.
-DAY2_SERVICE_ACCOUNT = "daskhub-day2"
+SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2, "private": 3}
 LOCAL_STACK = pytest.mark.xdist_group("local_stack")
-DAY2_STACK = pytest.mark.xdist_group("day2_stack")
 UPGRADED_STACK = pytest.mark.xdist_group("upgraded_stack")
 
 
@@ -365,22 +351,6 @@ class Upgrade:
 def local_stack():
     """The session's shared stack of the default inventory (see the module docstring)."""
     stack = LocalStack("local-stack", SLOTS["local_stack"])
-    try:
-        stack.deploy()
-        yield stack
-    finally:
-        stack.purge()
-
-
-@pytest.fixture(scope="session")
-def day2_stack():
-    """The shared stack of the day-2 operations tests (see the module docstring)."""
-    stack = LocalStack(
-        "day2-stack",
-        SLOTS["day2_stack"],
-        daskhub_local_system_users=False,
-        daskhub_local_service_user=DAY2_SERVICE_ACCOUNT,
-    )
     try:
         stack.deploy()
         yield stack
