@@ -3,22 +3,20 @@
 
 Reads what test.sh leaves in its results directory: ``steps.tsv`` (one line
 per step: name, seconds, exit status), ``pytest.xml`` (pytest's JUnit
-report) and ``<step>.log`` (each step's output, for the scenarios that skip
-themselves with a ``SKIPPED: ...`` line). Exits non-zero when pytest ran no
-test at all, so that a suite that collects nothing cannot pass.
+report) and ``skips/<step>.txt`` (the reason of a step that skipped itself:
+Molecule's kind scenario writes it where ``DASKHUB_TEST_SKIPS`` points).
+Exits non-zero when pytest ran no test at all, so that a suite that collects
+nothing cannot pass.
 
     python scripts/test_summary.py build/test-results
 """
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
-
-SELF_SKIP = re.compile(r"SKIPPED: (.+?)\"?$")
 
 
 def steps(results: Path) -> list[tuple[str, int, int]]:
@@ -60,17 +58,15 @@ def pytest_report(results: Path) -> dict | None:
 
 
 def self_skips(results: Path) -> list[tuple[str, str]]:
-    """(step, reason) of every ``SKIPPED: reason`` line a step printed (molecule's kind scenario)."""
-    found = []
-    for log in sorted(results.glob("*.log")):
-        if log.stem == "pytest":
-            continue  # its skips are in the JUnit report, and its logs quote test output
-        for line in log.read_text(errors="replace").splitlines():
-            match = SELF_SKIP.search(line.strip())
-            # A scenario says it in more than one of its steps (create, destroy): once each.
-            if match and (log.stem, match.group(1)) not in found:
-                found.append((log.stem, match.group(1)))
-    return found
+    """(step, reason) of every step that skipped itself and said why in ``skips/<step>.txt``.
+
+    A file, not a line of the step's log: Ansible's output folds a long
+    message across lines and colours it.
+    """
+    return [
+        (path.stem, " ".join(path.read_text(errors="replace").split()) or "no reason given")
+        for path in sorted((results / "skips").glob("*.txt"))
+    ]
 
 
 def main(results: Path) -> int:

@@ -175,18 +175,35 @@ def test_check_mode_installs_nothing(site, mirror):
     assert len(downloads(mirror)) == before
 
 
-def test_an_unknown_context_stops_the_run(site, mirror):
+def test_an_unknown_context_stops_the_run_before_anything_is_installed(site, mirror):
+    before = len(downloads(mirror))
     result = play(site, mirror, daskhub_kubernetes_context="other-site")
     assert result.returncode != 0
     assert "daskhub_kubernetes_context: other-site is not a context of" in result.stdout
     assert "site-a, site-b" in result.stdout
+    assert not (site / "bin").exists()
+    assert len(downloads(mirror)) == before, "nothing was downloaded"
 
 
-def test_a_missing_kubeconfig_stops_the_run(site, mirror):
+def test_a_missing_kubeconfig_stops_the_run_before_anything_is_installed(site, mirror):
     os.unlink(site / "kubeconfig")
     result = play(site, mirror)
     assert result.returncode != 0
-    assert "kubeconfig" in result.stdout and "does not exist" in result.stdout
+    assert "daskhub_kubernetes_kubeconfig:" in result.stdout and "does not exist" in result.stdout
+    assert not (site / "bin").exists()
+
+
+def test_without_a_site_kubeconfig_the_contexts_of_every_kubeconfig_file_count(site, mirror, monkeypatch):
+    """$KUBECONFIG's files, as kubectl merges them (a missing one skipped); check mode checks it too."""
+    other = unreachable_kubeconfig(site / "other-kubeconfig", ["site-c"], "site-c")
+    monkeypatch.setenv("KUBECONFIG", f"{site / 'kubeconfig'}:{site / 'absent'}:{other}")
+    found = play(site, mirror, "--check", daskhub_kubernetes_kubeconfig="", daskhub_kubernetes_context="site-c")
+    assert found.returncode == 0, found.stdout[-4000:]
+    missing = play(site, mirror, "--check", daskhub_kubernetes_kubeconfig="", daskhub_kubernetes_context="site-d")
+    assert missing.returncode != 0
+    assert "daskhub_kubernetes_context: site-d is not a context of" in missing.stdout
+    assert "(it has: site-a, site-b, site-c)" in missing.stdout
+    assert not (site / "bin").exists()
 
 
 # --- The pinned helm checksum ------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from support import stacks
-from support.playbooks import ROOT, recap, task_result
+from support.playbooks import ROOT, recap, run_playbook, task_result
 
 TESTS = ROOT / "tests"
 RUNNER = TESTS / "support" / "playbooks.py"
@@ -97,11 +98,12 @@ def test_each_worker_has_its_own_ports_inside_the_harness_range(monkeypatch):
     assert not {8000, 8001, 8002, 8003, 8081} & set(ports)
 
 
-def run_summary(tmp_path, junit: str, steps: str = "pytest\t7\t0\n", logs: dict | None = None):
+def run_summary(tmp_path, junit: str, steps: str = "pytest\t7\t0\n", skips: dict | None = None):
     (tmp_path / "steps.tsv").write_text(steps)
     (tmp_path / "pytest.xml").write_text(junit)
-    for name, text in (logs or {}).items():
-        (tmp_path / f"{name}.log").write_text(text)
+    for name, text in (skips or {}).items():
+        (tmp_path / "skips").mkdir(exist_ok=True)
+        (tmp_path / "skips" / f"{name}.txt").write_text(text)
     return subprocess.run(
         [sys.executable, str(SUMMARY), str(tmp_path)], capture_output=True, text=True, timeout=60, check=False
     )
@@ -119,8 +121,8 @@ JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def test_summary_lists_counts_times_and_every_skip_with_its_reason(tmp_path):
-    kind = '    "msg": "SKIPPED: the kind scenario needs Docker."\n' * 2  # create and destroy both say it
-    proc = run_summary(tmp_path, JUNIT, "ruff\t3\t0\npytest\t20\t1\n", {"molecule-kind": kind, "pytest": kind})
+    skips = {"molecule-kind": "the kind\nscenario needs Docker.\n"}
+    proc = run_summary(tmp_path, JUNIT, "ruff\t3\t0\npytest\t20\t1\n", skips)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert re.search(r"ruff\s+3 s\s+ok", out)
@@ -129,9 +131,27 @@ def test_summary_lists_counts_times_and_every_skip_with_its_reason(tmp_path):
     assert "pytest: 3 tests, 1 passed, 1 failed, 0 errors, 1 skipped" in out
     assert "FAILED tests.unit.test_a::test_bad" in out
     assert "tests.unit.test_a::test_skip[4.0.2]: the schedule does not depend on the hub version" in out
-    # The scenario's own skip line, once (pytest's log is not searched).
-    assert out.count("the kind scenario needs Docker.") == 1
+    # The scenario's reason, on one line.
+    assert out.count("molecule-kind (scenario): the kind scenario needs Docker.") == 1
     assert "skipped: 2:" in out
+
+
+def test_the_kind_scenarios_own_skip_reaches_the_summary_whole(tmp_path):
+    """molecule/kind/create.yml itself, on this machine: its reason lands in the summary on one line."""
+    if shutil.which("docker") and shutil.which("kind"):
+        pytest.skip("this machine may run the kind scenario: molecule-kind runs it instead of skipping")
+    (tmp_path / "ephemeral").mkdir()
+    skips = tmp_path / "skips"
+    skips.mkdir()
+    extra = {"MOLECULE_EPHEMERAL_DIRECTORY": str(tmp_path / "ephemeral"), "DASKHUB_TEST_SKIPS": str(skips)}
+    proc = run_playbook("molecule/kind/create.yml", extra_env=extra, merge_stderr=True)
+    assert proc.returncode == 0, proc.stdout
+    assert "SKIPPED: the kind scenario needs" in proc.stdout
+    reason = (skips / "molecule-kind.txt").read_text().strip()
+    assert reason.startswith("the kind scenario needs ") and "\n" not in reason
+    out = run_summary(tmp_path, JUNIT).stdout
+    assert f"  molecule-kind (scenario): {reason}\n" in out
+    assert "\x1b" not in out
 
 
 def test_summary_fails_when_pytest_ran_nothing(tmp_path):

@@ -6,8 +6,11 @@ import contextlib
 import fcntl
 import multiprocessing
 import os
+import pwd
 import re
+import shutil
 import stat
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -494,15 +497,63 @@ def test_a_directory_in_place_of_the_store_is_a_clear_error(store_path):
     assert (store_path / "inside").read_text() == "untouched"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_an_unreadable_store_is_a_clear_error(store_path):
-    store_path.parent.mkdir()
-    store_path.write_text("a: b\n")
-    store_path.chmod(0)
-    with pytest.raises(SecretsStoreError, match="cannot be read"):
-        SecretsStore(store_path).ensure(["a"])
-    store_path.chmod(0o600)
-    assert store_path.read_text() == "a: b\n"
+def as_unprivileged(function) -> str:
+    """What ``function()`` raised (its message), or "": as root, run in a child with nobody's ids.
+
+    Root reads a file whatever its mode, so the unreadable-store error only
+    exists for another account; the child keeps this process's imports, so
+    it needs nothing from the checkout's path.
+    """
+
+    def call() -> str:
+        try:
+            function()
+        except Exception as exc:  # the message is what the test checks
+            return str(exc) or type(exc).__name__
+        return ""
+
+    if os.geteuid() != 0:
+        return call()
+    nobody = pwd.getpwnam("nobody")
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover  (the child reports through the pipe)
+        status = 1
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setresgid(nobody.pw_gid, nobody.pw_gid, nobody.pw_gid)
+            os.setresuid(nobody.pw_uid, nobody.pw_uid, nobody.pw_uid)
+            os.write(write_end, call().encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        message = pipe.read().decode()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the unprivileged child failed"
+    return message
+
+
+def test_an_unreadable_store_is_a_clear_error():
+    # A directory of the reader's own, outside pytest's root-only tmp dirs.
+    state = Path(tempfile.mkdtemp(prefix="daskhub-unreadable-store-"))
+    try:
+        store_path = state / "secrets.yml"
+        store_path.write_text("a: b\n")
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            for path in (state, store_path):
+                os.chown(path, nobody.pw_uid, nobody.pw_gid)
+        store_path.chmod(0)
+        message = as_unprivileged(lambda: SecretsStore(store_path).ensure(["a"]))
+        assert "cannot be read" in message, message
+        assert "Permission denied" in message
+        store_path.chmod(0o600)
+        assert store_path.read_text() == "a: b\n"
+    finally:
+        shutil.rmtree(state)
 
 
 def test_a_file_where_the_directory_should_be_is_a_clear_error(tmp_path):
