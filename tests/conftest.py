@@ -18,13 +18,20 @@ from support.stacks import local_stack, upgraded_stack  # noqa: E402, F401
 
 
 def pytest_collection_modifyitems(config, items):
-    """Keep ``--dist loadgroup`` grouping on pytest 9.
+    """Tests that take a stack down last; keep ``--dist loadgroup`` grouping on pytest 9.
+
+    The ``takes_down_the_stack`` tests (uninstall, purge) move behind every
+    other test, so that ``pytest test_ops_uninstall.py
+    test_ops_jupyterhub_upgrade.py`` runs the upgrade tests on a live stack
+    too; the sort is stable, so the rest keep their order. A worker of
+    ``--dist loadgroup`` runs its group's tests in this order.
 
     pytest-xdist (3.8) groups a worker's tests by suffixing ``item._nodeid``
     with ``@<xdist_group>``; pytest 9 reads ``item._id`` instead, so without
     this every test of a group could go to any worker and each worker would
     deploy its own copy of a shared stack.
     """
+    items.sort(key=lambda item: item.get_closest_marker("takes_down_the_stack") is not None)
     if not getattr(config.option, "loadgroup", False):
         return
     try:

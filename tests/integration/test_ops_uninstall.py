@@ -1,15 +1,17 @@
 """playbooks/uninstall.yml on the local target: keeps the data, reinstalls from it, and purge leaves nothing.
 
 Uses the private stack of ``upgraded_stack`` (tests/support/stacks.py), after
-the upgrade: these tests take it down.
+the upgrade tests (the ``takes_down_the_stack`` mark orders them last,
+whatever order the files are named in): these tests take it down.
 """
 
 from __future__ import annotations
 
 import pytest
+from support.playbooks import recap
 from support.stacks import UPGRADED_STACK
 
-pytestmark = [pytest.mark.stack, UPGRADED_STACK]
+pytestmark = [pytest.mark.stack, UPGRADED_STACK, pytest.mark.takes_down_the_stack]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def test_uninstall_stops_everything_and_keeps_the_data(stack):
 
 def test_uninstall_again_changes_nothing(stack):
     out = stack.playbook("playbooks/uninstall.yml").stdout
-    assert "changed=0" in out
+    assert recap(out)["changed"] == 0
 
 
 def test_reinstall_from_kept_data(stack):

@@ -10,16 +10,15 @@ failure, never as "already gone".
 
 from __future__ import annotations
 
-import json
-import subprocess
 import time
 
 import hub_fixtures
 import pytest
 import yaml
 from hub_fixtures import HUB_ADMIN
-from support.playbooks import ANSIBLE_PLAYBOOK, ROOT, ansible_env
+from support.playbooks import start_playbook, task_result
 
+SYNC_TASK = "Sync the users"
 # Enough that the restart lands mid-deletion (after RESTART_AFTER users are
 # gone) with hundreds still to delete, and few enough to keep the suite fast.
 USERS = [f"user{index:04d}" for index in range(600)]
@@ -45,7 +44,7 @@ def restart(hub):
 
 def start_sync(tmp_path, hub):
     task = {
-        "name": "Sync",
+        "name": SYNC_TASK,
         "daskhub.deploy.jupyterhub_users": {
             "api_url": hub.api_url,
             "token": hub.token,
@@ -59,24 +58,15 @@ def start_sync(tmp_path, hub):
     }
     book = tmp_path / "sync.yml"
     book.write_text(yaml.safe_dump([{"name": "Sync", "hosts": "localhost", "gather_facts": False, "tasks": [task]}]))
-    return subprocess.Popen(
-        [ANSIBLE_PLAYBOOK, str(book)],
-        cwd=ROOT,
-        env=ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_playbook(str(book), extra_env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"})
 
 
 def sync_result(proc):
-    out, err = proc.communicate(timeout=600)
+    out, _ = proc.communicate(timeout=600)
     try:
-        output = json.loads(out)
+        return task_result(out, SYNC_TASK)
     except ValueError:
-        pytest.fail(f"no JSON from ansible-playbook (rc={proc.returncode}):\n{out[-3000:]}\n{err[-3000:]}")
-    task = output["plays"][0]["tasks"][0]
-    return next(iter(task["hosts"].values()))
+        pytest.fail(f"no JSON from ansible-playbook (rc={proc.returncode}):\n{out[-3000:]}")
 
 
 def hub_user_count(hub):

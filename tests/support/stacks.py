@@ -43,8 +43,10 @@ The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.sta
   ``.wait_restarted(program, old_pid)``, ``.processes()``,
   ``.listening_ports()``, ``.wait_for(predicate, timeout, what)``.
 
-Ports: the harness owns 30000-37999. Each xdist worker (``gw0``, ``gw1``,
-...) gets a block of 1000 from 30000, and a stack takes a slot of 10 in its
+Ports: the harness owns 20000-27999, below the kernel's ephemeral range
+(32768-60999 by default), so that no port a hub fixture binds as port 0 and
+no outgoing connection's local port can be one of a stack's. Each xdist
+worker (``gw0``, ``gw1``, ...) gets a block of 1000 from 20000, and a stack takes a slot of 10 in its
 worker's block (:func:`port_block`), so that parallel workers never share a
 port. Prefixes are temp dirs named after the stack and the worker.
 """
@@ -69,7 +71,7 @@ import yaml
 
 from support.playbooks import ROOT, run_playbook
 
-HARNESS_PORTS = range(30000, 38000)
+HARNESS_PORTS = range(20000, 28000)
 PORTS_PER_WORKER = 1000
 PORTS_PER_STACK = 10
 PORT_NAMES = (

@@ -27,12 +27,13 @@ def checked_modules():
 @pytest.mark.parametrize(
     "pattern",
     [
-        # Starting ansible-playbook or ansible by path instead of through support.playbooks.
-        r"bin/ansible-playbook|bin/ansible\b|\"ansible-playbook\"|'ansible-playbook'",
-        # Parsing the PLAY RECAP by hand.
-        r"ok=\(\\d|changed=\(\\d",
+        # Starting ansible-playbook or ansible by path, or with the runner's own
+        # constants, instead of through support.playbooks.
+        r"bin/ansible-playbook|bin/ansible\b|\"ansible-playbook\"|'ansible-playbook'|\bANSIBLE_PLAYBOOK\b|\bANSIBLE\b(?!_)",
+        # Parsing the PLAY RECAP by hand: a regex of it, or a count looked up as text.
+        r"ok=\(\\d|changed=\(\\d|[\"'](ok|changed|failed)=\d",
         # Another site's stack (the default prefix) used as a test's tool.
-        r"Path\(\"/opt/daskhub",
+        r"(Path|open|os\.path\.\w+)\(\s*[\"']/opt/daskhub",
     ],
 )
 def test_one_runner_and_no_other_sites_files(pattern):
@@ -96,6 +97,31 @@ def test_each_worker_has_its_own_ports_inside_the_harness_range(monkeypatch):
     assert all(port in stacks.HARNESS_PORTS for port in ports)
     # Never the default site's ports.
     assert not {8000, 8001, 8002, 8003, 8081} & set(ports)
+
+
+def test_the_harness_ports_are_outside_the_kernels_ephemeral_range():
+    """A port bound as 0 (the hub fixtures) or an outgoing connection's local port is never a stack's."""
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    harness = stacks.HARNESS_PORTS
+    assert harness.stop <= low or harness.start > high, f"{harness} overlaps the ephemeral ports {low}-{high}"
+
+
+def test_a_stack_that_takes_a_site_down_runs_after_the_other_tests_of_its_stack():
+    """Named in either order, the uninstall tests come after the upgrade tests that read the same stack."""
+    files = ["tests/integration/test_ops_uninstall.py", "tests/integration/test_ops_jupyterhub_upgrade.py"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    order = [line.split("::")[0] for line in proc.stdout.splitlines() if "::" in line]
+    first_uninstall = order.index(files[0])
+    assert order[first_uninstall:] == [files[0]] * (len(order) - first_uninstall)
+    assert files[1] in order[:first_uninstall]
 
 
 def run_summary(tmp_path, junit: str, steps: str = "pytest\t7\t0\n", skips: dict | None = None):
