@@ -106,17 +106,17 @@ def test_the_harness_ports_are_outside_the_kernels_ephemeral_range():
     assert harness.stop <= low or harness.start > high, f"{harness} overlaps the ephemeral ports {low}-{high}"
 
 
+def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """A pytest session of its own in ``cwd`` (the harness's behaviour seen from outside)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
 def test_a_stack_that_takes_a_site_down_runs_after_the_other_tests_of_its_stack():
     """Named in either order, the uninstall tests come after the upgrade tests that read the same stack."""
     files = ["tests/integration/test_ops_uninstall.py", "tests/integration/test_ops_jupyterhub_upgrade.py"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", *files],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_pytest(ROOT, "--collect-only", "-q", "-p", "no:xdist", *files)
     assert proc.returncode == 0, proc.stdout[-3000:]
     order = [line.split("::")[0] for line in proc.stdout.splitlines() if "::" in line]
     first_uninstall = order.index(files[0])
@@ -236,14 +236,7 @@ def test_a_group_runs_on_one_worker(tmp_path):
     """What scripts/test.sh relies on to deploy a shared stack once: -n 2 --dist loadgroup keeps a group together."""
     (tmp_path / "test_grouped.py").write_text(GROUPED)
     (tmp_path / "conftest.py").write_text(CONFTEST)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_pytest(tmp_path, "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v")
     assert proc.returncode == 0, proc.stdout[-3000:]
     workers = set(re.findall(r"\[(gw\d+)\] \[.*\] PASSED test_grouped.py::test_grouped", proc.stdout))
     assert len(workers) == 1, proc.stdout
