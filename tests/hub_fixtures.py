@@ -23,7 +23,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
+
+from support.stacks import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO_ROOT / ".cache"
@@ -129,12 +130,6 @@ def ensure_chp():
             npm = ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix)]
             _run([*npm, f"configurable-http-proxy@{CHP_VERSION}"], CACHE_DIR / "chp-install.log")
     return exe
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _tmp_base():

@@ -48,7 +48,9 @@ from support.playbooks import ROOT, run_playbook
 
 BOOT_CONFIGS = Path(__file__).resolve().parent / "boot_configs"
 NAMESPACE = "daskhub"
-PORT_BASE = 42000
+# The booted pods' loopback ports (20 a chart mode): below the kernel's
+# ephemeral range and beside the ports of tests/support/stacks.py.
+PORT_BASE = 32000
 MODES = {
     # chart mode: (inventory, jupyterhub chart version of the hub image, port slot).
     # The example site as it ships (generic OAuth, HTTPS); composed on the

@@ -111,6 +111,29 @@ def port_block(slot: int) -> dict[str, int]:
     return {name: base + offset for offset, name in enumerate(PORT_NAMES)}
 
 
+# The tests' own servers (hubs, their proxies, slapd) take ports from a block
+# per worker, below the kernel's ephemeral range like the stacks' ports: a
+# client that polls a server not listening yet on an ephemeral port can be
+# given that very port as its source and connect to itself (TCP simultaneous
+# open), then read back its own request as the answer.
+SERVER_PORTS = range(28000, 32000)
+SERVER_PORTS_PER_WORKER = 1000
+_server_port_cursor: dict[int, int] = {}
+
+
+def free_port() -> int:
+    """A port nothing listens on, from this worker's block of SERVER_PORTS; never the same twice in a row."""
+    workers = len(SERVER_PORTS) // SERVER_PORTS_PER_WORKER
+    block = SERVER_PORTS.start + (worker_index() % workers) * SERVER_PORTS_PER_WORKER
+    cursor = _server_port_cursor.get(block, 0)
+    for step in range(SERVER_PORTS_PER_WORKER):
+        offset = (cursor + step) % SERVER_PORTS_PER_WORKER
+        if port_free(block + offset):
+            _server_port_cursor[block] = offset + 1
+            return block + offset
+    raise AssertionError(f"no free port left in {block}-{block + SERVER_PORTS_PER_WORKER - 1}")
+
+
 def port_free(port: int) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import stacks
+from support import chart_boot, stacks
 from support.playbooks import ROOT, recap, run_playbook, task_result
 
 TESTS = ROOT / "tests"
@@ -99,11 +99,21 @@ def test_each_worker_has_its_own_ports_inside_the_harness_range(monkeypatch):
     assert not {8000, 8001, 8002, 8003, 8081} & set(ports)
 
 
-def test_the_harness_ports_are_outside_the_kernels_ephemeral_range():
-    """A port bound as 0 (the hub fixtures) or an outgoing connection's local port is never a stack's."""
+def test_the_harness_ports_are_outside_the_kernels_ephemeral_range(monkeypatch):
+    """No outgoing connection's local port is a test server's: a client never connects to itself."""
     low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    harness = stacks.HARNESS_PORTS
-    assert harness.stop <= low or harness.start > high, f"{harness} overlaps the ephemeral ports {low}-{high}"
+    booted = range(chart_boot.PORT_BASE, chart_boot.PORT_BASE + 20 * len(chart_boot.MODES))
+    for ports in (stacks.HARNESS_PORTS, stacks.SERVER_PORTS, booted):
+        assert ports.stop <= low or ports.start > high, f"{ports} overlaps the ephemeral ports {low}-{high}"
+    assert not set(stacks.HARNESS_PORTS) & set(stacks.SERVER_PORTS)
+    assert not (set(stacks.HARNESS_PORTS) | set(stacks.SERVER_PORTS)) & set(booted)
+    given = {}
+    for worker in ("gw0", "gw1"):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+        given[worker] = [stacks.free_port() for _ in range(5)]
+        assert len(set(given[worker])) == 5, "a port was given twice in a row"
+        assert all(port in stacks.SERVER_PORTS for port in given[worker])
+    assert not set(given["gw0"]) & set(given["gw1"]), "two workers were given the same port"
 
 
 def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess:
