@@ -10,12 +10,14 @@ kubernetes.core.helm_repository and checks a kubeconfig's context.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import http.server
 import io
 import json
 import os
+import secrets
 import subprocess
 import tarfile
 import threading
@@ -195,11 +197,17 @@ def test_a_missing_kubeconfig_stops_the_run_before_anything_is_installed(site, m
 
 def test_without_a_site_kubeconfig_the_contexts_of_every_kubeconfig_file_count(site, mirror, monkeypatch):
     """$KUBECONFIG's files, as kubectl merges them (a missing one skipped); check mode checks it too."""
-    other = unreachable_kubeconfig(site / "other-kubeconfig", ["site-c"], "site-c")
+    token = secrets.token_hex(32)
+    other = unreachable_kubeconfig(site / "other-kubeconfig", ["site-c"], "site-c", token=token)
     monkeypatch.setenv("KUBECONFIG", f"{site / 'kubeconfig'}:{site / 'absent'}:{other}")
     found = play(site, mirror, "--check", daskhub_kubernetes_kubeconfig="", daskhub_kubernetes_context="site-c")
     assert found.returncode == 0, found.stdout[-4000:]
-    missing = play(site, mirror, "--check", daskhub_kubernetes_kubeconfig="", daskhub_kubernetes_context="site-d")
+    missing = play(
+        site, mirror, "--check", "-vvv", daskhub_kubernetes_kubeconfig="", daskhub_kubernetes_context="site-d"
+    )
+    # The files are read, their credentials never shown, not even base64-encoded.
+    for shown in (token, base64.b64encode(other.read_bytes()).decode()[:40]):
+        assert shown not in found.stdout + missing.stdout
     assert missing.returncode != 0
     assert "daskhub_kubernetes_context: site-d is not a context of" in missing.stdout
     assert "(it has: site-a, site-b, site-c)" in missing.stdout

@@ -48,9 +48,10 @@ from support.playbooks import ROOT, run_playbook
 
 BOOT_CONFIGS = Path(__file__).resolve().parent / "boot_configs"
 NAMESPACE = "daskhub"
-# The booted pods' loopback ports (20 a chart mode): below the kernel's
-# ephemeral range and beside the ports of tests/support/stacks.py.
+# The booted pods' loopback ports (PORTS_PER_MODE a chart mode): below the
+# kernel's ephemeral range and beside the ports of tests/support/stacks.py.
 PORT_BASE = 32000
+PORTS_PER_MODE = 20
 MODES = {
     # chart mode: (inventory, jupyterhub chart version of the hub image, port slot).
     # The example site as it ships (generic OAuth, HTTPS); composed on the
@@ -154,7 +155,7 @@ class ClusterNetwork:
     def __init__(self, manifests: Manifests, running: list[str], slot: int):
         self.manifests = manifests
         self.pod_ports: dict[tuple[str, int], int] = {}
-        next_port = PORT_BASE + 20 * slot
+        next_port = PORT_BASE + PORTS_PER_MODE * slot
         for name in running:
             for container in self.manifests.deployment(name)["spec"]["template"]["spec"]["containers"]:
                 for port in container.get("ports") or []:

@@ -44,11 +44,12 @@ The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.sta
   ``.listening_ports()``, ``.wait_for(predicate, timeout, what)``.
 
 Ports: the harness owns 20000-27999, below the kernel's ephemeral range
-(32768-60999 by default), so that no port a hub fixture binds as port 0 and
-no outgoing connection's local port can be one of a stack's. Each xdist
-worker (``gw0``, ``gw1``, ...) gets a block of 1000 from 20000, and a stack takes a slot of 10 in its
-worker's block (:func:`port_block`), so that parallel workers never share a
-port. Prefixes are temp dirs named after the stack and the worker.
+(32768-60999 by default), so that no outgoing connection's local port is
+one of a stack's. Each xdist worker (``gw0``, ``gw1``, ...) gets a block of
+1000 from 20000, and a stack takes a slot of 10 in its worker's block
+(:func:`port_block`), so that parallel workers never share a port. The
+tests' own servers take theirs from :func:`free_port` (28000-31999).
+Prefixes are temp dirs named after the stack and the worker.
 """
 
 from __future__ import annotations
