@@ -252,6 +252,7 @@ class KernelSession:
         )
         deadline = time.monotonic() + timeout
         output, error, idle, replied = [], None, False, False
+        last = "none"  # the last message of this request, for a timeout's message
         while not (idle and replied):
             left = deadline - time.monotonic()
             if left <= 0:
@@ -259,11 +260,15 @@ class KernelSession:
             try:
                 message = json.loads(self._socket.receive(timeout=left))
             except TimeoutError as err:
-                raise KernelError(f"no message from the kernel in {timeout:.0f}s") from err
+                raise KernelError(
+                    f"the kernel went silent: no message in the {timeout:.0f}s given "
+                    f"(the last of this request: {last}); it printed: {''.join(output)[-500:]}"
+                ) from err
             if (message.get("parent_header") or {}).get("msg_id") != msg_id:
                 continue
             kind = message.get("msg_type") or (message.get("header") or {}).get("msg_type")
             content = message.get("content") or {}
+            last = f"{kind} {content.get('execution_state', '')}".strip()
             if kind == "stream":
                 output.append(content.get("text", ""))
             elif kind == "error":

@@ -190,32 +190,32 @@ print({mark!r} + _json.dumps({{
     "left": [report.name for report in gateway.list_clusters()],
 }}))
 """
-# The panel check reuses the notebook's `gateway`: a throwaway Gateway()
-# is closed by the garbage collector on its own IO loop, which now and then
-# breaks the next client's calls (an empty AssertionError).
+# dask-gateway's clients close themselves in __del__, through their IO loop
+# and distributed's LoopRunner lock (a non-reentrant class-level lock). A
+# client that only the cycle collector frees (a throwaway Gateway(), or the
+# GatewayCluster a rejected new_cluster() leaves in its traceback) may be
+# freed inside that loop's thread or inside the next client's LoopRunner
+# start, and then waits on itself: the kernel hangs for good. So after the
+# Manage step the snippets reuse the notebook's `gateway`, and a rejection's
+# leftovers are collected at once, on the kernel's own thread, holding no
+# lock.
 SNIPPET_LIST = """\
 print({mark!r} + _json.dumps({{"clusters": [report.name for report in gateway.list_clusters()]}}))
 """
-# A request that timed out or lost its connection is no answer of the
-# gateway's, nor is an empty AssertionError of the client's IO loop (a busy
-# host shows both now and then): asked again, at most three times in all.
 SNIPPET_REJECTED = """\
-import asyncio as _asyncio
-import aiohttp as _aiohttp
+import gc as _gc
 from dask_gateway import Gateway
-for _attempt in range(3):
-    try:
-        _rejected_cluster = Gateway().new_cluster(**{options!r})
-    except (_asyncio.TimeoutError, _aiohttp.ClientConnectionError, AssertionError):
-        if _attempt == 2:
-            raise
-    except Exception as _err:
-        print({mark!r} + _json.dumps({{"rejected": True, "message": f"{{type(_err).__name__}}: {{_err}}"[:500]}}))
-        break
-    else:
-        _rejected_cluster.shutdown()
-        print({mark!r} + _json.dumps({{"rejected": False}}))
-        break
+gateway = globals().get("gateway") or Gateway()
+try:
+    _rejected_cluster = gateway.new_cluster(**{options!r})
+except Exception as _err:
+    _found = {{"rejected": True, "message": f"{{type(_err).__name__}}: {{_err}}"[:500]}}
+else:
+    _rejected_cluster.shutdown()
+    del _rejected_cluster
+    _found = {{"rejected": False}}
+_gc.collect()
+print({mark!r} + _json.dumps(_found))
 """
 SNIPPET_STOP = """\
 from dask_gateway import Gateway

@@ -19,6 +19,7 @@ import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.jupyter_kernel import KernelError
 from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import HubClient
+from ansible_collections.daskhub.deploy.plugins.modules import daskhub_verify
 from site_models import build_model
 from support.browser import Browser
 from support.playbooks import ROOT
@@ -28,7 +29,8 @@ from support.stacks import LOCAL_STACK
 pytestmark = [pytest.mark.stack, LOCAL_STACK]
 
 USER = "alice"  # a user of the default inventory
-VERIFY_USER = site_model.verify_user(build_model(ROOT / "inventories/local"))
+MODEL = build_model(ROOT / "inventories/local")
+VERIFY_USER = site_model.verify_user(MODEL)
 STEPS = (
     "hub answers",
     "start the user's own server",
@@ -148,7 +150,7 @@ def test_a_user_logs_in_and_gatewaycluster_works_with_no_configuration(users_ses
 
 # What alice's kernel tries: her account, then paths of root and of bob.
 _ISOLATION_PROBE = """\
-import json, os, pwd
+import gc, json, os, pwd
 from dask_gateway import Gateway
 found = {"account": pwd.getpwuid(os.getuid()).pw_name, "uid": os.getuid()}
 for label, path in json.loads(PATHS).items():
@@ -157,11 +159,13 @@ for label, path in json.loads(PATHS).items():
         found[label] = "readable"
     except PermissionError:
         found[label] = "denied"
+gateway = Gateway()
 try:
-    Gateway().connect(BOB_CLUSTER)
+    gateway.connect(BOB_CLUSTER)
     found["bob's cluster"] = "connected"
 except Exception as error:
     found["bob's cluster"] = type(error).__name__
+gc.collect()  # what the refused connect() left, freed here (see daskhub_verify's snippets)
 print(json.dumps(found))
 """
 
@@ -199,6 +203,54 @@ def test_a_users_notebook_runs_as_her_own_account_and_reaches_nothing_of_others(
     assert (found.pop("account"), found.pop("uid")) == (USER, pwd.getpwnam(USER).pw_uid)
     assert found.pop("bob's cluster") != "connected", "alice reached bob's cluster through the gateway"
     assert found == dict.fromkeys(paths, "denied")
+
+
+# The dask-gateway clients that only the cycle collector would free, counted
+# on the kernel's own thread (DEBUG_SAVEALL keeps them to be counted; their
+# __del__ has run by then), then freed.
+_CLIENTS_LEFT_TO_THE_COLLECTOR = """\
+import gc as _gc
+from dask_gateway import Gateway as _Gateway, GatewayCluster as _GatewayCluster
+_gc.set_debug(_gc.DEBUG_SAVEALL)
+_gc.collect()
+print(sum(isinstance(_found, (_Gateway, _GatewayCluster)) for _found in _gc.garbage))
+_gc.set_debug(0)
+_gc.garbage.clear()
+_gc.collect()
+"""
+
+
+def test_a_rejected_cluster_leaves_no_gateway_client_to_the_cycle_collector(users_session):
+    """Verify's rejection steps hung now and then: a client freed by the cycle collector can deadlock the kernel.
+
+    dask-gateway's __del__ closes a client through its IO loop and
+    LoopRunner's non-reentrant lock; run by a collection inside that loop or
+    inside the next client's start, it waits on itself for good. A rejected
+    new_cluster() leaves its GatewayCluster in a reference cycle (the
+    traceback), and the probe sees it; verify's own rejection snippet leaves
+    none.
+    """
+    _, kernel = users_session
+    options = {"worker_cores": MODEL["gateway"]["worker_cores"]["max"] + 1}
+    bare = (
+        "from dask_gateway import Gateway\n"
+        f"try:\n    Gateway().new_cluster(**{options!r})\nexcept ValueError:\n    pass\n"
+    )
+    assert int(kernel.execute(bare + _CLIENTS_LEFT_TO_THE_COLLECTOR, timeout=120).split()[-1]) > 0
+    # verify's snippets follow its environment step, which imports json as _json.
+    snippet = "import json as _json\n" + daskhub_verify.SNIPPET_REJECTED.format(
+        mark=daskhub_verify.MARK, options=options
+    )
+    assert daskhub_verify._parse_marked(kernel.execute(snippet, timeout=120))["rejected"] is True
+    assert int(kernel.execute(_CLIENTS_LEFT_TO_THE_COLLECTOR, timeout=120).split()[-1]) == 0
+
+
+def test_a_silent_kernel_is_named_with_the_last_message_it_sent(users_session):
+    _, kernel = users_session
+    with pytest.raises(KernelError, match=r"went silent: no message in the 2s given \(the last of this request: "):
+        kernel.execute("import time\nprint('started', flush=True)\ntime.sleep(6)", timeout=2)
+    # The kernel was only busy: its next cell runs once the sleep is over.
+    assert kernel.execute("print('after')", timeout=60).strip() == "after"
 
 
 def test_every_socket_the_stack_listens_on_is_on_the_models_addresses(local_stack, users_session):
