@@ -8,7 +8,8 @@ New tests use tests/support/stacks.py directly: the ``local_stack`` fixture
 from __future__ import annotations
 
 import yaml
-from support.stacks import SLOTS, LocalStack, pinned_versions
+from support.chart_envs import local_versions
+from support.stacks import SLOTS, LocalStack
 
 # The old port names of OpsStack(ports=...) -> the role's variables.
 _PORT_NAMES = {
@@ -30,7 +31,7 @@ class OpsStack(LocalStack):
             settings = self.inventory / "group_vars/daskhub/zz-test.yml"
             settings.write_text(yaml.safe_dump({**yaml.safe_load(settings.read_text()), **self.ports}))
             self.hub_url = f"http://127.0.0.1:{self.ports['daskhub_local_hub_port']}"
-        self.pinned_jupyterhub = str(pinned_versions()["jupyterhub"])
+        self.pinned_jupyterhub = str(local_versions()["jupyterhub"])
 
     def deploy(self, old=False, *args):
         del old  # the old-version deploy is the upgraded_stack fixture's now

@@ -12,7 +12,8 @@ import pwd
 import sqlite3
 
 import pytest
-from support.stacks import OLD_JUPYTERHUB, SHARED_UID_ACCOUNT, UPGRADED_STACK, pinned_versions
+from support.chart_envs import local_versions
+from support.stacks import OLD_JUPYTERHUB, SHARED_UID_ACCOUNT, UPGRADED_STACK
 
 pytestmark = [pytest.mark.stack, UPGRADED_STACK]
 
@@ -30,7 +31,7 @@ def test_no_secret_in_the_vvv_output(upgraded_stack):
 
 
 def test_hub_runs_the_pinned_version(upgraded_stack):
-    pinned = str(pinned_versions()["jupyterhub"])
+    pinned = str(local_versions()["jupyterhub"])
     assert upgraded_stack.stack.hub_version() == pinned
     assert f"JupyterHub {OLD_JUPYTERHUB} -> {pinned}" in upgraded_stack.output.replace("\n", " ")
 

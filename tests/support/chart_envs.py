@@ -142,9 +142,14 @@ def gateway_env(gateway_version: str) -> Path:
     return _build(f"gateway-{gateway_version}", python, requirement, [requirement.strip()])
 
 
+def local_defaults() -> dict:
+    """The daskhub_local role's defaults/main.yml."""
+    return yaml.safe_load((LOCAL_ROLE / "defaults" / "main.yml").read_text())
+
+
 def local_versions() -> dict:
-    defaults = yaml.safe_load((LOCAL_ROLE / "defaults" / "main.yml").read_text())
-    return defaults["daskhub_local_versions"]
+    """daskhub_local_versions of the role's defaults (the pins the local target and the stacks install)."""
+    return local_defaults()["daskhub_local_versions"]
 
 
 def singleuser_env() -> Path:

@@ -70,6 +70,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support.chart_envs import local_versions
 from support.playbooks import ROOT, run_playbook
 
 HARNESS_PORTS = range(20000, 28000)
@@ -335,12 +336,6 @@ class LocalStack:
             time.sleep(1)
 
 
-def pinned_versions() -> dict:
-    """daskhub_local_versions of the role's defaults (the pins the stacks install)."""
-    defaults = yaml.safe_load((ROOT / "roles/daskhub_local/defaults/main.yml").read_text())
-    return defaults["daskhub_local_versions"]
-
-
 def alembic_head(python: Path) -> str:
     """The alembic head revision (the newest hub database schema) of the JupyterHub installed for ``python``."""
     code = (
@@ -391,7 +386,7 @@ def upgraded_stack(tmp_path_factory):
     try:
         old_versions = tmp_path_factory.mktemp("upgrade") / "old-versions.json"
         old_versions.write_text(
-            json.dumps({"daskhub_local_versions": {**pinned_versions(), "jupyterhub": OLD_JUPYTERHUB}})
+            json.dumps({"daskhub_local_versions": {**local_versions(), "jupyterhub": OLD_JUPYTERHUB}})
         )
         stack.deploy("-e", f"@{old_versions}")
         assert stack.hub_version() == OLD_JUPYTERHUB

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import check_collections  # noqa: E402
+from support.chart_envs import local_defaults  # noqa: E402
 
 # A Python >= 3.12 with venv, as a stock Debian 13 or Ubuntu 24.04 has.
 REAL_PYTHON = Path(sys.executable).resolve()
@@ -166,3 +167,16 @@ def test_second_bootstrap_changes_nothing():
     assert result.returncode == 0, result.stderr
     assert "installing" not in result.stdout
     assert stamp.stat().st_mtime_ns == before
+
+
+def test_the_bootstraps_uv_is_the_one_the_local_role_installs():
+    """One uv pin: requirements/controller.txt's and daskhub_local_uv_version (the role installs it in a site's venv).
+
+    An offline site's package mirror then carries one uv, not two.
+    """
+    pins = dict(
+        line.split("==", 1)
+        for line in (ROOT / "requirements/controller.txt").read_text().splitlines()
+        if "==" in line and not line.lstrip().startswith("#")
+    )
+    assert pins["uv"].split()[0] == str(local_defaults()["daskhub_local_uv_version"])
