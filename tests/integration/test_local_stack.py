@@ -8,7 +8,6 @@ its own ports and instance name; each test leaves it working.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -18,8 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-import yaml
-from support.playbooks import run_ansible, run_playbook
+from support.playbooks import run_module, run_playbook
 from support.stacks import LOCAL_STACK, SLOTS, make_inventory, port_block
 
 SCRATCH_PORTS = port_block(SLOTS["scratch"])
@@ -166,9 +164,8 @@ def test_check_mode_reports_a_stopped_program_and_starts_nothing(local_stack):
             "programs": ["jupyterhub", "dask-gateway"],
             "timeout": 5,
         }
-        result = adhoc("local_supervisord", json.dumps(args), "--check")
-        assert result.returncode == 0, result.stdout
-        answer = yaml.safe_load(result.stdout.split("=>", 1)[1])
+        rc, answer, output = run_module("local_supervisord", args, "--check")
+        assert rc == 0, output
         assert answer["changed"] is True
         assert answer["restarted"] == ["dask-gateway"]
         assert answer["status"]["dask-gateway"] == "STOPPED"
@@ -182,16 +179,11 @@ def test_check_mode_reports_a_stopped_program_and_starts_nothing(local_stack):
 # --- Modules on their own ------------------------------------------------------------
 
 
-def adhoc(module: str, args: str, *extra: str):
-    return run_ansible("localhost", "-m", f"daskhub.deploy.{module}", "-a", args, *extra)
-
-
 def test_system_users_plans_accounts_in_check_mode():
-    result = adhoc(
-        "local_system_users", '{"users": ["root", "daskhub-zz-nobody"], "group": "daskhub-zz-test"}', "--check"
+    rc, answer, output = run_module(
+        "local_system_users", {"users": ["root", "daskhub-zz-nobody"], "group": "daskhub-zz-test"}, "--check"
     )
-    assert result.returncode == 0, result.stdout
-    answer = yaml.safe_load(result.stdout.split("=>", 1)[1])
+    assert rc == 0, output
     # root exists and is used as it is; only the missing account is planned.
     assert answer["created"] == ["daskhub-zz-nobody"]
     assert answer["removed"] == []
@@ -204,13 +196,20 @@ def test_verify_names_the_step_that_broke(local_stack):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     # Nothing listens on that port: the first step fails and says where to look.
-    args = (
-        f'{{"hub_url": "http://127.0.0.1:{port}", "api_token": "not-a-real-token", "user": "alice", "worker_cores": 1, '
-        '"worker_memory": 2, "image": "img:1", "worker_cores_max": 4, "log_dir": "/srv/log", "timeout": 5}'
-    )
-    result = adhoc("daskhub_verify", args, "-e", f"ansible_python_interpreter={local_stack.python}")
-    assert result.returncode != 0
-    shown = " ".join(result.stdout.split())  # the output may wrap long lines
+    args = {
+        "hub_url": f"http://127.0.0.1:{port}",
+        "api_token": "not-a-real-token",
+        "user": "alice",
+        "worker_cores": 1,
+        "worker_memory": 2,
+        "image": "img:1",
+        "worker_cores_max": 4,
+        "log_dir": "/srv/log",
+        "timeout": 5,
+    }
+    rc, _, output = run_module("daskhub_verify", args, "-e", f"ansible_python_interpreter={local_stack.python}")
+    assert rc != 0
+    shown = " ".join(output.split())  # the output may wrap long lines
     assert "verify step 'hub answers' failed: HubUnreachable" in shown
     assert "the hub or its proxy is down: /srv/log/jupyterhub.log" in shown
 

@@ -6,24 +6,22 @@ pip and the real uv of the role's pin (daskhub_local_uv_version).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-from support.playbooks import ROOT, run_ansible
+from support.chart_envs import local_defaults
+from support.playbooks import run_module
 
-UV_VERSION = yaml.safe_load((ROOT / "roles/daskhub_local/defaults/main.yml").read_text())["daskhub_local_uv_version"]
+UV_VERSION = local_defaults()["daskhub_local_uv_version"]
 
 
 def local_venv(venv: Path, *extra: str, requirements=("six==1.16.0",), **params):
     """The module run once with the ansible ad-hoc command; returns (rc, result)."""
     args = {"venv": str(venv), "python": _python(), "requirements": list(requirements), "uv_version": UV_VERSION}
     args.update(params)
-    proc = run_ansible("localhost", "-m", "daskhub.deploy.local_venv", "-a", json.dumps(args), *extra, timeout=300)
-    assert "=>" in proc.stdout, proc.stdout + proc.stderr
-    return proc.returncode, yaml.safe_load(proc.stdout.split("=>", 1)[1])
+    rc, result, _ = run_module("local_venv", args, *extra, timeout=300)
+    return rc, result
 
 
 def _python() -> str:

@@ -8,6 +8,7 @@ whatever order the files are named in): these tests take it down.
 from __future__ import annotations
 
 import pytest
+from support.browser import Browser
 from support.playbooks import recap
 from support.stacks import UPGRADED_STACK
 
@@ -25,6 +26,11 @@ def test_uninstall_stops_everything_and_keeps_the_data(stack):
     assert status in (201, 409)
     cluster = stack.start_cluster("alice")
     assert cluster
+    # alice's notebook server, as her browser starts it; it outlives hub restarts by design.
+    browser = Browser(stack.hub_url)
+    browser.login("alice", stack.secrets()["dummy_password"])
+    browser.start_server("alice")
+    assert any("jupyterhub-singleuser" in command for _, command in stack.processes())
     out = stack.playbook("playbooks/uninstall.yml", "-vvv").stdout
     stack.deployed = False
     for name, value in stack.secrets().items():

@@ -1,7 +1,8 @@
 """A user's browser, for the tests that take the user's own door: the hub's login form and cookies.
 
-``Browser.login`` posts the hub's login form; ``start_server`` asks for the
-user's server as the hub's home page does; ``kernel`` opens a kernel in it
+``Browser.login`` posts the hub's login form; ``new_token`` asks for a token
+as the hub's /hub/token page does; ``start_server`` asks for the user's
+server as the hub's home page does; ``kernel`` opens a kernel in it
 with the server's own cookies and XSRF token, as JupyterLab does, through
 ``KernelSession`` (plugins/module_utils/jupyter_kernel.py).
 """
@@ -9,6 +10,7 @@ with the server's own cookies and XSRF token, as JupyterLab does, through
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import time
 import urllib.error
 import urllib.parse
@@ -33,14 +35,30 @@ class Browser:
         with self.opener.open(self.hub_url + path, timeout=60) as response:
             return response.status, response.geturl(), response.read()
 
-    def login(self, user: str, password: str) -> str:
-        """Post the login form; returns the page the hub redirected to."""
-        self.get("/hub/login")
+    def login(self, user: str, password: str, next_path: str = "") -> str:
+        """Post the login form; returns the page the hub redirected to.
+
+        Without ``next_path`` the hub sends a user with no server to
+        /hub/spawn, which starts it, as in a browser.
+        """
+        query = f"?{urllib.parse.urlencode({'next': next_path})}" if next_path else ""
+        self.get(f"/hub/login{query}")
         form = {"username": user, "password": password, "_xsrf": self.cookie("_xsrf", "/hub")}
-        request = urllib.request.Request(self.hub_url + "/hub/login", data=urllib.parse.urlencode(form).encode())
+        request = urllib.request.Request(f"{self.hub_url}/hub/login{query}", data=urllib.parse.urlencode(form).encode())
         with self.opener.open(request, timeout=120) as response:
             response.read()
             return response.geturl()
+
+    def new_token(self, user: str, scopes: list[str], note: str = "test") -> str:
+        """The /hub/token page's "Request new API token": the hub's API with the hub's cookie and XSRF token."""
+        request = urllib.request.Request(
+            f"{self.hub_url}/hub/api/users/{user}/tokens",
+            method="POST",
+            data=json.dumps({"note": note, "scopes": list(scopes)}).encode(),
+            headers={"X-XSRFToken": self.cookie("_xsrf", "/hub"), "Content-Type": "application/json"},
+        )
+        with self.opener.open(request, timeout=60) as response:
+            return json.loads(response.read())["token"]
 
     def start_server(self, user: str, timeout: float = 300) -> str:
         """The hub's "Start My Server": /hub/spawn, then wait until the server answers; returns its URL."""

@@ -20,6 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 ANSIBLE_PLAYBOOK = str(VENV_BIN / "ansible-playbook")
@@ -120,3 +122,10 @@ def run_ansible(
 ) -> subprocess.CompletedProcess:
     """The ``ansible`` ad-hoc command (one module on localhost, for example) from the repository root."""
     return _run([ANSIBLE, *argv], env=env, extra_env=extra_env, timeout=timeout, cwd=ROOT, merge_stderr=False)
+
+
+def run_module(module: str, args: dict, *extra: str, timeout: float = 120) -> tuple[int, dict, str]:
+    """daskhub.deploy.<module> run once on localhost (the ad-hoc command): (rc, its result, the output)."""
+    proc = run_ansible("localhost", "-m", f"daskhub.deploy.{module}", "-a", json.dumps(args), *extra, timeout=timeout)
+    assert "=>" in proc.stdout, proc.stdout + proc.stderr
+    return proc.returncode, yaml.safe_load(proc.stdout.split("=>", 1)[1]), proc.stdout

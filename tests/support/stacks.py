@@ -36,9 +36,12 @@ The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.sta
   AssertionError on failure unless ``check=False``;
 - ``.secrets()``: the secrets store, read afresh; ``.api(method, path,
   token=None, body=None)``: (status, JSON) of a hub API call with the
-  user-sync service token; ``.hub_version()``; ``.user_token(user, scopes)``;
+  user-sync service token; ``.hub_version()``; ``.user_token(user, scopes)``:
+  a token the user makes at /hub/token after logging in (her own door);
 - ``.gateway(user, script)``, ``.start_cluster(user)``, ``.clusters_of(user)``:
-  dask_gateway client code run as a user, with a token of that user;
+  dask_gateway client code run as a user from outside the hub, the way the
+  deploy summary says: ``Gateway(<hub>/services/dask-gateway,
+  proxy_address=..., auth="jupyterhub")`` with such a token;
 - ``.ctl(*args)`` (supervisorctl), ``.pid(program)``, ``.healthy()``,
   ``.wait_restarted(program, old_pid)``, ``.processes()``,
   ``.listening_ports()``, ``.wait_for(predicate, timeout, what)``.
@@ -70,6 +73,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support.browser import Browser
 from support.chart_envs import local_versions
 from support.playbooks import ROOT, run_playbook
 
@@ -242,9 +246,10 @@ class LocalStack:
             return json.loads(resp.read())["version"]
 
     def user_token(self, user, scopes=("access:services!service=dask-gateway",)):
-        status, model = self.api("POST", f"/users/{user}/tokens", body={"scopes": list(scopes), "note": "test"})
-        assert status in (200, 201), f"could not mint a token for {user}: HTTP {status}"
-        return model["token"]
+        """A token ``user`` makes for herself, as the deploy summary says: log in, then /hub/token."""
+        browser = Browser(self.hub_url)
+        browser.login(user, self.secrets()["dummy_password"], next_path="/hub/token")
+        return browser.new_token(user, list(scopes))
 
     def gateway(self, user, script):
         """Run a dask_gateway client snippet as ``user`` with the stack's Python; returns stdout."""
