@@ -23,16 +23,14 @@ Results are also appended to bench/results/verify.txt.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
-# One step's line of verify.yml's "Show each step and its time" (YAML may
-# quote it, doubling the quotes inside).
-STEP_TIME = re.compile(r"^\s*- '?(?P<step>.+?): (?P<seconds>[0-9.]+) s'?$", re.MULTILINE)
+# verify.yml's task whose result (the daskhub_verify module's) holds each step's time.
+VERIFY_TASK = "Walk the user's path inside the user's own server"
 
 
 def main() -> int:
@@ -42,7 +40,9 @@ def main() -> int:
     args = parser.parse_args()
     repo = args.repo.resolve()
     sys.path[:0] = [str(repo / "tests"), str(repo / ".collections")]
-    from support.stacks import SLOTS, LocalStack  # noqa: PLC0415  the measured checkout's own harness
+    # The measured checkout's own harness.
+    from support.playbooks import run_playbook, task_result  # noqa: PLC0415
+    from support.stacks import SLOTS, LocalStack  # noqa: PLC0415
 
     stack = LocalStack("bench-verify", SLOTS["private"])
     started = time.monotonic()
@@ -53,14 +53,19 @@ def main() -> int:
     try:
         for _ in range(args.runs):
             started = time.monotonic()
-            proc = stack.playbook("playbooks/verify.yml", check=False)
+            proc = run_playbook(
+                "playbooks/verify.yml",
+                inventory=stack.inventory,
+                extra_env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"},
+                timeout=1800,
+            )
             walls.append(time.monotonic() - started)
+            result = task_result(proc.stdout, VERIFY_TASK) or {}
             if proc.returncode != 0:
                 failed += 1
-                failure = re.search(r"verify step '[^']+' failed: [^\n\"]{0,300}", proc.stdout)
-                lines.append(f"run {len(walls)} failed: {failure.group(0) if failure else proc.stdout[-300:]}")
-            for found in STEP_TIME.finditer(proc.stdout.replace("''", "'")):
-                steps.setdefault(found["step"], []).append(float(found["seconds"]))
+                lines.append(f"run {len(walls)} failed: {(result.get('msg') or proc.stdout[-300:])[:300]}")
+            for step in result.get("steps") or []:
+                steps.setdefault(step["step"], []).append(float(step["seconds"]))
     finally:
         stack.purge()
     width = max(map(len, steps), default=4)

@@ -76,16 +76,24 @@ def _under(path: str, directories: list[str]) -> bool:
     return any(path == directory or path.startswith(directory + "/") for directory in directories)
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, ...); [] once the process is gone."""
+    try:
+        with open(f"{PROC}/{pid}/stat", encoding="utf-8") as stat:
+            return stat.read().rsplit(")", 1)[1].split()  # the name, in parentheses, may hold spaces
+    except (OSError, IndexError):
+        return []
+
+
 def _ancestors() -> set[int]:
     """This process and its parents (ansible's own Python may live in a matched venv)."""
     pids, pid = set(), os.getpid()
     while pid > 1 and pid not in pids:
         pids.add(pid)
-        try:
-            with open(f"{PROC}/{pid}/stat", encoding="utf-8") as stat:
-                pid = int(stat.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+        fields = _stat(pid)
+        if len(fields) < 2:
             break
+        pid = int(fields[1])
     return pids
 
 
@@ -112,11 +120,8 @@ def leftover_processes(directories: list[str]) -> list[dict]:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        with open(f"{PROC}/{pid}/stat", encoding="utf-8") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is gone but for its parent
-    except OSError:
-        return False
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"  # a zombie is gone but for its parent
 
 
 def _signal(pid: int, signum: int) -> None:
