@@ -22,7 +22,7 @@ OUTPUT = ROOT / "docs" / "site-model.md"
 SECTIONS = [
     ("Release and target", ("daskhub_target", "daskhub_release", "daskhub_namespace", "daskhub_chart",
                             "daskhub_jupyterhub_chart", "daskhub_dask_gateway_chart", "daskhub_state_dir",
-                            "daskhub_hub_public_url")),
+                            "daskhub_run_lock", "daskhub_hub_public_url")),
     ("Authentication and users", ("daskhub_authenticator", "daskhub_dummy", "daskhub_oauth", "daskhub_allow",
                                   "daskhub_users", "daskhub_admin", "daskhub_blocked", "daskhub_user_sync")),
     ("Hub and proxy", ("daskhub_hub_", "daskhub_proxy", "daskhub_https", "daskhub_verify")),

@@ -78,6 +78,16 @@ def _read_owner(path):
         return {}
 
 
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (TypeError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
@@ -106,6 +116,13 @@ class ActionModule(ActionBase):
                 result["released"] = True
             else:
                 result["released"] = False
+            return result
+
+        # Reentrant within one run: site.yml's plays, and the playbooks it
+        # imports, each take the site's lock; the holder of this run keeps it.
+        owner = _read_owner(path)
+        if owner.get("watch_pid") == run_pid and _alive(owner.get("pid")):
+            result.update(holder_pid=owner["pid"], waited=0.0, held_already=True)
             return result
 
         os.makedirs(os.path.dirname(path), exist_ok=True)

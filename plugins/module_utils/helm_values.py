@@ -50,6 +50,11 @@ SECTIONS = ("jupyterhub", "dask-gateway")
 _OPEN_RANGES = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 REDACTED = "********"
 
+# Schedulers and workers never run as root, whatever the image's USER says
+# (the local target's backends refuse uid 0 where they launch): the
+# unprivileged uid the jupyterhub chart gives notebooks (singleuser.uid).
+CLUSTER_POD_SECURITY = {"runAsNonRoot": True, "runAsUser": 1000}
+
 
 class ValuesError(ValueError):
     """The rendered values cannot be used; the message says which key and why."""
@@ -377,6 +382,7 @@ def _gateway_values(model: dict, versions: dict, composed: bool) -> dict:
     worker_pod = {
         "tolerations": list(gateway.get("worker_tolerations") or []) or None,
         "nodeSelector": dict(gateway.get("worker_node_selector") or {}) or None,
+        "securityContext": dict(CLUSTER_POD_SECURITY),
     }
     service_spec = {
         "loadBalancerIP": gateway.get("traefik_load_balancer_ip") or None,
@@ -396,6 +402,7 @@ def _gateway_values(model: dict, versions: dict, composed: bool) -> dict:
             "backend": {
                 "image": {"name": image_name, "tag": image_tag},
                 "scheduler": {
+                    "extraPodConfig": {"securityContext": dict(CLUSTER_POD_SECURITY)},
                     "cores": {"request": cores.get("request"), "limit": cores.get("limit")},
                     "memory": {
                         "request": _as_quantity(memory.get("request")),

@@ -37,13 +37,16 @@ import time
 import urllib.error
 import urllib.request
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation, site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils import host_accounts, model_validation, site_model
 
 GATEWAY_PREFIX = f"/services/{site_model.GATEWAY_SERVICE}"
 SIMPLE_SPAWNER = "jupyterhub.spawner.SimpleLocalProcessSpawner"
 SYSTEM_SPAWNER = "jupyterhub.spawner.LocalProcessSpawner"
-UNSAFE_BACKEND = "dask_gateway_server.backends.local.UnsafeLocalBackend"
-SYSTEM_BACKEND = "dask_gateway_server.backends.local.LocalBackend"
+# roles/daskhub_local/files/daskhub_local_backends.py, installed into etc/:
+# dask-gateway-server's local backends, refusing to run a cluster as root.
+BACKENDS_MODULE = "daskhub_local_backends"
+UNSAFE_BACKEND = f"{BACKENDS_MODULE}.DaskhubUnsafeLocalBackend"
+SYSTEM_BACKEND = f"{BACKENDS_MODULE}.DaskhubLocalBackend"
 # distributed no longer installs dask-scheduler / dask-worker.
 SCHEDULER_CMD = ["dask", "scheduler"]
 # The local backends start schedulers on 127.0.0.1 (their default_host) but
@@ -85,6 +88,7 @@ def paths(prefix: str) -> dict:
         "hub_secrets_json": os.path.join(etc, "hub-secrets.json"),
         "gateway_config_py": os.path.join(etc, "dask_gateway_config.py"),
         "gateway_secrets_json": os.path.join(etc, "gateway-secrets.json"),
+        "gateway_backends_py": os.path.join(etc, f"{BACKENDS_MODULE}.py"),
         "supervisord_conf": os.path.join(etc, "supervisord.conf"),
         "supervisord_sock": os.path.join(prefix, "run", "supervisord.sock"),
         "supervisord_pid": os.path.join(prefix, "run", "supervisord.pid"),
@@ -280,6 +284,9 @@ def gateway_document(model: dict, settings: dict) -> dict:
                 "stop_clusters_on_shutdown": False,
             },
             "ClusterConfig": cluster,
+            # The host's UID_MIN (local_preflight reads it): the backend never
+            # runs a cluster as an account below it.
+            "DaskhubLocalBackend": {"first_uid": int(settings.get("first_uid") or host_accounts.DEFAULT_UID_MIN)},
         },
         "db_encrypt_key_file": p["gateway_db_key"],
     }
@@ -328,45 +335,13 @@ c.JupyterHub.services = [
 """
 
 _GATEWAY_TAIL = """
+# The backend classes (DaskGateway.backend_class) live beside this file.
+import sys as _daskhub_sys
+
+_daskhub_sys.path.insert(0, {etc!r})
 c.LocalBackend.db_encrypt_keys = [
     _daskhub_pathlib.Path(_DASKHUB_CONFIG["db_encrypt_key_file"]).read_text().strip()
 ]
-
-"""
-
-
-
-# dask-gateway-server 2026.3.0's LocalBackend.setup_working_directory adds the
-# TLS file paths with list.extend (one entry per character), so running as
-# root it chowns "/" to the cluster's user before failing. This is the
-# upstream method with append; only the system-accounts mode uses LocalBackend.
-LOCAL_BACKEND_FIX_SOURCE = """\
-import os as _daskhub_os
-
-from dask_gateway_server.backends.local import LocalBackend as _DaskhubLocalBackend
-
-
-class DaskhubLocalBackend(_DaskhubLocalBackend):
-    \"\"\"LocalBackend that chowns only the cluster's own working directory and files.\"\"\"
-
-    def setup_working_directory(self, cluster):
-        workdir = _daskhub_os.path.join(self.clusters_directory, cluster.name)
-        certsdir = self.get_certs_directory(workdir)
-        logsdir = self.get_logs_directory(workdir)
-        paths = [workdir, certsdir, logsdir]
-        for path in paths:
-            _daskhub_os.makedirs(path, 0o700, exist_ok=True)
-        cert_path, key_path = self._get_tls_paths(workdir)
-        flags = _daskhub_os.O_WRONLY | _daskhub_os.O_CREAT | _daskhub_os.O_EXCL
-        for path, data in [(cert_path, cluster.tls_cert), (key_path, cluster.tls_key)]:
-            with _daskhub_os.fdopen(_daskhub_os.open(path, flags, 0o600), "wb") as handle:
-                handle.write(data)
-            paths.append(path)
-        self.set_file_permissions(paths, cluster.username)
-        return workdir
-
-
-c.DaskGateway.backend_class = DaskhubLocalBackend
 
 """
 
@@ -388,8 +363,7 @@ def gateway_config_source(model: dict, settings: dict) -> str:
     secrets_path = paths(settings["prefix"])["gateway_secrets_json"]
     return (
         _config_head(gateway_document(model, settings), secrets_path)
-        + _GATEWAY_TAIL
-        + (LOCAL_BACKEND_FIX_SOURCE if settings.get("system_users") else "")
+        + _GATEWAY_TAIL.format(etc=paths(settings["prefix"])["etc"])
         + site_model.gateway_auth_code()
         + site_model.gateway_options_handler(model)
     )

@@ -105,11 +105,21 @@ def _validate_verify_user(model, errors):
         errors.append(f"daskhub_verify_user: {user} is in daskhub_blocked_users, so verify could not start its server")
 
 
+# The dummy authenticator's one password opens every allowed account.
+DUMMY_PASSWORD_MIN = 16
+
+
 def _validate_auth(model, errors):
     authenticator = model.get("authenticator")
     if authenticator not in AUTHENTICATORS:
         errors.append(f"daskhub_authenticator: must be one of {', '.join(AUTHENTICATORS)}, got {authenticator!r}")
         return
+    length = int(model.get("dummy_password_length") or 0)
+    if model.get("dummy_password_set") in (True, "True", "true") and length < DUMMY_PASSWORD_MIN:
+        errors.append(
+            f"daskhub_dummy_password: {length} characters without the spaces around them; the shared password "
+            f"needs at least {DUMMY_PASSWORD_MIN} (leave it empty and the play generates one)"
+        )
     if authenticator == "generic-oauth":
         oauth = model.get("oauth") or {}
         required = ("client_id", "authorize_url", "token_url", "userdata_url", "callback_url", "username_key")
@@ -417,6 +427,9 @@ _NAME_LISTS = (
 
 def account_problem(name: str, variable: str = "daskhub_local_system_users") -> str | None:
     """Why ``name`` cannot be a system account (useradd's rules), or None; ``variable`` asks for accounts."""
+    if name == "root":
+        # Whatever logs in as this hub user would run notebooks and clusters as uid 0.
+        return "'root' is the superuser's account: no hub user or service may run as root"
     if len(name) > ACCOUNT_NAME_MAX:
         return f"{name!r} is longer than {ACCOUNT_NAME_MAX} characters, too long for a system account"
     if not _ACCOUNT_NAME.match(name):

@@ -34,6 +34,22 @@ options:
     description: Commands looked up on PATH (or absolute paths), name -> command.
     type: dict
     default: {}
+  accounts:
+    description:
+      - Hub user names that will run as the host account of the same name, by the variable that
+        lists them (C(daskhub_users) -> names). Each that exists must be one the project made (a member of
+        O(accounts_group)) or in O(adopted_accounts), and never uid 0 or a system uid (below UID_MIN).
+    type: dict
+    default: {}
+  accounts_group:
+    description: The group that marks the accounts the project made (local_system_users).
+    type: str
+    default: daskhub-users
+  adopted_accounts:
+    description: Existing accounts that the site maps hub users onto on purpose (C(daskhub_local_adopted_accounts)).
+    type: list
+    elements: str
+    default: []
   python:
     description: Interpreter that will create the venv; checked for the minimum version and the venv module.
     type: str
@@ -79,13 +95,18 @@ ports_in_use_by_us:
   returned: always
   type: list
   elements: str
+first_uid:
+  description: The host's UID_MIN, the first uid of ordinary accounts; the gateway runs no cluster below it.
+  returned: always
+  type: int
+  sample: 1000
 """
 
 import os
 import shutil
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack
+from ansible_collections.daskhub.deploy.plugins.module_utils import host_accounts, local_stack
 
 
 def python_problem(module, python, minimum):
@@ -116,6 +137,9 @@ def main():
             "python": {"type": "str"},
             "min_python": {"type": "str", "default": "3.12"},
             "shared_prefix": {"type": "bool", "default": False},
+            "accounts": {"type": "dict", "default": {}},
+            "accounts_group": {"type": "str", "default": "daskhub-users"},
+            "adopted_accounts": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
@@ -149,6 +173,13 @@ def main():
             f"daskhub_local_prefix: {closed} (above {prefix}) is not searchable by other accounts, "
             "which run the notebooks and clusters; choose a prefix outside it or chmod o+x it"
         )
+    first_uid = host_accounts.uid_min()
+    problems += host_accounts.account_problems(
+        {variable: list(names or []) for variable, names in module.params["accounts"].items()},
+        module.params["accounts_group"],
+        module.params["adopted_accounts"],
+        first_uid,
+    )
     found, missing = {}, []
     for name, command in sorted(module.params["tools"].items()):
         path = (
@@ -162,7 +193,7 @@ def main():
         module.fail_json(
             msg="The local target cannot be installed:\n" + "\n".join(f"  - {p}" for p in problems), problems=problems
         )
-    module.exit_json(changed=False, tools=found, missing_tools=missing, ports_in_use_by_us=ours)
+    module.exit_json(changed=False, tools=found, missing_tools=missing, ports_in_use_by_us=ours, first_uid=first_uid)
 
 
 if __name__ == "__main__":

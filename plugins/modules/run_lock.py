@@ -70,6 +70,10 @@ waited:
   description: Seconds spent waiting for the lock.
   returned: when acquired
   type: float
+held_already:
+  description: This run held the lock already (an earlier play of it took it), so nothing was taken.
+  returned: when this run held the lock already
+  type: bool
 released:
   description: Whether a lock held by this run was released.
   returned: when released

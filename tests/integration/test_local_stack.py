@@ -8,6 +8,7 @@ its own ports and instance name; each test leaves it working.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -17,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from support.playbooks import run_module, run_playbook
+from support.playbooks import run_module, run_playbook, start_playbook
 from support.stacks import LOCAL_STACK, SLOTS, make_inventory, port_block
 
 SCRATCH_PORTS = port_block(SLOTS["scratch"])
@@ -86,6 +87,19 @@ def test_a_missing_node_is_named_with_the_fix(scratch):
     assert not prefix.exists()
 
 
+def test_an_existing_account_not_made_by_the_project_is_refused_before_anything_changes(scratch):
+    """The probe: a hub user named after a host account (a service's, the operator's) ran code as that account."""
+    prefix = scratch / "prefix"
+    inventory = make_inventory(scratch, prefix, SCRATCH_PORTS, daskhub_users=["alice", "daemon", "nobody"])
+    result = playbook(inventory)
+    assert result.returncode != 0
+    shown = " ".join(result.stdout.split())
+    assert "daskhub_users: 'daemon' is a system account of this host" in shown
+    assert "daskhub_users: 'nobody' is an existing account of this host that this project did not make" in shown
+    assert "daskhub_local_adopted_accounts" in shown
+    assert not prefix.exists()
+
+
 def test_clashing_ports_are_named(scratch):
     hub_port = SCRATCH_PORTS["daskhub_local_hub_port"]
     inventory = make_inventory(scratch, scratch / "prefix", SCRATCH_PORTS, daskhub_local_gateway_api_port=hub_port)
@@ -147,6 +161,32 @@ def test_a_gateway_setting_restarts_only_the_gateway(local_stack):
     result = local_stack.playbook("site.yml", check=False)
     assert result.returncode == 0, result.stdout[-4000:]
     assert local_stack.pid("jupyterhub") == hub
+
+
+@pytest.mark.stack
+@LOCAL_STACK
+def test_a_second_converge_waits_for_the_first_then_names_it(local_stack):
+    """The probe: two site.yml runs at once both went ahead; one run lock per site now serializes them."""
+    owner_file = local_stack.state_dir / "site.lock.owner.txt"
+    first = start_playbook("-i", str(local_stack.inventory), "site.yml")
+    try:
+        local_stack.wait_for(
+            lambda: owner_file.exists() and json.loads(owner_file.read_text()).get("watch_pid") == first.pid,
+            timeout=120,
+            what="the first converge to take the site's run lock",
+        )
+        second = local_stack.playbook("site.yml", "-e", "daskhub_run_lock_timeout=2", check=False)
+        assert first.poll() is None, "the first converge ended before the second asked for the lock"
+    finally:
+        out, _ = first.communicate(timeout=900)
+    assert first.returncode == 0, out[-4000:]
+    assert second.returncode != 0
+    shown = " ".join(second.stdout.split())
+    assert f"another run holds the lock {local_stack.state_dir / 'site.lock'}" in shown
+    assert f"(ansible-playbook of {local_stack.inventory} (play: " in shown
+    assert "gave up after waiting 2s" in shown
+    # It stopped at the lock: nothing of the local target ran.
+    assert "Check the prefix, the ports and Node.js" not in second.stdout
 
 
 # The second converge (changed=0) is Molecule's idempotence step.

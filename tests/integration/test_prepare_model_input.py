@@ -110,3 +110,22 @@ def test_a_secret_of_the_wrong_type_is_not_shown(site):
     out = failure(play(site), site)
     assert "daskhub_dummy_password: must be a string" in out
     assert "shown" not in out.replace("not shown", "")
+
+
+def test_root_is_never_a_hub_users_account(site):
+    """The probe: daskhub_users [alice, root] deployed, and the shared password then gave a root notebook."""
+    with_vars(site, daskhub_users=["alice", "root"], daskhub_admin_users=["root"])
+    out = failure(play(site), site)
+    assert "daskhub_users[1]: 'root' is the superuser's account: no hub user or service may run as root" in out
+    assert "daskhub_admin_users[0]: 'root' is the superuser's account" in out
+
+
+def test_a_short_or_blank_dummy_password_is_refused_without_being_shown(site):
+    with_vars(site, daskhub_dummy_password=" ")
+    out = failure(play(site), site)
+    assert "daskhub_dummy_password: 0 characters without the spaces around them" in out
+    assert "at least 16" in out
+    with_vars(site, daskhub_dummy_password="hunter2-secret")
+    out = failure(play(site), site)
+    assert "daskhub_dummy_password: 14 characters" in out
+    assert "hunter2" not in out

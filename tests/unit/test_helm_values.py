@@ -177,7 +177,10 @@ def test_example_site_key_by_key():
     assert backend["worker"]["extraPodConfig"] == {
         "tolerations": [{"key": "dask", "operator": "Equal", "value": "worker", "effect": "NoSchedule"}],
         "nodeSelector": {"dask": "worker"},
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
     }
+    # Neither a scheduler nor a worker ever runs as root, whatever the image says.
+    assert backend["scheduler"]["extraPodConfig"] == {"securityContext": {"runAsNonRoot": True, "runAsUser": 1000}}
     assert backend["image"] == {"name": "pangeo/pangeo-notebook", "tag": "2024.01.15"}
     # The options handler is site_model's, unchanged, with the site's bounds.
     handler = gateway["gateway"]["extraConfig"]["optionHandler"]
@@ -253,7 +256,8 @@ def test_cluster_config_carries_the_limits_without_scheduler_resources():
     assert dict(config.ClusterConfig) == {"idle_timeout": 1800.0, "cluster_max_cores": 70}
     # Scheduler resources are the chart's gateway.backend.scheduler (requests and limits apart).
     scheduler = gateway_section(rendered)["gateway"]["backend"]["scheduler"]
-    assert scheduler == {"cores": {"request": 1, "limit": 1}, "memory": {"request": "32G", "limit": "100G"}}
+    assert scheduler["cores"] == {"request": 1, "limit": 1}
+    assert scheduler["memory"] == {"request": "32G", "limit": "100G"}
 
 
 # --- Composed mode: the glue the umbrella chart would add ----------------------

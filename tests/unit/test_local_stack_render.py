@@ -353,15 +353,15 @@ def test_wait_healthy_names_an_unreachable_hub():
         ls.wait_healthy(f"http://127.0.0.1:{port}", timeout=0.3, interval=0.1)
 
 
-def test_system_accounts_get_the_fixed_local_backend(model):
-    fixed = ls.gateway_config_source(model, settings(run_as_root=True, system_users=True))
-    assert "class DaskhubLocalBackend(_DaskhubLocalBackend):" in fixed
-    assert "c.DaskGateway.backend_class = DaskhubLocalBackend" in fixed
-    # The upstream bug: extend() with a path adds one entry per character.
-    assert "paths.append(path)" in fixed
-    assert "paths.extend(" not in fixed
-    compile(fixed, "dask_gateway_config.py", "exec")
-    assert "DaskhubLocalBackend" not in ls.gateway_config_source(model, settings())
+def test_the_gateway_config_names_the_backends_installed_beside_it(model):
+    for system_users, backend in ((True, "DaskhubLocalBackend"), (False, "DaskhubUnsafeLocalBackend")):
+        local = settings(run_as_root=system_users, system_users=system_users)
+        source = ls.gateway_config_source(model, local)
+        compile(source, "dask_gateway_config.py", "exec")
+        assert f"_daskhub_sys.path.insert(0, {ls.paths(local['prefix'])['etc']!r})" in source
+        document = ls.gateway_document(model, local)
+        assert document["config"]["DaskGateway"]["backend_class"] == f"daskhub_local_backends.{backend}"
+    assert ls.paths("/opt/daskhub")["gateway_backends_py"] == "/opt/daskhub/etc/daskhub_local_backends.py"
 
 
 def test_closed_parent_finds_the_first_directory_others_cannot_enter():
