@@ -16,9 +16,11 @@ Layout of a prefix::
     venv/            Python venv with the pinned stack (and supervisord)
     proxy/           configurable-http-proxy from npm
     etc/             jupyterhub_config.py, dask_gateway_config.py (the settings
-                     inline) and the secrets they load (*-secrets.json, 0600)
+                     inline), the secrets they load (*-secrets.json, 0600) and
+                     the hub's spawner classes (daskhub_spawners.py)
     state/           hub and gateway databases, gateway DB key (0700)
-    log/ run/        service logs; supervisord socket and pid file
+    log/ run/        service logs (log/servers/<user>.log: each user's server,
+                     0600); supervisord socket and pid file
     home/            home directories of the SimpleLocalProcessSpawner users
     clusters/        working directories of the gateway's clusters
 
@@ -40,8 +42,12 @@ import urllib.request
 from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation, site_model
 
 GATEWAY_PREFIX = f"/services/{site_model.GATEWAY_SERVICE}"
-SIMPLE_SPAWNER = "jupyterhub.spawner.SimpleLocalProcessSpawner"
-SYSTEM_SPAWNER = "jupyterhub.spawner.LocalProcessSpawner"
+# JupyterHub's SimpleLocalProcessSpawner and LocalProcessSpawner, each
+# server's output in a log file of its own instead of the hub's stdout, which
+# dies with the hub while the servers live on (roles/daskhub_local/files/).
+SPAWNERS_MODULE = "daskhub_spawners"
+SIMPLE_SPAWNER = f"{SPAWNERS_MODULE}.DaskhubSimpleLocalProcessSpawner"
+SYSTEM_SPAWNER = f"{SPAWNERS_MODULE}.DaskhubLocalProcessSpawner"
 UNSAFE_BACKEND = "dask_gateway_server.backends.local.UnsafeLocalBackend"
 SYSTEM_BACKEND = "dask_gateway_server.backends.local.LocalBackend"
 # distributed no longer installs dask-scheduler / dask-worker.
@@ -78,10 +84,12 @@ def paths(prefix: str) -> dict:
         "etc": etc,
         "state": state,
         "log": os.path.join(prefix, "log"),
+        "server_logs": os.path.join(prefix, "log", "servers"),
         "run": os.path.join(prefix, "run"),
         "home": os.path.join(prefix, "home"),
         "clusters": os.path.join(prefix, "clusters"),
         "hub_config_py": os.path.join(etc, "jupyterhub_config.py"),
+        "spawners_py": os.path.join(etc, f"{SPAWNERS_MODULE}.py"),
         "hub_secrets_json": os.path.join(etc, "hub-secrets.json"),
         "gateway_config_py": os.path.join(etc, "dask_gateway_config.py"),
         "gateway_secrets_json": os.path.join(etc, "gateway-secrets.json"),
@@ -231,6 +239,8 @@ def hub_document(model: dict, settings: dict) -> dict:
         "http_timeout": 60,
     }
     config.setdefault("Spawner", {}).update(spawner)
+    # Both spawner classes read this section (the simple one subclasses the other).
+    config["DaskhubLocalProcessSpawner"] = {"server_log_dir": p["server_logs"]}
     if not system_users:
         config["SimpleLocalProcessSpawner"] = {"home_dir_template": os.path.join(p["home"], "{username}")}
     services = []
@@ -238,7 +248,8 @@ def hub_document(model: dict, settings: dict) -> dict:
         entry = {"name": name}
         entry.update(service)
         services.append(entry)
-    return {"config": config, "services": services}
+    # jupyterhub_config.py puts etc/ on the hub's sys.path for spawner_class.
+    return {"config": config, "services": services, "spawners_dir": p["etc"]}
 
 
 def hub_secret_document(model: dict, secrets: dict, settings: dict) -> dict:
@@ -320,6 +331,12 @@ _daskhub_apply(_DASKHUB_SECRETS)
 """
 
 _HUB_TAIL = """
+import sys as _daskhub_sys
+
+# spawner_class lives in daskhub_spawners.py next to this file (role daskhub_local).
+if _DASKHUB_CONFIG["spawners_dir"] not in _daskhub_sys.path:
+    _daskhub_sys.path.append(_DASKHUB_CONFIG["spawners_dir"])
+
 _daskhub_tokens = _DASKHUB_SECRETS.get("service_tokens", {})
 c.JupyterHub.services = [
     dict(service, api_token=_daskhub_tokens[service["name"]]) if service["name"] in _daskhub_tokens else service
@@ -333,7 +350,6 @@ c.LocalBackend.db_encrypt_keys = [
 ]
 
 """
-
 
 
 # dask-gateway-server 2026.3.0's LocalBackend.setup_working_directory adds the
@@ -372,9 +388,7 @@ c.DaskGateway.backend_class = DaskhubLocalBackend
 
 
 def _config_head(document: dict, secrets_path: str) -> str:
-    return _HEADER.format(
-        secrets=os.path.basename(secrets_path), secrets_path=secrets_path, config=_embed(document)
-    )
+    return _HEADER.format(secrets=os.path.basename(secrets_path), secrets_path=secrets_path, config=_embed(document))
 
 
 def hub_config_source(model: dict, settings: dict) -> str:
