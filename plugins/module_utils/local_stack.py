@@ -16,9 +16,11 @@ Layout of a prefix::
     venv/            Python venv with the pinned stack (and supervisord)
     proxy/           configurable-http-proxy from npm
     etc/             jupyterhub_config.py, dask_gateway_config.py (the settings
-                     inline) and the secrets they load (*-secrets.json, 0600)
+                     inline), the secrets they load (*-secrets.json, 0600) and
+                     the hub's spawner classes (daskhub_spawners.py)
     state/           hub and gateway databases, gateway DB key (0700)
-    log/ run/        service logs; supervisord socket and pid file
+    log/ run/        service logs (log/servers/<user>.log: each user's server,
+                     0600); supervisord socket and pid file
     home/            home directories of the SimpleLocalProcessSpawner users
     clusters/        working directories of the gateway's clusters
 
@@ -40,8 +42,12 @@ import urllib.request
 from ansible_collections.daskhub.deploy.plugins.module_utils import host_accounts, model_validation, site_model
 
 GATEWAY_PREFIX = f"/services/{site_model.GATEWAY_SERVICE}"
-SIMPLE_SPAWNER = "jupyterhub.spawner.SimpleLocalProcessSpawner"
-SYSTEM_SPAWNER = "jupyterhub.spawner.LocalProcessSpawner"
+# JupyterHub's SimpleLocalProcessSpawner and LocalProcessSpawner, each
+# server's output in a log file of its own instead of the hub's stdout, which
+# dies with the hub while the servers live on (roles/daskhub_local/files/).
+SPAWNERS_MODULE = "daskhub_spawners"
+SIMPLE_SPAWNER = f"{SPAWNERS_MODULE}.DaskhubSimpleLocalProcessSpawner"
+SYSTEM_SPAWNER = f"{SPAWNERS_MODULE}.DaskhubLocalProcessSpawner"
 # roles/daskhub_local/files/daskhub_local_backends.py, installed into etc/:
 # dask-gateway-server's local backends, refusing to run a cluster as root.
 BACKENDS_MODULE = "daskhub_local_backends"
@@ -81,10 +87,12 @@ def paths(prefix: str) -> dict:
         "etc": etc,
         "state": state,
         "log": os.path.join(prefix, "log"),
+        "server_logs": os.path.join(prefix, "log", "servers"),
         "run": os.path.join(prefix, "run"),
         "home": os.path.join(prefix, "home"),
         "clusters": os.path.join(prefix, "clusters"),
         "hub_config_py": os.path.join(etc, "jupyterhub_config.py"),
+        "spawners_py": os.path.join(etc, f"{SPAWNERS_MODULE}.py"),
         "hub_secrets_json": os.path.join(etc, "hub-secrets.json"),
         "gateway_config_py": os.path.join(etc, "dask_gateway_config.py"),
         "gateway_secrets_json": os.path.join(etc, "gateway-secrets.json"),
@@ -235,6 +243,12 @@ def hub_document(model: dict, settings: dict) -> dict:
         "http_timeout": 60,
     }
     config.setdefault("Spawner", {}).update(spawner)
+    # Both spawner classes read this section (the simple one subclasses the other).
+    # first_uid: the host's UID_MIN (local_preflight reads it); no server runs below it.
+    config["DaskhubLocalProcessSpawner"] = {
+        "server_log_dir": p["server_logs"],
+        "first_uid": int(settings.get("first_uid") or host_accounts.DEFAULT_UID_MIN),
+    }
     if not system_users:
         config["SimpleLocalProcessSpawner"] = {"home_dir_template": os.path.join(p["home"], "{username}")}
     services = []
@@ -242,7 +256,8 @@ def hub_document(model: dict, settings: dict) -> dict:
         entry = {"name": name}
         entry.update(service)
         services.append(entry)
-    return {"config": config, "services": services}
+    # jupyterhub_config.py puts etc/ on the hub's sys.path for spawner_class.
+    return {"config": config, "services": services, "classes_dir": p["etc"]}
 
 
 def hub_secret_document(model: dict, secrets: dict, settings: dict) -> dict:
@@ -289,6 +304,8 @@ def gateway_document(model: dict, settings: dict) -> dict:
             "DaskhubLocalBackend": {"first_uid": int(settings.get("first_uid") or host_accounts.DEFAULT_UID_MIN)},
         },
         "db_encrypt_key_file": p["gateway_db_key"],
+        # dask_gateway_config.py puts etc/ on the gateway's sys.path for backend_class.
+        "classes_dir": p["etc"],
     }
 
 
@@ -311,6 +328,7 @@ _HEADER = """\
 # (mode 0600), so this file can stay readable.
 import json as _daskhub_json
 import pathlib as _daskhub_pathlib
+import sys as _daskhub_sys
 
 
 def _daskhub_apply(document):
@@ -322,6 +340,10 @@ def _daskhub_apply(document):
 
 _DASKHUB_SECRETS = _daskhub_json.loads(_daskhub_pathlib.Path({secrets_path!r}).read_text())
 _DASKHUB_CONFIG = {config}
+# The classes this config names (the spawners, the gateway's backends) are
+# files of the role daskhub_local beside it.
+if _DASKHUB_CONFIG["classes_dir"] not in _daskhub_sys.path:
+    _daskhub_sys.path.append(_DASKHUB_CONFIG["classes_dir"])
 _daskhub_apply(_DASKHUB_CONFIG)
 _daskhub_apply(_DASKHUB_SECRETS)
 """
@@ -335,10 +357,6 @@ c.JupyterHub.services = [
 """
 
 _GATEWAY_TAIL = """
-# The backend classes (DaskGateway.backend_class) live beside this file.
-import sys as _daskhub_sys
-
-_daskhub_sys.path.insert(0, {etc!r})
 c.LocalBackend.db_encrypt_keys = [
     _daskhub_pathlib.Path(_DASKHUB_CONFIG["db_encrypt_key_file"]).read_text().strip()
 ]
@@ -347,9 +365,7 @@ c.LocalBackend.db_encrypt_keys = [
 
 
 def _config_head(document: dict, secrets_path: str) -> str:
-    return _HEADER.format(
-        secrets=os.path.basename(secrets_path), secrets_path=secrets_path, config=_embed(document)
-    )
+    return _HEADER.format(secrets=os.path.basename(secrets_path), secrets_path=secrets_path, config=_embed(document))
 
 
 def hub_config_source(model: dict, settings: dict) -> str:
@@ -363,7 +379,7 @@ def gateway_config_source(model: dict, settings: dict) -> str:
     secrets_path = paths(settings["prefix"])["gateway_secrets_json"]
     return (
         _config_head(gateway_document(model, settings), secrets_path)
-        + _GATEWAY_TAIL.format(etc=paths(settings["prefix"])["etc"])
+        + _GATEWAY_TAIL
         + site_model.gateway_auth_code()
         + site_model.gateway_options_handler(model)
     )

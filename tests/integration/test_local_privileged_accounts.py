@@ -12,9 +12,12 @@ summary tells users to: the gateway refuses to launch it, where it launches.
 from __future__ import annotations
 
 import pwd
+import time
+import urllib.error
 from pathlib import Path
 
 import pytest
+from support.browser import Browser
 from support.stacks import LOCAL_STACK
 
 pytestmark = [pytest.mark.stack, LOCAL_STACK]
@@ -69,4 +72,25 @@ def test_a_cluster_is_never_launched_as_a_system_account(local_stack, system_acc
         handle.seek(before)
         logged = handle.read()
     assert f"refusing to run a Dask cluster of '{system_account_user}' as uid {uid}: a system account" in logged
+    assert _processes_of(uid) == []
+
+
+def test_a_login_never_starts_a_server_as_a_system_account(local_stack, system_account_user):
+    uid = pwd.getpwnam(system_account_user).pw_uid
+    log = local_stack.prefix / "log/jupyterhub.log"
+    before = log.stat().st_size
+    browser = Browser(local_stack.hub_url)
+    try:
+        # Without next, the hub sends the user on to /hub/spawn, which starts her server.
+        browser.login(system_account_user, local_stack.secrets()["dummy_password"])
+    except urllib.error.HTTPError as error:
+        assert error.code >= 500, error
+    refusal = f"refusing to start the server of '{system_account_user}' as uid {uid}: a system account"
+    deadline = time.monotonic() + 60
+    while refusal not in log.read_text(errors="replace")[before:] and time.monotonic() < deadline:
+        time.sleep(1)
+    assert refusal in log.read_text(errors="replace")[before:]
+    status, user = local_stack.api("GET", f"/users/{system_account_user}")
+    assert status == 200
+    assert not (user.get("servers") or {}).get(""), user
     assert _processes_of(uid) == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import pwd
 import re
+import stat
 import urllib.parse
 from pathlib import Path
 
@@ -263,8 +264,27 @@ def test_every_socket_the_stack_listens_on_is_on_the_models_addresses(local_stac
     assert not outside, f"listening outside the model's addresses: {outside}"
 
 
-def test_a_hub_config_change_keeps_the_users_server_and_cluster(local_stack, users_session):
-    _, kernel = users_session
+# What a user runs first in a new notebook: a cluster of her own, a sum, gone again.
+_SEED = """\
+from dask_gateway import GatewayCluster
+import dask.array as da
+cluster = GatewayCluster(worker_cores=1, worker_memory=2)
+client = cluster.get_client()
+cluster.scale(1)
+client.wait_for_workers(1, timeout=240)
+print(int(da.arange(1000, chunks=100).sum().compute()))
+cluster.shutdown()
+"""
+
+
+def test_a_hub_config_change_keeps_the_users_server_cluster_and_kernels_working(local_stack, users_session):
+    """The users' servers outlive a hub restart, and so must their output.
+
+    They once wrote to the restarted hub's stdout pipe (supervisord's): a new
+    kernel in a surviving server then timed out and vanished, and the next
+    cell of an existing kernel hung.
+    """
+    browser, kernel = users_session
     before = kernel.execute("print(cluster.name)", timeout=60).strip()
     old_pid, gateway_pid = local_stack.pid("jupyterhub"), local_stack.pid("dask-gateway")
     try:
@@ -272,6 +292,18 @@ def test_a_hub_config_change_keeps_the_users_server_and_cluster(local_stack, use
         local_stack.playbook("site.yml", "-e", "daskhub_singleuser_start_timeout=301")
         assert local_stack.pid("jupyterhub") != old_pid
         assert local_stack.pid("dask-gateway") == gateway_pid
+        # A new notebook in the server that predates the restart, as the user opens one.
+        fresh = browser.kernel(USER, timeout=120)
+        fresh_id = fresh.kernel_id
+        try:
+            assert fresh.execute(_SEED, timeout=400).strip().splitlines()[-1] == str(999 * 1000 // 2)
+        finally:
+            fresh.shutdown()
+        # The server's output goes on to its own log, the hub's account's alone (root here).
+        log = local_stack.prefix / "log/servers" / f"{USER}.log"
+        assert f"Kernel started: {fresh_id}" in log.read_text(errors="replace")
+        assert (log.stat().st_uid, stat.S_IMODE(log.stat().st_mode)) == (0, 0o600)
+        assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700
         # The proxy came back with the hub; the browser's JupyterLab reconnects the same way.
         kernel.connect()
         assert kernel.execute("print(cluster.name)", timeout=60).strip() == before

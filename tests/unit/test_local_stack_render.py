@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import http.server
 import json
 import os
@@ -20,6 +21,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack 
 from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
 from site_models import local_settings
 from support import kubernetes_site as ks
+from support.playbooks import ROOT
 
 
 def settings(tmp_path=None, **overrides):
@@ -241,6 +243,49 @@ def test_generated_hub_config_loads_settings_and_secrets(tmp_path, model, secret
     assert services["dask-gateway"]["url"] == "http://127.0.0.1:8002"
 
 
+def _classes(path: Path) -> dict[str, ast.ClassDef]:
+    return {node.name: node for node in ast.parse(path.read_text()).body if isinstance(node, ast.ClassDef)}
+
+
+@pytest.mark.parametrize("system_users", [False, True])
+def test_the_hub_spawns_with_the_roles_classes_each_server_logging_to_a_file_of_its_own(
+    tmp_path, model, secrets, monkeypatch, system_users
+):
+    """Servers outlive a hub restart; their output must not go to the restarted hub's pipe."""
+    chosen = settings(tmp_path, run_as_root=system_users, system_users=system_users)
+    paths = ls.paths(str(tmp_path))
+    os.makedirs(paths["etc"])
+    with open(paths["hub_secrets_json"], "w") as handle:
+        json.dump(ls.hub_secret_document(model, secrets, chosen), handle)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the generated file extends the hub's sys.path
+    c = FakeConfig()
+    exec(compile(ls.hub_config_source(model, chosen), "jupyterhub_config.py", "exec"), {"c": c})  # noqa: S102
+    # The class the hub imports is in the file the role installs, found through sys.path.
+    module, name = c["JupyterHub"]["spawner_class"].rsplit(".", 1)
+    assert (module, name) == (
+        ls.SPAWNERS_MODULE,
+        "DaskhubLocalProcessSpawner" if system_users else "DaskhubSimpleLocalProcessSpawner",
+    )
+    assert paths["etc"] in sys.path
+    assert paths["spawners_py"] == os.path.join(paths["etc"], module + ".py")
+    shipped = ROOT / "roles/daskhub_local/files" / os.path.basename(paths["spawners_py"])
+    classes = _classes(shipped)
+    # Still JupyterHub's choice of spawner for the mode, by inheritance.
+    bases = [ast.unparse(base) for base in classes[name].bases]
+    assert ("SimpleLocalProcessSpawner" in bases) != system_users
+    assert "DaskhubLocalProcessSpawner" in bases or "LocalProcessSpawner" in bases
+    # Both classes read the log directory from the section of the one that defines it.
+    traits = [
+        target.id
+        for node in classes["DaskhubLocalProcessSpawner"].body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+    ]
+    assert "server_log_dir" in traits
+    assert c["DaskhubLocalProcessSpawner"]["server_log_dir"] == os.path.join(str(tmp_path), "log", "servers")
+    assert paths["server_logs"] == c["DaskhubLocalProcessSpawner"]["server_log_dir"]
+
+
 def test_embedding_survives_awkward_strings():
     for value in ["plain", "it's", "'''", "back\\slash", 'quote "x"', "ends with \\"]:
         document = {"config": {"Spawner": {"environment": {"X": value}}}}
@@ -358,7 +403,7 @@ def test_the_gateway_config_names_the_backends_installed_beside_it(model):
         local = settings(run_as_root=system_users, system_users=system_users)
         source = ls.gateway_config_source(model, local)
         compile(source, "dask_gateway_config.py", "exec")
-        assert f"_daskhub_sys.path.insert(0, {ls.paths(local['prefix'])['etc']!r})" in source
+        assert ls.gateway_document(model, local)["classes_dir"] == ls.paths(local["prefix"])["etc"]
         document = ls.gateway_document(model, local)
         assert document["config"]["DaskGateway"]["backend_class"] == f"daskhub_local_backends.{backend}"
     assert ls.paths("/opt/daskhub")["gateway_backends_py"] == "/opt/daskhub/etc/daskhub_local_backends.py"
