@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import pwd
 import re
 import urllib.parse
@@ -177,7 +178,7 @@ import http.client, json
 answers = {}
 for port in json.loads(PORTS):
     for path in DASHBOARD_PATHS:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         try:
             connection.request("GET", path)
             answers[f"{port}{path}"] = connection.getresponse().status
@@ -185,6 +186,8 @@ for port in json.loads(PORTS):
             answers[f"{port}{path}"] = type(error).__name__
         finally:
             connection.close()
+        if not isinstance(answers[f"{port}{path}"], int):
+            break  # not HTTP (a TLS comm port waits for a handshake): the next port
 print(json.dumps(answers))
 """
 # The pages that showed another user's cluster: the scheduler's identity,
@@ -210,13 +213,18 @@ print(json.dumps({"name": cluster.name, "ports": ports, "own": own}))
 """
 
 
-def _listening_ports_of(stack, user: str) -> set[int]:
-    """The 127.0.0.1 ports the user's processes of the stack listen on, read from /proc as root."""
+def _cluster_ports_of(stack, user: str) -> set[int]:
+    """The 127.0.0.1 ports the user's Dask processes listen on, read from /proc as root.
+
+    Those are the processes that run in a cluster's working directory
+    (schedulers, nannies and the workers they spawn).
+    """
     uid = pwd.getpwnam(user).pw_uid
+    clusters = str(stack.prefix / "clusters") + "/"
     pids = []
     for pid, _ in stack.processes():
         with contextlib.suppress(OSError):  # a process that ended since
-            if Path(f"/proc/{pid}").stat().st_uid == uid:
+            if Path(f"/proc/{pid}").stat().st_uid == uid and os.readlink(f"/proc/{pid}/cwd").startswith(clusters):
                 pids.append(pid)
     return {port for _, address, port in listening_sockets(pids) if address == "127.0.0.1"}
 
@@ -253,7 +261,7 @@ def test_a_users_notebook_runs_as_her_own_account_and_reaches_nothing_of_others(
         code = f"PATHS = {json.dumps({k: str(v) for k, v in paths.items()})!r}\nBOB_CLUSTER = {bob_cluster!r}\n"
         found = json.loads(kernel.execute(code + _ISOLATION_PROBE, timeout=120).strip().splitlines()[-1])
         # Every port bob's processes listen on, as a scan from alice's account would find them.
-        ports = _listening_ports_of(local_stack, "bob")
+        ports = _cluster_ports_of(local_stack, "bob")
         dashboards = set(bobs["ports"].values())
         assert dashboards <= ports, f"bob's dashboards {bobs['ports']} are not among his listening ports {ports}"
         code = f"PORTS = {json.dumps(sorted(ports))!r}\nDASHBOARD_PATHS = {DASHBOARD_PATHS!r}\n"
