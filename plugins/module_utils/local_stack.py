@@ -51,6 +51,14 @@ SCHEDULER_CMD = ["dask", "scheduler"]
 # address; clients reach clusters only through the gateway's proxy.
 CLUSTER_HOST = "127.0.0.1"
 WORKER_CMD = ["dask", "worker", "--host", CLUSTER_HOST]
+# The distributed preload (roles/daskhub_local/files/) that lets a cluster's
+# HTTP servers (dashboard, workers' /info and /metrics, the scheduler's
+# gateway API) answer only its owner's account and the gateway's: they listen
+# on 127.0.0.1 ports any local account could otherwise open. It goes on the
+# command line, as dask-gateway's own scheduler preload does: a command line
+# --preload replaces distributed's preload config, so the config would be
+# ignored on the scheduler.
+DASHBOARD_GUARD = "daskhub_dashboard_guard.py"
 PORT_NAMES = ("hub_port", "hub_api_port", "proxy_api_port", "gateway_port", "gateway_api_port")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104  names of the wildcard, not a bind
 
@@ -85,6 +93,7 @@ def paths(prefix: str) -> dict:
         "hub_secrets_json": os.path.join(etc, "hub-secrets.json"),
         "gateway_config_py": os.path.join(etc, "dask_gateway_config.py"),
         "gateway_secrets_json": os.path.join(etc, "gateway-secrets.json"),
+        "dashboard_guard": os.path.join(etc, DASHBOARD_GUARD),
         "supervisord_conf": os.path.join(etc, "supervisord.conf"),
         "supervisord_sock": os.path.join(prefix, "run", "supervisord.sock"),
         "supervisord_pid": os.path.join(prefix, "run", "supervisord.pid"),
@@ -256,7 +265,8 @@ def gateway_document(model: dict, settings: dict) -> dict:
     p = paths(settings["prefix"])
     system_users = bool(settings.get("system_users"))
     cluster = dict(site_model.gateway_cluster_config(model))
-    cluster.update({"scheduler_cmd": list(SCHEDULER_CMD), "worker_cmd": list(WORKER_CMD)})
+    guard = ["--preload", p["dashboard_guard"]]
+    cluster.update({"scheduler_cmd": [*SCHEDULER_CMD, *guard], "worker_cmd": [*WORKER_CMD, *guard]})
     authenticator = {"jupyterhub_api_url": f"http://127.0.0.1:{settings['hub_api_port']}/hub/api"}
     if site_model.gateway_scoped_access(settings["gateway_version"]):
         # hub_roles grants users access:services!service=dask-gateway; naming
@@ -335,7 +345,6 @@ c.LocalBackend.db_encrypt_keys = [
 """
 
 
-
 # dask-gateway-server 2026.3.0's LocalBackend.setup_working_directory adds the
 # TLS file paths with list.extend (one entry per character), so running as
 # root it chowns "/" to the cluster's user before failing. This is the
@@ -372,9 +381,7 @@ c.DaskGateway.backend_class = DaskhubLocalBackend
 
 
 def _config_head(document: dict, secrets_path: str) -> str:
-    return _HEADER.format(
-        secrets=os.path.basename(secrets_path), secrets_path=secrets_path, config=_embed(document)
-    )
+    return _HEADER.format(secrets=os.path.basename(secrets_path), secrets_path=secrets_path, config=_embed(document))
 
 
 def hub_config_source(model: dict, settings: dict) -> str:

@@ -44,8 +44,11 @@ import logging
 import os
 import sys
 
-from tornado import gen
-from tornado.httpserver import HTTPServer
+try:
+    from tornado import gen
+    from tornado.httpserver import HTTPServer
+except ImportError:  # the unit tests import the peer lookup alone; a Dask process has tornado
+    gen = HTTPServer = None
 
 logger = logging.getLogger("daskhub.dashboard_guard")
 
@@ -153,14 +156,16 @@ def install() -> None:
     HTTPServer.handle_stream = _guarded_handle_stream
 
 
-def guarded(server: HTTPServer) -> bool:
+def guarded(server) -> bool:
     return type(server).handle_stream is _guarded_handle_stream
 
 
 # At import: distributed imports its preloads in the scheduler's and the
 # worker's __init__, before they start their HTTP servers, so no connection
-# is ever accepted unguarded.
-install()
+# is ever accepted unguarded. Only in a Dask process: the peer lookup is
+# also imported alone, by the unit tests (tornado comes with distributed).
+if HTTPServer is not None and "distributed" in sys.modules:
+    install()
 
 
 def dask_setup(server) -> None:
