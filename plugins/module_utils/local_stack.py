@@ -60,6 +60,14 @@ SCHEDULER_CMD = ["dask", "scheduler"]
 # address; clients reach clusters only through the gateway's proxy.
 CLUSTER_HOST = "127.0.0.1"
 WORKER_CMD = ["dask", "worker", "--host", CLUSTER_HOST]
+# The distributed preload (roles/daskhub_local/files/) that lets a cluster's
+# HTTP servers (dashboard, workers' /info and /metrics, the scheduler's
+# gateway API) answer only its owner's account and the gateway's: they listen
+# on 127.0.0.1 ports any local account could otherwise open. It goes on the
+# command line, as dask-gateway's own scheduler preload does: a command line
+# --preload replaces distributed's preload config, so the config would be
+# ignored on the scheduler.
+DASHBOARD_GUARD = "daskhub_dashboard_guard.py"
 PORT_NAMES = ("hub_port", "hub_api_port", "proxy_api_port", "gateway_port", "gateway_api_port")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104  names of the wildcard, not a bind
 
@@ -97,6 +105,7 @@ def paths(prefix: str) -> dict:
         "gateway_config_py": os.path.join(etc, "dask_gateway_config.py"),
         "gateway_secrets_json": os.path.join(etc, "gateway-secrets.json"),
         "gateway_backends_py": os.path.join(etc, f"{BACKENDS_MODULE}.py"),
+        "dashboard_guard": os.path.join(etc, DASHBOARD_GUARD),
         "supervisord_conf": os.path.join(etc, "supervisord.conf"),
         "supervisord_sock": os.path.join(prefix, "run", "supervisord.sock"),
         "supervisord_pid": os.path.join(prefix, "run", "supervisord.pid"),
@@ -275,7 +284,8 @@ def gateway_document(model: dict, settings: dict) -> dict:
     p = paths(settings["prefix"])
     system_users = bool(settings.get("system_users"))
     cluster = dict(site_model.gateway_cluster_config(model))
-    cluster.update({"scheduler_cmd": list(SCHEDULER_CMD), "worker_cmd": list(WORKER_CMD)})
+    guard = ["--preload", p["dashboard_guard"]]
+    cluster.update({"scheduler_cmd": [*SCHEDULER_CMD, *guard], "worker_cmd": [*WORKER_CMD, *guard]})
     authenticator = {"jupyterhub_api_url": f"http://127.0.0.1:{settings['hub_api_port']}/hub/api"}
     if site_model.gateway_scoped_access(settings["gateway_version"]):
         # hub_roles grants users access:services!service=dask-gateway; naming

@@ -122,7 +122,11 @@ def _scheduler_ingress(instance: str) -> list[dict]:
 def _worker_ingress(instance: str) -> list[dict]:
     # dask-worker and its nanny listen on random ports: every port, but only
     # from the instance's schedulers and workers (TLS with each cluster's own
-    # certificate keeps one cluster out of another's).
+    # certificate keeps one cluster out of another's). Not the worker's HTTP
+    # server (/info, /metrics), which has no authentication: another user's
+    # cluster can read it. The local target guards it by peer account
+    # (daskhub_dashboard_guard.py); here only a per-cluster policy would.
+    # A scheduler's dashboard is admitted from traefik alone (above).
     return [_rule([_pods(gateway_pods(instance, SCHEDULER)), _pods(gateway_pods(instance, WORKER))])]
 
 

@@ -9,7 +9,9 @@ verify user's server (a browser's cookie does the same for the user).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import pwd
 import re
 import stat
@@ -170,9 +172,73 @@ gc.collect()  # what the refused connect() left, freed here (see daskhub_verify'
 print(json.dumps(found))
 """
 
+# What alice's kernel gets from every 127.0.0.1 port bob's cluster listens on:
+# an HTTP status, or why there was none.
+_PORT_SCAN = """\
+import http.client, json
+answers = {}
+for port in json.loads(PORTS):
+    for path in DASHBOARD_PATHS:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", path)
+            answers[f"{port}{path}"] = connection.getresponse().status
+        except Exception as error:
+            answers[f"{port}{path}"] = type(error).__name__
+        finally:
+            connection.close()
+        if not isinstance(answers[f"{port}{path}"], int):
+            break  # not HTTP (a TLS comm port waits for a handshake): the next port
+print(json.dumps(answers))
+"""
+# The pages that showed another user's cluster: the scheduler's identity,
+# workers and logs, the workers' metrics and health.
+DASHBOARD_PATHS = ("/json/identity.json", "/info/main/workers.html", "/info/main/logs.html", "/metrics", "/health")
+
+# bob's cluster, in bob's kernel: one worker, the HTTP ports of its scheduler
+# and worker as the processes themselves know them, and what bob gets there.
+_BOBS_CLUSTER = """\
+import json, urllib.request
+from dask_gateway import GatewayCluster
+cluster = GatewayCluster()
+client = cluster.get_client()
+cluster.scale(1)
+client.wait_for_workers(1, timeout=240)
+ports = {"scheduler": client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.http_server.port)}
+ports["worker"] = next(iter(client.run(lambda dask_worker: dask_worker.http_server.port).values()))
+own = {}
+for role, path in (("scheduler", "/json/identity.json"), ("worker", "/health")):
+    with urllib.request.urlopen(f"http://127.0.0.1:{ports[role]}{path}", timeout=30) as response:
+        own[role] = response.status
+print(json.dumps({"name": cluster.name, "ports": ports, "own": own}))
+"""
+
+
+def _cluster_ports_of(stack, user: str) -> set[int]:
+    """The 127.0.0.1 ports the user's Dask processes listen on, read from /proc as root.
+
+    Those are the processes that run in a cluster's working directory
+    (schedulers, nannies and the workers they spawn).
+    """
+    uid = pwd.getpwnam(user).pw_uid
+    clusters = str(stack.prefix / "clusters") + "/"
+    pids = []
+    for pid, _ in stack.processes():
+        with contextlib.suppress(OSError):  # a process that ended since
+            if Path(f"/proc/{pid}").stat().st_uid == uid and os.readlink(f"/proc/{pid}/cwd").startswith(clusters):
+                pids.append(pid)
+    return {port for _, address, port in listening_sockets(pids) if address == "127.0.0.1"}
+
 
 def test_a_users_notebook_runs_as_her_own_account_and_reaches_nothing_of_others(local_stack, users_session):
-    """Isolation by default as root (issue 11): each hub user is a system account."""
+    """Isolation by default as root (issue 11): each hub user is a system account.
+
+    Nor can she open bob's dashboards (issue 19): his scheduler's and
+    worker's HTTP servers listen on 127.0.0.1 ports she can find, and answer
+    only bob and the gateway (the dashboard guard preload); bob's own
+    kernel still gets them, and the clusters' directory does not list the
+    names that open his dashboard through the gateway.
+    """
     assert "Isolation: each hub user is a system account" in local_stack.deploy_output
     _, kernel = users_session
     # bob makes his cluster through his own door too: his login, his server, his kernel.
@@ -181,26 +247,37 @@ def test_a_users_notebook_runs_as_her_own_account_and_reaches_nothing_of_others(
     bob.start_server("bob")
     bob_kernel = bob.kernel("bob")
     try:
-        bob_cluster = bob_kernel.execute(
-            "from dask_gateway import GatewayCluster\ncluster = GatewayCluster()\nprint(cluster.name)", timeout=180
-        ).strip()
+        bobs = json.loads(bob_kernel.execute(_BOBS_CLUSTER, timeout=360).strip().splitlines()[-1])
+        bob_cluster = bobs["name"]
         paths = {
             "the secrets store": local_stack.state_dir / "secrets.yml",
             "the hub's secrets": local_stack.prefix / "etc/hub-secrets.json",
             "the gateway's database": local_stack.prefix / "state/dask_gateway.sqlite",
             "bob's home": Path(pwd.getpwnam("bob").pw_dir),
             "bob's cluster directory": local_stack.prefix / "clusters" / bob_cluster,
+            "the clusters' names": local_stack.prefix / "clusters",
         }
         for label, path in paths.items():
             assert path.exists(), f"{label} ({path}) is not there to probe"
         code = f"PATHS = {json.dumps({k: str(v) for k, v in paths.items()})!r}\nBOB_CLUSTER = {bob_cluster!r}\n"
         found = json.loads(kernel.execute(code + _ISOLATION_PROBE, timeout=120).strip().splitlines()[-1])
+        # Every port bob's processes listen on, as a scan from alice's account would find them.
+        ports = _cluster_ports_of(local_stack, "bob")
+        dashboards = set(bobs["ports"].values())
+        assert dashboards <= ports, f"bob's dashboards {bobs['ports']} are not among his listening ports {ports}"
+        code = f"PORTS = {json.dumps(sorted(ports))!r}\nDASHBOARD_PATHS = {DASHBOARD_PATHS!r}\n"
+        answers = json.loads(kernel.execute(code + _PORT_SCAN, timeout=300).strip().splitlines()[-1])
     finally:
         try:
             bob_kernel.execute("cluster.shutdown()", timeout=120)
         finally:
             bob_kernel.shutdown()
             bob.stop_server("bob")
+    assert bobs["own"] == {"scheduler": 200, "worker": 200}, "bob lost his own dashboards"
+    opened = {where: status for where, status in answers.items() if status == 200}
+    assert not opened, f"alice opened bob's cluster's pages: {opened} (his dashboards: {bobs['ports']})"
+    refused = {f"{port}{path}": 403 for port in dashboards for path in DASHBOARD_PATHS}
+    assert {where: answers[where] for where in refused} == refused
     assert (found.pop("account"), found.pop("uid")) == (USER, pwd.getpwnam(USER).pw_uid)
     assert found.pop("bob's cluster") != "connected", "alice reached bob's cluster through the gateway"
     assert found == dict.fromkeys(paths, "denied")

@@ -176,8 +176,10 @@ def test_gateway_document(model):
         "jupyterhub_service_name": "dask-gateway",
     }
     cluster = config["ClusterConfig"]
-    assert cluster["scheduler_cmd"] == ["dask", "scheduler"]
-    assert cluster["worker_cmd"] == ["dask", "worker", "--host", "127.0.0.1"]
+    # Both carry the dashboard guard preload, shipped into the prefix's etc/.
+    guard = ["--preload", f"{settings()['prefix']}/etc/daskhub_dashboard_guard.py"]
+    assert cluster["scheduler_cmd"] == ["dask", "scheduler", *guard]
+    assert cluster["worker_cmd"] == ["dask", "worker", "--host", "127.0.0.1", *guard]
     # The shipped inventory's gateway settings, in the units dask-gateway wants.
     assert cluster["idle_timeout"] == 1800.0
     assert cluster["scheduler_cores"] == 1.0
