@@ -11,7 +11,7 @@ the same way.
 
 Why orphans matter: supervisord runs the hub and the gateway each in a
 process group of its own, and they start their proxies (configurable-http-
-proxy, dask-gateway-proxy) in that group. When supervisord dies (SIGKILL,
+proxy, dask-gateway-proxy). When supervisord dies (SIGKILL,
 OOM killer), they keep running, unsupervised, and hold their ports: a new
 supervisord's programs then fail with "address already in use". Users'
 notebook servers, kernels and Dask schedulers and workers run in sessions
@@ -286,12 +286,12 @@ def orphans(config: str, venv: str, proxy_dir: str) -> list[dict]:
     """The processes a dead supervisord of ``config`` left behind, without users' processes.
 
     That is: supervisord itself (still there but not answering), each
-    program's process (its command, from the configuration), everything in
-    their process groups (the proxies they started), and the proxies
-    themselves when their service is gone (configurable-http-proxy from
-    ``proxy_dir``, dask-gateway-proxy from ``venv``) that are not session
-    leaders (a user's server is one). Never a process in a session of its
-    own (notebook servers, kernels, schedulers, workers).
+    program's process (its command, from the configuration) and the rest of
+    its process group, and the proxies (configurable-http-proxy from
+    ``proxy_dir``, dask-gateway-proxy from ``venv``), which the services
+    start in sessions of their own. Never the users' notebook servers,
+    kernels, schedulers or workers: they run neither a program's command
+    nor a proxy, and live in sessions of their own.
     """
     commands = list(program_commands(config).values()) if os.path.exists(config) else []
     config = os.path.realpath(config)
@@ -302,12 +302,11 @@ def orphans(config: str, venv: str, proxy_dir: str) -> list[dict]:
         argv = process["argv"]
         supervisor = config in argv and any(os.path.basename(arg) == "supervisord" for arg in argv)
         service = any(_ends_with(argv, command) for command in commands)
-        proxy = process["sid"] != process["pid"] and (
-            any(under(arg, proxy_dirs) for arg in [process["exe"], *argv])
-            or (
-                under(process["exe"], venvs)
-                and os.path.basename(process["exe"].removesuffix(" (deleted)")) == "dask-gateway-proxy"
-            )
+        # The proxies run in sessions of their own (the hub and the gateway
+        # start them so), but no user's process runs them.
+        proxy = any(under(arg, proxy_dirs) for arg in [process["exe"], *argv]) or (
+            under(process["exe"], venvs)
+            and os.path.basename(process["exe"].removesuffix(" (deleted)")) == "dask-gateway-proxy"
         )
         if supervisor or service or proxy:
             groups.add(process["pgid"])

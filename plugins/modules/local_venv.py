@@ -25,7 +25,7 @@ description:
     I(commands)); it runs again whenever the stamp does not match, so a
     half-finished install is retried and a converge with nothing to do
     installs nothing.
-  - A matching stamp is not taken on trust: every run also checks, cheaply
+  - A matching stamp is not taken on trust. Every run also checks, cheaply
     (no import, no process), that each installed distribution's files listed
     in its C(RECORD) exist and that each requirement is installed. An
     install killed midway (uv installs in parallel and can leave a

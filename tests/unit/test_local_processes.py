@@ -2,9 +2,10 @@
 
 The process tree is the one supervisord builds, played by small Python
 processes: a "supervisord" starts a "hub" in a process group of its own
-(supervisord's setpgrp), the hub starts its "proxy" from the proxy prefix in
-its group, and a "notebook server" in a session of its own (the spawner's
-start_new_session) with a "kernel" under it. Then the supervisord is
+(supervisord's setpgrp), the hub starts its "proxy" from the proxy prefix
+and a "notebook server" in a session of its own (the spawner's
+start_new_session) with a "kernel" under it; the real proxies, too, run in
+sessions of their own. Then the supervisord is
 SIGKILLed, as in the field.
 """
 
@@ -49,8 +50,8 @@ def site(tmp_path):
     hub.write_text(
         textwrap.dedent(f"""
         import subprocess, sys
-        # The proxy in the hub's process group; the server in a session of its own.
-        proxy = subprocess.Popen([sys.executable, {str(proxy / "configurable-http-proxy")!r}])
+        # The proxy and the server each in a session of its own, as the hub starts them.
+        proxy = subprocess.Popen([sys.executable, {str(proxy / "configurable-http-proxy")!r}], start_new_session=True)
         server = subprocess.Popen([sys.executable, "-c", {_server_code(pids)!r}], start_new_session=True)
         open({str(pids / "proxy")!r}, "w").write(str(proxy.pid))
         open({str(pids / "server")!r}, "w").write(str(server.pid))
