@@ -278,6 +278,10 @@ def supervisord_pid(config: str, timeout: float = 10) -> int | None:
 
 
 def _ends_with(argv: list[str], command: list[str]) -> bool:
+    # A program started through ``run_with_output`` (``... -- <command>``)
+    # is, after its exec, the command after the "--".
+    if "--" in command:
+        command = command[command.index("--") + 1 :]
     # A script's argv starts with its interpreter (#!): compare the tail.
     return bool(command) and len(argv) >= len(command) and argv[-len(command) :] == command
 
@@ -365,10 +369,45 @@ def start_supervisord(config: str, venv_bin: str, proxy_dir: str, stop_timeout: 
     return result
 
 
+OUTPUT_MAX_BYTES = 10 * 1024 * 1024
+OUTPUT_BACKUPS = 3
+
+
+def run_with_output(output: str, command: list[str]) -> None:
+    """Become ``command`` (exec) with stdout and stderr appended to the file ``output``.
+
+    For the hub under supervisord: the users' notebook servers inherit the
+    hub's stdout and stderr (LocalProcessSpawner) and outlive the hub and
+    supervisord by design. Were those supervisord's pipes, they would break
+    when supervisord dies, and a surviving server could then no longer start
+    a kernel. A file outlives everything. Rotated here, at each start, as
+    supervisord would (``OUTPUT_MAX_BYTES``, ``OUTPUT_BACKUPS``), when the
+    directory allows.
+    """
+    with contextlib.suppress(OSError):
+        if os.path.getsize(output) > OUTPUT_MAX_BYTES:
+            for index in range(OUTPUT_BACKUPS - 1, 0, -1):
+                if os.path.exists(f"{output}.{index}"):
+                    os.replace(f"{output}.{index}", f"{output}.{index + 1}")
+            os.replace(output, f"{output}.1")
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.execv(command[0], command)  # noqa: S606  the program supervisord names, no shell
+
+
 def main(argv: list[str] | None = None) -> int:
-    """The watchdog: cron runs it at boot and every few minutes; silent while supervisord answers."""
+    """The watchdog: cron runs it at boot and every few minutes; silent while supervisord answers.
+
+    ``--output FILE -- COMMAND...`` runs COMMAND with its output in FILE
+    instead (``run_with_output``): supervisord starts the hub so.
+    """
     import argparse  # noqa: PLC0415  only the command line needs it
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--output"] and argv[2:3] == ["--"] and len(argv) > 3:
+        run_with_output(argv[1], argv[3:])
     parser = argparse.ArgumentParser(description="Start the local DaskHub's supervisord when it does not answer.")
     parser.add_argument("--config", required=True, help="supervisord.conf of the site")
     parser.add_argument("--venv-bin", required=True, help="bin directory of the site's venv")
