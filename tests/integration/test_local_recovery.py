@@ -4,8 +4,11 @@ One stack, deployed once for this module (``stack``), in the shared-uid mode
 (``daskhub_local_system_users: false``), so that nothing here touches the
 accounts of the session's ``local_stack`` (alice, bob, admin in group
 daskhub-users; the purge of a site's accounts is tested on test-only
-accounts in test_local_accounts_purge.py). Its watchdog is forced to cron
-(``daskhub_local_supervisor_watchdog: cron``): the entry is written to
+accounts in test_local_accounts_purge.py), with a service account of its
+own (``SERVICE_ACCOUNT``, removed at the end): run it under
+``flock /tmp/daskhub-accounts.lock`` like every test that makes accounts.
+Its watchdog is forced to cron (``daskhub_local_supervisor_watchdog:
+cron``): the entry is written to
 /etc/cron.d even where no cron daemon is installed, and the tests run its
 command the way cron would, without waiting for cron's minutes.
 
@@ -34,6 +37,10 @@ from support.stacks import SLOTS, LocalStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.xdist_group("local_recovery")]
 
+# Its own service account: each converge sets the account's home to its site's
+# state dir, which usermod refuses while another site's processes run as it
+# (upgraded_stack, deployed in parallel, runs as the default "daskhub").
+SERVICE_ACCOUNT = "daskhub-recovery"
 # cron's environment: next to nothing (Debian's cron sets these four).
 CRON_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/root", "SHELL": "/bin/sh", "LOGNAME": "root"}
 SUM = "import dask.array as da\nprint(int(da.ones(1000, chunks=100).sum().compute()))"
@@ -47,6 +54,7 @@ def stack():
         "recovery",
         SLOTS["recovery"],
         daskhub_local_system_users=False,
+        daskhub_local_service_user=SERVICE_ACCOUNT,
         daskhub_local_supervisor_watchdog="cron",
     )
     try:
@@ -54,6 +62,8 @@ def stack():
         yield stack
     finally:
         stack.purge()
+        # Purge keeps a service account (other sites may run as it); this one is the test's own.
+        subprocess.run(["userdel", SERVICE_ACCOUNT], capture_output=True, check=False)
 
 
 def _alive(pid: int) -> bool:
@@ -210,7 +220,7 @@ def test_purge_takes_a_broken_site_down_entirely(stack, tmp_path):
     # meanwhile by stacks deployed in parallel), and the report says what stays.
     if shared_accounts is not None:
         assert set(shared_accounts) <= set(grp.getgrnam("daskhub-users").gr_mem), "other sites' accounts removed"
-    assert "The service account daskhub stays" in out
+    assert f"The service account {SERVICE_ACCOUNT} stays" in out
 
 
 def _group_exists(name: str) -> bool:
