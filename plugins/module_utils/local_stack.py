@@ -29,17 +29,20 @@ Pure Python (standard library only) so filters, modules and tests share it.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import ipaddress
 import json
 import os
-import socket
 import time
 import urllib.error
 import urllib.request
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import host_accounts, model_validation, site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils import (
+    host_accounts,
+    local_processes,
+    model_validation,
+    site_model,
+)
 
 GATEWAY_PREFIX = f"/services/{site_model.GATEWAY_SERVICE}"
 # JupyterHub's SimpleLocalProcessSpawner and LocalProcessSpawner, each
@@ -533,45 +536,15 @@ def port_owner(port: int, prefix: str) -> str | None:
     "ours" means a process whose command line mentions the prefix, i.e. the
     services of this very installation, so a re-run does not trip over them.
     """
-    inodes = _listening_inodes(port)
+    inodes = local_processes.listening_inodes(port)
     if not inodes:
         return None
     prefix = os.path.abspath(prefix)
-    for pid, cmdline in _processes_with_sockets(inodes):
+    for pid, cmdline in local_processes.processes_with_sockets(inodes):
         if prefix in cmdline:
             return "ours"
         return f"process {pid} ({cmdline[:120]})"
     return "a process this user cannot inspect"
-
-
-def _listening_inodes(port: int) -> set[str]:
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table, encoding="ascii") as handle:
-                lines = handle.readlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            # st 0A is LISTEN; local_address is HEXIP:HEXPORT.
-            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(fields[9])
-    if not inodes and _bind_fails(port):
-        inodes.add("unknown")
-    return inodes
-
-
-def _bind_fails(port: int) -> bool:
-    """Without /proc: a listener exists when binding the wildcard fails."""
-    if os.path.exists("/proc/net/tcp"):
-        return False
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("", port))
-        except OSError:
-            return True
-    return False
 
 
 def shared_path_problem(path: str) -> str | None:
@@ -610,32 +583,6 @@ def closed_parent(path: str) -> str | None:
         if parent == os.path.dirname(parent):
             return None
         parent = os.path.dirname(parent)
-
-
-def _processes_with_sockets(inodes: set[str]):
-    targets = {f"socket:[{inode}]" for inode in inodes}
-    try:
-        pids = [entry for entry in os.listdir("/proc") if entry.isdigit()]
-    except OSError:
-        return
-    for pid in pids:
-        fd_dir = f"/proc/{pid}/fd"
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            continue
-        links = set()
-        for fd in fds:
-            # An fd can close between listdir and readlink (listdir's own does).
-            with contextlib.suppress(OSError):
-                links.add(os.readlink(os.path.join(fd_dir, fd)))
-        if links & targets:
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                    cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
-            except OSError:
-                cmdline = "?"
-            yield pid, cmdline
 
 
 def prefix_problem(prefix: str) -> str | None:

@@ -19,6 +19,11 @@ description:
     under one of I(paths) (the local target's venv and proxy), sends each
     C(SIGTERM), waits up to I(timeout) seconds, then sends C(SIGKILL) to
     what is left. Its own process and its parents are never matched.
+  - It needs neither supervisord nor the venv to work, so it also stops the
+    services themselves, their proxies and a supervisord of a broken site
+    (supervisord first, so that it restarts nothing; C(configurable-http-proxy)
+    may ignore C(SIGTERM) and then gets C(SIGKILL)). It looks again until
+    nothing is left (at most three rounds), for what was started meanwhile.
   - Linux only (it reads C(/proc)).
 version_added: 0.1.0
 author: DaskHub deployer maintainers
@@ -62,85 +67,13 @@ killed:
   elements: int
 """
 
-import contextlib
 import os
-import signal
-import time
 
 from ansible.module_utils.basic import AnsibleModule
-
-PROC = "/proc"
-
-
-def _under(path: str, directories: list[str]) -> bool:
-    return any(path == directory or path.startswith(directory + "/") for directory in directories)
-
-
-def _stat(pid: int) -> list[str]:
-    """The fields of /proc/<pid>/stat after the command name (state, ppid, ...); [] once the process is gone."""
-    try:
-        with open(f"{PROC}/{pid}/stat", encoding="utf-8") as stat:
-            return stat.read().rsplit(")", 1)[1].split()  # the name, in parentheses, may hold spaces
-    except (OSError, IndexError):
-        return []
-
-
-def _ancestors() -> set[int]:
-    """This process and its parents (ansible's own Python may live in a matched venv)."""
-    pids, pid = set(), os.getpid()
-    while pid > 1 and pid not in pids:
-        pids.add(pid)
-        fields = _stat(pid)
-        if len(fields) < 2:
-            break
-        pid = int(fields[1])
-    return pids
-
-
-def leftover_processes(directories: list[str]) -> list[dict]:
-    """Every process (but this one and its parents) whose executable or an argument lies under ``directories``."""
-    directories = [os.path.realpath(directory).rstrip("/") for directory in directories]
-    skip = _ancestors()
-    found = []
-    for entry in os.listdir(PROC):
-        if not entry.isdigit() or int(entry) in skip:
-            continue
-        try:
-            with open(f"{PROC}/{entry}/cmdline", "rb") as raw:
-                argv = [arg.decode(errors="replace") for arg in raw.read().split(b"\0") if arg]
-            try:
-                executable = os.readlink(f"{PROC}/{entry}/exe")
-            except OSError:  # a kernel thread, or a process of another user we may not read
-                executable = ""
-        except OSError:  # gone meanwhile
-            continue
-        if _under(executable, directories) or any(_under(arg, directories) for arg in argv):
-            found.append({"pid": int(entry), "command": " ".join(argv)[:300]})
-    return found
-
-
-def _alive(pid: int) -> bool:
-    fields = _stat(pid)
-    return bool(fields) and fields[0] != "Z"  # a zombie is gone but for its parent
-
-
-def _signal(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):  # ended meanwhile
-        os.kill(pid, signum)
-
-
-def stop(processes: list[dict], timeout: float) -> list[int]:
-    """SIGTERM each, wait up to ``timeout``, SIGKILL the rest; returns the pids that needed SIGKILL."""
-    pids = [process["pid"] for process in processes]
-    for pid in pids:
-        _signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while any(map(_alive, pids)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    killed = [pid for pid in pids if _alive(pid)]
-    for pid in killed:
-        _signal(pid, signal.SIGKILL)
-    return killed
+from ansible_collections.daskhub.deploy.plugins.module_utils.local_processes import (
+    processes_under,
+    stop_everything_under,
+)
 
 
 def main():
@@ -154,9 +87,11 @@ def main():
     relative = [path for path in module.params["paths"] if not os.path.isabs(path)]
     if relative:
         module.fail_json(msg=f"paths must be absolute: {relative}")
-    found = leftover_processes(module.params["paths"])
-    killed = [] if module.check_mode or not found else stop(found, module.params["timeout"])
-    module.exit_json(changed=bool(found), stopped=found, killed=killed)
+    if module.check_mode:
+        found = processes_under(module.params["paths"])
+        module.exit_json(changed=bool(found), stopped=found, killed=[])
+    stopped, killed = stop_everything_under(module.params["paths"], module.params["timeout"])
+    module.exit_json(changed=bool(stopped), stopped=stopped, killed=killed)
 
 
 if __name__ == "__main__":

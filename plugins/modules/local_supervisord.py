@@ -12,13 +12,25 @@ short_description: Start the local DaskHub supervisord idempotently and restart 
 description:
   - Used where systemd is not PID 1 (containers, CI, workstations without
     systemd). supervisord comes from the local target's venv.
-  - With I(state=started), starts supervisord when its socket does not
-    answer; otherwise applies changed program definitions (C(reread) and
+  - With I(state=started), starts supervisord when it does not answer on its
+    socket; otherwise applies changed program definitions (C(reread) and
     C(update), which restarts only the changed programs), restarts the
     programs in I(restart), and starts programs that are not running.
+  - Before it starts supervisord, it stops what a dead supervisord of this
+    I(config) left running (killed by SIGKILL or the OOM killer), namely the
+    programs, everything in their process groups, and their proxies
+    (configurable-http-proxy from I(proxy_dir), dask-gateway-proxy from the
+    venv), C(SIGTERM) then C(SIGKILL) after I(stop_timeout). They would
+    hold the ports the new programs need. Users' notebook servers, kernels
+    and Dask clusters run in sessions of their own and are left alone; the
+    restarted hub and gateway adopt them. The role's cron watchdog runs the
+    same code (module_utils/local_processes.py).
   - Waits until every program in I(programs) is RUNNING and fails with
-    its status and log tail otherwise.
-  - With I(state=stopped), shuts supervisord and its programs down.
+    their status otherwise, naming the process that holds a port a program
+    needs (I(ports)).
+  - With I(state=stopped), shuts supervisord and its programs down. It never
+    fails on a broken venv or a supervisord that does not answer; it warns,
+    and leaves the rest to C(local_leftover_processes).
 version_added: 0.1.0
 author: DaskHub deployer maintainers
 options:
@@ -49,10 +61,26 @@ options:
     description: Seconds to wait for supervisord and the programs.
     type: int
     default: 60
+  proxy_dir:
+    description:
+      - The prefix of configurable-http-proxy, whose orphaned processes are
+        stopped before supervisord starts. Without it only the programs'
+        process groups and dask-gateway-proxy are found.
+    type: path
+  ports:
+    description: Program name -> the TCP ports it listens on, to name who holds one when the program cannot start.
+    type: dict
+    default: {}
+  stop_timeout:
+    description: Seconds from C(SIGTERM) to C(SIGKILL) when stopping the orphans of a dead supervisord.
+    type: int
+    default: 10
 attributes:
   check_mode:
     support: full
-    description: Reports what it would start or restart, stopped programs included, and their status.
+    description: >-
+      Reports what it would start or restart, stopped programs included, and
+      their status, and the orphans it would stop.
 """
 
 EXAMPLES = r"""
@@ -60,7 +88,11 @@ EXAMPLES = r"""
   daskhub.deploy.local_supervisord:
     venv_bin: /opt/daskhub/venv/bin
     config: /opt/daskhub/etc/supervisord.conf
+    proxy_dir: /opt/daskhub/proxy
     programs: [jupyterhub, dask-gateway]
+    ports:
+      jupyterhub: [8000, 8081, 8001]
+      dask-gateway: [8002, 8003]
 
 - name: Restart the hub after its config changed
   daskhub.deploy.local_supervisord:
@@ -83,12 +115,26 @@ status:
   description: Program name -> supervisor state after the call.
   returned: always
   type: dict
+orphans:
+  description: >-
+    What a dead supervisord had left running and this call stopped (in check
+    mode: would stop), each with its pid and command line.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"pid": 4242, "command": "/opt/daskhub/venv/bin/python /opt/daskhub/venv/bin/jupyterhub -f ..."}]
+killed:
+  description: The pids of I(orphans) that needed C(SIGKILL).
+  returned: always
+  type: list
+  elements: int
 """
 
 import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskhub.deploy.plugins.module_utils import local_processes
 
 
 class Supervisor:
@@ -98,11 +144,14 @@ class Supervisor:
         self.config = module.params["config"]
 
     def ctl(self, *args):
-        return self.module.run_command([os.path.join(self.bin, "supervisorctl"), "-c", self.config, *args])
+        command = os.path.join(self.bin, "supervisorctl")
+        if not os.access(command, os.X_OK):  # a broken or half-installed venv
+            return 127, "", f"{command} is missing"
+        return self.module.run_command([command, "-c", self.config, *args])
 
     def running(self):
-        rc, out, _err = self.ctl("pid")
-        return rc == 0 and out.strip().isdigit()
+        # Asks supervisord on its socket, without the venv's supervisorctl.
+        return local_processes.supervisord_pid(self.config) is not None
 
     def status(self):
         _rc, out, _err = self.ctl("status")
@@ -121,6 +170,16 @@ class Supervisor:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.5)
+
+
+def _port_holders(module, program):
+    """Why a program may not start: who holds the ports it needs (a process supervisord does not know)."""
+    held = []
+    for port in module.params["ports"].get(program) or []:
+        holder = local_processes.port_holders(int(port))
+        if holder:
+            held.append(f"port {port} is held by {holder}")
+    return f" ({'; '.join(held)})" if held else ""
 
 
 def apply_changes(module, sup, result):
@@ -163,33 +222,43 @@ def main():
             "programs": {"type": "list", "elements": "str", "default": []},
             "restart": {"type": "list", "elements": "str", "default": []},
             "timeout": {"type": "int", "default": 60},
+            "proxy_dir": {"type": "path"},
+            "ports": {"type": "dict", "default": {}},
+            "stop_timeout": {"type": "int", "default": 10},
         },
         supports_check_mode=True,
     )
     sup = Supervisor(module)
     timeout = module.params["timeout"]
-    result = {"changed": False, "started": False, "restarted": [], "status": {}}
+    result = {"changed": False, "started": False, "restarted": [], "status": {}, "orphans": [], "killed": []}
     running = sup.running()
 
     if module.params["state"] == "stopped":
+        # Uninstall runs this on any state: what cannot be shut down here is
+        # stopped by local_leftover_processes after it, so warn, never fail.
         if running:
             result["changed"] = True
             if not module.check_mode:
-                sup.ctl("shutdown")
-                if not sup.wait(lambda: not sup.running(), timeout):
-                    module.fail_json(msg=f"supervisord ({sup.config}) did not stop within {timeout}s", **result)
+                rc, out, err = sup.ctl("shutdown")
+                if rc != 0:
+                    module.warn(f"supervisorctl shutdown failed (exit {rc}): {(err or out).strip()[:300]}")
+                elif not sup.wait(lambda: not sup.running(), timeout):
+                    module.warn(f"supervisord ({sup.config}) did not stop within {timeout}s")
         module.exit_json(**result)
 
     if not running:
         result.update(changed=True, started=True)
+        proxy_dir = module.params["proxy_dir"] or ""
         if module.check_mode:
+            result["orphans"] = local_processes.orphans(sup.config, os.path.dirname(sup.bin), proxy_dir)
             module.exit_json(**result)
-        # supervisord daemonizes by default and returns once forked.
-        rc, out, err = module.run_command([os.path.join(sup.bin, "supervisord"), "-c", sup.config])
-        if rc != 0:
-            module.fail_json(msg=f"supervisord -c {sup.config} failed: {(err or out).strip()}", **result)
-        if not sup.wait(sup.running, timeout):
-            module.fail_json(msg=f"supervisord ({sup.config}) did not answer within {timeout}s", **result)
+        try:
+            started = local_processes.start_supervisord(
+                sup.config, sup.bin, proxy_dir, module.params["stop_timeout"], timeout
+            )
+        except (RuntimeError, OSError) as err:
+            module.fail_json(msg=str(err), **result)
+        result.update(orphans=started["stopped"], killed=started["killed"], started=started["started"])
     else:
         apply_changes(module, sup, result)
 
@@ -208,7 +277,7 @@ def main():
         }
         module.fail_json(
             msg=f"supervisor programs not running after {timeout}s: "
-            + ", ".join(f"{name} is {state}" for name, state in bad.items())
+            + ", ".join(f"{name} is {state}{_port_holders(module, name)}" for name, state in bad.items())
             + f" (see the logs named in {sup.config})",
             **result,
         )

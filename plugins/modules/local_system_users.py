@@ -20,6 +20,13 @@ description:
   - Accounts that exist but are not in I(group) were not made by us; they
     are used as they are and never removed.
   - One call for all users, so the play never loops over users.
+  - With I(state=absent) (uninstall with purge), removes the accounts of
+    I(users) that are members of I(group), their homes too with
+    I(remove_home), and the group once it has no member left. Accounts not
+    in the group are never touched. Run it after their processes are gone
+    (C(local_leftover_processes)), because C(userdel) refuses an account that still
+    runs a process, and the module then fails, naming it. In check mode it
+    lists them (what uninstall reports as left behind).
 version_added: 0.1.0
 author: DaskHub deployer maintainers
 options:
@@ -36,6 +43,15 @@ options:
     description: Login shell of new accounts.
     type: str
     default: /bin/bash
+  state:
+    description: C(present) makes the group's accounts equal I(users); C(absent) removes those of I(users).
+    type: str
+    choices: [present, absent]
+    default: present
+  remove_home:
+    description: With I(state=absent), remove the accounts' home directories too.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -48,6 +64,12 @@ EXAMPLES = r"""
 - name: Accounts for the hub users
   daskhub.deploy.local_system_users:
     users: [admin, alice, bob]
+
+- name: Remove them and their homes (uninstall with purge)
+  daskhub.deploy.local_system_users:
+    users: [admin, alice, bob]
+    state: absent
+    remove_home: true
 """
 
 RETURN = r"""
@@ -57,13 +79,24 @@ created:
   type: list
   elements: str
 removed:
-  description: Accounts removed (homes kept).
+  description: >-
+    Accounts removed (with I(state=present) their homes are kept; with
+    I(state=absent) removed with I(remove_home)).
   returned: always
   type: list
   elements: str
+accounts:
+  description: >-
+    With I(state=absent), the accounts of I(users) in I(group) before the call
+    (the ones removed, or in check mode the ones left), with their homes.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "alice", "home": "/home/alice"}]
 """
 
 import grp
+import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
@@ -76,6 +109,8 @@ def main():
             "users": {"type": "list", "elements": "str", "required": True},
             "group": {"type": "str", "default": "daskhub-users"},
             "shell": {"type": "str", "default": "/bin/bash"},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "remove_home": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -84,12 +119,35 @@ def main():
     bad = [name for name in users if account_problem(name)]
     if bad:
         module.fail_json(msg="not usable as system account names: " + ", ".join(bad))
-    result = {"changed": False, "created": [], "removed": []}
+    result = {"changed": False, "created": [], "removed": [], "accounts": []}
     try:
         members = set(grp.getgrnam(group).gr_mem)
         group_exists = True
     except KeyError:
         members, group_exists = set(), False
+
+    def run(*args):
+        rc, out, err = module.run_command(list(args))
+        if rc != 0:
+            module.fail_json(msg=f"{' '.join(args)} failed: {(err or out).strip()}", **result)
+
+    if module.params["state"] == "absent":
+        ours = [name for name in users if name in members]
+        result["accounts"] = [{"name": name, "home": pwd.getpwnam(name).pw_dir} for name in ours]
+        last = group_exists and members <= set(ours)  # the group goes with its last member
+        result["changed"] = bool(ours) or last
+        if module.check_mode or not result["changed"]:
+            module.exit_json(**result)
+        for account in result["accounts"]:
+            # userdel --remove fails on a home that is already gone.
+            remove = module.params["remove_home"] and os.path.isdir(account["home"])
+            run("userdel", *(["--remove"] if remove else []), account["name"])
+            result["removed"].append(account["name"])
+        if last:
+            rc, out, err = module.run_command(["groupdel", group])
+            if rc != 0:  # e.g. still some account's primary group: harmless, say so
+                module.warn(f"groupdel {group} failed: {(err or out).strip()}")
+        module.exit_json(**result)
     existing = {entry.pw_name for entry in pwd.getpwall()}
     to_create = [name for name in users if name not in existing]
     to_remove = sorted(members - set(users))
@@ -97,11 +155,6 @@ def main():
     result["changed"] = bool(to_create or to_remove or not group_exists)
     if module.check_mode or not result["changed"]:
         module.exit_json(**result)
-
-    def run(*args):
-        rc, out, err = module.run_command(list(args))
-        if rc != 0:
-            module.fail_json(msg=f"{' '.join(args)} failed: {(err or out).strip()}", **result)
 
     if not group_exists:
         run("groupadd", "--system", group)

@@ -83,3 +83,36 @@ def test_a_version_that_does_not_exist_is_named_and_nothing_is_stamped(tmp_path)
         assert not (venv / ".daskhub-requirements.sha256").exists()
     # The next run tries again.
     assert local_venv(venv)[1]["changed"]
+
+
+def test_a_package_lost_under_a_matching_stamp_is_found_and_the_venv_rebuilt(tmp_path):
+    venv = tmp_path / "venv"
+    checks = {"imports": ["six"], "commands": ["python -c 'import six'"]}
+    rc, result = local_venv(venv, **checks)
+    assert rc == 0 and result["changed"] and not result["repaired"], result
+    # What uv leaves when it is killed midway (SIGTERM during the play's
+    # install): the package's .dist-info, with its RECORD, but not the
+    # package. The installer would take it for installed.
+    site_packages = next(venv.glob("lib/python3*/site-packages"))
+    (site_packages / "six.py").unlink()
+    assert installed(venv) == ""
+    rc, result = local_venv(venv, "--check", **checks)
+    assert rc == 0 and result["changed"] and "six.py" in result["repaired"], result
+    assert installed(venv) == "", "check mode repaired the venv"
+    rc, result = local_venv(venv, **checks)
+    assert rc == 0 and result["created"] and "six.py" in result["repaired"], result
+    assert installed(venv) == "1.16.0"
+    rc, result = local_venv(venv, **checks)
+    assert rc == 0 and not result["changed"], result
+
+
+def test_the_stamp_is_written_only_after_the_venv_passed_its_check(tmp_path):
+    venv = tmp_path / "venv"
+    rc, result = local_venv(venv, imports=["six", "daskhub_no_such_module"])
+    assert rc != 0
+    assert "fails its check" in result["msg"] and "daskhub_no_such_module" in result["msg"], result["msg"]
+    assert not (venv / ".daskhub-requirements.sha256").exists(), "a venv that failed its check was stamped"
+    rc, result = local_venv(venv, commands=["no-such-command --version"])
+    assert rc != 0 and "no-such-command is missing" in result["msg"], result["msg"]
+    rc, result = local_venv(venv, imports=["six"])
+    assert rc == 0 and result["changed"] and (venv / ".daskhub-requirements.sha256").exists(), result

@@ -107,11 +107,29 @@ def run_playbook(
     return _run(command, env=env, extra_env=extra_env, timeout=timeout, cwd=cwd, merge_stderr=merge_stderr)
 
 
-def start_playbook(*argv: str, env: dict | None = None, extra_env: dict | None = None) -> subprocess.Popen:
-    """ansible-playbook in the background (tests of concurrent runs); stdout piped, text."""
+def start_playbook(
+    *argv: str,
+    env: dict | None = None,
+    extra_env: dict | None = None,
+    stdout=subprocess.PIPE,
+    new_session: bool = False,
+) -> subprocess.Popen:
+    """ansible-playbook in the background (tests of concurrent or interrupted runs); text, stderr with stdout.
+
+    ``stdout`` is a pipe unless a file is given; ``new_session`` makes the run
+    a process group of its own, for a test that signals all of it.
+    """
     environment = dict(env) if env is not None else ansible_env()
     environment.update(extra_env or {})
-    return subprocess.Popen([ANSIBLE_PLAYBOOK, *argv], cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [ANSIBLE_PLAYBOOK, *argv],
+        cwd=ROOT,
+        env=environment,
+        stdout=stdout,
+        stderr=subprocess.STDOUT if stdout is not subprocess.PIPE else None,
+        text=True,
+        start_new_session=new_session,
+    )
 
 
 def run_ansible(

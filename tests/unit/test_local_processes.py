@@ -1,0 +1,122 @@
+"""plugins/module_utils/local_processes.py with real processes: what a dead supervisord leaves, and who holds a port.
+
+The process tree is the one supervisord builds, played by small Python
+processes: a "supervisord" starts a "hub" in a process group of its own
+(supervisord's setpgrp), the hub starts its "proxy" from the proxy prefix
+and a "notebook server" in a session of its own (the spawner's
+start_new_session) with a "kernel" under it; the real proxies, too, run in
+sessions of their own. Then the supervisord is
+SIGKILLed, as in the field.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from ansible_collections.daskhub.deploy.plugins.module_utils import local_processes as lp
+
+SLEEP = "import time; time.sleep(120)"
+
+
+def _wait_for(path: Path, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists() or not path.read_text().strip():
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A prefix whose dead supervisord left its hub, the hub's proxy, a user's server and its kernel."""
+    venv_bin = tmp_path / "venv/bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").symlink_to(sys.executable)
+    proxy = tmp_path / "proxy/bin"
+    proxy.mkdir(parents=True)
+    (proxy / "configurable-http-proxy").write_text(SLEEP)
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    hub = etc / "hub.py"
+    hub.write_text(
+        textwrap.dedent(f"""
+        import subprocess, sys
+        # The proxy and the server each in a session of its own, as the hub starts them.
+        proxy = subprocess.Popen([sys.executable, {str(proxy / "configurable-http-proxy")!r}], start_new_session=True)
+        server = subprocess.Popen([sys.executable, "-c", {_server_code(pids)!r}], start_new_session=True)
+        open({str(pids / "proxy")!r}, "w").write(str(proxy.pid))
+        open({str(pids / "server")!r}, "w").write(str(server.pid))
+        {SLEEP}
+        """)
+    )
+    config = etc / "supervisord.conf"
+    hub_command = f"{venv_bin / 'python'} {hub} -f {etc / 'jupyterhub_config.py'}"
+    config.write_text(
+        f"[unix_http_server]\nfile = {tmp_path / 'run/supervisord.sock'}\n\n"
+        f"[program:jupyterhub]\ncommand = {hub_command}\n"
+    )
+    (tmp_path / "run").mkdir()
+    supervisor_code = (
+        "import subprocess, sys, time\n"
+        f"hub = subprocess.Popen({hub_command.split()!r}, process_group=0)\n"
+        f"open({str(pids / 'hub')!r}, 'w').write(str(hub.pid))\n"
+        "time.sleep(120)\n"
+    )
+    # Its own session, as the daemonized supervisord has.
+    supervisor = subprocess.Popen([sys.executable, "-c", supervisor_code], start_new_session=True)
+    for name in ("hub", "proxy", "server", "kernel"):
+        _wait_for(pids / name)
+    found = {name: int((pids / name).read_text()) for name in ("hub", "proxy", "server", "kernel")}
+    supervisor.kill()
+    supervisor.wait()
+    yield {"config": str(config), "venv": str(tmp_path / "venv"), "proxy_dir": str(tmp_path / "proxy"), **found}
+    for pid in found.values():
+        if lp.alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _server_code(pids: Path) -> str:
+    return (
+        "import subprocess, sys, time\n"
+        f"kernel = subprocess.Popen([sys.executable, '-c', {SLEEP!r}])\n"
+        f"open({str(pids / 'kernel')!r}, 'w').write(str(kernel.pid))\n"
+        "time.sleep(120)\n"
+    )
+
+
+def test_the_orphans_of_a_dead_supervisord_are_its_programs_and_their_proxies_not_users_processes(site):
+    assert lp.supervisord_pid(site["config"]) is None, "nothing answers on the socket"
+    found = {process["pid"] for process in lp.orphans(site["config"], site["venv"], site["proxy_dir"])}
+    assert found == {site["hub"], site["proxy"]}
+    killed = lp.stop(lp.orphans(site["config"], site["venv"], site["proxy_dir"]), timeout=5)
+    assert killed == []
+    assert not lp.alive(site["hub"]) and not lp.alive(site["proxy"])
+    assert lp.alive(site["server"]) and lp.alive(site["kernel"]), "a user's server or kernel was stopped"
+
+
+def test_a_proxy_whose_hub_is_gone_is_an_orphan_too(site):
+    os.kill(site["hub"], signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while lp.alive(site["hub"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    found = {process["pid"] for process in lp.orphans(site["config"], site["venv"], site["proxy_dir"])}
+    assert found == {site["proxy"]}
+
+
+def test_port_holders_names_the_process():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        holder = lp.port_holders(port)
+        assert holder is not None and f"process {os.getpid()} " in holder, holder
+    assert lp.port_holders(port) is None
