@@ -221,12 +221,17 @@ def test_check_mode_reports_a_stopped_program_and_starts_nothing(local_stack):
 
 def test_system_users_plans_accounts_in_check_mode():
     rc, answer, output = run_module(
-        "local_system_users", {"users": ["root", "daskhub-zz-nobody"], "group": "daskhub-zz-test"}, "--check"
+        "local_system_users", {"users": ["nobody", "daskhub-zz-nobody"], "group": "daskhub-zz-test"}, "--check"
     )
     assert rc == 0, output
-    # root exists and is used as it is; only the missing account is planned.
+    # An existing account is used as it is (the preflight decides whether it
+    # may be); only the missing account is planned.
     assert answer["created"] == ["daskhub-zz-nobody"]
     assert answer["removed"] == []
+    # root never, whatever asks for it.
+    rc, answer, output = run_module("local_system_users", {"users": ["root"], "group": "daskhub-zz-test"}, "--check")
+    assert rc != 0
+    assert "not usable as system account names: root" in output
 
 
 @pytest.mark.stack
