@@ -147,14 +147,14 @@ lines:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.dask_clusters import (
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubAPIError, HubClient
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.dask_clusters import (
     ClustersError,
     GatewayClusters,
     parse_duration,
     select,
     summary,
 )
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import HubAPIError, HubClient
 
 
 def main():

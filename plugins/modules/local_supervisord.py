@@ -134,7 +134,7 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils import local_processes
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes as local_processes
 
 
 class Supervisor:

@@ -14,11 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import (
-    HUB_HEADER,
-    HubClient,
-    HubUnreachable,
-)
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HUB_HEADER, HubClient, HubUnreachable
 
 
 class ProxyThenHub(BaseHTTPRequestHandler):

@@ -11,11 +11,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import (
-    HubAPIError,
-    HubClient,
-    HubUnreachable,
-)
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubAPIError, HubClient, HubUnreachable
 
 
 class FlakyHub(BaseHTTPRequestHandler):

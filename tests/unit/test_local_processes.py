@@ -1,4 +1,4 @@
-"""plugins/module_utils/local_processes.py with real processes: what a dead supervisord leaves, and who holds a port.
+"""plugins/module_utils/host/processes.py with real processes: what a dead supervisord leaves, and who holds a port.
 
 The process tree is the one supervisord builds, played by small Python
 processes: a "supervisord" starts a "hub" in a process group of its own
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils import local_processes as lp
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes as lp
 
 SLEEP = "import time; time.sleep(120)"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils.secrets_store import (
+from ansible_collections.daskhub.deploy.plugins.module_utils.state.secrets_store import (
     FILE_HEADER,
     STORE_END,
     SecretsStore,

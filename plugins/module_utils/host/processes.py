@@ -5,7 +5,7 @@
 Standard library only, on purpose: the modules import it (local_supervisord,
 local_leftover_processes, local_preflight through local_stack), and the role
 copies this very file to the host, where cron runs it as the supervisor's
-watchdog (``python local_processes.py --config <prefix>/etc/supervisord.conf
+watchdog (``python processes.py --config <prefix>/etc/supervisord.conf
 ...``, see ``main``). The play and the watchdog so recover a dead supervisor
 the same way.
 
@@ -216,6 +216,23 @@ def port_holders(port: int) -> str | None:
         return None
     holders = [f"process {pid} ({cmdline[:160]})" for pid, cmdline in processes_with_sockets(inodes)]
     return ", ".join(holders) or "a process this user cannot inspect"
+
+
+def port_owner(port: int, prefix: str) -> str | None:
+    """Who listens on a TCP port: None (free), "ours" or a description.
+
+    "ours" means a process whose command line mentions the prefix, i.e. the
+    services of this very installation, so a re-run does not trip over them.
+    """
+    inodes = listening_inodes(port)
+    if not inodes:
+        return None
+    prefix = os.path.abspath(prefix)
+    for pid, cmdline in processes_with_sockets(inodes):
+        if prefix in cmdline:
+            return "ours"
+        return f"process {pid} ({cmdline[:120]})"
+    return "a process this user cannot inspect"
 
 
 # -- supervisord ------------------------------------------------------------------------
@@ -435,3 +452,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
