@@ -1,5 +1,4 @@
-"""YAML out: readable values files, their diffs, and secrets kept out of both.
-"""
+"""YAML out: readable values files, their diffs, and secrets kept out of both."""
 
 from __future__ import annotations
 

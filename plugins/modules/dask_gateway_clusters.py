@@ -150,11 +150,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubAPIError, HubClient
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.dask_clusters import (
     ClustersError,
-    GatewayClusters,
     parse_duration,
     select,
     summary,
 )
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.gateway_clusters import GatewayClusters
 
 
 def main():

@@ -107,8 +107,8 @@ import shutil
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import accounts as host_accounts
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import probes as host_probes
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes as local_processes
 
 
 def python_problem(module, python, minimum):
@@ -157,7 +157,7 @@ def main():
         except (TypeError, ValueError):
             problems.append(f"daskhub_local_{name}: not a port number: {value!r}")
             continue
-        owner = local_processes.port_owner(port, prefix)
+        owner = host_ports.port_owner(port, prefix)
         if owner == "ours":
             ours.append(name)
         elif owner:

@@ -17,8 +17,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.daskhub.deploy.plugins.filter import local_stack as filters
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import health
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import probes as host_probes
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes as local_processes
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
@@ -352,10 +352,10 @@ def test_port_owner_tells_ours_from_others():
         listener.listen()
         port = listener.getsockname()[1]
         # This process's command line contains the interpreter's path.
-        assert local_processes.port_owner(port, os.path.dirname(sys.executable)) == "ours"
-        other = local_processes.port_owner(port, "/nonexistent-prefix")
+        assert host_ports.port_owner(port, os.path.dirname(sys.executable)) == "ours"
+        other = host_ports.port_owner(port, "/nonexistent-prefix")
         assert other.startswith(f"process {os.getpid()} (")
-    assert local_processes.port_owner(port, "/nonexistent-prefix") is None
+    assert host_ports.port_owner(port, "/nonexistent-prefix") is None
 
 
 # --- Health ---------------------------------------------------------------------

@@ -1,5 +1,4 @@
-"""HTTP health checks of a deployed stack: the hub's API, the gateway through the hub.
-"""
+"""HTTP health checks of a deployed stack: the hub's API, the gateway through the hub."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""File-system probes of the local target's host: can other accounts run and reach our files, can the prefix be made.
-"""
+"""File-system probes of the local target's host: can other accounts run and reach our files, can the prefix be made."""
 
 from __future__ import annotations
 

@@ -35,7 +35,6 @@ def gateway_access_scope() -> str:
     return f"access:services!service={GATEWAY_SERVICE}"
 
 
-
 def gateway_cluster_config(model: dict) -> dict:
     """ClusterConfig traits both targets set (c.ClusterConfig.<trait>)."""
     gateway = model["gateway"]

@@ -26,6 +26,8 @@ _UNITS = {
     "Ei": 2**60,
     "m": 10**-3,
 }
+
+
 # Kubernetes uses decimal suffixes for k/M/G/T; dask-gateway and JupyterHub
 # read K/M/G/T as binary. Comparisons (request <= limit) only need one
 # consistent reading, and binary is what the services themselves apply.

@@ -1,5 +1,4 @@
-"""The local target's settings (prefix, bind address, ports, isolation): every problem at once.
-"""
+"""The local target's settings (prefix, bind address, ports, isolation): every problem at once."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The rules for user names (JupyterHub's) and account names (useradd's).
-"""
+"""The rules for user names (JupyterHub's) and account names (useradd's)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""External gateway access: the API over the hub's address (TLS), the LoadBalancer for schedulers only.
-"""
+"""External gateway access: the API over the hub's address (TLS), the LoadBalancer for schedulers only."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Helm's rules for combining values: several --values files, chart defaults under the user's values.
-"""
+"""Helm's rules for combining values: several --values files, chart defaults under the user's values."""
 
 from __future__ import annotations
 

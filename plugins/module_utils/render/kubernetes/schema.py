@@ -24,7 +24,6 @@ except ImportError:  # reported when validation runs, so docs and rendering work
     Draft7Validator = None
 
 
-
 @functools.lru_cache(maxsize=32)
 def _load_yaml_cached(path: str, mtime: float):
     del mtime  # part of the cache key only: an edited file is read again

@@ -1,5 +1,4 @@
-"""Moving a site from the daskhub umbrella chart to composed: blocked unless asked, and the plan.
-"""
+"""Moving a site from the daskhub umbrella chart to composed: blocked unless asked, and the plan."""
 
 from __future__ import annotations
 
@@ -31,7 +30,7 @@ def umbrella_move(model: dict, deployed_chart: str, move: bool) -> dict:
                 f"Release {release} in namespace {namespace} runs the umbrella chart {deployed_chart}, but "
                 "daskhub_chart_mode is composed (the default for new sites). Nothing was changed. To keep this "
                 "site as it is, set daskhub_chart_mode: daskhub in its inventory. To move it to the jupyterhub "
-                "and dask-gateway charts, read README.md (\"Moving a site from daskhub to composed\") and run "
+                'and dask-gateway charts, read README.md ("Moving a site from daskhub to composed") and run '
                 "with -e daskhub_kubernetes_move_from_daskhub=true (first with --check --diff)."
             ),
         }
@@ -59,7 +58,6 @@ def umbrella_move(model: dict, deployed_chart: str, move: bool) -> dict:
             f"leave release {release}: helm deletes them in that upgrade.",
             f"3. helm install {gateway['name']}: {gateway['chart']} {gateway['version']} makes them again under "
             f"the same names; {address}.",
-            "Running Dask clusters lose their gateway while it is replaced: stop them first "
-            "(playbooks/clusters.yml).",
+            "Running Dask clusters lose their gateway while it is replaced: stop them first (playbooks/clusters.yml).",
         ],
     }

@@ -1,5 +1,4 @@
-"""The local target's addresses: what clients on this host connect to, and the URL users open.
-"""
+"""The local target's addresses: what clients on this host connect to, and the URL users open."""
 
 from __future__ import annotations
 
