@@ -39,7 +39,7 @@ TOKEN_LIFETIME = 900
 class GatewayClusters:
     """Lists and stops every user's clusters through the gateway, with a hub admin token.
 
-    ``hub`` is a ``jupyterhub_api.HubClient`` whose token may create tokens
+    ``hub`` is a ``hub.api.HubClient`` whose token may create tokens
     for other users (the hub's ``tokens`` scope, e.g. a service in the
     ``admin`` role). ``gateway_url`` is the gateway's address,
     ``<hub>/services/dask-gateway`` on both targets.
