@@ -60,10 +60,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / ".collections"))
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyter_kernel import (  # noqa: E402
-    KernelError,
-    KernelSession,
-)
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import KernelError, KernelSession  # noqa: E402
 
 SERVICE_ACCOUNT = "daskhub-bench"
 PORT_NAMES = (

@@ -9,7 +9,7 @@ Use from pytest (``from hub_fixtures import ...``; tests/ is on sys.path) or
 from scripts (bench/). The service tokens mirror what the daskhub targets
 render for the user-sync service: its role's scopes, its admin-role
 membership and the Authenticator settings come from
-plugins/module_utils/site_model.py for a site whose admin is HUB_ADMIN, as
+plugins/module_utils/model/ for a site whose admin is HUB_ADMIN, as
 both targets render them (the ``user-sync-groups`` service: the same site
 with daskhub_user_sync_groups set).
 """
@@ -65,17 +65,17 @@ def rendered_site(manage_groups=False):
     collections = str(REPO_ROOT / ".collections")
     if collections not in sys.path:
         sys.path.insert(0, collections)
-    from ansible_collections.daskhub.deploy.plugins.module_utils import site_model  # noqa: PLC0415
+    from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model  # noqa: PLC0415
     from site_models import build_model  # noqa: PLC0415
 
     overrides = {"daskhub_admin_users": [HUB_ADMIN], "daskhub_users": []}
     if manage_groups:
         overrides["daskhub_user_sync_groups"] = {"physics": []}
     model = build_model(**overrides)
-    roles = site_model.hub_roles(model, "2026.3.0")
-    (role,) = [role for role in roles if site_model.USER_SYNC_SERVICE in role.get("services", [])]
-    admin = site_model.hub_services(model, None)[site_model.USER_SYNC_SERVICE]["admin"]
-    return role["scopes"], admin, site_model.hub_config(model, "2026.3.0")["Authenticator"]
+    roles = hub_model.hub_roles(model, "2026.3.0")
+    (role,) = [role for role in roles if hub_model.USER_SYNC_SERVICE in role.get("services", [])]
+    admin = hub_model.hub_services(model, None)[hub_model.USER_SYNC_SERVICE]["admin"]
+    return role["scopes"], admin, hub_model.hub_config(model, "2026.3.0")["Authenticator"]
 
 
 _USER_SYNC_SCOPES, _USER_SYNC_ADMIN, _AUTHENTICATOR = rendered_site()

@@ -11,10 +11,7 @@ from typing import Any
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import isidentifier
-from ansible_collections.daskhub.deploy.plugins.module_utils.secrets_store import (
-    SecretsStore,
-    SecretsStoreError,
-)
+from ansible_collections.daskhub.deploy.plugins.module_utils.state.secrets_store import SecretsStore, SecretsStoreError
 
 try:  # ansible-core >= 2.21
     from ansible.plugins.action import VariableLayer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.daskhub.deploy.plugins.module_utils import dask_clusters
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub import dask_clusters
 
 
 def _from_kubernetes(daskclusters, pods=None, include_stopped=False):

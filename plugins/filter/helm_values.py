@@ -5,7 +5,12 @@ from __future__ import annotations
 import base64
 
 import yaml
-from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values, network_policies
+from ansible_collections.daskhub.deploy.plugins.module_utils import yaml_io
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import (
+    external_gateway as external_access,
+)
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import merge as helm_merge
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import network_policies, umbrella
 
 
 def helm_values_diff(deployed, rendered, secret_keys=None, label="values"):
@@ -16,14 +21,14 @@ def helm_values_diff(deployed, rendered, secret_keys=None, label="values"):
     """
     if isinstance(deployed, dict) and ("release_values" in deployed or "chart" in deployed):
         deployed = _deployed_values(deployed)  # a helm_info status
-    return helm_values.values_diff(
-        helm_values.strip_secret_paths(deployed or {}, secret_keys or {}), rendered or {}, label
+    return yaml_io.values_diff(
+        yaml_io.strip_secret_paths(deployed or {}, secret_keys or {}), rendered or {}, label
     )
 
 
 def redact_secrets(text, secrets):
     """Text with every value of the secrets dict replaced by ********."""
-    return helm_values.redact(str(text), secrets or {})
+    return yaml_io.redact(str(text), secrets or {})
 
 
 def k8s_secret_data(secrets, names):
@@ -56,12 +61,12 @@ def ingress_address(ingress):
 
 def external_gateway(hub_url, load_balancer_address=""):
     """{address, proxy_address, code} for clients outside the cluster (the API over the hub's address)."""
-    return helm_values.external_gateway(hub_url, load_balancer_address)
+    return external_access.external_gateway(hub_url, load_balancer_address)
 
 
 def umbrella_move(model, deployed_chart, move=False):
     """{move, blocked, plan} for a site whose release runs the umbrella chart and whose model says composed."""
-    return helm_values.umbrella_move(model, deployed_chart, bool(move))
+    return umbrella.umbrella_move(model, deployed_chart, bool(move))
 
 
 def network_policy_selector(_model=None):
@@ -79,7 +84,7 @@ def _load_values_files(paths):
     merged = {}
     for path in paths:
         with open(path, encoding="utf-8") as stream:
-            merged = helm_values.deep_merge(merged, yaml.safe_load(stream) or {})
+            merged = helm_merge.deep_merge(merged, yaml.safe_load(stream) or {})
     return merged
 
 

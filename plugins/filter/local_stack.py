@@ -10,14 +10,19 @@ and tasks stay declarative.
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import addresses as local_addresses
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import config_files as local_config_files
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import documents as local_documents
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import paths as local_paths
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import usage as local_usage
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation import local_settings as settings_checks
 
 
 def _wrap(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except local_stack.LocalSettingsError as err:
+        except settings_checks.LocalSettingsError as err:
             raise AnsibleFilterError(str(err)) from None
         except KeyError as err:
             # A missing secret or setting: name it, never show values.
@@ -31,8 +36,8 @@ def _wrap(func):
 def local_config_sources(model, settings):
     """{"hub": jupyterhub_config.py, "gateway": dask_gateway_config.py} sources."""
     return {
-        "hub": local_stack.hub_config_source(model, settings),
-        "gateway": local_stack.gateway_config_source(model, settings),
+        "hub": local_config_files.hub_config_source(model, settings),
+        "gateway": local_config_files.gateway_config_source(model, settings),
     }
 
 
@@ -41,17 +46,17 @@ class FilterModule:
 
     def filters(self):
         return {
-            "local_paths": _wrap(local_stack.paths),
-            "local_settings_errors": local_stack.check_settings,
-            "local_service_account": local_stack.service_account,
-            "local_public_url": _wrap(local_stack.public_url),
-            "local_hub_internal_url": _wrap(local_stack.hub_internal_url),
-            "local_gateway_addresses": _wrap(local_stack.gateway_addresses),
-            "local_gateway_snippet": _wrap(local_stack.gateway_snippet),
-            "local_hub_document": _wrap(local_stack.hub_document),
-            "local_hub_secret_document": _wrap(local_stack.hub_secret_document),
-            "local_gateway_document": _wrap(local_stack.gateway_document),
-            "local_gateway_secret_document": _wrap(local_stack.gateway_secret_document),
+            "local_paths": _wrap(local_paths.paths),
+            "local_settings_errors": settings_checks.check_settings,
+            "local_service_account": local_usage.service_account,
+            "local_public_url": _wrap(local_addresses.public_url),
+            "local_hub_internal_url": _wrap(local_addresses.hub_internal_url),
+            "local_gateway_addresses": _wrap(local_addresses.gateway_addresses),
+            "local_gateway_snippet": _wrap(local_usage.gateway_snippet),
+            "local_hub_document": _wrap(local_documents.hub_document),
+            "local_hub_secret_document": _wrap(local_documents.hub_secret_document),
+            "local_gateway_document": _wrap(local_documents.gateway_document),
+            "local_gateway_secret_document": _wrap(local_documents.gateway_secret_document),
             "local_config_sources": _wrap(local_config_sources),
-            "local_usage_lines": _wrap(local_stack.usage_lines),
+            "local_usage_lines": _wrap(local_usage.usage_lines),
         }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values, operations
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import operations
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import releases as helm_releases
 
 
 def _release_names(model):
     """The site's Helm releases, in the order to remove them (reverse of install)."""
-    return [release["name"] for release in reversed(helm_values.releases(model))]
+    return [release["name"] for release in reversed(helm_releases.releases(model))]
 
 
 class FilterModule:

@@ -6,7 +6,11 @@ import functools
 import re
 from pathlib import Path
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation, site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import quantities
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation import model as model_validation
 
 # The collection root: roles/, playbooks/ and molecule/ (its scenarios'
 # inventories and facts) are read for the variable names the project uses.
@@ -50,18 +54,18 @@ class FilterModule:
     def filters(self):
         return {
             "site_model_errors": site_model_errors,
-            "secret_names": site_model.secret_names,
-            "image_has_tag": site_model.image_has_tag,
-            "singleuser_image": site_model.singleuser_image,
-            "worker_image": site_model.worker_image,
-            "hub_config": site_model.hub_config,
-            "hub_url": site_model.hub_url,
-            "verify_user": site_model.verify_user,
-            "hub_secret_config": site_model.hub_secret_config,
-            "hub_services": site_model.hub_services,
-            "service_tokens": site_model.service_tokens,
-            "hub_roles": site_model.hub_roles,
-            "gateway_options_handler": site_model.gateway_options_handler,
-            "gateway_cluster_config": site_model.gateway_cluster_config,
-            "user_environment": site_model.user_environment,
+            "secret_names": model_secrets.secret_names,
+            "image_has_tag": quantities.image_has_tag,
+            "singleuser_image": quantities.singleuser_image,
+            "worker_image": quantities.worker_image,
+            "hub_config": hub_model.hub_config,
+            "hub_url": hub_model.hub_url,
+            "verify_user": hub_model.verify_user,
+            "hub_secret_config": hub_model.hub_secret_config,
+            "hub_services": hub_model.hub_services,
+            "service_tokens": model_secrets.service_tokens,
+            "hub_roles": hub_model.hub_roles,
+            "gateway_options_handler": gateway_model.gateway_options_handler,
+            "gateway_cluster_config": gateway_model.gateway_cluster_config,
+            "user_environment": hub_model.user_environment,
         }

@@ -147,14 +147,15 @@ lines:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.dask_clusters import (
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubClient
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.dask_clusters import (
     ClustersError,
-    GatewayClusters,
     parse_duration,
     select,
     summary,
 )
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import HubAPIError, HubClient
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.gateway_clusters import GatewayClusters
 
 
 def main():

@@ -54,7 +54,7 @@ checks:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import health
 
 
 def main():
@@ -67,7 +67,7 @@ def main():
         supports_check_mode=True,
     )
     try:
-        checks = local_stack.wait_healthy(
+        checks = health.wait_healthy(
             module.params["hub_url"], gateway=module.params["gateway"], timeout=module.params["timeout"]
         )
     except TimeoutError as err:

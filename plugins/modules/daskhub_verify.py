@@ -111,13 +111,12 @@ import urllib.parse
 import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyter_kernel import (
-    CodeError,
-    KernelError,
-    KernelSession,
-)
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import HubAPIError, HubClient
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubClient
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import CodeError, KernelError, KernelSession
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import quantities
 
 GATEWAY_VARIABLES = (
     "DASK_GATEWAY__ADDRESS",
@@ -352,7 +351,7 @@ class Verifier:
         if not found["has_server_token"]:
             raise StepFailed("the notebook's environment", "the server has no JUPYTERHUB_API_TOKEN")
         factory = found.get("labextension_factory") or {}
-        wanted = site_model.LABEXTENSION_ENVIRONMENT
+        wanted = hub_model.LABEXTENSION_ENVIRONMENT
         if (factory.get("module"), factory.get("class")) != (
             wanted["DASK_LABEXTENSION__FACTORY__MODULE"],
             wanted["DASK_LABEXTENSION__FACTORY__CLASS"],
@@ -452,7 +451,7 @@ class Verifier:
         untagged = self.params["image"].rsplit(":", 1)[0]
         return self._expect_rejection(
             "reject an image without a tag",
-            site_model.IMAGE_TAG_ERROR,
+            quantities.IMAGE_TAG_ERROR,
             image=untagged,
             worker_cores=self.params["worker_cores"],
             worker_memory=self.params["worker_memory"],
@@ -465,7 +464,7 @@ class Verifier:
 
     def reject_bogus_token(self):
         request = urllib.request.Request(  # noqa: S310  the hub's own URL
-            f"{self.hub_url}/services/{site_model.GATEWAY_SERVICE}/api/v1/clusters/",
+            f"{self.hub_url}/services/{gateway_model.GATEWAY_SERVICE}/api/v1/clusters/",
             headers={"Authorization": "jupyterhub not-a-valid-token"},
         )
         try:
@@ -491,7 +490,7 @@ class Verifier:
             "GatewayCluster() with the site's default options",
             self.new_cluster,
             "401: the gateway rejected the notebook server's own token: its Spawner.server_token_scopes lack "
-            f"access:services!service={site_model.GATEWAY_SERVICE}, or the gateway's hub token is wrong; "
+            f"access:services!service={gateway_model.GATEWAY_SERVICE}, or the gateway's hub token is wrong; "
             f"other errors: {gateway}",
         )
         self.step(

@@ -128,7 +128,10 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values
+from ansible_collections.daskhub.deploy.plugins.module_utils import yaml_io
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import releases as helm_releases
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import schema as chart_schema
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import values as helm_values
 
 
 def _read(path):
@@ -163,7 +166,7 @@ def _write(module, path, content, mode):
 def _placeholders(value):
     if isinstance(value, dict):
         return {key: _placeholders(item) for key, item in value.items()}
-    return helm_values.REDACTED
+    return yaml_io.REDACTED
 
 
 def main():
@@ -183,9 +186,9 @@ def main():
     try:
         rendered = helm_values.render(model, secrets)
         if module.params["validate"]:
-            helm_values.validate(rendered, module.params["chart_data_dir"])
+            chart_schema.validate(rendered, module.params["chart_data_dir"])
     except ValueError as err:  # ValuesError, model_validation.ModelError: messages name the variable
-        module.fail_json(msg=helm_values.redact(str(err), secrets))
+        module.fail_json(msg=yaml_io.redact(str(err), secrets))
     except KeyError as err:
         module.fail_json(msg=f"the site model lacks {err}: pass daskhub_model from the daskhub_model role")
 
@@ -198,8 +201,8 @@ def main():
         values_file = os.path.join(folder, "values.yaml")
         secrets_file = os.path.join(folder, "secrets.yaml")
         files = (
-            (values_file, helm_values.dump_yaml(release["values"]), 0o644, False),
-            (secrets_file, helm_values.dump_yaml(release["secrets"]), 0o600, True),
+            (values_file, yaml_io.dump_yaml(release["values"]), 0o644, False),
+            (secrets_file, yaml_io.dump_yaml(release["secrets"]), 0o600, True),
         )
         for path, content, mode, secret in files:
             before = _read(path)
@@ -238,7 +241,7 @@ def main():
         "changed": changed,
         "releases": releases,
         "network_policies": rendered["network_policies"],
-        "chart_versions": helm_values.chart_versions(model),
+        "chart_versions": helm_releases.chart_versions(model),
         "gateway_traefik_service": f"traefik-{helm_values.gateway_fullname(model)}",
         "hub_url": rendered["hub_url"],
         "gateway_address": rendered["gateway_address"],

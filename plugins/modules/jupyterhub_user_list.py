@@ -57,7 +57,8 @@ admins:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import HubAPIError, HubClient
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubClient
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
 
 
 def main():

@@ -210,7 +210,7 @@ sources:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.user_sources import SourceError, read_sources
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.user_sources import SourceError, read_sources
 
 SOURCE_OPTIONS = {
     "type": {"type": "str", "required": True, "choices": ["list", "file", "http", "ldap"]},

@@ -215,12 +215,9 @@ hub_version:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import (
-    ADMIN_ROLE_HINT,
-    HubAPIError,
-    HubClient,
-)
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_users import (
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubClient
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import ADMIN_ROLE_HINT, HubAPIError
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.users import (
     PlanError,
     diff_text,
     normalize_names,

@@ -70,7 +70,7 @@ killed:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.local_processes import (
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.processes import (
     processes_under,
     stop_everything_under,
 )

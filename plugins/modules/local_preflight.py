@@ -106,7 +106,9 @@ import os
 import shutil
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils import host_accounts, local_stack
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import accounts as host_accounts
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import probes as host_probes
 
 
 def python_problem(module, python, minimum):
@@ -145,7 +147,7 @@ def main():
     )
     prefix = module.params["prefix"]
     problems = []
-    problem = local_stack.prefix_problem(prefix)
+    problem = host_probes.prefix_problem(prefix)
     if problem:
         problems.append(f"daskhub_local_prefix: {problem}")
     ours = []
@@ -155,7 +157,7 @@ def main():
         except (TypeError, ValueError):
             problems.append(f"daskhub_local_{name}: not a port number: {value!r}")
             continue
-        owner = local_stack.port_owner(port, prefix)
+        owner = host_ports.port_owner(port, prefix)
         if owner == "ours":
             ours.append(name)
         elif owner:
@@ -167,7 +169,7 @@ def main():
         problem = python_problem(module, module.params["python"], module.params["min_python"])
         if problem:
             problems.append(f"daskhub_local_python: {problem}")
-    closed = local_stack.closed_parent(prefix) if module.params["shared_prefix"] else None
+    closed = host_probes.closed_parent(prefix) if module.params["shared_prefix"] else None
     if closed:
         problems.append(
             f"daskhub_local_prefix: {closed} (above {prefix}) is not searchable by other accounts, "

@@ -108,7 +108,8 @@ import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils import elf_runpath, local_stack
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import elf_runpath
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import probes as host_probes
 
 STAMP = ".daskhub-shared-python.json"
 STAMP_FORMAT = 1
@@ -362,7 +363,7 @@ def provide(python, dest, probe_user="nobody", check_mode=False):
         os.chmod(os.path.join(built, STAMP), 0o644)
         problem = _copy_works(copy, built, account)
         if problem:
-            hint = local_stack.shared_path_problem(copy)
+            hint = host_probes.shared_path_problem(copy)
             # Named as the copy will be called, not by the build's temporary name.
             why = (problem + (f"; {hint}" if hint else "")).replace(built, dest)
             raise SharedPythonError(

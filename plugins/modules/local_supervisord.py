@@ -24,7 +24,7 @@ description:
     hold the ports the new programs need. Users' notebook servers, kernels
     and Dask clusters run in sessions of their own and are left alone; the
     restarted hub and gateway adopt them. The role's cron watchdog runs the
-    same code (module_utils/local_processes.py).
+    same code (module_utils/host/processes.py).
   - Waits until every program in I(programs) is RUNNING and fails with
     their status otherwise, naming the process that holds a port a program
     needs (I(ports)).
@@ -134,7 +134,8 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils import local_processes
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes as local_processes
 
 
 class Supervisor:
@@ -176,7 +177,7 @@ def _port_holders(module, program):
     """Why a program may not start: who holds the ports it needs (a process supervisord does not know)."""
     held = []
     for port in module.params["ports"].get(program) or []:
-        holder = local_processes.port_holders(int(port))
+        holder = host_ports.port_holders(int(port))
         if holder:
             held.append(f"port {port} is held by {holder}")
     return f" ({'; '.join(held)})" if held else ""

@@ -100,7 +100,7 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.model_validation import account_problem
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation.names import account_problem
 
 
 def main():

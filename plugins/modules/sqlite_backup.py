@@ -63,7 +63,7 @@ import os
 import sqlite3
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.operations import sqlite_backup, timestamp
+from ansible_collections.daskhub.deploy.plugins.module_utils.model.operations import sqlite_backup, timestamp
 
 
 def main():

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import quantities
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
 from support import chart_boot, chart_envs, charts
 from support.playbooks import ROOT, recap, run_ansible, run_playbook
 
@@ -85,7 +87,7 @@ def test_the_chart_config_runs_in_the_hub_image_jupyterhub(site):
 
 
 def test_user_sync_play_against_the_booted_hub(site):
-    verify_user = site_model.verify_user(site.model)
+    verify_user = hub_model.verify_user(site.model)
     settings = {
         "daskhub_state_dir": str(site.state),
         "daskhub_target": "kubernetes",
@@ -108,8 +110,8 @@ def test_user_sync_play_against_the_booted_hub(site):
 
 
 def test_verify_service_is_limited_to_one_non_admin_users_server(site):
-    token = site.store()[site_model.service_secret_name(site_model.VERIFY_SERVICE)]
-    user = site_model.verify_user(site.model)
+    token = site.store()[model_secrets.service_secret_name(hub_model.VERIFY_SERVICE)]
+    user = hub_model.verify_user(site.model)
     assert _admin_view(site, user)["admin"] is False
     assert site.api("GET", f"/users/{user}", token)["name"] == user
     for other in [*(site.model.get("admin_users") or []), *(site.model.get("users") or [])]:
@@ -125,12 +127,12 @@ def test_verify_user_path_on_the_booted_site(site):
     gateway = site.model["gateway"]
     args = {
         "hub_url": site.public_url,
-        "api_token": site.store()[site_model.service_secret_name(site_model.VERIFY_SERVICE)],
-        "user": site_model.verify_user(site.model),
+        "api_token": site.store()[model_secrets.service_secret_name(hub_model.VERIFY_SERVICE)],
+        "user": hub_model.verify_user(site.model),
         "worker_cores": gateway["worker_cores"]["default"],
         "worker_memory": gateway["worker_memory"]["default"],
         "worker_cores_max": gateway["worker_cores"]["max"],
-        "image": site_model.worker_image(site.model),
+        "image": quantities.worker_image(site.model),
         "target": "kubernetes",
         "timeout": 240,
     }
@@ -158,17 +160,17 @@ def test_rotation_revokes_the_replaced_service_token_in_the_hub_pod(site):
     chart_boot.rollout(site, daskhub_secrets_rotate=["user_sync_api_token"])
     new = site.store()["user_sync_api_token"]
     assert new != old
-    assert chart_boot.new_hub_token(site, site_model.USER_SYNC_SERVICE) == new
+    assert chart_boot.new_hub_token(site, hub_model.USER_SYNC_SERVICE) == new
     # JupyterHub keeps the replaced config token valid: the fault the step exists for.
     assert site.status("GET", "/users", old) == 200
     done = site.pods["hub"].exec(["python3", "-c", REVOKE_SCRIPT.read_text(), "--z2jh"])
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout)["revoked"][site_model.USER_SYNC_SERVICE] == 1
+    assert json.loads(done.stdout)["revoked"][hub_model.USER_SYNC_SERVICE] == 1
     assert old not in done.stdout + done.stderr
     assert site.status("GET", "/users", old) == 403
     assert site.status("GET", "/users", new) == 200
     again = site.pods["hub"].exec(["python3", "-c", REVOKE_SCRIPT.read_text(), "--z2jh"])
-    assert json.loads(again.stdout)["revoked"][site_model.USER_SYNC_SERVICE] == 0
+    assert json.loads(again.stdout)["revoked"][hub_model.USER_SYNC_SERVICE] == 0
 
 
 def test_the_templated_values_are_the_release_roles(site):

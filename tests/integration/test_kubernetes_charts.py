@@ -17,7 +17,9 @@ from __future__ import annotations
 import pytest
 import yaml
 from ansible_collections.daskhub.deploy.plugins.filter import helm_values as filters
-from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values as hv
+from ansible_collections.daskhub.deploy.plugins.module_utils import yaml_io
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import schema as chart_schema
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import values as helm_values
 from support import charts
 from support import kubernetes_site as ks
 
@@ -104,8 +106,8 @@ def test_every_inventory_templates_lints_and_validates_in_both_modes(inventory, 
 def _release_files(tmp_path, release):
     """The values files the helm_values module writes for a release (same dump, same split)."""
     values, secrets = tmp_path / "values.yaml", tmp_path / "secrets.yaml"
-    values.write_text(hv.dump_yaml(release["values"]))
-    secrets.write_text(hv.dump_yaml(release["secrets"]))
+    values.write_text(yaml_io.dump_yaml(release["values"]))
+    secrets.write_text(yaml_io.dump_yaml(release["secrets"]))
     return {**release, "values_file": str(values), "secrets_file": str(secrets)}
 
 
@@ -121,10 +123,10 @@ def _release_files(tmp_path, release):
 def test_the_real_chart_rejects_what_our_validation_rejects(pulled, helm, tmp_path, mode, extra, path):
     """Our schema check and the chart's own values.schema.json in helm agree on bad values."""
     model = ks.model("local", daskhub_chart_mode=mode, daskhub_extra_values=extra)
-    rendered = hv.render(model, ks.secrets(model))
-    failing = [r for r in rendered["releases"] if hv.validate_release(r, str(ks.CHART_DATA))]
+    rendered = helm_values.render(model, ks.secrets(model))
+    failing = [r for r in rendered["releases"] if chart_schema.validate_release(r, str(ks.CHART_DATA))]
     assert len(failing) == 1
-    assert path in "\n".join(hv.validate_release(failing[0], str(ks.CHART_DATA)))
+    assert path in "\n".join(chart_schema.validate_release(failing[0], str(ks.CHART_DATA)))
     release = _release_files(tmp_path, failing[0])
     chart_dir = pulled(release["chart"], release["version"])
     result = helm.run(

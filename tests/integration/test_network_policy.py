@@ -25,7 +25,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values as hv
+from ansible_collections.daskhub.deploy.plugins.module_utils import yaml_io
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import merge as helm_merge
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import releases as helm_releases
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import values as helm_values
 from dask_gateway_server.backends.kubernetes.backend import KubeClusterConfig
 from dask_gateway_server.backends.kubernetes.controller import KubeController
 from support import charts, network_analyzer
@@ -43,8 +46,8 @@ CASES = [
 def _template(release, tmp_path, namespace):
     folder = tmp_path / release["key"]
     folder.mkdir(parents=True)
-    (folder / "values.yaml").write_text(hv.dump_yaml(release["values"]))
-    (folder / "secrets.yaml").write_text(hv.dump_yaml(release["secrets"]))
+    (folder / "values.yaml").write_text(yaml_io.dump_yaml(release["values"]))
+    (folder / "secrets.yaml").write_text(yaml_io.dump_yaml(release["secrets"]))
     files = {"values_file": str(folder / "values.yaml"), "secrets_file": str(folder / "secrets.yaml")}
     chart_dir = charts.pull(release["chart"], release["version"])
     _, newest = charts.kube_versions([chart_dir])
@@ -78,14 +81,14 @@ def _singleuser_labels(objects, chart_dir, hub_values):
     subchart = chart_dir / "charts" / "jupyterhub"  # inside the umbrella
     jupyterhub_chart = subchart if subchart.is_dir() else chart_dir
     defaults = charts.documents((jupyterhub_chart / "values.yaml").read_text())[0]
-    values = hv.coalesce(hub_values, defaults)
+    values = helm_merge.coalesce(hub_values, defaults)
     return {**policy["spec"]["podSelector"]["matchLabels"], **(values["singleuser"].get("extraLabels") or {})}
 
 
 def site_network(inventory, mode, tmp_path):
     model = ks.model(inventory, daskhub_chart_mode=mode)
     assert model["hub_network_policy_enabled"] is True, "the case is the model's default: policies on"
-    rendered = hv.render(model, ks.secrets(model))
+    rendered = helm_values.render(model, ks.secrets(model))
     namespace = model["namespace"]
     objects, hub_values, hub_chart = [], None, None
     for release in rendered["releases"]:
@@ -98,7 +101,7 @@ def site_network(inventory, mode, tmp_path):
     user_labels = _singleuser_labels(objects, hub_chart, hub_values)
     pods += [_pod(f"jupyter-{user}", namespace, user_labels, [{"name": "notebook-port", "containerPort": 8888}])
              for user in ("alice", "bob")]
-    controller = KubeController(gateway_instance=hv.gateway_fullname(model), api_url="http://api/api")
+    controller = KubeController(gateway_instance=helm_releases.gateway_fullname(model), api_url="http://api/api")
     for is_worker, name in ((False, "dask-scheduler-c1"), (True, "dask-worker-c1"), (True, "dask-worker-c1-b")):
         pod = controller.make_pod(namespace, "c1", KubeClusterConfig(), is_worker=is_worker)
         spec = pod["spec"]["containers"][0]
@@ -136,7 +139,7 @@ def network(request, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp(f"{inventory or 'defaults'}-{mode}")
     namespace, found, policies = site_network(inventory, mode, tmp_path)
     model = ks.model(inventory, daskhub_chart_mode=mode)
-    fullname = hv.gateway_fullname(model)
+    fullname = helm_releases.gateway_fullname(model)
 
     def ports(source, destination):
         """Ports from source to destination; a bare pod name is one of the site's namespace."""

@@ -19,9 +19,9 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyter_kernel import KernelError
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import HubClient
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubClient
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import KernelError
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from ansible_collections.daskhub.deploy.plugins.modules import daskhub_verify
 from site_models import build_model
 from support.browser import Browser
@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.stack, LOCAL_STACK]
 
 USER = "alice"  # a user of the default inventory
 MODEL = build_model(ROOT / "inventories/local")
-VERIFY_USER = site_model.verify_user(MODEL)
+VERIFY_USER = hub_model.verify_user(MODEL)
 STEPS = (
     "hub answers",
     "start the user's own server",

@@ -23,7 +23,7 @@ from pathlib import Path
 import hub_fixtures
 import pytest
 import yaml
-from ansible_collections.daskhub.deploy.plugins.module_utils.user_sources import SourceError, read_source
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.user_sources import SourceError, read_source
 from hub_fixtures import HUB_ADMIN, REPO_ROOT
 from support.playbooks import ansible_env, recap, run_playbook, start_playbook, task_result
 from support.stacks import free_port

@@ -14,22 +14,22 @@ from typing import ClassVar
 
 import pytest
 import site_models
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from hub_fixtures import HUB_VERSIONS, Hub
 
 pytestmark = pytest.mark.hub
 MODEL = site_models.build_model(daskhub_users=["alice"], daskhub_admin_users=["hubadmin"])
-VERIFY_USER = site_model.verify_user(MODEL)
+VERIFY_USER = hub_model.verify_user(MODEL)
 
 
 class VerifyHub(Hub):
     """A test hub that also runs the verify service with the model's role."""
 
-    SERVICES: ClassVar[dict] = {**Hub.SERVICES, site_model.VERIFY_SERVICE: {"scopes": None, "admin": False}}
+    SERVICES: ClassVar[dict] = {**Hub.SERVICES, hub_model.VERIFY_SERVICE: {"scopes": None, "admin": False}}
 
     def config(self, chp):
-        role = next(r for r in site_model.hub_roles(MODEL, "2026.3.0") if r["name"] == site_model.VERIFY_SERVICE)
-        allowed = site_model.hub_config(MODEL, "2026.3.0")["Authenticator"]["allowed_users"]
+        role = next(r for r in hub_model.hub_roles(MODEL, "2026.3.0") if r["name"] == hub_model.VERIFY_SERVICE)
+        allowed = hub_model.hub_config(MODEL, "2026.3.0")["Authenticator"]["allowed_users"]
         return super().config(chp) + "\n".join(
             [
                 f"c.JupyterHub.load_roles.append({role!r})",
@@ -46,7 +46,7 @@ def verify_hub(request):
     hub.stop()
 
 
-def _status(hub, method, path, body=None, service=site_model.VERIFY_SERVICE):
+def _status(hub, method, path, body=None, service=hub_model.VERIFY_SERVICE):
     try:
         hub.api(method, path, body, service=service)
         return 200
@@ -63,7 +63,7 @@ def test_verify_service_reaches_its_users_server_and_mints_no_token(verify_hub):
     """
     user = verify_hub.api("GET", f"/users/{VERIFY_USER}")  # the hub made the allowed user at start
     assert user["admin"] is False
-    assert verify_hub.api("GET", f"/users/{VERIFY_USER}", service=site_model.VERIFY_SERVICE)["name"] == VERIFY_USER
+    assert verify_hub.api("GET", f"/users/{VERIFY_USER}", service=hub_model.VERIFY_SERVICE)["name"] == VERIFY_USER
     # Its own user's server: stopping one that is not running is allowed (not 403).
     assert _status(verify_hub, "DELETE", f"/users/{VERIFY_USER}/server") in (200, 202, 204, 400)
     for other in ("alice", "hubadmin"):

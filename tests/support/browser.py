@@ -4,7 +4,7 @@
 as the hub's /hub/token page does; ``start_server`` asks for the user's
 server as the hub's home page does; ``kernel`` opens a kernel in it
 with the server's own cookies and XSRF token, as JupyterLab does, through
-``KernelSession`` (plugins/module_utils/jupyter_kernel.py).
+``KernelSession`` (plugins/module_utils/hub/kernel.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyter_kernel import KernelSession
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import KernelSession
 
 
 class Browser:

@@ -10,7 +10,7 @@ import secrets as _secrets
 from pathlib import Path
 
 import site_models
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
 
 REPO = Path(__file__).resolve().parents[2]
 INVENTORIES = REPO / "inventories"
@@ -29,7 +29,7 @@ def model(inventory: str | None = None, **overrides) -> dict:
 
 def secrets(model_dict: dict) -> dict:
     """What daskhub_secrets holds for the model: fresh values like `openssl rand -hex 32`."""
-    values = {name: _secrets.token_hex(32) for name in site_model.secret_names(model_dict)}
+    values = {name: _secrets.token_hex(32) for name in model_secrets.secret_names(model_dict)}
     if model_dict.get("authenticator") == "generic-oauth":
         values["oauth_client_secret"] = _secrets.token_hex(24)
     return values

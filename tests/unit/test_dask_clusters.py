@@ -1,4 +1,4 @@
-"""Unit tests of the cluster listing and selection logic (plugins/module_utils/dask_clusters.py).
+"""Unit tests of the cluster listing and selection logic (plugins/module_utils/hub/dask_clusters.py).
 
 The DaskCluster and Pod objects below have the shape dask-gateway-server's
 Kubernetes backend creates (make_cluster_object, the controller's labels) and
@@ -13,7 +13,7 @@ import datetime
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.daskhub.deploy.plugins.filter.dask_clusters import FilterModule
-from ansible_collections.daskhub.deploy.plugins.module_utils import dask_clusters as dc
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub import dask_clusters as dc
 
 NOW = datetime.datetime(2026, 3, 1, 12, 0, 0, tzinfo=datetime.UTC).timestamp()
 

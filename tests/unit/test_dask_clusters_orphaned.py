@@ -1,4 +1,4 @@
-"""Clusters whose owner is no longer a hub user (plugins/module_utils/dask_clusters.py).
+"""Clusters whose owner is no longer a hub user (plugins/module_utils/hub/dask_clusters.py).
 
 The gateway database is made with dask-gateway-server's own table
 definitions (backends/db_base.py) and JobStatus values, as the local
@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from ansible_collections.daskhub.deploy.plugins.filter.dask_clusters import FilterModule
-from ansible_collections.daskhub.deploy.plugins.module_utils import dask_clusters as dc
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub import dask_clusters as dc
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub import gateway_clusters
 from dask_gateway_server.backends import db_base
 
 NOW = 1_800_000_000.0
@@ -110,7 +111,7 @@ class RecordingHub:
         self.calls.append(("revoke", user))
 
 
-class RecordingGateway(dc.GatewayClusters):
+class RecordingGateway(gateway_clusters.GatewayClusters):
     """Records who each DELETE is sent as, instead of sending it."""
 
     def __init__(self, hub):

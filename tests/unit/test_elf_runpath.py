@@ -1,4 +1,4 @@
-"""Reading and rewriting an ELF binary's RUNPATH in place (plugins/module_utils/elf_runpath.py), on real binaries."""
+"""Reading and rewriting an ELF binary's RUNPATH in place (module_utils/host/elf_runpath.py), on real binaries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils import elf_runpath
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import elf_runpath
 
 PYENV = "/root/.pyenv/versions/3.12.1"
 PYENV_PYTHON = f"{PYENV}/bin/python3.12"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values as hv
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import (
+    external_gateway as external_access,
+)
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import values as helm_values
 from support import kubernetes_site as ks
 from support.snippets import gateway_call
 
 
 def test_the_snippet_sends_the_api_to_the_hubs_https_address():
-    printed = hv.external_gateway("https://daskhub.hep-analysis.example.org/", "198.51.100.7")
+    printed = external_access.external_gateway("https://daskhub.hep-analysis.example.org/", "198.51.100.7")
     assert gateway_call(printed["code"]) == {
         "address": "https://daskhub.hep-analysis.example.org/services/dask-gateway",
         "proxy_address": "gateway://198.51.100.7:80",
@@ -19,7 +22,7 @@ def test_the_snippet_sends_the_api_to_the_hubs_https_address():
 
 
 def test_without_a_load_balancer_there_is_no_proxy_address():
-    printed = hv.external_gateway("https://hub.example.org", "")
+    printed = external_access.external_gateway("https://hub.example.org", "")
     assert printed["proxy_address"] == ""
     assert gateway_call(printed["code"]) == {
         "address": "https://hub.example.org/services/dask-gateway",
@@ -37,7 +40,7 @@ def test_without_a_load_balancer_there_is_no_proxy_address():
 )
 def test_a_gateway_load_balancer_without_tls_warns(overrides, expected):
     model = ks.model("example-site", **overrides)
-    rendered = hv.render(model, ks.secrets(model))
+    rendered = helm_values.render(model, ks.secrets(model))
     cleartext = [w for w in rendered["warnings"] if "without TLS" in w]
     if expected is None:
         assert cleartext == []

@@ -9,8 +9,13 @@ import shutil
 import pytest
 import yaml
 from ansible_collections.daskhub.deploy.plugins.filter import helm_values as filters
-from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values as hv
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils import yaml_io
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import quantities
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import merge as helm_merge
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import releases as helm_releases
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import schema as chart_schema
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import values as helm_values
 from dask_gateway_server.models import User
 from support import charts
 from support import kubernetes_site as ks
@@ -25,7 +30,7 @@ CHART_DATA_DIRS = [pytest.param("shipped", id="shipped"), pytest.param("shared",
 def render(inventory="example-site", secrets=None, **overrides):
     model = ks.model(inventory, **overrides)
     secrets = secrets or ks.secrets(model)
-    return model, secrets, hv.render(model, secrets)
+    return model, secrets, helm_values.render(model, secrets)
 
 
 def by_key(rendered):
@@ -77,7 +82,7 @@ def test_every_inventory_validates_in_both_chart_modes(inventory, mode, chart_da
         ["dask/daskhub"] if mode == "daskhub" else ["jupyterhub/jupyterhub", "dask/dask-gateway"]
     )
     for release in rendered["releases"]:
-        assert hv.validate_release(release, str(chart_data)) == []
+        assert chart_schema.validate_release(release, str(chart_data)) == []
 
 
 def test_shipped_chart_data_is_an_unchanged_copy_of_the_shared_data():
@@ -184,12 +189,12 @@ def test_example_site_key_by_key():
     assert backend["image"] == {"name": "pangeo/pangeo-notebook", "tag": "2024.01.15"}
     # The options handler is site_model's, unchanged, with the site's bounds.
     handler = gateway["gateway"]["extraConfig"]["optionHandler"]
-    assert handler == site_model.gateway_options_handler(model)
+    assert handler == gateway_model.gateway_options_handler(model)
     assert 'Integer("worker_cores", default=1, min=1, max=7' in handler
     assert 'Float("worker_memory", default=4.0, min=1.0, max=27.0' in handler
     assert 'Integer("num_gpus", default=0, min=0, max=1' in handler
     assert "_DASKHUB_GPUS = 'nvidia.com/gpu'" in handler
-    assert site_model.IMAGE_TAG_ERROR in handler
+    assert quantities.IMAGE_TAG_ERROR in handler
     # daskhub 2024.1.1 runs dask-gateway 2024.1.0: no jupyterhubServiceName
     # (its schema forbids the key) and so no access scope to require.
     assert gateway["gateway"]["auth"] == {"type": "jupyterhub"}
@@ -213,7 +218,7 @@ def test_the_example_sites_options_handler_offers_its_limits_on_both_targets(tar
         source = gateway_section(rendered)["gateway"]["extraConfig"]["optionHandler"]
         backend = "dask_gateway_server.backends.kubernetes.KubeBackend"
     else:
-        source = site_model.gateway_options_handler(ks.model("example-site", daskhub_target="local"))
+        source = gateway_model.gateway_options_handler(ks.model("example-site", daskhub_target="local"))
         backend = "dask_gateway_server.backends.local.UnsafeLocalBackend"
     options = _exec_config(source, backend).Backend.cluster_options
     user = User("alice")
@@ -304,7 +309,7 @@ def test_umbrella_mode_with_a_gateway_that_knows_scoped_access():
     """A newer gateway in the umbrella gets the service name too (version-gated, not mode-gated)."""
     model = ks.model("local")
     versions = {"jupyterhub": "4.4.0", "dask-gateway": "2026.3.0"}
-    values = hv._gateway_values(model, versions, composed=False)
+    values = helm_values._gateway_values(model, versions, composed=False)
     assert values["gateway"]["auth"]["jupyterhub"]["jupyterhubServiceName"] == "dask-gateway"
     assert "apiUrl" not in values["gateway"]["auth"]["jupyterhub"]
 
@@ -318,8 +323,8 @@ def test_tokens_are_wired_explicitly_and_idempotently(mode):
         "example-site", daskhub_chart_mode=mode, daskhub_hub_extra_services={"grafana": {"url": "http://g"}}
     )
     secrets = ks.secrets(model)
-    first = hv.render(model, secrets)
-    second = hv.render(model, dict(secrets))
+    first = helm_values.render(model, secrets)
+    second = helm_values.render(model, dict(secrets))
     assert first == second
     hub = hub_section(first, "secrets")
     gateway = gateway_section(first, "secrets")
@@ -337,12 +342,12 @@ def test_tokens_are_wired_explicitly_and_idempotently(mode):
 def test_no_secret_in_the_values(inventory, mode):
     model = ks.model(inventory, daskhub_chart_mode=mode)
     secrets = ks.secrets(model)
-    rendered = hv.render(model, secrets)
+    rendered = helm_values.render(model, secrets)
     for release in rendered["releases"]:
-        text = hv.dump_yaml(release["values"])
+        text = yaml_io.dump_yaml(release["values"])
         for name, value in secrets.items():
             assert value not in text, name
-        secret_text = hv.dump_yaml(release["secrets"])
+        secret_text = yaml_io.dump_yaml(release["secrets"])
         assert any(value in secret_text for value in secrets.values())
 
 
@@ -412,11 +417,12 @@ def test_extra_values_are_merged_last_in_both_modes():
         assert hub["cull"] == {"timeout": 7200}
         assert gateway_section(rendered)["gateway"]["loglevel"] == "DEBUG"
         for release in rendered["releases"]:
-            assert hv.validate_release(release, str(ks.CHART_DATA)) == []
+            assert chart_schema.validate_release(release, str(ks.CHART_DATA)) == []
 
 
 def test_composed_mode_rejects_umbrella_only_extra_values():
-    with pytest.raises(hv.ValuesError, match=r"composed mode only the jupyterhub: and dask-gateway: sections.*rbac"):
+    message = r"composed mode only the jupyterhub: and dask-gateway: sections.*rbac"
+    with pytest.raises(helm_releases.ValuesError, match=message):
         render("local", daskhub_chart_mode="composed", daskhub_extra_values={"rbac": {"enabled": False}})
 
 
@@ -452,8 +458,8 @@ def test_composed_mode_rejects_umbrella_only_extra_values():
 )
 def test_schema_errors_name_the_path(mode, extra, expected):
     _model, _secrets, rendered = render("local", daskhub_chart_mode=mode, daskhub_extra_values=extra)
-    with pytest.raises(hv.ValuesError) as caught:
-        hv.validate(rendered, str(ks.CHART_DATA))
+    with pytest.raises(helm_releases.ValuesError) as caught:
+        chart_schema.validate(rendered, str(ks.CHART_DATA))
     assert re.search(expected, str(caught.value)), str(caught.value)
 
 
@@ -461,14 +467,14 @@ def test_a_secret_never_appears_in_a_validation_error():
     extra = {"jupyterhub": {"proxy": {"secretToken": {"nested": 1}}}}
     model = ks.model("local", daskhub_chart_mode="daskhub", daskhub_extra_values=extra)
     secrets = ks.secrets(model)
-    rendered = hv.render(model, secrets)
+    rendered = helm_values.render(model, secrets)
     # Make the secrets file itself the offending part.
     rendered["releases"][0]["secrets"]["jupyterhub"]["singleuser"] = {"startTimeout": secrets["cookie_secret"]}
-    with pytest.raises(hv.ValuesError) as caught:
-        hv.validate(rendered, str(ks.CHART_DATA))
+    with pytest.raises(helm_releases.ValuesError) as caught:
+        chart_schema.validate(rendered, str(ks.CHART_DATA))
     assert "jupyterhub.singleuser.startTimeout" in str(caught.value)
     assert secrets["cookie_secret"] not in str(caught.value)
-    assert hv.REDACTED in str(caught.value)
+    assert yaml_io.REDACTED in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -483,24 +489,24 @@ def test_a_secret_never_appears_in_a_validation_error():
 def test_bad_model_input_fails_before_rendering(overrides, expected):
     model = ks.model("example-site", **overrides)
     with pytest.raises(ValueError, match=expected):
-        hv.render(model, ks.secrets(model))
+        helm_values.render(model, ks.secrets(model))
 
 
 def test_unknown_umbrella_version_and_missing_secrets_are_clear_errors():
     model = ks.model("local", daskhub_chart_mode="daskhub", daskhub_chart_version="2030.1.0")
-    with pytest.raises(hv.ValuesError, match=r"2030\.1\.0 is not a daskhub release.*composed"):
-        hv.render(model, ks.secrets(model))
+    with pytest.raises(helm_releases.ValuesError, match=r"2030\.1\.0 is not a daskhub release.*composed"):
+        helm_values.render(model, ks.secrets(model))
     model = ks.model("local")
     secrets = ks.secrets(model)
     del secrets["cookie_secret"]
-    with pytest.raises(hv.ValuesError, match="daskhub_secrets lacks: cookie_secret"):
-        hv.render(model, secrets)
+    with pytest.raises(helm_releases.ValuesError, match="daskhub_secrets lacks: cookie_secret"):
+        helm_values.render(model, secrets)
 
 
 def test_missing_chart_data_is_a_clear_error(tmp_path):
     _, _, rendered = render("local", daskhub_chart_mode="daskhub")
-    with pytest.raises(hv.ValuesError, match=r"no chart data for daskhub 2024\.1\.1"):
-        hv.validate(rendered, str(tmp_path))
+    with pytest.raises(helm_releases.ValuesError, match=r"no chart data for daskhub 2024\.1\.1"):
+        chart_schema.validate(rendered, str(tmp_path))
 
 
 # --- helm's coalescing rules and the YAML we write ----------------------------------------
@@ -509,16 +515,16 @@ def test_missing_chart_data_is_a_clear_error(tmp_path):
 def test_coalesce_follows_helm():
     defaults = {"a": {"b": 1, "c": {"d": 2}}, "e": [1], "f": 3, "g": {"h": 1}}
     values = {"a": {"c": {"x": 9}}, "e": [2], "f": None, "g": "scalar"}
-    assert hv.coalesce(values, defaults) == {"a": {"b": 1, "c": {"d": 2, "x": 9}}, "e": [2], "g": "scalar"}
+    assert helm_merge.coalesce(values, defaults) == {"a": {"b": 1, "c": {"d": 2, "x": 9}}, "e": [2], "g": "scalar"}
     assert defaults == {"a": {"b": 1, "c": {"d": 2}}, "e": [1], "f": 3, "g": {"h": 1}}
 
 
 def test_deep_merge_replaces_lists_and_merges_maps():
-    assert hv.deep_merge({"a": {"b": [1], "c": 1}}, {"a": {"b": [2]}}) == {"a": {"b": [2], "c": 1}}
+    assert helm_merge.deep_merge({"a": {"b": [1], "c": 1}}, {"a": {"b": [2]}}) == {"a": {"b": [2], "c": 1}}
 
 
 def test_yaml_quotes_what_helm_would_misread_and_keeps_code_readable():
-    text = hv.dump_yaml({"tag": "1e3", "on": "yes", "num": "2024.01", "code": "a = 1\nb = 2\n", "plain": "x"})
+    text = yaml_io.dump_yaml({"tag": "1e3", "on": "yes", "num": "2024.01", "code": "a = 1\nb = 2\n", "plain": "x"})
     assert yaml.safe_load(text) == {"tag": "1e3", "on": "yes", "num": "2024.01", "code": "a = 1\nb = 2\n", "plain": "x"}
     assert 'tag: "1e3"' in text
     assert "code: |" in text
@@ -534,7 +540,7 @@ def test_yaml_quotes_what_helm_would_misread_and_keeps_code_readable():
     ],
 )
 def test_split_image(image, expected):
-    assert hv.split_image(image) == expected
+    assert helm_values.split_image(image) == expected
 
 
 # --- Filters used by the release and secrets roles -------------------------------------------
@@ -543,15 +549,15 @@ def test_split_image(image, expected):
 def test_values_diff_leaves_the_secrets_out():
     _model, secrets, rendered = render("local")
     release = rendered["releases"][0]
-    deployed = hv.deep_merge(release["values"], release["secrets"])
+    deployed = helm_merge.deep_merge(release["values"], release["secrets"])
     placeholders = {"jupyterhub": {"proxy": {"secretToken": "x"}, "hub": {"cookieSecret": "x", "services": {}}}}
     assert filters.helm_values_diff(deployed, release["values"], release["secrets"]) == ""
-    changed = hv.deep_merge(release["values"], {"jupyterhub": {"singleuser": {"startTimeout": 42}}})
+    changed = helm_merge.deep_merge(release["values"], {"jupyterhub": {"singleuser": {"startTimeout": 42}}})
     diff = filters.helm_values_diff(deployed, changed, release["secrets"])
     assert "+    startTimeout: 42" in diff
     for value in secrets.values():
         assert value not in diff
-    assert hv.strip_secret_paths({"jupyterhub": {"proxy": {"secretToken": "t"}}}, placeholders) == {}
+    assert yaml_io.strip_secret_paths({"jupyterhub": {"proxy": {"secretToken": "t"}}}, placeholders) == {}
 
 
 def test_redact_and_k8s_secret_round_trip():
@@ -575,11 +581,11 @@ def test_pending_releases_compare_the_merged_values_files(tmp_path):
     _, _, rendered = render("example-site")
     release = rendered["releases"][0]
     values_file, secrets_file = tmp_path / "values.yaml", tmp_path / "secrets.yaml"
-    values_file.write_text(hv.dump_yaml(release["values"]))
-    secrets_file.write_text(hv.dump_yaml(release["secrets"]))
+    values_file.write_text(yaml_io.dump_yaml(release["values"]))
+    secrets_file.write_text(yaml_io.dump_yaml(release["secrets"]))
     item = {**release, "values_file": str(values_file), "secrets_file": str(secrets_file)}
     # What `helm get values` returns after `helm upgrade -f values.yaml -f secrets.yaml`.
-    stored = yaml.safe_load(yaml.safe_dump(hv.deep_merge(release["values"], release["secrets"])))
+    stored = yaml.safe_load(yaml.safe_dump(helm_merge.deep_merge(release["values"], release["secrets"])))
     deployed = {"status": "deployed", "chart": "daskhub-2024.1.1", "release_values": stored}
     assert filters.helm_pending_releases([{"item": item, "status": deployed}]) == []
     assert filters.helm_pending_releases([{"item": item, "status": None}]) == ["dhub"]
@@ -587,7 +593,7 @@ def test_pending_releases_compare_the_merged_values_files(tmp_path):
     assert filters.helm_pending_releases([{"item": item, "status": older}]) == ["dhub"]
     failed = {**deployed, "status": "failed"}
     assert filters.helm_pending_releases([{"item": item, "status": failed}]) == ["dhub"]
-    rotated = hv.deep_merge(stored, {"jupyterhub": {"proxy": {"secretToken": "0" * 64}}})
+    rotated = helm_merge.deep_merge(stored, {"jupyterhub": {"proxy": {"secretToken": "0" * 64}}})
     assert filters.helm_pending_releases([{"item": item, "status": {**deployed, "release_values": rotated}}]) == [
         "dhub"
     ]

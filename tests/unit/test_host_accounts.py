@@ -1,10 +1,10 @@
-"""Which host accounts may stand behind hub users (module_utils/host_accounts.py), on this host's real accounts."""
+"""Which host accounts may stand behind hub users (module_utils/host/accounts.py), on this host's real accounts."""
 
 from __future__ import annotations
 
 import pwd
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import host_accounts
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import accounts as host_accounts
 
 GROUP = "daskhub-zz-no-such-group"
 

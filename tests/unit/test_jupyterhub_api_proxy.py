@@ -14,11 +14,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import (
-    HUB_HEADER,
-    HubClient,
-    HubUnreachable,
-)
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubClient
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HUB_HEADER, HubUnreachable
 
 
 class ProxyThenHub(BaseHTTPRequestHandler):

@@ -11,11 +11,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_api import (
-    HubAPIError,
-    HubClient,
-    HubUnreachable,
-)
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubClient
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError, HubUnreachable
 
 
 class FlakyHub(BaseHTTPRequestHandler):

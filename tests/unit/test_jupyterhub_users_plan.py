@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils.jupyterhub_users import (
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.users import (
     PlanError,
     deletion_limit,
     diff_text,

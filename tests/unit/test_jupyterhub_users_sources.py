@@ -7,7 +7,7 @@ in tests/integration/test_user_sync_hub.py.
 from __future__ import annotations
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils.user_sources import (
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.user_sources import (
     SourceError,
     from_structure,
     parse_csv,

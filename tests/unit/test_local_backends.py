@@ -9,7 +9,7 @@ import pwd
 from types import SimpleNamespace
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils import host_accounts
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import accounts as host_accounts
 from support.playbooks import ROOT
 
 _SPEC = importlib.util.spec_from_file_location(

@@ -1,4 +1,4 @@
-"""plugins/module_utils/local_processes.py with real processes: what a dead supervisord leaves, and who holds a port.
+"""plugins/module_utils/host/processes.py with real processes: what a dead supervisord leaves, and who holds a port.
 
 The process tree is the one supervisord builds, played by small Python
 processes: a "supervisord" starts a "hub" in a process group of its own
@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils import local_processes as lp
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes as lp
 
 SLEEP = "import time; time.sleep(120)"
 
@@ -117,6 +118,6 @@ def test_port_holders_names_the_process():
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         port = listener.getsockname()[1]
-        holder = lp.port_holders(port)
+        holder = host_ports.port_holders(port)
         assert holder is not None and f"process {os.getpid()} " in holder, holder
-    assert lp.port_holders(port) is None
+    assert host_ports.port_holders(port) is None

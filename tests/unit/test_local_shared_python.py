@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils import elf_runpath
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import elf_runpath
 from ansible_collections.daskhub.deploy.plugins.modules import local_shared_python as lsp
 
 PYENV = "/root/.pyenv/versions/3.12.1"

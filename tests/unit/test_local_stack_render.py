@@ -1,4 +1,4 @@
-"""The local target's rendering and host checks (plugins/module_utils/local_stack.py)."""
+"""The local target's rendering and host checks (plugins/module_utils/render/local/, host/)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,19 @@ from pathlib import Path
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.daskhub.deploy.plugins.filter import local_stack as filters
-from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values as hv
-from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack as ls
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import health
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import probes as host_probes
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import values as helm_values
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import addresses as local_addresses
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import config_files as local_config_files
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import documents as local_documents
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import paths as local_paths
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import usage as local_usage
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation import local_settings as settings_checks
 from site_models import local_settings
 from support import kubernetes_site as ks
 from support.playbooks import ROOT
@@ -42,7 +52,7 @@ def secrets(model):
 
 
 def test_default_settings_are_valid():
-    assert ls.check_settings(settings()) == []
+    assert settings_checks.check_settings(settings()) == []
 
 
 @pytest.mark.parametrize(
@@ -62,42 +72,42 @@ def test_default_settings_are_valid():
     ],
 )
 def test_bad_settings_are_named(overrides, message):
-    errors = ls.check_settings(settings(**overrides))
+    errors = settings_checks.check_settings(settings(**overrides))
     assert any(error.startswith(message) for error in errors), errors
 
 
 def test_bad_settings_stop_rendering_with_every_problem(model):
-    with pytest.raises(ls.LocalSettingsError) as caught:
-        ls.hub_document(model, settings(hub_port=0, bind_ip="nowhere"))
+    with pytest.raises(settings_checks.LocalSettingsError) as caught:
+        local_documents.hub_document(model, settings(hub_port=0, bind_ip="nowhere"))
     assert "daskhub_local_hub_port" in str(caught.value)
     assert "daskhub_local_bind_ip" in str(caught.value)
 
 
 def test_public_url_prefers_the_model_then_the_bind_address(model):
-    assert ls.public_url(model, settings()) == "http://127.0.0.1:8000"
+    assert local_addresses.public_url(model, settings()) == "http://127.0.0.1:8000"
     wildcard = settings(bind_ip="0.0.0.0", fqdn="hub.example.org")  # noqa: S104 - a setting, not a bind
-    assert ls.public_url(model, wildcard) == "http://hub.example.org:8000"
-    assert ls.public_url(model, settings(bind_ip="::1")) == "http://[::1]:8000"
+    assert local_addresses.public_url(model, wildcard) == "http://hub.example.org:8000"
+    assert local_addresses.public_url(model, settings(bind_ip="::1")) == "http://[::1]:8000"
     explicit = dict(model, hub_public_url="https://hub.example.org/")
-    assert ls.public_url(explicit, settings()) == "https://hub.example.org"
+    assert local_addresses.public_url(explicit, settings()) == "https://hub.example.org"
 
 
 # --- The hub ---------------------------------------------------------------------
 
 
 def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model):
-    document = ls.hub_document(model, settings())
+    document = local_documents.hub_document(model, settings())
     config = document["config"]
-    shared = site_model.hub_config(model, "2026.3.0")
+    shared = hub_model.hub_config(model, "2026.3.0")
     for section, traits in shared.items():
         for trait, value in traits.items():
             assert config[section][trait] == value, (section, trait)
-    assert config["JupyterHub"]["spawner_class"] == ls.SIMPLE_SPAWNER
+    assert config["JupyterHub"]["spawner_class"] == local_documents.SIMPLE_SPAWNER
     assert config["JupyterHub"]["bind_url"] == "http://127.0.0.1:8000"
     assert config["JupyterHub"]["hub_bind_url"] == "http://127.0.0.1:8081"
     assert config["JupyterHub"]["db_url"] == "sqlite:////opt/daskhub/state/jupyterhub.sqlite"
     assert config["JupyterHub"]["upgrade_db"] is True
-    assert config["JupyterHub"]["load_roles"] == site_model.hub_roles(model, "2026.3.0")
+    assert config["JupyterHub"]["load_roles"] == hub_model.hub_roles(model, "2026.3.0")
     assert config["ConfigurableHTTPProxy"]["command"] == [
         "/opt/daskhub/proxy/node_modules/.bin/configurable-http-proxy"
     ]
@@ -107,7 +117,7 @@ def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model
 
 
 def test_users_get_the_shared_gateway_environment(model):
-    environment = ls.hub_document(model, settings())["config"]["Spawner"]["environment"]
+    environment = local_documents.hub_document(model, settings())["config"]["Spawner"]["environment"]
     # What GatewayCluster() reads in a notebook, with no argument: the hub's
     # public port for the API, the gateway's proxy port for the scheduler.
     assert environment["DASK_GATEWAY__ADDRESS"] == "http://127.0.0.1:8000/services/dask-gateway"
@@ -117,7 +127,7 @@ def test_users_get_the_shared_gateway_environment(model):
 
 
 def test_gateway_is_a_hub_service_at_its_proxy(model):
-    services = {s["name"]: s for s in ls.hub_document(model, settings())["services"]}
+    services = {s["name"]: s for s in local_documents.hub_document(model, settings())["services"]}
     assert services["dask-gateway"] == {"name": "dask-gateway", "display": False, "url": "http://127.0.0.1:8002"}
     # The shipped local inventory has a verify user, so the verify service too.
     assert set(services) == {"dask-gateway", "user-sync", "daskhub-verify"}
@@ -126,38 +136,40 @@ def test_gateway_is_a_hub_service_at_its_proxy(model):
 
 def test_the_shared_uid_mode_as_root_runs_as_the_service_account_never_root(model):
     chosen = settings(run_as_root=True, service_user="daskhub")
-    config = ls.hub_document(model, chosen)["config"]
+    config = local_documents.hub_document(model, chosen)["config"]
     # jupyter-server refuses root without --allow-root: never asked for.
     assert "--allow-root" not in config["Spawner"].get("args", [])
-    assert config["JupyterHub"]["spawner_class"] == ls.SIMPLE_SPAWNER
-    assert ls.service_account(chosen) == "daskhub"
-    assert "the service account daskhub" in ls.isolation(chosen)
+    assert config["JupyterHub"]["spawner_class"] == local_documents.SIMPLE_SPAWNER
+    assert local_usage.service_account(chosen) == "daskhub"
+    assert "the service account daskhub" in local_usage.isolation(chosen)
     # Not as root, the play's own user runs everything; with system accounts, root runs the services.
-    assert ls.service_account(settings(run_as_root=False)) == ""
-    assert ls.service_account(settings(run_as_root=True, system_users=True)) == ""
+    assert local_usage.service_account(settings(run_as_root=False)) == ""
+    assert local_usage.service_account(settings(run_as_root=True, system_users=True)) == ""
 
 
 def test_system_users_switch_spawner_and_backend(model):
     chosen = settings(run_as_root=True, system_users=True)
-    hub = ls.hub_document(model, chosen)["config"]
-    gateway = ls.gateway_document(model, chosen)["config"]
-    assert hub["JupyterHub"]["spawner_class"] == ls.SYSTEM_SPAWNER
+    hub = local_documents.hub_document(model, chosen)["config"]
+    gateway = local_documents.gateway_document(model, chosen)["config"]
+    assert hub["JupyterHub"]["spawner_class"] == local_documents.SYSTEM_SPAWNER
     assert "SimpleLocalProcessSpawner" not in hub
     assert "args" not in hub["Spawner"]
-    assert gateway["DaskGateway"]["backend_class"] == ls.SYSTEM_BACKEND
+    assert gateway["DaskGateway"]["backend_class"] == local_documents.SYSTEM_BACKEND
 
 
 def test_secrets_only_in_the_secret_documents(model, secrets):
-    public = json.dumps(ls.hub_document(model, settings())) + json.dumps(ls.gateway_document(model, settings()))
-    public += ls.hub_config_source(model, settings()) + ls.gateway_config_source(model, settings())
+    public = json.dumps(local_documents.hub_document(model, settings()))
+    public += json.dumps(local_documents.gateway_document(model, settings()))
+    public += local_config_files.hub_config_source(model, settings())
+    public += local_config_files.gateway_config_source(model, settings())
     for name, value in secrets.items():
         assert value not in public, name
-    hub_secret = ls.hub_secret_document(model, secrets, settings())
-    assert hub_secret["service_tokens"] == site_model.service_tokens(model, secrets)
+    hub_secret = local_documents.hub_secret_document(model, secrets, settings())
+    assert hub_secret["service_tokens"] == model_secrets.service_tokens(model, secrets)
     assert hub_secret["config"]["ConfigurableHTTPProxy"]["auth_token"] == secrets["proxy_secret_token"]
     assert hub_secret["config"]["JupyterHub"]["cookie_secret"] == secrets["cookie_secret"]
     assert hub_secret["config"]["DummyAuthenticator"]["password"] == secrets["dummy_password"]
-    gateway_secret = ls.gateway_secret_document(secrets)
+    gateway_secret = local_documents.gateway_secret_document(secrets)
     # The gateway and its hub service share one token.
     token = gateway_secret["config"]["JupyterHubAuthenticator"]["jupyterhub_api_token"]
     assert token == hub_secret["service_tokens"]["dask-gateway"] == secrets["dask_gateway_api_token"]
@@ -167,8 +179,8 @@ def test_secrets_only_in_the_secret_documents(model, secrets):
 
 
 def test_gateway_document(model):
-    config = ls.gateway_document(model, settings())["config"]
-    assert config["DaskGateway"]["backend_class"] == ls.UNSAFE_BACKEND
+    config = local_documents.gateway_document(model, settings())["config"]
+    assert config["DaskGateway"]["backend_class"] == local_documents.UNSAFE_BACKEND
     assert config["DaskGateway"]["address"] == "127.0.0.1:8003"
     assert config["Proxy"] == {"address": "127.0.0.1:8002", "prefix": "/services/dask-gateway"}
     assert config["JupyterHubAuthenticator"] == {
@@ -189,18 +201,18 @@ def test_gateway_document(model):
 
 
 def test_older_gateways_do_not_require_the_access_scope(model):
-    config = ls.gateway_document(model, settings(gateway_version="2024.1.0"))["config"]
+    config = local_documents.gateway_document(model, settings(gateway_version="2024.1.0"))["config"]
     assert "jupyterhub_service_name" not in config["JupyterHubAuthenticator"]
 
 
 def test_both_targets_get_the_same_options_handler_and_authenticator(model, secrets):
-    local_source = ls.gateway_config_source(model, settings())
-    handler = site_model.gateway_options_handler(model)
-    authenticator = site_model.gateway_auth_code()
+    local_source = local_config_files.gateway_config_source(model, settings())
+    handler = gateway_model.gateway_options_handler(model)
+    authenticator = gateway_model.gateway_auth_code()
     assert local_source.endswith(handler)
     assert authenticator in local_source
     kubernetes_model = dict(model, target="kubernetes")
-    rendered = hv.render(kubernetes_model, secrets)
+    rendered = helm_values.render(kubernetes_model, secrets)
     for release in rendered["releases"]:
         values = release["values"]
         gateway = values.get("dask-gateway", values)
@@ -232,13 +244,13 @@ class FakeSection(dict):
 
 def test_generated_hub_config_loads_settings_and_secrets(tmp_path, model, secrets):
     chosen = settings(tmp_path)
-    paths = ls.paths(str(tmp_path))
+    paths = local_paths.paths(str(tmp_path))
     os.makedirs(paths["etc"])
     with open(paths["hub_secrets_json"], "w") as handle:
-        json.dump(ls.hub_secret_document(model, secrets, chosen), handle)
+        json.dump(local_documents.hub_secret_document(model, secrets, chosen), handle)
     c = FakeConfig()
-    exec(compile(ls.hub_config_source(model, chosen), "jupyterhub_config.py", "exec"), {"c": c})  # noqa: S102
-    assert c["JupyterHub"]["spawner_class"] == ls.SIMPLE_SPAWNER
+    exec(compile(local_config_files.hub_config_source(model, chosen), "jupyterhub_config.py", "exec"), {"c": c})  # noqa: S102
+    assert c["JupyterHub"]["spawner_class"] == local_documents.SIMPLE_SPAWNER
     assert c["DummyAuthenticator"]["password"] == secrets["dummy_password"]
     services = {s["name"]: s for s in c["JupyterHub"]["services"]}
     assert services["dask-gateway"]["api_token"] == secrets["dask_gateway_api_token"]
@@ -255,17 +267,17 @@ def test_the_hub_spawns_with_the_roles_classes_each_server_logging_to_a_file_of_
 ):
     """Servers outlive a hub restart; their output must not go to the restarted hub's pipe."""
     chosen = settings(tmp_path, run_as_root=system_users, system_users=system_users)
-    paths = ls.paths(str(tmp_path))
+    paths = local_paths.paths(str(tmp_path))
     os.makedirs(paths["etc"])
     with open(paths["hub_secrets_json"], "w") as handle:
-        json.dump(ls.hub_secret_document(model, secrets, chosen), handle)
+        json.dump(local_documents.hub_secret_document(model, secrets, chosen), handle)
     monkeypatch.setattr(sys, "path", list(sys.path))  # the generated file extends the hub's sys.path
     c = FakeConfig()
-    exec(compile(ls.hub_config_source(model, chosen), "jupyterhub_config.py", "exec"), {"c": c})  # noqa: S102
+    exec(compile(local_config_files.hub_config_source(model, chosen), "jupyterhub_config.py", "exec"), {"c": c})  # noqa: S102
     # The class the hub imports is in the file the role installs, found through sys.path.
     module, name = c["JupyterHub"]["spawner_class"].rsplit(".", 1)
     assert (module, name) == (
-        ls.SPAWNERS_MODULE,
+        local_paths.SPAWNERS_MODULE,
         "DaskhubLocalProcessSpawner" if system_users else "DaskhubSimpleLocalProcessSpawner",
     )
     assert paths["etc"] in sys.path
@@ -292,13 +304,13 @@ def test_embedding_survives_awkward_strings():
     for value in ["plain", "it's", "'''", "back\\slash", 'quote "x"', "ends with \\"]:
         document = {"config": {"Spawner": {"environment": {"X": value}}}}
         namespace = {}
-        exec("import json as _daskhub_json\nresult = " + ls._embed(document), namespace)  # noqa: S102
+        exec("import json as _daskhub_json\nresult = " + local_config_files._embed(document), namespace)  # noqa: S102
         assert namespace["result"] == document
 
 
 def test_filters_expose_the_module_and_name_bad_settings(model):
     table = filters.FilterModule().filters()
-    assert table["local_hub_document"](model, settings()) == ls.hub_document(model, settings())
+    assert table["local_hub_document"](model, settings()) == local_documents.hub_document(model, settings())
     with pytest.raises(AnsibleFilterError, match="daskhub_local_hub_port"):
         table["local_hub_document"](model, settings(hub_port=0))
     sources = table["local_config_sources"](model, settings())
@@ -306,7 +318,7 @@ def test_filters_expose_the_module_and_name_bad_settings(model):
 
 
 def test_snippet_is_three_lines_with_the_gateway_address(model):
-    lines = ls.gateway_snippet(model, settings()).splitlines()
+    lines = local_usage.gateway_snippet(model, settings()).splitlines()
     assert len(lines) == 3
     assert 'Gateway("http://127.0.0.1:8000/services/dask-gateway"' in lines[1]
     assert 'proxy_address="gateway://127.0.0.1:8002"' in lines[1]
@@ -316,7 +328,7 @@ def test_snippet_is_three_lines_with_the_gateway_address(model):
 
 
 def test_prefix_problem_accepts_a_creatable_prefix(tmp_path):
-    assert ls.prefix_problem(str(tmp_path / "a" / "b")) is None
+    assert host_probes.prefix_problem(str(tmp_path / "a" / "b")) is None
     assert not (tmp_path / "a").exists()
 
 
@@ -324,13 +336,13 @@ def test_prefix_problem_names_a_file_in_the_way(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert (
-        ls.prefix_problem(str(blocker / "prefix"))
+        host_probes.prefix_problem(str(blocker / "prefix"))
         == f"{blocker} is not a directory, so {blocker}/prefix cannot be created there"
     )
 
 
 def test_prefix_problem_names_an_unwritable_parent():
-    problem = ls.prefix_problem("/proc/daskhub-test-prefix")
+    problem = host_probes.prefix_problem("/proc/daskhub-test-prefix")
     assert problem.startswith("cannot write to /proc (")
 
 
@@ -340,10 +352,10 @@ def test_port_owner_tells_ours_from_others():
         listener.listen()
         port = listener.getsockname()[1]
         # This process's command line contains the interpreter's path.
-        assert ls.port_owner(port, os.path.dirname(sys.executable)) == "ours"
-        other = ls.port_owner(port, "/nonexistent-prefix")
+        assert host_ports.port_owner(port, os.path.dirname(sys.executable)) == "ours"
+        other = host_ports.port_owner(port, "/nonexistent-prefix")
         assert other.startswith(f"process {os.getpid()} (")
-    assert ls.port_owner(port, "/nonexistent-prefix") is None
+    assert host_ports.port_owner(port, "/nonexistent-prefix") is None
 
 
 # --- Health ---------------------------------------------------------------------
@@ -382,14 +394,14 @@ def fake_hub():
 
 def test_wait_healthy_returns_what_the_checks_answered(fake_hub):
     _Handler.gateway_status = "pass"
-    results = ls.wait_healthy(f"http://127.0.0.1:{fake_hub.server_port}/", timeout=5)
+    results = health.wait_healthy(f"http://127.0.0.1:{fake_hub.server_port}/", timeout=5)
     assert results == {"hub API": {"version": "5.5.4"}, "gateway health through the hub": {"status": "pass"}}
 
 
 def test_wait_healthy_names_the_failing_check(fake_hub):
     _Handler.gateway_status = "fail"
     with pytest.raises(TimeoutError, match=r"gateway health through the hub: .* reports \{'status': 'fail'\}"):
-        ls.wait_healthy(f"http://127.0.0.1:{fake_hub.server_port}", timeout=0.5, interval=0.1)
+        health.wait_healthy(f"http://127.0.0.1:{fake_hub.server_port}", timeout=0.5, interval=0.1)
 
 
 def test_wait_healthy_names_an_unreachable_hub():
@@ -397,18 +409,19 @@ def test_wait_healthy_names_an_unreachable_hub():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(TimeoutError, match=f"hub API: http://127.0.0.1:{port}/hub/api/ did not answer"):
-        ls.wait_healthy(f"http://127.0.0.1:{port}", timeout=0.3, interval=0.1)
+        health.wait_healthy(f"http://127.0.0.1:{port}", timeout=0.3, interval=0.1)
 
 
 def test_the_gateway_config_names_the_backends_installed_beside_it(model):
     for system_users, backend in ((True, "DaskhubLocalBackend"), (False, "DaskhubUnsafeLocalBackend")):
         local = settings(run_as_root=system_users, system_users=system_users)
-        source = ls.gateway_config_source(model, local)
+        source = local_config_files.gateway_config_source(model, local)
         compile(source, "dask_gateway_config.py", "exec")
-        assert ls.gateway_document(model, local)["classes_dir"] == ls.paths(local["prefix"])["etc"]
-        document = ls.gateway_document(model, local)
+        etc = local_paths.paths(local["prefix"])["etc"]
+        assert local_documents.gateway_document(model, local)["classes_dir"] == etc
+        document = local_documents.gateway_document(model, local)
         assert document["config"]["DaskGateway"]["backend_class"] == f"daskhub_local_backends.{backend}"
-    assert ls.paths("/opt/daskhub")["gateway_backends_py"] == "/opt/daskhub/etc/daskhub_local_backends.py"
+    assert local_paths.paths("/opt/daskhub")["gateway_backends_py"] == "/opt/daskhub/etc/daskhub_local_backends.py"
 
 
 def test_closed_parent_finds_the_first_directory_others_cannot_enter():
@@ -419,11 +432,11 @@ def test_closed_parent_finds_the_first_directory_others_cannot_enter():
         private.mkdir(mode=0o700)
         top.chmod(0o755)
         # The prefix need not exist yet; its nearest existing parents count.
-        assert ls.closed_parent(str(private / "not-yet" / "prefix")) == str(private)
+        assert host_probes.closed_parent(str(private / "not-yet" / "prefix")) == str(private)
         private.chmod(0o755)
-        assert ls.closed_parent(str(private / "not-yet" / "prefix")) is None
+        assert host_probes.closed_parent(str(private / "not-yet" / "prefix")) is None
         top.chmod(0o700)
-        assert ls.closed_parent(str(private / "prefix")) == str(top)
+        assert host_probes.closed_parent(str(private / "prefix")) == str(top)
     finally:
         shutil.rmtree(top)
 
@@ -439,9 +452,10 @@ def test_shared_path_problem_follows_links_and_parents():
     link = tmp_path / "link"
     link.symlink_to(tool)
     tmp_path.chmod(0o755)
-    assert ls.shared_path_problem(str(link)) == f"{private} (on the way to {tool}) is not searchable by other users"
+    expected = f"{private} (on the way to {tool}) is not searchable by other users"
+    assert host_probes.shared_path_problem(str(link)) == expected
     private.chmod(0o755)
-    assert ls.shared_path_problem(str(link)) is None
+    assert host_probes.shared_path_problem(str(link)) is None
     tool.chmod(0o750)
-    assert ls.shared_path_problem(str(link)) == f"{tool} is not executable by other users"
+    assert host_probes.shared_path_problem(str(link)) == f"{tool} is not executable by other users"
     shutil.rmtree(tmp_path)

@@ -1,4 +1,4 @@
-"""Site-model input rules (plugins/module_utils/model_validation.py): names, unknown variables, types.
+"""Site-model input rules (plugins/module_utils/validation/): names, unknown variables, types.
 
 The same checks run in the prepare play: tests/integration/test_prepare_model_input.py.
 """
@@ -14,7 +14,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ansible_collections.daskhub.deploy.plugins.filter.site_model import project_variables, site_model_errors
-from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation import inputs as input_rules
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation import model as model_validation
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation import names as name_rules
 from site_models import MODEL_ROLE, build_model, inventories, rendered_variables
 
 SPEC = yaml.safe_load((MODEL_ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["site_model"][
@@ -25,7 +27,7 @@ SPEC = yaml.safe_load((MODEL_ROLE / "meta" / "argument_specs.yml").read_text())[
 def input_errors(**overrides):
     variables = rendered_variables(**overrides)
     values = {name: variables.get(name) for name in SPEC}
-    return model_validation.input_errors(values, SPEC, variables, project_variables())
+    return input_rules.input_errors(values, SPEC, variables, project_variables())
 
 
 class TaggedStr(str):
@@ -36,7 +38,7 @@ class TaggedStr(str):
 def test_every_shipped_inventory_passes_every_check(inventory):
     variables = rendered_variables(inventory)
     values = {name: variables.get(name) for name in SPEC}
-    assert model_validation.input_errors(values, SPEC, variables, project_variables()) == []
+    assert input_rules.input_errors(values, SPEC, variables, project_variables()) == []
     assert site_model_errors(build_model(inventory), SPEC, values, list(variables)) == []
 
 
@@ -54,12 +56,12 @@ def test_every_shipped_inventory_passes_every_check(inventory):
     ],
 )
 def test_names_jupyterhub_would_refuse_or_change(name, problem):
-    assert problem in model_validation.name_problem(name)
+    assert problem in name_rules.name_problem(name)
 
 
 @pytest.mark.parametrize("name", ["alice", "a.b@example.org", "1bob", "x" * 40, "dr-who_2"])
 def test_names_jupyterhub_keeps_as_written(name):
-    assert model_validation.name_problem(name) is None
+    assert name_rules.name_problem(name) is None
 
 
 @pytest.mark.parametrize(
@@ -71,8 +73,8 @@ def test_names_jupyterhub_keeps_as_written(name):
     ],
 )
 def test_system_accounts_follow_useradd(name, problem):
-    assert problem in model_validation.name_problem(name, system_accounts=True)
-    assert model_validation.name_problem("x" * 32, system_accounts=True) is None
+    assert problem in name_rules.name_problem(name, system_accounts=True)
+    assert name_rules.name_problem("x" * 32, system_accounts=True) is None
 
 
 def test_system_account_rules_apply_to_the_local_target_only():

@@ -12,7 +12,7 @@ import ipaddress
 
 import pytest
 from ansible_collections.daskhub.deploy.plugins.filter import helm_values as filters
-from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values as hv
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import values as helm_values
 from dask_gateway_server.backends.kubernetes.backend import KubeClusterConfig
 from dask_gateway_server.backends.kubernetes.controller import KubeController
 from support import kubernetes_site as ks
@@ -44,7 +44,7 @@ TRAEFIK, API, CONTROLLER = gateway_pod("traefik"), gateway_pod("gateway"), gatew
 
 def policies(inventory=None, **overrides):
     model = ks.model(inventory, **overrides)
-    return hv.render(model, ks.secrets(model))["network_policies"]
+    return helm_values.render(model, ks.secrets(model))["network_policies"]
 
 
 def _selects(selector, labels):
@@ -147,7 +147,7 @@ def test_an_exposed_traefik_admits_outside_clients_on_its_ports(service_type):
 
 def test_the_example_sites_load_balancer_keeps_its_source_ranges_on_the_service():
     model = ks.model("example-site")
-    rendered = hv.render(model, ks.secrets(model))
+    rendered = helm_values.render(model, ks.secrets(model))
     (gateway,) = [r for r in rendered["releases"] if r["key"] in ("dask-gateway", "daskhub")]
     values = gateway["values"].get("dask-gateway", gateway["values"])
     assert values["traefik"]["service"]["spec"]["loadBalancerSourceRanges"] == ["198.51.100.0/24"]

@@ -1,4 +1,4 @@
-"""Unit tests of plugins/module_utils/operations.py and the operations filters."""
+"""Unit tests of plugins/module_utils/model/operations.py and the operations filters."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 from ansible_collections.daskhub.deploy.plugins.filter.operations import FilterModule
-from ansible_collections.daskhub.deploy.plugins.module_utils import operations as ops
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import operations as ops
 from site_models import build_model
 
 NAMES = ["proxy_secret_token", "cookie_secret", "dask_gateway_api_token", "user_sync_api_token", "dummy_password"]

@@ -1,4 +1,4 @@
-"""Unit tests of the secrets store (plugins/module_utils/secrets_store.py)."""
+"""Unit tests of the secrets store (plugins/module_utils/state/secrets_store.py)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,14 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
-from ansible_collections.daskhub.deploy.plugins.module_utils.secrets_store import (
+from ansible_collections.daskhub.deploy.plugins.module_utils.state.secrets_file import (
+    generate_secret,
+    vault_from_password,
+)
+from ansible_collections.daskhub.deploy.plugins.module_utils.state.secrets_store import (
     EnsureResult,
     SecretsStore,
     SecretsStoreError,
-    generate_secret,
-    vault_from_password,
 )
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -9,12 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils.secrets_store import (
-    FILE_HEADER,
-    STORE_END,
-    SecretsStore,
-    SecretsStoreError,
-)
+from ansible_collections.daskhub.deploy.plugins.module_utils.state.secrets_file import FILE_HEADER, STORE_END
+from ansible_collections.daskhub.deploy.plugins.module_utils.state.secrets_store import SecretsStore, SecretsStoreError
 
 NAMES = ["cookie_secret", "dask_gateway_api_token", "proxy_secret_token", "user_sync_api_token"]
 

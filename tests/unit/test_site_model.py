@@ -11,7 +11,11 @@ from traitlets.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation, site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import quantities
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation import model as model_validation
 from site_models import build_model
 
 LOCAL_BACKEND = "dask_gateway_server.backends.local.UnsafeLocalBackend"
@@ -47,8 +51,8 @@ def test_defaults_are_valid():
         ({"daskhub_gateway_worker_cores": {"default": 1, "min": 0, "max": 4}}, "worker_cores.min: must be at least 1"),
         ({"daskhub_gateway_worker_cores": {"default": 1.5, "min": 1, "max": 4}}, "default must be whole numbers"),
         ({"daskhub_gateway_worker_memory": {"default": 2, "max": 4}}, "worker_memory: missing min"),
-        ({"daskhub_gateway_worker_image": "pangeo/base-notebook"}, site_model.IMAGE_TAG_ERROR),
-        ({"daskhub_gateway_worker_image": "registry:5000/notebook"}, site_model.IMAGE_TAG_ERROR),
+        ({"daskhub_gateway_worker_image": "pangeo/base-notebook"}, quantities.IMAGE_TAG_ERROR),
+        ({"daskhub_gateway_worker_image": "registry:5000/notebook"}, quantities.IMAGE_TAG_ERROR),
         ({"daskhub_singleuser_image_tag": ""}, "daskhub_singleuser_image_tag: required"),
         ({"daskhub_gateway_scheduler_memory": {"request": "32G", "limit": "16G"}}, "request 32G is more than limit"),
         ({"daskhub_gateway_scheduler_cores": {"request": 2, "limit": 1}}, "scheduler_cores: request 2 is more"),
@@ -133,7 +137,7 @@ def test_valid_oauth_site():
     ],
 )
 def test_image_has_tag(image, tagged):
-    assert site_model.image_has_tag(image) is tagged
+    assert quantities.image_has_tag(image) is tagged
 
 
 @pytest.mark.parametrize(
@@ -141,15 +145,15 @@ def test_image_has_tag(image, tagged):
     [("2G", 2 * 2**30), ("32Gi", 32 * 2**30), ("1T", 2**40), ("500m", 0.5), (4, 4.0), ("1.5G", 1.5 * 2**30)],
 )
 def test_parse_quantity(quantity, value):
-    assert site_model.parse_quantity(quantity) == value
+    assert quantities.parse_quantity(quantity) == value
 
 
 def test_secret_names_follow_the_model():
-    assert site_model.secret_names(build_model()) == [
+    assert model_secrets.secret_names(build_model()) == [
         "proxy_secret_token", "cookie_secret", "dummy_password", "dask_gateway_api_token", "user_sync_api_token",
         "service_daskhub_verify_api_token",
     ]
-    names = site_model.secret_names(build_model(**OAUTH, daskhub_hub_extra_services={"grafana-bridge": {}}))
+    names = model_secrets.secret_names(build_model(**OAUTH, daskhub_hub_extra_services={"grafana-bridge": {}}))
     assert "dummy_password" not in names
     assert "oauth_client_secret" in names
     assert names[-1] == "service_grafana_bridge_api_token"
@@ -157,7 +161,7 @@ def test_secret_names_follow_the_model():
 
 def test_hub_config_has_users_and_no_secret():
     model = build_model(**OAUTH, daskhub_users=["Bob", "alice"], daskhub_admin_users=["carol"])
-    config = site_model.hub_config(model, "2026.3.0")
+    config = hub_model.hub_config(model, "2026.3.0")
     assert config["JupyterHub"]["authenticator_class"] == "generic-oauth"
     # The site's users, and the verify user (an ordinary user of its own).
     assert config["Authenticator"]["allowed_users"] == ["Bob", "alice", "carol", "daskhub-verify-user"]
@@ -165,7 +169,7 @@ def test_hub_config_has_users_and_no_secret():
     assert config["GenericOAuthenticator"]["username_claim"] == "preferred_username"
     assert config["GenericOAuthenticator"]["login_service"] == "ATLAS IAM"
     assert "s3cret" not in repr(config)
-    secret = site_model.hub_secret_config(model, {"oauth_client_secret": "s3cret"})
+    secret = hub_model.hub_secret_config(model, {"oauth_client_secret": "s3cret"})
     assert secret == {"GenericOAuthenticator": {"client_secret": "s3cret"}}
 
 
@@ -174,28 +178,28 @@ def test_services_roles_and_tokens():
         daskhub_admin_users=["admin"],
         daskhub_hub_extra_services={"monitor": {"scopes": ["read:metrics"], "url": "http://m"}},
     )
-    services = site_model.hub_services(model, "http://gateway:8000")
+    services = hub_model.hub_services(model, "http://gateway:8000")
     assert services["dask-gateway"] == {"display": False, "url": "http://gateway:8000"}
     assert services["user-sync"] == {"admin": True}
     assert services["monitor"] == {"url": "http://m"}
-    secrets = {name: f"value-{name}" for name in site_model.secret_names(model)}
-    tokens = site_model.service_tokens(model, secrets)
+    secrets = {name: f"value-{name}" for name in model_secrets.secret_names(model)}
+    tokens = model_secrets.service_tokens(model, secrets)
     assert tokens == {
         "dask-gateway": "value-dask_gateway_api_token",
         "user-sync": "value-user_sync_api_token",
         "daskhub-verify": "value-service_daskhub_verify_api_token",
         "monitor": "value-service_monitor_api_token",
     }
-    new_roles = {role["name"]: role for role in site_model.hub_roles(model, "2026.3.0")}
+    new_roles = {role["name"]: role for role in hub_model.hub_roles(model, "2026.3.0")}
     assert new_roles["user"]["scopes"] == ["self", "access:services!service=dask-gateway"]
     assert new_roles["user-sync"]["scopes"] == ["list:users", "read:users", "admin:users"]
     assert new_roles["service-monitor"]["services"] == ["monitor"]
-    old_roles = {role["name"] for role in site_model.hub_roles(model, "2024.1.0")}
+    old_roles = {role["name"] for role in hub_model.hub_roles(model, "2024.1.0")}
     assert "user" not in old_roles
 
 
 def test_user_sync_is_no_admin_without_managed_admins():
-    services = site_model.hub_services(build_model(daskhub_admin_users=[]), None)
+    services = hub_model.hub_services(build_model(daskhub_admin_users=[]), None)
     assert services["user-sync"] == {"admin": False}
     assert "url" not in services["dask-gateway"]
 
@@ -205,7 +209,7 @@ def test_cluster_config():
         daskhub_gateway_cluster_max_memory="256G", daskhub_gateway_cluster_max_workers=20,
         daskhub_gateway_scheduler_memory={"request": "32G", "limit": "100G"},
     )
-    config = site_model.gateway_cluster_config(model)
+    config = gateway_model.gateway_cluster_config(model)
     assert config["idle_timeout"] == 1800.0
     assert config["cluster_max_memory"] == 256 * 2**30
     assert config["cluster_max_workers"] == 20
@@ -232,7 +236,7 @@ GPU_MODEL = {
 
 
 def test_options_handler_on_kubernetes():
-    options = load_options(site_model.gateway_options_handler(build_model(**GPU_MODEL)), KUBE_BACKEND)
+    options = load_options(gateway_model.gateway_options_handler(build_model(**GPU_MODEL)), KUBE_BACKEND)
     config = configure(options, {"worker_cores": 7, "worker_memory": 27, "num_gpus": 1, "image": "org/img:1"})
     assert config == {
         "worker_cores": 7,
@@ -250,7 +254,7 @@ def test_options_handler_on_kubernetes():
 
 
 def test_options_handler_on_the_local_backend_keeps_what_it_knows():
-    options = load_options(site_model.gateway_options_handler(build_model()), LOCAL_BACKEND)
+    options = load_options(gateway_model.gateway_options_handler(build_model()), LOCAL_BACKEND)
     assert configure(options, {"worker_cores": 2, "worker_memory": 3}) == {
         "worker_cores": 2,
         "worker_memory": 3 * 2**30,
@@ -260,30 +264,30 @@ def test_options_handler_on_the_local_backend_keeps_what_it_knows():
 @pytest.mark.parametrize(
     ("request_options", "message"),
     [
-        ({"image": "pangeo/base-notebook"}, site_model.IMAGE_TAG_ERROR),
+        ({"image": "pangeo/base-notebook"}, quantities.IMAGE_TAG_ERROR),
         ({"worker_cores": 5}, "worker_cores must be <="),
         ({"worker_memory": 0.5}, "worker_memory must be >="),
     ],
 )
 @pytest.mark.parametrize("backend", [LOCAL_BACKEND, KUBE_BACKEND])
 def test_options_handler_rejects(request_options, message, backend):
-    options = load_options(site_model.gateway_options_handler(build_model()), backend)
+    options = load_options(gateway_model.gateway_options_handler(build_model()), backend)
     with pytest.raises(Exception, match=message):
         configure(options, request_options)
 
 
 def test_hub_url():
-    assert site_model.hub_url(build_model(), 8123) == "http://127.0.0.1:8123"
+    assert hub_model.hub_url(build_model(), 8123) == "http://127.0.0.1:8123"
     kube = build_model(daskhub_target="kubernetes", daskhub_https_enabled=True, daskhub_https_hosts=["hub.example.org"])
-    assert site_model.hub_url(kube) == "https://hub.example.org"
-    assert site_model.hub_url(build_model(daskhub_target="kubernetes")) == ""
-    assert site_model.hub_url(build_model(daskhub_hub_public_url="https://x.org/")) == "https://x.org"
+    assert hub_model.hub_url(kube) == "https://hub.example.org"
+    assert hub_model.hub_url(build_model(daskhub_target="kubernetes")) == ""
+    assert hub_model.hub_url(build_model(daskhub_hub_public_url="https://x.org/")) == "https://x.org"
 
 
 def test_gateway_auth_code_replaces_the_authenticator():
     config = Config()
     namespace = {"c": config}
-    exec(compile(site_model.gateway_auth_code(), "gateway_auth", "exec"), namespace)  # noqa: S102  our own code
+    exec(compile(gateway_model.gateway_auth_code(), "gateway_auth", "exec"), namespace)  # noqa: S102  our own code
     from dask_gateway_server.auth import JupyterHubAuthenticator  # noqa: PLC0415  needs the exec'd module first
 
     authenticator = config.DaskGateway.authenticator_class
@@ -299,18 +303,18 @@ def test_numbers_given_as_extra_var_strings():
         daskhub_gateway_cluster_max_workers="4",
     )
     assert model_validation.validate(model) == []
-    config = site_model.gateway_cluster_config(model)
+    config = gateway_model.gateway_cluster_config(model)
     assert (config["idle_timeout"], config["cluster_max_cores"], config["cluster_max_workers"]) == (900.0, 8, 4)
     assert any("idle_timeout" in error for error in errors_for(daskhub_gateway_idle_timeout="soon"))
 
 
 def test_verify_service_acts_for_one_dedicated_user_only():
     model = build_model(daskhub_users=["alice", "bob"], daskhub_admin_users=["root-user"])
-    assert site_model.verify_user(model) == "daskhub-verify-user"
-    assert site_model.verify_user(build_model(daskhub_users=["alice"], daskhub_verify_user="bob")) == "bob"
-    assert "service_daskhub_verify_api_token" in site_model.secret_names(model)
-    assert site_model.hub_services(model, None)["daskhub-verify"] == {"display": False}
-    role = {role["name"]: role for role in site_model.hub_roles(model, "2026.3.0")}["daskhub-verify"]
+    assert hub_model.verify_user(model) == "daskhub-verify-user"
+    assert hub_model.verify_user(build_model(daskhub_users=["alice"], daskhub_verify_user="bob")) == "bob"
+    assert "service_daskhub_verify_api_token" in model_secrets.secret_names(model)
+    assert hub_model.hub_services(model, None)["daskhub-verify"] == {"display": False}
+    role = {role["name"]: role for role in hub_model.hub_roles(model, "2026.3.0")}["daskhub-verify"]
     # It may start, stop and open that one server, and mint no token at all.
     assert role["scopes"] == [
         "servers!user=daskhub-verify-user",
@@ -320,12 +324,12 @@ def test_verify_service_acts_for_one_dedicated_user_only():
     assert not any(scope.startswith("tokens") for scope in role["scopes"])
     assert role["services"] == ["daskhub-verify"]
     # An allowed user (it may log in and spawn), never an admin.
-    authenticator = site_model.hub_config(model, "2026.3.0")["Authenticator"]
+    authenticator = hub_model.hub_config(model, "2026.3.0")["Authenticator"]
     assert "daskhub-verify-user" in authenticator["allowed_users"]
     assert "daskhub-verify-user" not in authenticator["admin_users"]
     everyone = build_model(daskhub_allow_all_users=True)
-    assert site_model.verify_user(everyone) == "daskhub-verify-user"
-    assert site_model.hub_config(everyone, "2026.3.0")["Authenticator"]["allowed_users"] == ["daskhub-verify-user"]
+    assert hub_model.verify_user(everyone) == "daskhub-verify-user"
+    assert hub_model.hub_config(everyone, "2026.3.0")["Authenticator"]["allowed_users"] == ["daskhub-verify-user"]
 
 
 def test_verify_user_must_not_be_an_admin_or_blocked():
@@ -338,8 +342,8 @@ def test_verify_user_must_not_be_an_admin_or_blocked():
 
 
 def test_user_sync_is_admin_exactly_when_it_manages_admins():
-    assert site_model.hub_services(build_model(daskhub_admin_users=["admin"]), None)["user-sync"] == {"admin": True}
+    assert hub_model.hub_services(build_model(daskhub_admin_users=["admin"]), None)["user-sync"] == {"admin": True}
     external_admins = build_model(daskhub_admin_users=[], daskhub_user_sync_manage_admins=True)
-    assert site_model.hub_services(external_admins, None)["user-sync"] == {"admin": True}
+    assert hub_model.hub_services(external_admins, None)["user-sync"] == {"admin": True}
     hands_off = build_model(daskhub_admin_users=["admin"], daskhub_user_sync_manage_admins=False)
-    assert site_model.hub_services(hands_off, None)["user-sync"] == {"admin": False}
+    assert hub_model.hub_services(hands_off, None)["user-sync"] == {"admin": False}

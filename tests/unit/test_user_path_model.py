@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values, operations, site_model
-from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack as ls
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import operations
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import values as helm_values
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import documents as local_documents
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import usage as local_usage
 from ansible_collections.daskhub.deploy.plugins.modules.daskhub_verify import version_mismatches
 from site_models import build_model, local_settings
 
@@ -14,7 +18,7 @@ LOCAL_SETTINGS = local_settings()
 
 @pytest.mark.parametrize(("gateway_version", "needs_scope"), [("2026.3.0", True), ("2024.1.0", False)])
 def test_the_server_token_reaches_a_scoped_gateway_and_nothing_more(gateway_version, needs_scope):
-    scopes = site_model.server_token_scopes(gateway_version)
+    scopes = hub_model.server_token_scopes(gateway_version)
     # What jupyterhub-singleuser itself needs (JupyterHub's own server role) ...
     assert "access:servers!server" in scopes
     assert "users:activity!user" in scopes
@@ -22,13 +26,13 @@ def test_the_server_token_reaches_a_scoped_gateway_and_nothing_more(gateway_vers
     assert (GATEWAY_SCOPE in scopes) is needs_scope
     assert len(scopes) == 2 + needs_scope
     # Users hold what their servers' tokens ask for (JupyterHub grants only that).
-    user_role = {role["name"]: role for role in site_model.hub_roles(build_model(), gateway_version)}.get("user")
+    user_role = {role["name"]: role for role in hub_model.hub_roles(build_model(), gateway_version)}.get("user")
     assert (user_role is not None and GATEWAY_SCOPE in user_role["scopes"]) is needs_scope
 
 
 def test_both_targets_ask_for_the_same_server_token_scopes():
     model = build_model(daskhub_chart_mode="composed")
-    local = ls.hub_document(model, LOCAL_SETTINGS)["config"]["Spawner"]["server_token_scopes"]
+    local = local_documents.hub_document(model, LOCAL_SETTINGS)["config"]["Spawner"]["server_token_scopes"]
     values = helm_values.render(model, _secrets(model))["releases"]
     hub_values = next(release for release in values if release["chart"].endswith("jupyterhub"))["values"]
     kubernetes = hub_values["hub"]["config"]["Spawner"]["server_token_scopes"]
@@ -37,12 +41,12 @@ def test_both_targets_ask_for_the_same_server_token_scopes():
 
 
 def _secrets(model):
-    return {name: f"{name}-value" for name in site_model.secret_names(model)} | {"oauth_client_secret": "x"}
+    return {name: f"{name}-value" for name in model_secrets.secret_names(model)} | {"oauth_client_secret": "x"}
 
 
 def test_the_dask_panel_makes_gateway_clusters_on_both_targets():
     model = build_model(daskhub_chart_mode="composed")
-    local = ls.hub_document(model, LOCAL_SETTINGS)["config"]["Spawner"]["environment"]
+    local = local_documents.hub_document(model, LOCAL_SETTINGS)["config"]["Spawner"]["environment"]
     values = helm_values.render(model, _secrets(model))["releases"]
     hub_values = next(release for release in values if release["chart"].endswith("jupyterhub"))["values"]
     kubernetes = hub_values["singleuser"]["extraEnv"]
@@ -52,12 +56,12 @@ def test_the_dask_panel_makes_gateway_clusters_on_both_targets():
 
 
 def test_kubernetes_workers_follow_the_notebook_image_unless_the_site_names_one():
-    default = site_model.notebook_environment(build_model(), image_from_notebook=True)
+    default = hub_model.notebook_environment(build_model(), image_from_notebook=True)
     assert default["DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE"] == "{JUPYTER_IMAGE_SPEC}"
     named = build_model(daskhub_gateway_worker_image="registry.example.org/analysis:1.2")
-    assert "DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE" not in site_model.notebook_environment(named, True)
+    assert "DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE" not in hub_model.notebook_environment(named, True)
     # The local target has no images: workers run in the notebooks' venv.
-    assert "DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE" not in site_model.notebook_environment(build_model(), False)
+    assert "DASK_GATEWAY__CLUSTER__OPTIONS__IMAGE" not in hub_model.notebook_environment(build_model(), False)
 
 
 def test_daskhub_mode_gets_the_panel_and_the_image_on_top_of_the_umbrella_chart():
@@ -72,30 +76,30 @@ def test_daskhub_mode_gets_the_panel_and_the_image_on_top_of_the_umbrella_chart(
 
 def test_local_users_work_survives_restarts_of_the_hub_and_the_gateway():
     model = build_model()
-    assert ls.hub_document(model, LOCAL_SETTINGS)["config"]["JupyterHub"]["cleanup_servers"] is False
-    gateway = ls.gateway_document(model, LOCAL_SETTINGS)["config"]
+    assert local_documents.hub_document(model, LOCAL_SETTINGS)["config"]["JupyterHub"]["cleanup_servers"] is False
+    gateway = local_documents.gateway_document(model, LOCAL_SETTINGS)["config"]
     assert gateway["LocalBackend"]["stop_clusters_on_shutdown"] is False
 
 
 def test_local_workers_listen_on_loopback_only():
-    cluster = ls.gateway_document(build_model(), LOCAL_SETTINGS)["config"]["ClusterConfig"]
+    cluster = local_documents.gateway_document(build_model(), LOCAL_SETTINGS)["config"]["ClusterConfig"]
     command = cluster["worker_cmd"]
     assert command[command.index("--host") + 1] == "127.0.0.1"
 
 
 def test_the_closing_message_tells_a_normal_user_how_to_log_in_and_get_a_token():
     model = build_model(daskhub_users=["alice", "bob"], daskhub_admin_users=["admin"])
-    lines = ls.usage_lines(model, LOCAL_SETTINGS, "/srv/site/state/secrets.yml")
+    lines = local_usage.usage_lines(model, LOCAL_SETTINGS, "/srv/site/state/secrets.yml")
     text = "\n".join(lines)
     assert "Log in at http://127.0.0.1:8000/hub/login as any allowed user (admin, alice, bob)" in text
     assert "key dummy_password in /srv/site/state/secrets.yml" in text
     assert "http://127.0.0.1:8000/hub/token" in text
-    assert lines[-1] == f"Check the whole user path: {ls.VERIFY_COMMAND}"
-    assert ls.VERIFY_COMMAND.startswith(".venv/bin/")  # as typed from the repository
-    other = ls.usage_lines(model, LOCAL_SETTINGS, "/x", " -i inventories/lab")
+    assert lines[-1] == f"Check the whole user path: {local_usage.VERIFY_COMMAND}"
+    assert local_usage.VERIFY_COMMAND.startswith(".venv/bin/")  # as typed from the repository
+    other = local_usage.usage_lines(model, LOCAL_SETTINGS, "/x", " -i inventories/lab")
     assert other[-1].endswith("playbooks/verify.yml -i inventories/lab")
     assert "Isolation: NONE" in text
-    isolated = ls.usage_lines(model, dict(LOCAL_SETTINGS, system_users=True, run_as_root=True), "/x")
+    isolated = local_usage.usage_lines(model, dict(LOCAL_SETTINGS, system_users=True, run_as_root=True), "/x")
     assert any(line.startswith("Isolation: each hub user is a system account") for line in isolated)
 
 

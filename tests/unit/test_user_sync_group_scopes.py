@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from site_models import build_model
 
 
 def user_sync_scopes(**overrides):
-    roles = site_model.hub_roles(build_model(**overrides), "2026.3.0")
-    (role,) = [role for role in roles if site_model.USER_SYNC_SERVICE in role.get("services", [])]
+    roles = hub_model.hub_roles(build_model(**overrides), "2026.3.0")
+    (role,) = [role for role in roles if hub_model.USER_SYNC_SERVICE in role.get("services", [])]
     return role["scopes"]
 
 

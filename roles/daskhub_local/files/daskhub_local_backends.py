@@ -12,7 +12,7 @@ a deploy, but an account can change after it (a hub user added by user
 sync, an account made by hand), and the process that would run as root is
 checked here, where it is launched. The system-accounts backend also
 refuses system uids (below the host's UID_MIN, which the play reads with
-plugins/module_utils/host_accounts.py and renders as first_uid), which
+plugins/module_utils/host/accounts.py and renders as first_uid), which
 belong to services.
 """
 

@@ -33,54 +33,35 @@ import contextlib
 import dataclasses
 import fcntl
 import os
-import re
-import secrets
 import stat
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-import yaml
+from ansible_collections.daskhub.deploy.plugins.module_utils.state.secrets_file import (
+    FILE_HEADER,
+    STORE_END,
+    VAULT_HEADER,
+    SecretsStoreError,
+    check_names,
+    check_values,
+    decrypt,
+    generate_secret,
+    listed_names,
+    parse,
+    serialize,
+)
 
-SECRET_BYTES = 32
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 DEFAULT_LOCK_TIMEOUT = 120.0
-VAULT_HEADER = b"$ANSIBLE_VAULT"
-# Kubernetes Secret keys allow exactly these characters, and the hub and
-# gateway charts take these names as Secret keys.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
-FILE_HEADER = (
-    "# DaskHub secrets store, managed by daskhub.deploy.secrets.\n"
-    "# Keep it out of git and mode 0600. Names may be added by hand;\n"
-    "# rotate a value with daskhub_secrets_rotate rather than editing it.\n"
-)
-# The last line of every store written here; lists the names (never values).
-STORE_END = "# end of the store; names: "
 _HIDDEN = "<hidden>"
 RESTORE_ADVICE = (
     "The file was left untouched. Restore it from your backup of this file (same vault password if it is "
     "encrypted) and run the play again. Only if nothing was ever deployed with it, delete it: the next run "
     "then generates every secret anew."
 )
-
-
-class SecretsStoreError(Exception):
-    """The store cannot be read, parsed, decrypted, locked or written.
-
-    The message names the store's path and never contains a secret value.
-    """
-
-    def __init__(self, path: str, problem: str) -> None:
-        self.path = path
-        self.problem = problem
-        super().__init__(f"secrets store {path}: {problem}")
-
-
-def generate_secret() -> str:
-    """Return a new secret: 32 random bytes as 64 lowercase hex characters."""
-    return secrets.token_hex(SECRET_BYTES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,73 +123,6 @@ class _Snapshot:
     sealed_names: list[str] | None = None
 
 
-class _StoreLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys.
-
-    PyYAML keeps the last of duplicate keys silently; rewriting such a store
-    would drop the other value, so it is reported as corrupt instead.
-    """
-
-
-def _construct_mapping_without_duplicates(loader: _StoreLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    seen: set[str] = set()
-    for key_node, _value_node in node.value:
-        if isinstance(key_node, yaml.ScalarNode):
-            if key_node.value in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate name {key_node.value!r}", key_node.start_mark
-                )
-            seen.add(key_node.value)
-    return loader.construct_mapping(node)
-
-
-_StoreLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_without_duplicates)
-
-
-def _check_name(name: object, what: str) -> str:
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        raise ValueError(
-            f"invalid secret name {name!r} in {what}: use letters, digits, '.', '_' and '-' (Kubernetes Secret keys)"
-        )
-    return str(name)
-
-
-def _check_names(names: Iterable[str], what: str) -> list[str]:
-    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
-        raise ValueError(f"{what} must be a list of secret names")
-    result: list[str] = []
-    for name in names:
-        checked = _check_name(name, what)
-        if checked not in result:
-            result.append(checked)
-    return result
-
-
-def _check_values(mapping: Mapping[str, Any] | None, what: str) -> dict[str, str]:
-    """Plain-str copy of a name -> value mapping, without empty values.
-
-    Empty values are dropped because an unset operator variable must fall
-    back to a generated secret rather than to an empty password.
-    """
-    if mapping is None:
-        return {}
-    if not isinstance(mapping, Mapping):
-        raise ValueError(f"{what} must be a mapping of secret name to value")
-    result: dict[str, str] = {}
-    for name, value in mapping.items():
-        checked = _check_name(name, what)
-        if value is None or value == "":
-            continue
-        if not isinstance(value, str):
-            # The type, not the value: this message may be displayed.
-            raise ValueError(f"{what}[{checked!r}] must be a string, not {type(value).__name__}")
-        # str() turns Ansible's tagged str subclasses into plain str, which
-        # yaml.safe_dump can represent.
-        result[checked] = str(value)
-    return result
-
-
 class SecretsStore:
     """A YAML secrets store at ``path``.
 
@@ -268,11 +182,11 @@ class SecretsStore:
         encrypted = raw.lstrip().startswith(VAULT_HEADER)
         vault_used = None
         if encrypted:
-            raw, vault_used = self._decrypt(raw)
-        data = self._parse(raw)
+            raw, vault_used = decrypt(self.path, self._vault, raw)
+        data = parse(self.path, raw)
         text = raw.decode("utf-8")
         managed = text.startswith(FILE_HEADER.splitlines()[0])
-        sealed_names = _sealed_names(text)
+        sealed_names = listed_names(text)
         if not data:
             raise self._error(f"holds no secrets, so it is truncated or damaged, not new. {RESTORE_ADVICE}")
         if managed and sealed_names is None and not text.endswith("\n"):
@@ -289,58 +203,6 @@ class SecretsStore:
             managed=managed,
             sealed_names=sealed_names,
         )
-
-    def _decrypt(self, raw: bytes) -> tuple[bytes, tuple[str, Any] | None]:
-        if self._vault is None:
-            raise self._error(
-                "is encrypted with Ansible Vault but no vault password was given "
-                "(use --vault-password-file, --vault-id or --ask-vault-pass)"
-            )
-        try:
-            if hasattr(self._vault, "decrypt_and_get_vault_id"):
-                plaintext, vault_id, secret = self._vault.decrypt_and_get_vault_id(raw)
-                return bytes(plaintext), (vault_id, secret)
-            return bytes(self._vault.decrypt(raw)), None
-        except Exception as exc:  # VaultLib raises several unrelated types
-            raise self._error(
-                f"cannot be decrypted with the given vault password(s) ({type(exc).__name__}); "
-                "check --vault-password-file / --vault-id"
-            ) from None
-
-    def _parse(self, raw: bytes) -> dict[str, str]:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise self._error(f"is not UTF-8 text (invalid byte at offset {exc.start}); is it corrupt?") from None
-        loader = None
-        try:
-            # The constructor already scans for unprintable characters.
-            loader = _StoreLoader(text)
-            data = loader.get_single_data()
-        except yaml.MarkedYAMLError as exc:
-            # Only the problem and its position: PyYAML's full message quotes
-            # the offending line, which may hold a secret.
-            mark = exc.problem_mark
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise self._error(f"is not valid YAML: {exc.problem}{where}") from None
-        except yaml.YAMLError as exc:
-            raise self._error(f"is not valid YAML ({type(exc).__name__})") from None
-        finally:
-            if loader is not None:
-                loader.dispose()
-
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            raise self._error(f"must be a YAML mapping of secret name to value, found a {type(data).__name__}")
-        for name, value in data.items():
-            if not isinstance(name, str):
-                raise self._error(f"secret names must be strings, found {type(name).__name__} {name!r}")
-            if not isinstance(value, str):
-                raise self._error(
-                    f"the value of {name!r} must be a string, found {type(value).__name__} (quote it in the file)"
-                )
-        return data
 
     # --- ensuring ------------------------------------------------------------
 
@@ -362,13 +224,13 @@ class SecretsStore:
         and names not in ``names``. In check mode nothing is written and
         missing or rotated secrets get throw-away values.
         """
-        names = _check_names(names, "names")
-        rotate = _check_names(rotate, "rotate")
+        names = check_names(names, "names")
+        rotate = check_names(rotate, "rotate")
         unknown = [name for name in rotate if name not in names]
         if unknown:
             raise ValueError(f"rotate lists names that are not in names: {', '.join(unknown)}")
-        provided = _check_values(provided, "provided")
-        authoritative = _check_values(authoritative, "authoritative")
+        provided = check_values(provided, "provided")
+        authoritative = check_values(authoritative, "authoritative")
         operator_owned = [name for name in rotate if name in provided]
         if operator_owned:
             raise ValueError(
@@ -514,40 +376,9 @@ class SecretsStore:
             # unlinking it would let two runs lock two different inodes.
             os.close(fd)
 
-    def _serialize(self, stored: dict[str, str], encrypted: bool, snapshot: _Snapshot) -> bytes:
-        body = yaml.safe_dump(stored, default_flow_style=False, sort_keys=True, allow_unicode=True, width=4096)
-        plaintext = (FILE_HEADER + body + STORE_END + " ".join(sorted(stored)) + "\n").encode("utf-8")
-        if not encrypted:
-            return plaintext
-        if self._vault is None:
-            raise self._error("must be written encrypted but no vault password was given")
-        vault_id, secret = self._encrypt_secret(snapshot)
-        try:
-            ciphertext = bytes(self._vault.encrypt(plaintext, secret=secret, vault_id=vault_id))
-        except Exception as exc:  # VaultLib raises several unrelated types
-            raise self._error(f"cannot be encrypted ({type(exc).__name__}: {exc})") from None
-        return ciphertext if ciphertext.endswith(b"\n") else ciphertext + b"\n"
-
-    def _encrypt_secret(self, snapshot: _Snapshot) -> tuple[str | None, Any]:
-        known = list(getattr(self._vault, "secrets", None) or [])
-        if self._vault_id is not None:
-            for vault_id, secret in known:
-                if vault_id == self._vault_id:
-                    return vault_id, secret
-            if known:
-                ids = ", ".join(str(vault_id) for vault_id, _secret in known)
-                raise self._error(f"no vault secret with vault id {self._vault_id!r} (known: {ids})")
-            return self._vault_id, None
-        if snapshot.vault_used is not None:
-            return snapshot.vault_used
-        if known:
-            return known[0]
-        # A VaultLib-compatible object without a secrets list picks its own.
-        return None, None
-
     def _write(self, stored: dict[str, str], encrypted: bool, snapshot: _Snapshot) -> None:
         # Serialise (and encrypt) first: if that fails nothing was touched.
-        content = self._serialize(stored, encrypted, snapshot)
+        content = serialize(self.path, stored, encrypted, self._vault, self._vault_id, snapshot.vault_used)
         directory = os.path.dirname(self.path)
         try:
             fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=directory)
@@ -570,18 +401,3 @@ class SecretsStore:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-
-
-def _sealed_names(text: str) -> list[str] | None:
-    lines = text.rstrip("\n").splitlines()
-    if not lines or not lines[-1].startswith(STORE_END):
-        return None
-    return sorted(lines[-1][len(STORE_END) :].split())
-
-
-def vault_from_password(password: str | bytes, vault_id: str = "default") -> Any:
-    """A VaultLib holding one password, for use outside ansible-playbook."""
-    from ansible.parsing.vault import VaultLib, VaultSecret  # noqa: PLC0415 - Ansible only when vault is used
-
-    secret = VaultSecret(password.encode("utf-8") if isinstance(password, str) else password)
-    return VaultLib(secrets=[(vault_id, secret)])

@@ -17,6 +17,15 @@ import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import (
+    ADMIN_ROLE_HINT,
+    HUB_HEADER,
+    HubAPIError,
+    HubUnreachable,
+    http_error,
+    not_the_hub,
+)
+
 PAGINATION_ACCEPT = "application/jupyterhub-pagination+json"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 3
@@ -27,54 +36,14 @@ DEFAULT_PARALLELISM = 8
 # it is down) are retried. A hub restart takes seconds to a minute.
 DEFAULT_UNAVAILABLE_TIMEOUT = 90.0
 UNAVAILABLE_BACKOFF_MAX = 2.0
-# JupyterHub sets this header on every answer of its own, errors included
-# (BaseHandler.set_default_headers); configurable-http-proxy does not.
-HUB_HEADER = "X-JupyterHub-Version"
 # The hub's own cap (JupyterHub.api_page_max_limit); asking for more is
 # silently reduced to it, so this only saves a round trip when the hub
 # was configured higher.
 PAGE_LIMIT = 200
 
-ADMIN_ROLE_HINT = (
-    "only a hub admin may grant or revoke admin rights, so the user-sync service must be "
-    "in the JupyterHub 'admin' role (load_roles: the 'admin' role lists the service); "
-    "otherwise stop managing admins (leave the admins list unset)"
-)
-
-
-class HubAPIError(Exception):
-    """A request to the hub failed; str() is the human-readable reason."""
-
-    def __init__(self, message, status=None, method=None, url=None, hub_message=None, from_hub=True):
-        super().__init__(message)
-        self.status = status
-        self.method = method
-        self.url = url
-        self.hub_message = hub_message
-        # False when the answer came from something in front of the hub
-        # (the proxy): its 404 says nothing about the user.
-        self.from_hub = from_hub
-
-
-class HubUnreachable(HubAPIError):
-    """The hub did not answer at all (refused, DNS, TLS, timeout, or only its proxy answered)."""
-
 
 def _quote(name):
     return urllib.parse.quote(name, safe="")
-
-
-def _hub_message(body):
-    """The 'message' of a JupyterHub JSON error body, else the raw text."""
-    if not body:
-        return ""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return body.decode("utf-8", "replace").strip()[:500]
-    if isinstance(data, dict) and data.get("message"):
-        return str(data["message"])
-    return json.dumps(data)[:500]
 
 
 class HubClient:
@@ -172,12 +141,12 @@ class HubClient:
                         attempt += 1
                         time.sleep(min(self.backoff * 2 ** (attempt - 1), UNAVAILABLE_BACKOFF_MAX))
                         continue
-                    raise self._not_the_hub(method, url, status, attempt) from None
+                    raise not_the_hub(method, url, status, attempt, self.unavailable_timeout) from None
                 if status >= 500 and attempt < self.retries:
                     attempt += 1
                     time.sleep(self.backoff * 2 ** (attempt - 1))
                     continue
-                raise self._http_error(method, url, status, raw, scope_hint, forbidden_hint) from None
+                raise http_error(method, url, status, raw, scope_hint, forbidden_hint) from None
             except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
                 if attempt < self.retries:
                     attempt += 1
@@ -203,44 +172,6 @@ class HubClient:
                     method=method,
                     url=url,
                 ) from None
-
-    def _not_the_hub(self, method, url, status, attempts):
-        return HubUnreachable(
-            f"{method} {url} got HTTP {status} from something in front of the hub, not from the hub "
-            f"(no {HUB_HEADER} header: the proxy, while the hub is down or restarting), for "
-            f"{attempts + 1} attempt(s) over {self.unavailable_timeout:g}s. Is the hub running?",
-            status=status,
-            method=method,
-            url=url,
-            from_hub=False,
-        )
-
-    def _http_error(self, method, url, status, raw, scope_hint, forbidden_hint):
-        hub_message = _hub_message(raw)
-        # JupyterHub answers an unknown token with 403 "Missing or invalid
-        # credentials" (not 401) on most API handlers.
-        bad_token = status == 401 or (status == 403 and "invalid credentials" in hub_message.lower())
-        if bad_token:
-            msg = (
-                f"the hub rejected the API token ({status} {hub_message or 'Unauthorized'}) on {method} {url}: "
-                "the token is "
-                "wrong, expired or revoked. It must be the user-sync service token the hub was started "
-                "with (daskhub_secrets.user_sync_api_token)."
-            )
-        elif status == 403:
-            if forbidden_hint:
-                msg = f"403 Forbidden on {method} {url}: {forbidden_hint}. Hub said: {hub_message}"
-            else:
-                need = f" It needs the scope {scope_hint}." if scope_hint else ""
-                msg = (
-                    f"the token is not allowed to {method} {url} (403 Forbidden).{need} Give the "
-                    f"service's role that scope in the hub's load_roles. Hub said: {hub_message}"
-                )
-        elif status == 404:
-            msg = f"{method} {url}: 404 Not Found ({hub_message}); is the API URL right (ending in /hub/api)?"
-        else:
-            msg = f"{method} {url} failed with HTTP {status}: {hub_message}"
-        return HubAPIError(msg, status=status, method=method, url=url, hub_message=hub_message)
 
     # -- read ----------------------------------------------------------
     def info(self):

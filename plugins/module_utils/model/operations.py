@@ -12,7 +12,7 @@ import datetime
 import os
 import sqlite3
 
-from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
 
 # Secrets the operator sets (Vault, inventory); the store does not own them.
 OPERATOR_SECRETS = ("oauth_client_secret",)
@@ -54,7 +54,7 @@ def rotation_errors(rotate, secret_names, model) -> list[str]:
 
 def service_token_secrets(model) -> dict:
     """{secret name: hub service name} of the secrets that are hub service tokens."""
-    return {secret: service for service, secret in site_model.service_token_secrets(model or {}).items()}
+    return {secret: service for service, secret in model_secrets.service_token_secrets(model or {}).items()}
 
 
 def rotated_service_tokens(rotate, model) -> list[dict]:

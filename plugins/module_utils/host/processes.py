@@ -2,11 +2,12 @@
 # BSD-3-Clause
 """The local target's processes, read from /proc, and the recovery of a dead supervisord.
 
-Standard library only, on purpose: the modules import it (local_supervisord,
-local_leftover_processes, local_preflight through local_stack), and the role
-copies this very file to the host, where cron runs it as the supervisor's
-watchdog (``python local_processes.py --config <prefix>/etc/supervisord.conf
-...``, see ``main``). The play and the watchdog so recover a dead supervisor
+Standard library only, on purpose, and importing nothing of this
+collection: the modules import it (local_supervisord,
+local_leftover_processes; host/ports.py its PROC), and the role copies this
+very file to the host, where cron runs it as the supervisor's watchdog
+(``python supervise.py --config <prefix>/etc/supervisord.conf ...``, see
+``main``). The play and the watchdog so recover a dead supervisor
 the same way.
 
 Why orphans matter: supervisord runs the hub and the gateway each in a
@@ -148,74 +149,6 @@ def stop_everything_under(directories: list[str], timeout: float, rounds: int = 
                 killed += stop(batch, timeout)
                 stopped += batch
     return stopped, killed
-
-
-# -- ports --------------------------------------------------------------------------
-def listening_inodes(port: int) -> set[str]:
-    """Socket inodes listening on TCP ``port`` (IPv4 and IPv6); {"unknown"} without /proc when it is taken."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table, encoding="ascii") as handle:
-                lines = handle.readlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            # st 0A is LISTEN; local_address is HEXIP:HEXPORT.
-            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(fields[9])
-    if not inodes and _bind_fails(port):
-        inodes.add("unknown")
-    return inodes
-
-
-def _bind_fails(port: int) -> bool:
-    """Without /proc: a listener exists when binding the wildcard fails."""
-    if os.path.exists("/proc/net/tcp"):
-        return False
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("", port))
-        except OSError:
-            return True
-    return False
-
-
-def processes_with_sockets(inodes: set[str]):
-    """(pid, command line) of each process holding one of the socket ``inodes``."""
-    targets = {f"socket:[{inode}]" for inode in inodes}
-    try:
-        pids = [entry for entry in os.listdir(PROC) if entry.isdigit()]
-    except OSError:
-        return
-    for pid in pids:
-        fd_dir = f"{PROC}/{pid}/fd"
-        try:
-            fds = os.listdir(fd_dir)
-        except OSError:
-            continue
-        links = set()
-        for fd in fds:
-            # An fd can close between listdir and readlink (listdir's own does).
-            with contextlib.suppress(OSError):
-                links.add(os.readlink(os.path.join(fd_dir, fd)))
-        if links & targets:
-            try:
-                with open(f"{PROC}/{pid}/cmdline", "rb") as handle:
-                    cmdline = handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
-            except OSError:
-                cmdline = "?"
-            yield int(pid), cmdline
-
-
-def port_holders(port: int) -> str | None:
-    """Who listens on TCP ``port``, for a message: None when nobody does."""
-    inodes = listening_inodes(port)
-    if not inodes:
-        return None
-    holders = [f"process {pid} ({cmdline[:160]})" for pid, cmdline in processes_with_sockets(inodes)]
-    return ", ".join(holders) or "a process this user cannot inspect"
 
 
 # -- supervisord ------------------------------------------------------------------------
@@ -435,3 +368,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -9,39 +9,24 @@ Both targets produce the same record per cluster::
 
 - Kubernetes: from the DaskCluster resources and the worker pods that
   ``kubernetes.core.k8s_info`` returns (``from_kubernetes``).
-- local: through the gateway's REST API (``GatewayClusters``). The gateway
-  (dask-gateway-server 2026.3.0) only ever lists the caller's own clusters:
-  ``GET /api/v1/clusters/`` filters on the token owner's name, and
-  ``User.has_permissions`` is ``name == cluster.username`` even for hub admins.
-  So an admin-capable hub token mints one short-lived token per user (scope
-  ``access:services!service=dask-gateway``), lists and stops that user's
-  clusters with it, and revokes it at the end.
+- local: through the gateway's REST API (``from_gateway``), which
+  hub/gateway_clusters.py (``GatewayClusters``) asks as each user in turn.
 
 Standard library only, so it runs inside modules and filters alike.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import json
 import re
 import sqlite3
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 # Names of dask_gateway_server.models.ClusterStatus. The gateway's "active"
 # set (what it lists by default) is PENDING and RUNNING.
 ACTIVE_STATUSES = ("PENDING", "RUNNING")
 # DaskCluster status.phase values the controller writes (same names, title case).
 _K8S_ACTIVE_PHASES = ("Pending", "Running")
-GATEWAY_SERVICE_SCOPE = "access:services!service={service}"
-TOKEN_NOTE = "daskhub-deploy clusters.yml (revoked at the end of the run)"  # noqa: S105  a label, not a secret
-# Long enough for a slow listing of many users, short enough that a run
-# killed before its clean-up leaves nothing usable for long.
-TOKEN_LIFETIME = 900
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)")
 _DURATION_FULL = re.compile(r"^(?:\d+(?:\.\d+)?\s*[smhdw]?\s*)+$")
@@ -270,160 +255,3 @@ def mark_orphaned(clusters, hub_users) -> list[dict]:
         return list(clusters)
     known = set(hub_users)
     return [{**cluster, "orphaned": cluster["user"] not in known} for cluster in clusters]
-
-
-class GatewayClusters:
-    """Lists and stops every user's clusters through the gateway, with a hub admin token.
-
-    ``hub`` is a ``jupyterhub_api.HubClient`` whose token may create tokens
-    for other users (the hub's ``tokens`` scope, e.g. a service in the
-    ``admin`` role). ``gateway_url`` is the gateway's address,
-    ``<hub>/services/dask-gateway`` on both targets.
-    """
-
-    def __init__(self, hub, gateway_url, service="dask-gateway", timeout=30.0):
-        self.hub = hub
-        if urllib.parse.urlparse(gateway_url).scheme not in ("http", "https"):
-            raise ClustersError(f"the gateway URL {gateway_url!r} is not an http(s) URL")
-        self.gateway_url = gateway_url.rstrip("/")
-        self.service = service
-        self.timeout = float(timeout)
-        self._tokens: dict[str, dict] = {}
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    # -- tokens -------------------------------------------------------------
-    def _token(self, user) -> str:
-        if user not in self._tokens:
-            self._tokens[user] = self.hub.create_token(
-                user,
-                note=TOKEN_NOTE,
-                expires_in=TOKEN_LIFETIME,
-                scopes=[GATEWAY_SERVICE_SCOPE.format(service=self.service)],
-            )
-        return self._tokens[user]["token"]
-
-    def revoke_tokens(self) -> list[str]:
-        """Revoke every token this object minted; returns the users whose revocation failed."""
-        failed = []
-        for user, model in list(self._tokens.items()):
-            try:
-                self.hub.revoke_token(user, model["id"])
-            except Exception:  # clean-up goes on; the token expires by itself anyway
-                failed.append(user)
-            del self._tokens[user]
-        return failed
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.revoke_tokens()
-
-    # -- gateway requests ----------------------------------------------------
-    def _request(self, method, path, user):
-        # The gateway's JupyterHubAuthenticator reads "Authorization: jupyterhub
-        # <token>"; "token <x>" is how a cluster's own API token authenticates.
-        url = self.gateway_url + path
-        req = urllib.request.Request(  # noqa: S310  gateway_url is checked to be http(s)
-            url,
-            method=method,
-            headers={"Authorization": f"jupyterhub {self._token(user)}", "Accept": "application/json"},
-        )
-        try:
-            with self._opener.open(req, timeout=self.timeout) as resp:
-                raw = resp.read()
-                return resp.status, (json.loads(raw) if raw else None)
-        except urllib.error.HTTPError as exc:
-            body = exc.read().decode("utf-8", "replace")[:300]
-            if exc.code in (401, 403):
-                hint = (
-                    f"the gateway refused a token minted for user {user!r} ({exc.code}). Its hub role must "
-                    f"allow {GATEWAY_SERVICE_SCOPE.format(service=self.service)} (the 'user' role does on "
-                    "our sites)"
-                )
-            else:
-                hint = f"HTTP {exc.code}"
-            raise ClustersError(f"{method} {url}: {hint}: {body}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise ClustersError(
-                f"cannot reach the Dask Gateway at {self.gateway_url} ({method} {url}: "
-                f"{getattr(exc, 'reason', exc)}). Is the gateway running and registered as the hub "
-                f"service {self.service!r}?"
-            ) from None
-
-    def list_user(self, user, now=None) -> list[dict]:
-        _, listing = self._request("GET", "/api/v1/clusters/?status=" + ",".join(ACTIVE_STATUSES).lower(), user)
-        records = from_gateway(user, listing, now=now)
-        for record in records:
-            record["workers"] = self.worker_count(record["name"]) if record["status"] == "RUNNING" else 0
-        return records
-
-    def list_all(self, users=None, now=None) -> tuple[list[dict], list[str]]:
-        """Every active cluster of ``users`` (default: every hub user).
-
-        Returns (records, unknown): names in ``users`` the hub does not know
-        cannot be asked for (a token needs an owner) and are returned apart.
-        """
-        on_hub = [u["name"] for u in self.hub.list_users()]
-        if users:
-            names = [name for name in users if name in on_hub]
-            unknown = sorted(set(users) - set(on_hub))
-        else:
-            names, unknown = on_hub, []
-        found, errors = self.hub.run_parallel(lambda name: self.list_user(name, now=now), names)
-        # run_parallel collects HubAPIError (a token refused by the hub);
-        # ClustersError (the gateway) propagates from the worker threads.
-        if errors:
-            first = sorted(errors)[0]
-            raise ClustersError(f"could not get a gateway token for user {first!r}: {errors[first]}")
-        records = [record for name in names for record in found.get(name, [])]
-        return sorted(records, key=lambda r: (r["user"], r["name"])), unknown
-
-    def list_orphans(self, gateway_db, users=None, now=None) -> list[dict]:
-        """The active clusters in ``gateway_db`` whose owner the hub no longer has (of ``users`` if given)."""
-        hub_users = [user["name"] for user in self.hub.list_users()]
-        records = mark_orphaned(from_gateway_db(gateway_db, now=now), hub_users)
-        orphans = [r for r in records if r["orphaned"] and (not users or r["user"] in users)]
-        for record in orphans:
-            record["workers"] = self.worker_count(record["name"]) if record["status"] == "RUNNING" else 0
-        return orphans
-
-    def worker_count(self, name):
-        """Workers connected to the scheduler, from its dashboard's JSON; None when it does not answer.
-
-        The gateway's API does not return a worker count; the scheduler's
-        HTTP server does (distributed.http.scheduler.json, on by default),
-        behind the gateway proxy at /clusters/<name>/.
-        """
-        url = f"{self.gateway_url}/clusters/{urllib.parse.quote(name)}/json/counts.json"
-        try:
-            with self._opener.open(urllib.request.Request(url), timeout=self.timeout) as resp:  # noqa: S310
-                return int(json.loads(resp.read()).get("workers"))
-        except (urllib.error.URLError, OSError, ValueError, TypeError):
-            return None
-
-    def stop(self, clusters) -> list[str]:
-        """DELETE each cluster as its owner; returns the names stopped.
-
-        The gateway lets only a cluster's owner stop it (hub admins
-        included), so the owner of an orphaned cluster is created on the hub
-        again for the DELETE and deleted right after: for those seconds the
-        name exists on the hub without being in the site's user lists.
-        """
-        stopped = []
-        for cluster in clusters:
-            recreated = bool(cluster.get("orphaned")) and bool(self.hub.create_users([cluster["user"]]))
-            try:
-                self._request("DELETE", f"/api/v1/clusters/{urllib.parse.quote(cluster['name'])}", cluster["user"])
-            finally:
-                if recreated:
-                    self._drop_token(cluster["user"])
-                    self.hub.delete_user(cluster["user"])
-            stopped.append(cluster["name"])
-        return stopped
-
-    def _drop_token(self, user) -> None:
-        model = self._tokens.pop(user, None)
-        if model is not None:
-            with contextlib.suppress(Exception):  # deleting the user deletes its tokens anyway
-                self.hub.revoke_token(user, model["id"])

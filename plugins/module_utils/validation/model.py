@@ -3,38 +3,38 @@
 Three kinds of problem, all reported together in one message, each line
 naming the variable as the inventory spells it:
 
-- input: every ``daskhub_*`` variable of the inventory is one this project
-  knows (a misspelling names the closest known one), and has the type the
-  model role's ``meta/argument_specs.yml`` declares. Types are checked here
-  rather than by Ansible's role argument validation, which prints internal
-  class names (``_AnsibleTaggedStr``) and stops before the other rules run;
-- names: users, admins and blocked users are names JupyterHub keeps as
-  written (and, with system accounts, valid account names);
-- cross-field rules: ranges, request <= limit, image tags, OAuth fields.
+- input (validation/inputs.py): every ``daskhub_*`` variable of the
+  inventory is one this project knows (a misspelling names the closest known
+  one), and has the type the model role's ``meta/argument_specs.yml`` declares;
+- names (validation/names.py): users, admins and blocked users are names
+  JupyterHub keeps as written (and, with system accounts, valid account names);
+- cross-field rules (here): ranges, request <= limit, image tags, OAuth fields.
 
-Pure Python, no Ansible imports, like site_model.py whose pieces it checks.
+Pure Python, no Ansible imports, like the model/ pieces it checks.
 """
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
-import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.site_model import (
+from ansible_collections.daskhub.deploy.plugins.module_utils.model.hub import (
     AUTHENTICATORS,
-    IMAGE_TAG_ERROR,
     RESERVED_SERVICES,
+    _names,
+    verify_user,
+)
+from ansible_collections.daskhub.deploy.plugins.module_utils.model.quantities import (
+    IMAGE_TAG_ERROR,
     _as_number,
     _is_number,
-    _names,
     image_has_tag,
     parse_quantity,
-    verify_user,
     worker_image,
 )
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation.inputs import input_errors
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation.names import validate_names
 
 TARGETS = ("local", "kubernetes")
 CHART_MODES = ("daskhub", "composed")
@@ -274,202 +274,6 @@ def _validate_services(model, errors):
             )
 
 
-# --- Input: unknown variables and types -------------------------------------
-
-# Variables under this prefix are the site's own (for its templates, its
-# other playbooks): never reported as unknown.
-SITE_PREFIX = "daskhub_site_"
-_PROJECT_PREFIX = "daskhub_"
-_SHOWN_MAX = 80
-
-
-def _plain(value):
-    """``value`` as plain Python (Ansible's tagged str/dict/list subclasses stripped)."""
-    if isinstance(value, bool) or value is None:
-        plain = value
-    elif isinstance(value, (int, float, str)):
-        plain = next(kind(value) for kind in (int, float, str) if isinstance(value, kind))
-    elif isinstance(value, Mapping):
-        plain = {str(key): _plain(item) for key, item in value.items()}
-    elif isinstance(value, Iterable):
-        plain = [_plain(item) for item in value]
-    else:
-        plain = str(value)
-    return plain
-
-
-def _shown(value) -> str:
-    """The value as the inventory would write it (YAML flow style, like JSON)."""
-    text = json.dumps(_plain(value), ensure_ascii=False, default=str)
-    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
-
-
-_BOOLEANS = {"yes", "no", "true", "false", "on", "off", "y", "n", "1", "0"}
-_KINDS = {
-    "str": "a string",
-    "path": "a path (a string)",
-    "int": "a whole number",
-    "float": "a number",
-    "bool": "true or false",
-    "list": "a list",
-    "dict": "a mapping",
-}
-
-
-def _is_int(value) -> bool:
-    if isinstance(value, str):
-        return re.fullmatch(r"\s*[-+]?[0-9]+\s*", value) is not None
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_float(value) -> bool:
-    if isinstance(value, str):
-        return _as_number(value.strip()) is not None
-    return _is_number(value)
-
-
-_IS_KIND = {
-    # Ansible converts numbers to strings (chart versions, image tags).
-    "str": lambda value: _is_number(value) or isinstance(value, str),
-    "path": lambda value: _is_number(value) or isinstance(value, str),
-    "int": _is_int,
-    "float": _is_float,
-    "bool": lambda value: isinstance(value, (bool, str, int)) and str(value).lower() in _BOOLEANS,
-    # Not a comma-separated string: the model would iterate its characters.
-    "list": lambda value: isinstance(value, list),
-    "dict": lambda value: isinstance(value, Mapping),
-}
-
-
-def _is_kind(value, kind: str) -> bool:
-    """Whether Ansible's argument spec would take ``value`` as ``kind`` (its conversions included)."""
-    return value is None or _IS_KIND.get(kind, lambda _value: True)(value)
-
-
-def _closest(name: str, known: Iterable[str]) -> str:
-    # Compared without the shared daskhub_ prefix, which would make every
-    # name look close to every other.
-    def bare(text: str) -> str:
-        return text.removeprefix(_PROJECT_PREFIX)
-
-    by_bare = {bare(candidate): candidate for candidate in sorted(known)}
-    match = difflib.get_close_matches(bare(name), list(by_bare), n=1, cutoff=0.75)
-    return f" (did you mean {by_bare[match[0]]}?)" if match else ""
-
-
-def _check_value(errors, where: str, value, spec: Mapping) -> None:
-    kind = spec.get("type", "str")
-    if not _is_kind(value, kind):
-        shown = "" if spec.get("no_log") else f", got {_shown(value)}"
-        errors.append(f"{where}: must be {_KINDS.get(kind, kind)}{shown}")
-        return
-    choices = spec.get("choices")
-    if choices and value is not None and value not in choices:
-        shown = "" if spec.get("no_log") else f", got {_shown(value)}"
-        errors.append(f"{where}: must be one of {', '.join(map(str, choices))}{shown}")
-    suboptions = spec.get("options")
-    if kind == "list" and isinstance(value, list):
-        elements = spec.get("elements")
-        for index, item in enumerate(value):
-            item_spec = {"type": elements, "options": suboptions, "no_log": spec.get("no_log")}
-            if elements:
-                _check_value(errors, f"{where}[{index}]", item, item_spec)
-    elif kind == "dict" and suboptions and isinstance(value, Mapping):
-        for key in value:
-            if key not in suboptions:
-                errors.append(f"{where}: unknown key {key!r}{_closest(str(key), suboptions)}")
-        for key, sub_spec in suboptions.items():
-            if key in value:
-                _check_value(errors, f"{where}.{key}", value[key], sub_spec)
-            elif sub_spec.get("required"):
-                errors.append(f"{where}.{key}: required")
-
-
-def input_errors(values: Mapping, spec_options: Mapping, defined: Iterable[str], known: Iterable[str]) -> list[str]:
-    """Problems of the inventory's variables, one line each.
-
-    ``values``: the model role's variables as the play sees them, by name;
-    ``spec_options``: that role's argument_specs options; ``defined``: every
-    variable name the play has; ``known``: every daskhub_* name this project
-    uses (the roles' documented options and defaults, its facts).
-    """
-    errors: list[str] = []
-    known = set(known) | set(spec_options)
-    for name in sorted(set(defined)):
-        if name.startswith(_PROJECT_PREFIX) and not name.startswith(SITE_PREFIX) and name not in known:
-            errors.append(
-                f"{name}: not a variable of this project{_closest(name, known)}; "
-                f"name site-specific variables {SITE_PREFIX}*"
-            )
-    for name, spec in spec_options.items():
-        if name in values:
-            _check_value(errors, name, values[name], spec)
-    return errors
-
-
-# --- Names of users ------------------------------------------------------------
-
-# JupyterHub (4 and 5) refuses a name with '/' or with leading or trailing
-# whitespace (5 also one of only dots), and its authenticators lowercase every login name, so a name
-# with capitals never matches the user who logs in. Whitespace, control
-# characters and the URL's own delimiters inside a name break the URLs the
-# name is part of (/user/<name>/, the API's /users/<name>).
-_NAME_FORBIDDEN = re.compile(r"[\s/\\?#%\x00-\x1f\x7f]")
-# useradd's default NAME_REGEX (shadow) and its 32-character limit.
-_ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_-]*\$?$")
-ACCOUNT_NAME_MAX = 32
-_NAME_LISTS = (
-    ("users", "daskhub_users"),
-    ("admin_users", "daskhub_admin_users"),
-    ("blocked_users", "daskhub_blocked_users"),
-)
-
-
-def account_problem(name: str, variable: str = "daskhub_local_system_users") -> str | None:
-    """Why ``name`` cannot be a system account (useradd's rules), or None; ``variable`` asks for accounts."""
-    if name == "root":
-        # Whatever logs in as this hub user would run notebooks and clusters as uid 0.
-        return "'root' is the superuser's account: no hub user or service may run as root"
-    if len(name) > ACCOUNT_NAME_MAX:
-        return f"{name!r} is longer than {ACCOUNT_NAME_MAX} characters, too long for a system account"
-    if not _ACCOUNT_NAME.match(name):
-        return (
-            f"{name!r} is not a valid system account name ({variable}: a lowercase letter "
-            "or '_', then lowercase letters, digits, '_' or '-')"
-        )
-    return None
-
-
-def name_problem(name, *, system_accounts: bool = False) -> str | None:
-    """Why ``name`` cannot be a hub user's name, or None when it can."""
-    problem = None
-    if not isinstance(name, str):
-        problem = f"must be a string, got {_shown(name)} (quote it)"
-    elif not name:
-        problem = "must not be empty"
-    elif bad := sorted(set(_NAME_FORBIDDEN.findall(name))):
-        described = ", ".join(sorted({"whitespace" if char.isspace() else repr(char) for char in bad}))
-        problem = f"{name!r} contains {described}, which JupyterHub user names cannot"
-    elif set(name) == {"."}:
-        problem = f"{name!r} is only dots, which JupyterHub 5 refuses (it would be a relative URL path)"
-    elif name != name.lower():
-        problem = f"{name!r} has capitals: JupyterHub lowercases login names, write {name.lower()!r}"
-    elif system_accounts:
-        problem = account_problem(name)
-    return problem
-
-
-def _validate_names(model, errors, system_accounts):
-    for key, variable in _NAME_LISTS:
-        names = model.get(key) or []
-        if not isinstance(names, list):
-            continue
-        for index, name in enumerate(names):
-            problem = name_problem(_plain(name), system_accounts=system_accounts)
-            if problem:
-                errors.append(f"{variable}[{index}]: {problem}")
-
-
 # --- All together ----------------------------------------------------------------
 
 
@@ -502,7 +306,7 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
         errors.append(f"daskhub_target: must be one of {', '.join(TARGETS)}, got {model.get('target')!r}")
     if model.get("chart_mode") not in CHART_MODES and "spec" not in inputs:
         errors.append(f"daskhub_chart_mode: must be one of {', '.join(CHART_MODES)}, got {model.get('chart_mode')!r}")
-    _validate_names(model, errors, system_accounts)
+    validate_names(model, errors, system_accounts)
     rules = (
         _validate_users,
         _validate_verify_user,

@@ -23,6 +23,8 @@ Pure Python, shared by helm_values.render and the tests.
 
 from __future__ import annotations
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.releases import gateway_fullname
+
 API_VERSION = "networking.k8s.io/v1"
 # Marks the policies this project applies, so a run can remove the ones it
 # no longer renders (and uninstall all of them); helm owns none of them.
@@ -150,3 +152,32 @@ def gateway_policies(model: dict, instance: str) -> list[dict]:
 def to_gateway_proxy(instance: str, ports) -> dict:
     """An egress rule to the gateway's traefik on the named ports (added to the hub chart's policies)."""
     return {"to": [_pods(gateway_pods(instance, TRAEFIK))], "ports": _ports(ports)}
+
+
+# --- Network policy --------------------------------------------------------------
+# With policies on, the jupyterhub chart lets user pods reach the hub and the
+# proxy, and no private address else; the gateway's API pod carries the label
+# the hub's ingress admits (hub.jupyter.org/network-access-hub). Two ways are
+# added to the chart's egress rules, on the user's path to the gateway's traefik:
+# - user pods -> traefik: the notebook's client sends the scheduler traffic
+#   there (DASK_GATEWAY__PROXY_ADDRESS);
+# - the proxy -> traefik: the hub routes /services/dask-gateway (the HTTP
+#   API) to it. The chart's proxy egress to "private IPs" is an ipBlock, which
+#   a CNI need not apply to pod addresses; a pod selector always applies.
+# The dask-gateway chart has no NetworkPolicy: network_policies renders the
+# gateway's own (its pods' ingress), which the release role applies.
+
+
+def network_policy_additions(model: dict) -> dict:
+    """The egress rules added to the chart's policies, by chart section ({} with policies off).
+
+    Named ports only: a port the traefik pod does not declare opens nothing.
+    """
+    if not model.get("hub_network_policy_enabled"):
+        return {"singleuser": {}, "chp": {}}
+    instance = gateway_fullname(model)
+    return {
+        # The HTTP API goes through the proxy; the scheduler's TCP (TLS) straight to traefik.
+        "singleuser": {"egress": [to_gateway_proxy(instance, TRAEFIK_PORTS)]},
+        "chp": {"egress": [to_gateway_proxy(instance, ("web",))]},
+    }

@@ -1,0 +1,60 @@
+"""File-system probes of the local target's host: can other accounts run and reach our files, can the prefix be made."""
+
+from __future__ import annotations
+
+import os
+
+
+def shared_path_problem(path: str) -> str | None:
+    """Why other users cannot run ``path`` (system accounts run notebooks and clusters), or None.
+
+    Follows symlinks: a venv's python links to its base interpreter, which
+    must be reachable too (a pyenv under /root is not).
+    """
+    real = os.path.realpath(path)
+    if not os.path.exists(real):
+        return f"{path} does not exist"
+    mode = os.stat(real).st_mode
+    if not mode & 0o001:
+        return f"{real} is not executable by other users"
+    parent = os.path.dirname(real)
+    while True:
+        if not os.stat(parent).st_mode & 0o001:
+            return f"{parent} (on the way to {real}) is not searchable by other users"
+        if parent == os.path.dirname(parent):
+            return None
+        parent = os.path.dirname(parent)
+
+
+def closed_parent(path: str) -> str | None:
+    """The first directory above ``path`` that other accounts cannot enter, or None.
+
+    The prefix itself is made 0755 by the play; its parents are the site's.
+    As root, each user's (or the service account's) processes run the venv
+    and read the configuration under the prefix, so every parent must be
+    searchable (o+x); a prefix under /root or in a 0700 temp dir is not.
+    """
+    parent = os.path.dirname(os.path.abspath(path))
+    while True:
+        if os.path.exists(parent) and not os.stat(parent).st_mode & 0o001:
+            return parent
+        if parent == os.path.dirname(parent):
+            return None
+        parent = os.path.dirname(parent)
+
+
+def prefix_problem(prefix: str) -> str | None:
+    """Why the prefix cannot be used, or None. Probes by really creating a directory."""
+    prefix = os.path.abspath(os.path.expanduser(prefix))
+    probe_parent = prefix
+    while not os.path.exists(probe_parent):
+        probe_parent = os.path.dirname(probe_parent)
+    if not os.path.isdir(probe_parent):
+        return f"{probe_parent} is not a directory, so {prefix} cannot be created there"
+    probe = os.path.join(probe_parent, f".daskhub-probe-{os.getpid()}")
+    try:
+        os.mkdir(probe)
+        os.rmdir(probe)
+    except OSError as err:
+        return f"cannot write to {probe_parent} ({err.strerror}); choose another daskhub_local_prefix or run as root"
+    return None

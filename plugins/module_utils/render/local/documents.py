@@ -1,0 +1,160 @@
+"""The documents the local target's jupyterhub_config.py and
+dask_gateway_config.py load: the settings inline, the secrets from 0600 files.
+
+Every piece the Kubernetes target also renders (hub traitlets, services,
+roles, the user environment, the ClusterConfig traits) comes from model/,
+so the two targets cannot drift; this module only adds what is specific to
+running the processes on one host.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import accounts as host_accounts
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
+from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_PREFIX
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.addresses import (
+    gateway_addresses,
+    gateway_service_url,
+    url_host,
+)
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.paths import (
+    BACKENDS_MODULE,
+    SPAWNERS_MODULE,
+    paths,
+)
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation.local_settings import assert_settings
+
+SIMPLE_SPAWNER = f"{SPAWNERS_MODULE}.DaskhubSimpleLocalProcessSpawner"
+SYSTEM_SPAWNER = f"{SPAWNERS_MODULE}.DaskhubLocalProcessSpawner"
+UNSAFE_BACKEND = f"{BACKENDS_MODULE}.DaskhubUnsafeLocalBackend"
+SYSTEM_BACKEND = f"{BACKENDS_MODULE}.DaskhubLocalBackend"
+# distributed no longer installs dask-scheduler / dask-worker.
+SCHEDULER_CMD = ["dask", "scheduler"]
+# The local backends start schedulers on 127.0.0.1 (their default_host) but
+# pass workers no --host, so a worker and its nanny would listen on every
+# address; clients reach clusters only through the gateway's proxy.
+CLUSTER_HOST = "127.0.0.1"
+WORKER_CMD = ["dask", "worker", "--host", CLUSTER_HOST]
+
+
+def hub_document(model: dict, settings: dict) -> dict:
+    """The hub settings jupyterhub_config.py carries inline (no secrets)."""
+    assert_settings(settings)
+    p = paths(settings["prefix"])
+    singleuser = model.get("singleuser") or {}
+    config = copy.deepcopy(hub_model.hub_config(model, settings["gateway_version"]))
+    addresses = gateway_addresses(model, settings)
+    environment = dict(singleuser.get("extra_env") or {})
+    environment.update(
+        hub_model.user_environment(addresses["address"], addresses["proxy_address"], addresses["public_address"])
+    )
+    environment.update(hub_model.notebook_environment(model, image_from_notebook=False))
+    system_users = bool(settings.get("system_users"))
+    hub = config.setdefault("JupyterHub", {})
+    hub.update(
+        {
+            "bind_url": f"http://{url_host(settings['bind_ip'])}:{settings['hub_port']}",
+            "hub_bind_url": f"http://127.0.0.1:{settings['hub_api_port']}",
+            "db_url": f"sqlite:///{p['hub_db']}",
+            # A pin change across a schema change (4.x to 5.x) would otherwise
+            # stop the hub at start; JupyterHub copies the sqlite file first.
+            "upgrade_db": True,
+            "spawner_class": SYSTEM_SPAWNER if system_users else SIMPLE_SPAWNER,
+            "load_roles": hub_model.hub_roles(model, settings["gateway_version"]),
+            # The hub's proxy is its child; under a supervisor a restarted hub
+            # finds the old one through the pid file and replaces it.
+            "cleanup_proxy": True,
+            # Users' servers outlive a hub restart (a config change, an
+            # upgrade, a rotation), as on Kubernetes: the spawners start them
+            # in sessions of their own and the hub finds them again by pid.
+            "cleanup_servers": False,
+        }
+    )
+    config["ConfigurableHTTPProxy"] = {
+        "api_url": f"http://127.0.0.1:{settings['proxy_api_port']}",
+        "command": [p["chp"]],
+        "pid_file": p["proxy_pid"],
+    }
+    spawner = {
+        "cmd": [os.path.join(p["venv_bin"], "jupyterhub-singleuser")],
+        "environment": environment,
+        "default_url": singleuser.get("default_url") or "/lab",
+        "start_timeout": int(singleuser.get("start_timeout") or 60),
+        "http_timeout": 60,
+    }
+    config.setdefault("Spawner", {}).update(spawner)
+    # Both spawner classes read this section (the simple one subclasses the other).
+    # first_uid: the host's UID_MIN (local_preflight reads it); no server runs below it.
+    config["DaskhubLocalProcessSpawner"] = {
+        "server_log_dir": p["server_logs"],
+        "first_uid": int(settings.get("first_uid") or host_accounts.DEFAULT_UID_MIN),
+    }
+    if not system_users:
+        config["SimpleLocalProcessSpawner"] = {"home_dir_template": os.path.join(p["home"], "{username}")}
+    services = []
+    for name, service in hub_model.hub_services(model, gateway_service_url(settings)).items():
+        entry = {"name": name}
+        entry.update(service)
+        services.append(entry)
+    # jupyterhub_config.py puts etc/ on the hub's sys.path for spawner_class.
+    return {"config": config, "services": services, "classes_dir": p["etc"]}
+
+
+def hub_secret_document(model: dict, secrets: dict, settings: dict) -> dict:
+    """What jupyterhub_config.py loads from hub-secrets.json (mode 0600)."""
+    config = copy.deepcopy(hub_model.hub_secret_config(model, secrets))
+    config.setdefault("ConfigurableHTTPProxy", {})["auth_token"] = secrets["proxy_secret_token"]
+    # JupyterHub turns a hex string into the secret's bytes.
+    config.setdefault("JupyterHub", {})["cookie_secret"] = secrets["cookie_secret"]
+    return {"config": config, "service_tokens": model_secrets.service_tokens(model, secrets)}
+
+
+def gateway_document(model: dict, settings: dict) -> dict:
+    """The gateway settings dask_gateway_config.py carries inline (no secrets)."""
+    assert_settings(settings)
+    p = paths(settings["prefix"])
+    system_users = bool(settings.get("system_users"))
+    cluster = dict(gateway_model.gateway_cluster_config(model))
+    guard = ["--preload", p["dashboard_guard"]]
+    cluster.update({"scheduler_cmd": [*SCHEDULER_CMD, *guard], "worker_cmd": [*WORKER_CMD, *guard]})
+    authenticator = {"jupyterhub_api_url": f"http://127.0.0.1:{settings['hub_api_port']}/hub/api"}
+    if gateway_model.gateway_scoped_access(settings["gateway_version"]):
+        # hub_roles grants users access:services!service=dask-gateway; naming
+        # the service makes the gateway require that scope.
+        authenticator["jupyterhub_service_name"] = gateway_model.GATEWAY_SERVICE
+    bind = url_host(settings["bind_ip"])
+    return {
+        "config": {
+            "DaskGateway": {
+                "backend_class": SYSTEM_BACKEND if system_users else UNSAFE_BACKEND,
+                "address": f"127.0.0.1:{settings['gateway_api_port']}",
+                "authenticator_class": "dask_gateway_server.auth.JupyterHubAuthenticator",
+            },
+            "Proxy": {"address": f"{bind}:{settings['gateway_port']}", "prefix": GATEWAY_PREFIX},
+            "JupyterHubAuthenticator": authenticator,
+            "LocalBackend": {
+                "db_url": f"sqlite:///{p['gateway_db']}",
+                "clusters_directory": p["clusters"],
+                # Clusters outlive a gateway restart; the restarted gateway
+                # finds them again through its database.
+                "stop_clusters_on_shutdown": False,
+            },
+            "ClusterConfig": cluster,
+            # The host's UID_MIN (local_preflight reads it): the backend never
+            # runs a cluster as an account below it.
+            "DaskhubLocalBackend": {"first_uid": int(settings.get("first_uid") or host_accounts.DEFAULT_UID_MIN)},
+        },
+        "db_encrypt_key_file": p["gateway_db_key"],
+        # dask_gateway_config.py puts etc/ on the gateway's sys.path for backend_class.
+        "classes_dir": p["etc"],
+    }
+
+
+def gateway_secret_document(secrets: dict) -> dict:
+    """What dask_gateway_config.py loads from gateway-secrets.json (mode 0600)."""
+    return {"config": {"JupyterHubAuthenticator": {"jupyterhub_api_token": secrets["dask_gateway_api_token"]}}}

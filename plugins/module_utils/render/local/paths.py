@@ -1,0 +1,79 @@
+"""Where the local target keeps everything, under its prefix.
+
+Layout of a prefix::
+
+    python/          a copy of the base interpreter, when run as root and the
+                     stack's accounts cannot run the original (local_shared_python)
+    venv/            Python venv with the pinned stack (and supervisord)
+    proxy/           configurable-http-proxy from npm
+    etc/             jupyterhub_config.py, dask_gateway_config.py (the settings
+                     inline), the secrets they load (*-secrets.json, 0600) and
+                     the hub's spawner classes (daskhub_spawners.py)
+    state/           hub and gateway databases, gateway DB key (0700)
+    log/ run/        service logs (log/servers/<user>.log: each user's server,
+                     0600); supervisord socket and pid file
+    home/            home directories of the SimpleLocalProcessSpawner users
+    clusters/        working directories of the gateway's clusters
+
+Pure Python (standard library only) so filters, modules and tests share it.
+"""
+
+from __future__ import annotations
+
+import os
+
+# JupyterHub's SimpleLocalProcessSpawner and LocalProcessSpawner, each
+# server's output in a log file of its own instead of the hub's stdout, which
+# dies with the hub while the servers live on (roles/daskhub_local/files/).
+SPAWNERS_MODULE = "daskhub_spawners"
+# roles/daskhub_local/files/daskhub_local_backends.py, installed into etc/:
+# dask-gateway-server's local backends, refusing to run a cluster as root.
+BACKENDS_MODULE = "daskhub_local_backends"
+# The distributed preload (roles/daskhub_local/files/) that lets a cluster's
+# HTTP servers (dashboard, workers' /info and /metrics, the scheduler's
+# gateway API) answer only its owner's account and the gateway's: they listen
+# on 127.0.0.1 ports any local account could otherwise open. It goes on the
+# command line, as dask-gateway's own scheduler preload does: a command line
+# --preload replaces distributed's preload config, so the config would be
+# ignored on the scheduler.
+DASHBOARD_GUARD = "daskhub_dashboard_guard.py"
+
+
+def paths(prefix: str) -> dict:
+    """Absolute paths of everything the local target keeps under its prefix."""
+    prefix = os.path.abspath(os.path.expanduser(prefix))
+    etc = os.path.join(prefix, "etc")
+    state = os.path.join(prefix, "state")
+    venv = os.path.join(prefix, "venv")
+    return {
+        "prefix": prefix,
+        "venv": venv,
+        "venv_bin": os.path.join(venv, "bin"),
+        # A copy of the interpreter, when the stack's accounts cannot run the original.
+        "shared_python": os.path.join(prefix, "python"),
+        "python": os.path.join(venv, "bin", "python"),
+        "proxy_dir": os.path.join(prefix, "proxy"),
+        "chp": os.path.join(prefix, "proxy", "node_modules", ".bin", "configurable-http-proxy"),
+        "chp_package_json": os.path.join(prefix, "proxy", "node_modules", "configurable-http-proxy", "package.json"),
+        "etc": etc,
+        "state": state,
+        "log": os.path.join(prefix, "log"),
+        "server_logs": os.path.join(prefix, "log", "servers"),
+        "run": os.path.join(prefix, "run"),
+        "home": os.path.join(prefix, "home"),
+        "clusters": os.path.join(prefix, "clusters"),
+        "hub_config_py": os.path.join(etc, "jupyterhub_config.py"),
+        "spawners_py": os.path.join(etc, f"{SPAWNERS_MODULE}.py"),
+        "hub_secrets_json": os.path.join(etc, "hub-secrets.json"),
+        "gateway_config_py": os.path.join(etc, "dask_gateway_config.py"),
+        "gateway_secrets_json": os.path.join(etc, "gateway-secrets.json"),
+        "gateway_backends_py": os.path.join(etc, f"{BACKENDS_MODULE}.py"),
+        "dashboard_guard": os.path.join(etc, DASHBOARD_GUARD),
+        "supervisord_conf": os.path.join(etc, "supervisord.conf"),
+        "supervisord_sock": os.path.join(prefix, "run", "supervisord.sock"),
+        "supervisord_pid": os.path.join(prefix, "run", "supervisord.pid"),
+        "hub_db": os.path.join(state, "jupyterhub.sqlite"),
+        "gateway_db": os.path.join(state, "dask_gateway.sqlite"),
+        "gateway_db_key": os.path.join(state, "dask_gateway_db.key"),
+        "proxy_pid": os.path.join(state, "jupyterhub-proxy.pid"),
+    }
