@@ -73,9 +73,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support import hub_api
 from support.browser import Browser
-from support.chart_envs import local_versions
 from support.playbooks import ROOT, run_playbook
+from support.versions import local_versions
 
 HARNESS_PORTS = range(20000, 28000)
 PORTS_PER_WORKER = 1000
@@ -175,7 +176,8 @@ def make_inventory(root: Path, prefix: Path, ports: dict[str, int], **overrides)
 class LocalStack:
     """A local-target stack of the default inventory in a private prefix (see the module docstring)."""
 
-    def __init__(self, name: str, slot: int, **overrides):
+    def __init__(self, name: str, slot: int, ports: dict[str, int] | None = None, **overrides):
+        """``ports`` (role variable -> port) replaces some of the slot's ports."""
         self.name = name
         self.root = Path(tempfile.mkdtemp(prefix=f"daskhub-{name}-{worker_id()}-"))
         # As root the users' accounts (or the service account) run the venv
@@ -184,7 +186,7 @@ class LocalStack:
         self.root.chmod(0o755)
         self.prefix = self.root / "prefix"
         self.state_dir = self.root / "state"
-        self.ports = port_block(slot)
+        self.ports = {**port_block(slot), **(ports or {})}
         self.inventory = make_inventory(self.root, self.prefix, self.ports, **overrides)
         self.hub_url = f"http://127.0.0.1:{self.ports['daskhub_local_hub_port']}"
         self.python = self.prefix / "venv/bin/python"
@@ -224,26 +226,17 @@ class LocalStack:
         return yaml.safe_load((self.state_dir / "secrets.yml").read_text())
 
     def api(self, method, path, token=None, body=None):
-        """(status, JSON) of a hub API call; HTTP errors are returned, not raised."""
-        req = urllib.request.Request(
-            f"{self.hub_url}/hub/api{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={
-                "Authorization": f"token {token or self.secrets()['user_sync_api_token']}",
-                "Content-Type": "application/json",
-            },
-        )
+        """(status, JSON) of a hub API call (support.hub_api); HTTP errors are returned, not raised."""
+        token = token or self.secrets()["user_sync_api_token"]
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                raw = resp.read()
-                return resp.status, (json.loads(raw) if raw else None)
-        except urllib.error.HTTPError as exc:
-            return exc.code, None
+            return hub_api.call(f"{self.hub_url}/hub/api", token, method, path, body=body, timeout=30)
+        except hub_api.HubAPIError as error:
+            if error.status is None:
+                raise
+            return error.status, None
 
     def hub_version(self) -> str:
-        with urllib.request.urlopen(f"{self.hub_url}/hub/api", timeout=30) as resp:
-            return json.loads(resp.read())["version"]
+        return self.api("GET", "/")[1]["version"]
 
     def user_token(self, user, scopes=("access:services!service=dask-gateway",)):
         """A token ``user`` makes for herself, as the deploy summary says: log in, then /hub/token."""

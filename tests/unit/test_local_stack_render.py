@@ -19,9 +19,10 @@ from ansible_collections.daskhub.deploy.plugins.filter import local_stack as fil
 from ansible_collections.daskhub.deploy.plugins.module_utils import helm_values as hv
 from ansible_collections.daskhub.deploy.plugins.module_utils import local_stack as ls
 from ansible_collections.daskhub.deploy.plugins.module_utils import site_model
-from site_models import local_settings
 from support import kubernetes_site as ks
 from support.playbooks import ROOT
+from support.site_models import local_settings
+from support.versions import GATEWAY_VERSION
 
 
 def settings(tmp_path=None, **overrides):
@@ -88,7 +89,7 @@ def test_public_url_prefers_the_model_then_the_bind_address(model):
 def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model):
     document = ls.hub_document(model, settings())
     config = document["config"]
-    shared = site_model.hub_config(model, "2026.3.0")
+    shared = site_model.hub_config(model, GATEWAY_VERSION)
     for section, traits in shared.items():
         for trait, value in traits.items():
             assert config[section][trait] == value, (section, trait)
@@ -97,7 +98,7 @@ def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model
     assert config["JupyterHub"]["hub_bind_url"] == "http://127.0.0.1:8081"
     assert config["JupyterHub"]["db_url"] == "sqlite:////opt/daskhub/state/jupyterhub.sqlite"
     assert config["JupyterHub"]["upgrade_db"] is True
-    assert config["JupyterHub"]["load_roles"] == site_model.hub_roles(model, "2026.3.0")
+    assert config["JupyterHub"]["load_roles"] == site_model.hub_roles(model, GATEWAY_VERSION)
     assert config["ConfigurableHTTPProxy"]["command"] == [
         "/opt/daskhub/proxy/node_modules/.bin/configurable-http-proxy"
     ]

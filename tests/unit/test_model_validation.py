@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ansible_collections.daskhub.deploy.plugins.filter.site_model import project_variables, site_model_errors
 from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation
-from site_models import MODEL_ROLE, build_model, inventories, rendered_variables
+from support.site_models import MODEL_ROLE, build_model, inventories, rendered_variables
 
 SPEC = yaml.safe_load((MODEL_ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["site_model"][
     "options"

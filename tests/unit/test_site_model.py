@@ -12,7 +12,8 @@ from traitlets.config import Config
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ansible_collections.daskhub.deploy.plugins.module_utils import model_validation, site_model
-from site_models import build_model
+from support.site_models import build_model
+from support.versions import GATEWAY_VERSION
 
 LOCAL_BACKEND = "dask_gateway_server.backends.local.UnsafeLocalBackend"
 KUBE_BACKEND = "dask_gateway_server.backends.kubernetes.KubeBackend"
@@ -157,7 +158,7 @@ def test_secret_names_follow_the_model():
 
 def test_hub_config_has_users_and_no_secret():
     model = build_model(**OAUTH, daskhub_users=["Bob", "alice"], daskhub_admin_users=["carol"])
-    config = site_model.hub_config(model, "2026.3.0")
+    config = site_model.hub_config(model, GATEWAY_VERSION)
     assert config["JupyterHub"]["authenticator_class"] == "generic-oauth"
     # The site's users, and the verify user (an ordinary user of its own).
     assert config["Authenticator"]["allowed_users"] == ["Bob", "alice", "carol", "daskhub-verify-user"]
@@ -186,7 +187,7 @@ def test_services_roles_and_tokens():
         "daskhub-verify": "value-service_daskhub_verify_api_token",
         "monitor": "value-service_monitor_api_token",
     }
-    new_roles = {role["name"]: role for role in site_model.hub_roles(model, "2026.3.0")}
+    new_roles = {role["name"]: role for role in site_model.hub_roles(model, GATEWAY_VERSION)}
     assert new_roles["user"]["scopes"] == ["self", "access:services!service=dask-gateway"]
     assert new_roles["user-sync"]["scopes"] == ["list:users", "read:users", "admin:users"]
     assert new_roles["service-monitor"]["services"] == ["monitor"]
@@ -310,7 +311,7 @@ def test_verify_service_acts_for_one_dedicated_user_only():
     assert site_model.verify_user(build_model(daskhub_users=["alice"], daskhub_verify_user="bob")) == "bob"
     assert "service_daskhub_verify_api_token" in site_model.secret_names(model)
     assert site_model.hub_services(model, None)["daskhub-verify"] == {"display": False}
-    role = {role["name"]: role for role in site_model.hub_roles(model, "2026.3.0")}["daskhub-verify"]
+    role = {role["name"]: role for role in site_model.hub_roles(model, GATEWAY_VERSION)}["daskhub-verify"]
     # It may start, stop and open that one server, and mint no token at all.
     assert role["scopes"] == [
         "servers!user=daskhub-verify-user",
@@ -320,12 +321,12 @@ def test_verify_service_acts_for_one_dedicated_user_only():
     assert not any(scope.startswith("tokens") for scope in role["scopes"])
     assert role["services"] == ["daskhub-verify"]
     # An allowed user (it may log in and spawn), never an admin.
-    authenticator = site_model.hub_config(model, "2026.3.0")["Authenticator"]
+    authenticator = site_model.hub_config(model, GATEWAY_VERSION)["Authenticator"]
     assert "daskhub-verify-user" in authenticator["allowed_users"]
     assert "daskhub-verify-user" not in authenticator["admin_users"]
     everyone = build_model(daskhub_allow_all_users=True)
     assert site_model.verify_user(everyone) == "daskhub-verify-user"
-    assert site_model.hub_config(everyone, "2026.3.0")["Authenticator"]["allowed_users"] == ["daskhub-verify-user"]
+    assert site_model.hub_config(everyone, GATEWAY_VERSION)["Authenticator"]["allowed_users"] == ["daskhub-verify-user"]
 
 
 def test_verify_user_must_not_be_an_admin_or_blocked():
