@@ -25,7 +25,9 @@ which exports them):
     (``daskhub_local_system_users: false``): as root its services run as
     the service account ``SHARED_UID_ACCOUNT``.
 
-The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.stack``):
+The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.stack``,
+or ``LocalStack(name, SLOTS[...], ports=..., **variables)`` for a private one,
+the one class that deploys a stack for tests):
 
 - ``.root`` (a temp dir), ``.prefix`` (``daskhub_local_prefix``),
   ``.inventory`` (its inventory dir), ``.state_dir`` (``daskhub_state_dir``,
@@ -36,7 +38,7 @@ The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.sta
   AssertionError on failure unless ``check=False``;
 - ``.secrets()``: the secrets store, read afresh; ``.api(method, path,
   token=None, body=None)``: (status, JSON) of a hub API call with the
-  user-sync service token; ``.hub_version()``; ``.user_token(user, scopes)``:
+  user-sync service token (support.hub_api); ``.hub_version()``; ``.user_token(user, scopes)``:
   a token the user makes at /hub/token after logging in (her own door);
 - ``.gateway(user, script)``, ``.start_cluster(user)``, ``.clusters_of(user)``:
   dask_gateway client code run as a user from outside the hub, the way the
