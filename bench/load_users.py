@@ -44,10 +44,8 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -55,21 +53,17 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / ".collections"))
+sys.path.insert(0, str(REPO / "bench"))
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import KernelError, KernelSession  # noqa: E402
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import (  # noqa: E402
+    KernelError,
+    KernelSession,
+)
+from bench_stack import TRANSIENT, Site  # noqa: E402
 
 SERVICE_ACCOUNT = "daskhub-bench"
-PORT_NAMES = (
-    "daskhub_local_hub_port",
-    "daskhub_local_hub_api_port",
-    "daskhub_local_proxy_api_port",
-    "daskhub_local_gateway_port",
-    "daskhub_local_gateway_api_port",
-)
 EXPECTED = str(999 * 1000 // 2)
 SEED = """\
 from dask_gateway import GatewayCluster
@@ -81,19 +75,6 @@ client.wait_for_workers(1, timeout=300)
 print(int(da.arange(1000, chunks=100).sum().compute()))
 cluster.shutdown()
 """
-# What a browser's user sees while the hub (and its proxy) restart.
-TRANSIENT = (urllib.error.URLError, ConnectionError, TimeoutError, OSError)
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
 
 def account_exists(name: str) -> bool:
     try:
@@ -101,72 +82,6 @@ def account_exists(name: str) -> bool:
     except KeyError:
         return False
     return True
-
-
-def playbook(repo: Path, inventory: Path, name: str, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(repo / "ansible.cfg"))
-    return subprocess.run(
-        [str(repo / ".venv/bin/ansible-playbook"), "-i", str(inventory), str(repo / name), *args],
-        cwd=repo,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=3600,
-    )
-
-
-class Site:
-    """The bench's own stack: the default inventory with its own prefix, state, instance, ports and users."""
-
-    def __init__(self, repo: Path, users: list[str], port_base: int, system_users: bool):
-        self.repo = repo
-        self.root = Path(tempfile.mkdtemp(prefix="daskhub-bench-load-"))
-        # As root the stack's accounts run the venv under the prefix: its parents must be searchable.
-        self.root.chmod(0o755)
-        self.prefix = self.root / "prefix"
-        self.state = self.root / "state"
-        self.ports = {name: port_base + offset for offset, name in enumerate(PORT_NAMES)}
-        self.hub_url = f"http://127.0.0.1:{self.ports['daskhub_local_hub_port']}"
-        self.inventory = self.root / "inventory"
-        shutil.copytree(repo / "inventories/local", self.inventory)
-        overrides = {
-            "daskhub_state_dir": str(self.state),
-            "daskhub_local_prefix": str(self.prefix),
-            "daskhub_local_instance": f"daskhub-bench-{self.root.name[-8:]}",
-            "daskhub_users": users,
-            "daskhub_local_system_users": system_users,
-            **self.ports,
-        }
-        if not system_users:
-            overrides["daskhub_local_service_user"] = SERVICE_ACCOUNT
-        # group_vars/daskhub.yml becomes a directory, so that the bench's settings load after the model.
-        model = self.inventory / "group_vars/daskhub.yml"
-        (self.inventory / "group_vars/daskhub").mkdir()
-        model.rename(self.inventory / "group_vars/daskhub/model.yml")
-        (self.inventory / "group_vars/daskhub/zz-bench.yml").write_text(yaml.safe_dump(overrides))
-
-    def password(self) -> str:
-        return yaml.safe_load((self.state / "secrets.yml").read_text())["dummy_password"]
-
-    def ctl(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(self.prefix / "venv/bin/supervisorctl"), "-c", str(self.prefix / "etc/supervisord.conf"), *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-
-    def healthy(self) -> bool:
-        try:
-            for path in ("/hub/api/", "/services/dask-gateway/api/health"):
-                with urllib.request.urlopen(self.hub_url + path, timeout=5) as response:
-                    if response.status != 200:
-                        return False
-        except TRANSIENT:
-            return False
-        return True
 
 
 class User:
@@ -319,8 +234,11 @@ def main() -> int:
     parser.add_argument("--repo", type=Path, default=REPO, help="the checkout whose playbooks deploy the stack")
     args = parser.parse_args()
     users = [f"bench{i:02d}" for i in range(1, args.users + 1)]
-    site = Site(args.repo.resolve(), users, args.port_base, args.system_users)
-    busy = [f"{name}={port}" for name, port in site.ports.items() if not port_free(port)]
+    overrides = {"daskhub_users": users, "daskhub_local_system_users": args.system_users}
+    if not args.system_users:
+        overrides["daskhub_local_service_user"] = SERVICE_ACCOUNT
+    site = Site(args.repo.resolve(), args.port_base, "bench-load", **overrides)
+    busy = site.busy_ports()
     if busy:
         shutil.rmtree(site.root, ignore_errors=True)
         sys.exit(f"ports taken: {', '.join(busy)}; choose another --port-base")
@@ -331,7 +249,7 @@ def main() -> int:
     made = [name for name in ours if os.geteuid() == 0 and not account_exists(name)]
     try:
         started = time.monotonic()
-        proc = playbook(site.repo, site.inventory, "site.yml")
+        proc = site.playbook("site.yml")
         if proc.returncode != 0:
             sys.exit(f"site.yml failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
         lines.append(
@@ -349,10 +267,7 @@ def main() -> int:
                 tail = log.read_text(errors="replace").splitlines()[-25:] if log.exists() else []
                 failures.append(f"--- the last lines of log/{name}:\n" + "\n".join(tail))
     finally:
-        playbook(site.repo, site.inventory, "playbooks/uninstall.yml", "-e", "purge=true")
-        if (site.prefix / "run/supervisord.sock").exists():
-            site.ctl("shutdown")
-        shutil.rmtree(site.root, ignore_errors=True)
+        site.purge()
         for name in made:
             if account_exists(name):
                 # -r: a user's account comes with a home of its own.

@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / ".collections"))
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubClient  # noqa: E402
-from hub_fixtures import HUB_ADMIN, Hub  # noqa: E402
+from support.hubs import HUB_ADMIN, Hub  # noqa: E402
 
 ANSIBLE_PLAYBOOK = str(REPO / ".venv/bin/ansible-playbook")
 PARALLELISM = 8

@@ -1,34 +1,38 @@
 #!/usr/bin/env python3
 """Benchmark of playbooks/verify.yml's steps on a local stack of its own.
 
-Deploys the default inventory into a private prefix (the tests' LocalStack,
-own ports and state), runs verify.yml --runs times, and prints for each
-step the median and the largest of its times, then how many runs failed and
-the wall time of each run. Everything it made is removed at the end.
+Deploys the default inventory into a private prefix with the project's
+site.yml (bench/bench_stack.py: own ports from --port-base, own state), runs
+verify.yml --runs times, and prints for each step the median and the largest
+of its times, then how many runs failed and the wall time of each run. Everything it made is removed at the end.
 
 Goal: no step stalls. A step whose largest time is far above its median
 stalled in some run: the rejection steps stalled 10.0 s in 7 of 8 runs, and
 hung for good now and then, while dask-gateway's clients were left to the
 cycle collector (README, "One Gateway() per notebook").
 
-  .venv/bin/python bench/verify_steps.py [--runs 8] [--repo DIR]
+  .venv/bin/python bench/verify_steps.py [--runs 8] [--port-base 19200] [--repo DIR]
 
 --repo measures another checkout (default: this one), e.g. an older commit:
   git worktree add /tmp/before <rev> && ln -s "$PWD/.venv" /tmp/before/.venv
   .venv/bin/python bench/verify_steps.py --repo /tmp/before
-Not beside the test suite: it takes the tests' "private" stack slot.
 Results are also appended to bench/results/verify.txt.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE / "bench"))
+
+from bench_stack import Site, task_result  # noqa: E402
+
 # verify.yml's task whose result (the daskhub_verify module's) holds each step's time.
 VERIFY_TASK = "Walk the user's path inside the user's own server"
 
@@ -36,29 +40,28 @@ VERIFY_TASK = "Walk the user's path inside the user's own server"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=8)
+    parser.add_argument("--port-base", type=int, default=19200, help="the stack's five ports from here")
     parser.add_argument("--repo", type=Path, default=HERE, help="the checkout to measure")
     args = parser.parse_args()
     repo = args.repo.resolve()
-    sys.path[:0] = [str(repo / "tests"), str(repo / ".collections")]
-    # The measured checkout's own harness.
-    from support.playbooks import run_playbook, task_result  # noqa: PLC0415
-    from support.stacks import SLOTS, LocalStack  # noqa: PLC0415
-
-    stack = LocalStack("bench-verify", SLOTS["private"])
+    # The measured checkout's own playbooks.
+    stack = Site(repo, args.port_base, "bench-verify")
+    busy = stack.busy_ports()
+    if busy:
+        shutil.rmtree(stack.root, ignore_errors=True)
+        sys.exit(f"ports taken: {', '.join(busy)}; choose another --port-base")
     started = time.monotonic()
-    stack.deploy()
+    proc = stack.playbook("site.yml")
+    if proc.returncode != 0:
+        stack.purge()
+        sys.exit(f"site.yml failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
     lines = [f"verify.yml x{args.runs} of {repo}: deployed in {time.monotonic() - started:.0f} s"]
     steps: dict[str, list[float]] = {}
     walls, failed = [], 0
     try:
         for _ in range(args.runs):
             started = time.monotonic()
-            proc = run_playbook(
-                "playbooks/verify.yml",
-                inventory=stack.inventory,
-                extra_env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"},
-                timeout=1800,
-            )
+            proc = stack.playbook("playbooks/verify.yml", env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"})
             walls.append(time.monotonic() - started)
             result = task_result(proc.stdout, VERIFY_TASK) or {}
             if proc.returncode != 0:

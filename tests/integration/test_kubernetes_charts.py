@@ -22,6 +22,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes i
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import values as helm_values
 from support import charts
 from support import kubernetes_site as ks
+from support.versions import GATEWAY_VERSION
 
 INVENTORIES = charts.inventories()
 
@@ -138,9 +139,10 @@ def test_the_real_chart_rejects_what_our_validation_rejects(pulled, helm, tmp_pa
 
 def test_crds_from_helm_show_crds_win_over_the_shipped_copies(helm, tmp_path):
     """The release role applies the shipped CRDs plus `helm show crds` of the target chart, as here."""
-    shipped = sorted((ks.REPO / "roles/daskhub_kubernetes_release/files/crds/dask-gateway-2026.3.0").glob("*.yaml"))
+    crds = ks.REPO / f"roles/daskhub_kubernetes_release/files/crds/dask-gateway-{GATEWAY_VERSION}"
+    shipped = sorted(crds.glob("*.yaml"))
     assert [p.name for p in shipped] == ["daskclusters.yaml"]
-    shown = helm.run("show", "crds", "dask/dask-gateway", "--version", "2026.3.0").stdout
+    shown = helm.run("show", "crds", "dask/dask-gateway", "--version", GATEWAY_VERSION).stdout
     from_chart = filters.crd_documents(["", shown])
     names = [c["metadata"]["name"] for c in from_chart]
     assert "daskclusters.gateway.dask.org" in names
@@ -160,7 +162,7 @@ def test_crds_from_helm_show_crds_win_over_the_shipped_copies(helm, tmp_path):
 
 def test_the_validation_is_not_vacuous(pulled):
     """An unknown field in a built-in object and in a Traefik object are both errors."""
-    chart_dir = pulled("dask/dask-gateway", "2026.3.0")
+    chart_dir = pulled("dask/dask-gateway", GATEWAY_VERSION)
     crds = charts.crd_schemas([chart_dir])
     deployment = {
         "apiVersion": "apps/v1",

@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support.chart_envs import local_defaults
 from support.playbooks import run_module
+from support.versions import local_defaults
 
 UV_VERSION = local_defaults()["daskhub_local_uv_version"]
 

@@ -12,8 +12,8 @@ import pwd
 import sqlite3
 
 import pytest
-from support.chart_envs import local_versions
 from support.stacks import OLD_JUPYTERHUB, SHARED_UID_ACCOUNT, UPGRADED_STACK
+from support.versions import local_versions
 
 pytestmark = [pytest.mark.stack, UPGRADED_STACK]
 

@@ -14,15 +14,15 @@ import os
 from pathlib import Path
 
 import pytest
-import safe_stack
+from support.stacks import LOCAL_STACK
 
-pytestmark = [pytest.mark.stack, *safe_stack.MARKS]
+pytestmark = [pytest.mark.stack, LOCAL_STACK]
 KEPT = ["alice"]
 
 
 @pytest.fixture(scope="module")
-def stack(request):
-    return safe_stack.shared(request)
+def stack(local_stack):
+    return local_stack
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@
   file and the running site alone, and the restored store deploys with no
   change.
 
-The session's shared stack (tests/safe_stack.py), put back after each test.
+The session's shared stack (``local_stack``, tests/support/stacks.py), put back after each test.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from __future__ import annotations
 import json
 
 import pytest
-import safe_stack
 from support.playbooks import recap
+from support.stacks import LOCAL_STACK
 
-pytestmark = [pytest.mark.stack, *safe_stack.MARKS]
+pytestmark = [pytest.mark.stack, LOCAL_STACK]
 SERVICE_TOKENS = {"dask_gateway_api_token": "dask-gateway", "user_sync_api_token": "user-sync"}
 
 
 @pytest.fixture(scope="module")
-def stack(request):
-    return safe_stack.shared(request)
+def stack(local_stack):
+    return local_stack
 
 
 def store_path(stack):

@@ -23,9 +23,9 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubC
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import KernelError
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from ansible_collections.daskhub.deploy.plugins.modules import daskhub_verify
-from site_models import build_model
 from support.browser import Browser
 from support.playbooks import ROOT
+from support.site_models import build_model
 from support.sockets import listening_sockets
 from support.stacks import LOCAL_STACK
 

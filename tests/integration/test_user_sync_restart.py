@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import time
 
-import hub_fixtures
 import pytest
 import yaml
-from hub_fixtures import HUB_ADMIN
+from support import hub_api, hubs
+from support.hubs import HUB_ADMIN
 from support.playbooks import start_playbook, task_result
 
 SYNC_TASK = "Sync the users"
@@ -24,12 +24,12 @@ SYNC_TASK = "Sync the users"
 USERS = [f"user{index:04d}" for index in range(600)]
 RESTART_AFTER = 150
 # The newest JupyterHub the fixtures know: what the local target and the composed chart run.
-VERSION = hub_fixtures.HUB_VERSIONS[-1]
+VERSION = hubs.HUB_VERSIONS[-1]
 
 
 @pytest.fixture
 def hub():
-    started = hub_fixtures.Hub(VERSION).start()
+    started = hubs.Hub(VERSION).start()
     yield started
     started.stop()
 
@@ -72,7 +72,7 @@ def sync_result(proc):
 def hub_user_count(hub):
     try:
         page = hub.api("GET", "/users?limit=1", accept="application/jupyterhub-pagination+json")
-    except OSError:
+    except hub_api.HubAPIError:
         return None
     return page["_pagination"]["total"]
 

@@ -1,21 +1,21 @@
 """The daskhub-verify service's role and user on every JupyterHub the project deploys.
 
-The role comes from site_model.hub_roles, as both targets render it; the hub
+The role comes from hub_model.hub_roles, as both targets render it; the hub
 is a real JupyterHub of the oldest and the newest version
-(tests/hub_fixtures.py: 4.0.2 of the daskhub chart's hub image, 5.5.4 of the
+(tests/support/hubs.py: 4.0.2 of the daskhub chart's hub image, 5.5.4 of the
 local pin). tests/integration/test_chart_boot.py runs the same through the
 charts in both hub images' own environments (4.0.2 and 5.5.0).
 """
 
 from __future__ import annotations
 
-import urllib.error
 from typing import ClassVar
 
 import pytest
-import site_models
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
-from hub_fixtures import HUB_VERSIONS, Hub
+from support import hub_api, site_models
+from support.hubs import HUB_VERSIONS, Hub
+from support.versions import GATEWAY_VERSION
 
 pytestmark = pytest.mark.hub
 MODEL = site_models.build_model(daskhub_users=["alice"], daskhub_admin_users=["hubadmin"])
@@ -28,8 +28,8 @@ class VerifyHub(Hub):
     SERVICES: ClassVar[dict] = {**Hub.SERVICES, hub_model.VERIFY_SERVICE: {"scopes": None, "admin": False}}
 
     def config(self, chp):
-        role = next(r for r in hub_model.hub_roles(MODEL, "2026.3.0") if r["name"] == hub_model.VERIFY_SERVICE)
-        allowed = hub_model.hub_config(MODEL, "2026.3.0")["Authenticator"]["allowed_users"]
+        role = next(r for r in hub_model.hub_roles(MODEL, GATEWAY_VERSION) if r["name"] == hub_model.VERIFY_SERVICE)
+        allowed = hub_model.hub_config(MODEL, GATEWAY_VERSION)["Authenticator"]["allowed_users"]
         return super().config(chp) + "\n".join(
             [
                 f"c.JupyterHub.load_roles.append({role!r})",
@@ -47,11 +47,7 @@ def verify_hub(request):
 
 
 def _status(hub, method, path, body=None, service=hub_model.VERIFY_SERVICE):
-    try:
-        hub.api(method, path, body, service=service)
-        return 200
-    except urllib.error.HTTPError as err:
-        return err.code
+    return hub_api.status_of(hub.api_url, hub.tokens[service], method, path, body=body)
 
 
 def test_verify_service_reaches_its_users_server_and_mints_no_token(verify_hub):

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import yaml
 
-from support import chart_envs, charts
+from support import chart_envs, charts, hub_api
 from support.boot_configs._cluster_dns import resolve
 from support.playbooks import ROOT, run_playbook
 
@@ -390,22 +390,11 @@ class BootedSite:
         return yaml.safe_load((self.state / "secrets.yml").read_text())
 
     def api(self, method: str, path: str, token: str, body=None):
-        request = urllib.request.Request(
-            self.hub_api + path,
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            raw = response.read()
-        return json.loads(raw) if raw else None
+        """The JSON answer of an API call (support.hub_api); an error answer raises HubAPIError."""
+        return hub_api.call(self.hub_api, token, method, path, body=body)[1]
 
     def status(self, method: str, path: str, token: str, body=None) -> int:
-        try:
-            self.api(method, path, token, body)
-            return 200
-        except urllib.error.HTTPError as err:
-            return err.code
+        return hub_api.status_of(self.hub_api, token, method, path, body=body)
 
     def stop(self):
         for name in ("hub", "gateway", "proxy"):
@@ -453,7 +442,7 @@ def boot(mode: str, workdir: Path, helm: charts.Helm) -> BootedSite:
 
     helm has the loopback chart repositories added (charts.add_chart_repos).
     """
-    import site_models  # noqa: PLC0415  tests/ is on sys.path under pytest
+    from support import site_models  # noqa: PLC0415
 
     inventory, hub_chart, slot = MODES[mode]
     rendered, run = charts.render_site(ROOT / "inventories" / inventory, workdir / "render", modes=(mode,))
@@ -495,7 +484,7 @@ def _start(site: BootedSite):
     gateway_version = _gateway_chart_version(site.manifests)
     gateway_env = chart_envs.gateway_env(gateway_version)
     user_env = chart_envs.singleuser_env()
-    from hub_fixtures import ensure_chp  # noqa: PLC0415  the one configurable-http-proxy the tests use
+    from support.hubs import ensure_chp  # noqa: PLC0415  the one configurable-http-proxy the tests use
 
     chp = ensure_chp()
     service_env = network.service_env()

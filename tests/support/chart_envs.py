@@ -28,7 +28,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
+if __name__ == "__main__":  # run as a script (scripts/test.sh): tests/ is where `support` is found
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from support.versions import GATEWAY_VERSION, local_versions
 
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(
@@ -40,7 +43,7 @@ LOCAL_ROLE = REPO / "roles" / "daskhub_local"
 # The Python each hub image runs (its Dockerfile's base image).
 HUB_IMAGE_PYTHON = {"3.2.1": "3.11", "4.4.0": "3.12"}
 # The Python of each dask-gateway-server image.
-GATEWAY_SERVER_PYTHON = {"2024.1.0": "3.11", "2026.3.0": "3.12"}
+GATEWAY_SERVER_PYTHON = {"2024.1.0": "3.11", GATEWAY_VERSION: "3.12"}
 SINGLEUSER_PYTHON = "3.12"
 SINGLEUSER_PACKAGES = ("jupyterhub", "jupyterlab", "dask_gateway", "distributed", "dask", "bokeh", "dask_labextension")
 
@@ -142,16 +145,6 @@ def gateway_env(gateway_version: str) -> Path:
     return _build(f"gateway-{gateway_version}", python, requirement, [requirement.strip()])
 
 
-def local_defaults() -> dict:
-    """The daskhub_local role's defaults/main.yml."""
-    return yaml.safe_load((LOCAL_ROLE / "defaults" / "main.yml").read_text())
-
-
-def local_versions() -> dict:
-    """daskhub_local_versions of the role's defaults (the pins the local target and the stacks install)."""
-    return local_defaults()["daskhub_local_versions"]
-
-
 def singleuser_env() -> Path:
     """The user's server and the Dask workers: the local target's pinned client stack."""
     versions = local_versions()
@@ -169,7 +162,7 @@ if __name__ == "__main__":  # warm the cache: python tests/support/chart_envs.py
         lambda: hub_env("4.4.0"),
         lambda: hub_env("3.2.1"),
         singleuser_env,
-        lambda: gateway_env("2026.3.0"),
+        lambda: gateway_env(GATEWAY_VERSION),
         lambda: gateway_env("2024.1.0"),
     ):
         try:

@@ -25,7 +25,9 @@ which exports them):
     (``daskhub_local_system_users: false``): as root its services run as
     the service account ``SHARED_UID_ACCOUNT``.
 
-The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.stack``):
+The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.stack``,
+or ``LocalStack(name, SLOTS[...], ports=..., **variables)`` for a private one,
+the one class that deploys a stack for tests):
 
 - ``.root`` (a temp dir), ``.prefix`` (``daskhub_local_prefix``),
   ``.inventory`` (its inventory dir), ``.state_dir`` (``daskhub_state_dir``,
@@ -36,7 +38,7 @@ The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.sta
   AssertionError on failure unless ``check=False``;
 - ``.secrets()``: the secrets store, read afresh; ``.api(method, path,
   token=None, body=None)``: (status, JSON) of a hub API call with the
-  user-sync service token; ``.hub_version()``; ``.user_token(user, scopes)``:
+  user-sync service token (support.hub_api); ``.hub_version()``; ``.user_token(user, scopes)``:
   a token the user makes at /hub/token after logging in (her own door);
 - ``.gateway(user, script)``, ``.start_cluster(user)``, ``.clusters_of(user)``:
   dask_gateway client code run as a user from outside the hub, the way the
@@ -73,9 +75,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support import hub_api
 from support.browser import Browser
-from support.chart_envs import local_versions
 from support.playbooks import ROOT, run_playbook
+from support.versions import local_versions
 
 HARNESS_PORTS = range(20000, 28000)
 PORTS_PER_WORKER = 1000
@@ -175,7 +178,8 @@ def make_inventory(root: Path, prefix: Path, ports: dict[str, int], **overrides)
 class LocalStack:
     """A local-target stack of the default inventory in a private prefix (see the module docstring)."""
 
-    def __init__(self, name: str, slot: int, **overrides):
+    def __init__(self, name: str, slot: int, ports: dict[str, int] | None = None, **overrides):
+        """``ports`` (role variable -> port) replaces some of the slot's ports."""
         self.name = name
         self.root = Path(tempfile.mkdtemp(prefix=f"daskhub-{name}-{worker_id()}-"))
         # As root the users' accounts (or the service account) run the venv
@@ -184,7 +188,7 @@ class LocalStack:
         self.root.chmod(0o755)
         self.prefix = self.root / "prefix"
         self.state_dir = self.root / "state"
-        self.ports = port_block(slot)
+        self.ports = {**port_block(slot), **(ports or {})}
         self.inventory = make_inventory(self.root, self.prefix, self.ports, **overrides)
         self.hub_url = f"http://127.0.0.1:{self.ports['daskhub_local_hub_port']}"
         self.python = self.prefix / "venv/bin/python"
@@ -224,26 +228,17 @@ class LocalStack:
         return yaml.safe_load((self.state_dir / "secrets.yml").read_text())
 
     def api(self, method, path, token=None, body=None):
-        """(status, JSON) of a hub API call; HTTP errors are returned, not raised."""
-        req = urllib.request.Request(
-            f"{self.hub_url}/hub/api{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={
-                "Authorization": f"token {token or self.secrets()['user_sync_api_token']}",
-                "Content-Type": "application/json",
-            },
-        )
+        """(status, JSON) of a hub API call (support.hub_api); HTTP errors are returned, not raised."""
+        token = token or self.secrets()["user_sync_api_token"]
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                raw = resp.read()
-                return resp.status, (json.loads(raw) if raw else None)
-        except urllib.error.HTTPError as exc:
-            return exc.code, None
+            return hub_api.call(f"{self.hub_url}/hub/api", token, method, path, body=body, timeout=30)
+        except hub_api.HubAPIError as error:
+            if error.status is None:
+                raise
+            return error.status, None
 
     def hub_version(self) -> str:
-        with urllib.request.urlopen(f"{self.hub_url}/hub/api", timeout=30) as resp:
-            return json.loads(resp.read())["version"]
+        return self.api("GET", "/")[1]["version"]
 
     def user_token(self, user, scopes=("access:services!service=dask-gateway",)):
         """A token ``user`` makes for herself, as the deploy summary says: log in, then /hub/token."""

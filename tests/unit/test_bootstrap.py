@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import check_collections  # noqa: E402
-from support.chart_envs import local_defaults  # noqa: E402
+from support.versions import local_defaults  # noqa: E402
 
 # A Python >= 3.12 with venv, as a stock Debian 13 or Ubuntu 24.04 has.
 REAL_PYTHON = Path(sys.executable).resolve()

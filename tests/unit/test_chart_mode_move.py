@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from ansible_collections.daskhub.deploy.plugins.filter import helm_values as filters
 from support import kubernetes_site as ks
+from support.versions import GATEWAY_VERSION, JUPYTERHUB_CHART_VERSION
 
 
 def test_new_sites_default_to_composed_on_the_current_charts():
     model = ks.model()
     assert model["chart_mode"] == "composed"
-    assert (model["jupyterhub_chart_version"], model["dask_gateway_chart_version"]) == ("4.4.0", "2026.3.0")
+    pins = (JUPYTERHUB_CHART_VERSION, GATEWAY_VERSION)
+    assert (model["jupyterhub_chart_version"], model["dask_gateway_chart_version"]) == pins
 
 
 def test_an_umbrella_site_that_did_not_ask_is_stopped_naming_the_variable():
@@ -41,7 +43,7 @@ def test_the_move_plan_names_the_releases_the_volume_and_the_load_balancer_ip():
     assert decision["move"] is True and decision["blocked"] == ""
     assert "helm upgrade dhub: daskhub-2024.1.1 -> jupyterhub/jupyterhub 4.4.0" in plan
     assert "hub-db-dir stays" in plan
-    assert "helm install dhub-dask-gateway: dask/dask-gateway 2026.3.0" in plan
+    assert f"helm install dhub-dask-gateway: dask/dask-gateway {GATEWAY_VERSION}" in plan
     assert "pinned loadBalancerIP 198.51.100.7" in plan
     unpinned = ks.model(
         daskhub_gateway_traefik_service_type="LoadBalancer",

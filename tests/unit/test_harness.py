@@ -196,10 +196,9 @@ def test_summary_fails_when_pytest_ran_nothing(tmp_path):
     assert "pytest ran no test" in proc.stdout
 
 
-def test_the_old_ops_stack_name_builds_a_private_stack_on_the_given_ports():
-    import ops_stack  # noqa: PLC0415  the compatibility name of support.stacks
-
-    stack = ops_stack.OpsStack(ports={"hub": 43000, "gateway": 43003}, tmp_prefix="daskhub-compat-")
+def test_a_private_stack_takes_the_given_ports():
+    ports = {"daskhub_local_hub_port": 43000, "daskhub_local_gateway_port": 43003}
+    stack = stacks.LocalStack("compat", stacks.SLOTS["private"], ports=ports)
     try:
         settings = yaml.safe_load((stack.inventory / "group_vars/daskhub/zz-test.yml").read_text())
         assert settings["daskhub_local_hub_port"] == 43000

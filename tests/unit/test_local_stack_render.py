@@ -29,9 +29,10 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import paths as local_paths
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import usage as local_usage
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import local_settings as settings_checks
-from site_models import local_settings
 from support import kubernetes_site as ks
 from support.playbooks import ROOT
+from support.site_models import local_settings
+from support.versions import GATEWAY_VERSION
 
 
 def settings(tmp_path=None, **overrides):
@@ -98,7 +99,7 @@ def test_public_url_prefers_the_model_then_the_bind_address(model):
 def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model):
     document = local_documents.hub_document(model, settings())
     config = document["config"]
-    shared = hub_model.hub_config(model, "2026.3.0")
+    shared = hub_model.hub_config(model, GATEWAY_VERSION)
     for section, traits in shared.items():
         for trait, value in traits.items():
             assert config[section][trait] == value, (section, trait)
@@ -107,7 +108,7 @@ def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model
     assert config["JupyterHub"]["hub_bind_url"] == "http://127.0.0.1:8081"
     assert config["JupyterHub"]["db_url"] == "sqlite:////opt/daskhub/state/jupyterhub.sqlite"
     assert config["JupyterHub"]["upgrade_db"] is True
-    assert config["JupyterHub"]["load_roles"] == hub_model.hub_roles(model, "2026.3.0")
+    assert config["JupyterHub"]["load_roles"] == hub_model.hub_roles(model, GATEWAY_VERSION)
     assert config["ConfigurableHTTPProxy"]["command"] == [
         "/opt/daskhub/proxy/node_modules/.bin/configurable-http-proxy"
     ]

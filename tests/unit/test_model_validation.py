@@ -17,7 +17,7 @@ from ansible_collections.daskhub.deploy.plugins.filter.site_model import project
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import inputs as input_rules
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import model as model_validation
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import names as name_rules
-from site_models import MODEL_ROLE, build_model, inventories, rendered_variables
+from support.site_models import MODEL_ROLE, build_model, inventories, rendered_variables
 
 SPEC = yaml.safe_load((MODEL_ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["site_model"][
     "options"

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from ansible_collections.daskhub.deploy.plugins.filter.operations import FilterModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import operations as ops
-from site_models import build_model
+from support.site_models import build_model
 
 NAMES = ["proxy_secret_token", "cookie_secret", "dask_gateway_api_token", "user_sync_api_token", "dummy_password"]
 

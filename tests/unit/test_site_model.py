@@ -16,7 +16,8 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import quantities
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import model as model_validation
-from site_models import build_model
+from support.site_models import build_model
+from support.versions import GATEWAY_VERSION
 
 LOCAL_BACKEND = "dask_gateway_server.backends.local.UnsafeLocalBackend"
 KUBE_BACKEND = "dask_gateway_server.backends.kubernetes.KubeBackend"
@@ -161,7 +162,7 @@ def test_secret_names_follow_the_model():
 
 def test_hub_config_has_users_and_no_secret():
     model = build_model(**OAUTH, daskhub_users=["Bob", "alice"], daskhub_admin_users=["carol"])
-    config = hub_model.hub_config(model, "2026.3.0")
+    config = hub_model.hub_config(model, GATEWAY_VERSION)
     assert config["JupyterHub"]["authenticator_class"] == "generic-oauth"
     # The site's users, and the verify user (an ordinary user of its own).
     assert config["Authenticator"]["allowed_users"] == ["Bob", "alice", "carol", "daskhub-verify-user"]
@@ -190,7 +191,7 @@ def test_services_roles_and_tokens():
         "daskhub-verify": "value-service_daskhub_verify_api_token",
         "monitor": "value-service_monitor_api_token",
     }
-    new_roles = {role["name"]: role for role in hub_model.hub_roles(model, "2026.3.0")}
+    new_roles = {role["name"]: role for role in hub_model.hub_roles(model, GATEWAY_VERSION)}
     assert new_roles["user"]["scopes"] == ["self", "access:services!service=dask-gateway"]
     assert new_roles["user-sync"]["scopes"] == ["list:users", "read:users", "admin:users"]
     assert new_roles["service-monitor"]["services"] == ["monitor"]
@@ -314,7 +315,7 @@ def test_verify_service_acts_for_one_dedicated_user_only():
     assert hub_model.verify_user(build_model(daskhub_users=["alice"], daskhub_verify_user="bob")) == "bob"
     assert "service_daskhub_verify_api_token" in model_secrets.secret_names(model)
     assert hub_model.hub_services(model, None)["daskhub-verify"] == {"display": False}
-    role = {role["name"]: role for role in hub_model.hub_roles(model, "2026.3.0")}["daskhub-verify"]
+    role = {role["name"]: role for role in hub_model.hub_roles(model, GATEWAY_VERSION)}["daskhub-verify"]
     # It may start, stop and open that one server, and mint no token at all.
     assert role["scopes"] == [
         "servers!user=daskhub-verify-user",
@@ -324,12 +325,12 @@ def test_verify_service_acts_for_one_dedicated_user_only():
     assert not any(scope.startswith("tokens") for scope in role["scopes"])
     assert role["services"] == ["daskhub-verify"]
     # An allowed user (it may log in and spawn), never an admin.
-    authenticator = hub_model.hub_config(model, "2026.3.0")["Authenticator"]
+    authenticator = hub_model.hub_config(model, GATEWAY_VERSION)["Authenticator"]
     assert "daskhub-verify-user" in authenticator["allowed_users"]
     assert "daskhub-verify-user" not in authenticator["admin_users"]
     everyone = build_model(daskhub_allow_all_users=True)
     assert hub_model.verify_user(everyone) == "daskhub-verify-user"
-    assert hub_model.hub_config(everyone, "2026.3.0")["Authenticator"]["allowed_users"] == ["daskhub-verify-user"]
+    assert hub_model.hub_config(everyone, GATEWAY_VERSION)["Authenticator"]["allowed_users"] == ["daskhub-verify-user"]
 
 
 def test_verify_user_must_not_be_an_admin_or_blocked():

@@ -10,13 +10,14 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes i
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import documents as local_documents
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import usage as local_usage
 from ansible_collections.daskhub.deploy.plugins.modules.daskhub_verify import version_mismatches
-from site_models import build_model, local_settings
+from support.site_models import build_model, local_settings
+from support.versions import GATEWAY_VERSION
 
 GATEWAY_SCOPE = "access:services!service=dask-gateway"
 LOCAL_SETTINGS = local_settings()
 
 
-@pytest.mark.parametrize(("gateway_version", "needs_scope"), [("2026.3.0", True), ("2024.1.0", False)])
+@pytest.mark.parametrize(("gateway_version", "needs_scope"), [(GATEWAY_VERSION, True), ("2024.1.0", False)])
 def test_the_server_token_reaches_a_scoped_gateway_and_nothing_more(gateway_version, needs_scope):
     scopes = hub_model.server_token_scopes(gateway_version)
     # What jupyterhub-singleuser itself needs (JupyterHub's own server role) ...

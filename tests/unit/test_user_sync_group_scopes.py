@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
-from site_models import build_model
+from support.site_models import build_model
+from support.versions import GATEWAY_VERSION
 
 
 def user_sync_scopes(**overrides):
-    roles = hub_model.hub_roles(build_model(**overrides), "2026.3.0")
+    roles = hub_model.hub_roles(build_model(**overrides), GATEWAY_VERSION)
     (role,) = [role for role in roles if hub_model.USER_SYNC_SERVICE in role.get("services", [])]
     return role["scopes"]
 

@@ -5,7 +5,7 @@ jupyterhub chart runs) is installed from PyPI into cached virtualenvs under
 .cache/, configurable-http-proxy from npm into .cache/chp. A hub starts in a
 couple of seconds with its database on tmpfs.
 
-Use from pytest (``from hub_fixtures import ...``; tests/ is on sys.path) or
+Use from pytest (``from support.hubs import ...``; tests/ is on sys.path) or
 from scripts (bench/). The service tokens mirror what the daskhub targets
 render for the user-sync service: its role's scopes, its admin-role
 membership and the Authenticator settings come from
@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import http.cookiejar
-import json
 import os
 import secrets
 import shutil
@@ -34,9 +32,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
+from support import hub_api
+from support.browser import Browser
 from support.stacks import free_port
+from support.versions import GATEWAY_VERSION
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / ".cache"
 # The oldest and the newest JupyterHub the project deploys: the hub image of
 # daskhub 2024.1.1 (4.0.2) and the local target's pin (5.5.4). The hub image
@@ -66,16 +67,17 @@ def rendered_site(manage_groups=False):
     if collections not in sys.path:
         sys.path.insert(0, collections)
     from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model  # noqa: PLC0415
-    from site_models import build_model  # noqa: PLC0415
+
+    from support.site_models import build_model  # noqa: PLC0415
 
     overrides = {"daskhub_admin_users": [HUB_ADMIN], "daskhub_users": []}
     if manage_groups:
         overrides["daskhub_user_sync_groups"] = {"physics": []}
     model = build_model(**overrides)
-    roles = hub_model.hub_roles(model, "2026.3.0")
+    roles = hub_model.hub_roles(model, GATEWAY_VERSION)
     (role,) = [role for role in roles if hub_model.USER_SYNC_SERVICE in role.get("services", [])]
     admin = hub_model.hub_services(model, None)[hub_model.USER_SYNC_SERVICE]["admin"]
-    return role["scopes"], admin, hub_model.hub_config(model, "2026.3.0")["Authenticator"]
+    return role["scopes"], admin, hub_model.hub_config(model, GATEWAY_VERSION)["Authenticator"]
 
 
 _USER_SYNC_SCOPES, _USER_SYNC_ADMIN, _AUTHENTICATOR = rendered_site()
@@ -230,7 +232,7 @@ class Hub:
             try:
                 self.api("GET", "/")
                 return self
-            except (urllib.error.URLError, ConnectionError, OSError):
+            except hub_api.HubAPIError:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"JupyterHub {self.version} did not answer in {timeout}s:\n{self.log_tail()}")
@@ -258,19 +260,8 @@ class Hub:
 
     # -- direct API access for test set-up and assertions ------------------
     def api(self, method, path, body=None, service="test-admin", accept=None):
-        req = urllib.request.Request(
-            self.api_url + path,
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={
-                "Authorization": f"token {self.tokens[service]}",
-                "Content-Type": "application/json",
-                "Accept": accept or "application/json",
-            },
-        )
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            raw = resp.read()
-        return json.loads(raw) if raw else None
+        """The JSON answer of an API call as ``service`` (support.hub_api); an error answer raises HubAPIError."""
+        return hub_api.call(self.api_url, self.tokens[service], method, path, body=body, accept=accept)[1]
 
     def users(self):
         """{name: admin} of every user, read page by page."""
@@ -305,33 +296,21 @@ class Hub:
         self.api("PATCH", f"/users/{HUB_ADMIN}", {"admin": True})
 
     def login(self, username, password=DUMMY_PASSWORD):
-        """Log in through the proxy with the form; True if the hub let us in."""
-        jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
-        with opener.open(self.url + "/hub/login", timeout=30) as resp:
-            resp.read()
-        xsrf = next((c.value for c in jar if c.name == "_xsrf"), "")
-        data = urllib.parse.urlencode({"username": username, "password": password, "_xsrf": xsrf}).encode()
+        """Log in through the proxy with the hub's form (support.browser); True if the hub let us in."""
         try:
-            with opener.open(urllib.request.Request(self.url + "/hub/login", data=data), timeout=30) as resp:
-                resp.read()
-                return False
-        except urllib.error.HTTPError as exc:
-            # A successful login redirects (302) away from the login page;
-            # a refused one re-renders it (200) or answers 403.
-            return exc.code in (301, 302, 303) and "/hub/login" not in (exc.headers.get("Location") or "")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
+            # To the home page, not the default /hub/spawn: these hubs spawn no servers.
+            landed = Browser(self.url).login(username, password, next_path="/hub/home")
+        except urllib.error.HTTPError:
+            return False  # a refused login: 403 on some versions
+        # A refused one re-renders the login page; an accepted one goes on to the home page.
+        return "/hub/login" not in urllib.parse.urlsplit(landed).path
 
 
 def start_hub(version, **kw):
     return Hub(version, **kw).start()
 
 
-# -- pytest fixtures: `from hub_fixtures import hub_fixture, fresh_hub` -----
+# -- pytest fixtures: `from support.hubs import hub_fixture, fresh_hub` -----
 try:
     import pytest
 except ImportError:  # scripts (bench/) use Hub without pytest

@@ -13,7 +13,9 @@ from pathlib import Path
 import yaml
 from jinja2.nativetypes import NativeEnvironment
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from support.versions import local_versions
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_ROLE = REPO_ROOT / "roles" / "daskhub_model"
 INVENTORIES = REPO_ROOT / "inventories"
 
@@ -92,7 +94,7 @@ def local_settings(where=None, **overrides) -> dict:
         "system_users": False,
         "run_as_root": False,
         "service_user": "daskhub",
-        "gateway_version": "2026.3.0",
+        "gateway_version": local_versions()["dask_gateway_server"],
     }
     base.update(overrides)
     return base
