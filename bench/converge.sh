@@ -14,12 +14,17 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 export PATH="$root/.venv/bin:$PATH"
 work=$(mktemp -d /tmp/daskhub-bench.XXXXXX)
+# As root, the users' accounts run the stack from the prefix inside: its
+# parents must be searchable by them, as /opt is (mktemp makes it 0700).
+chmod 755 "$work"
 prefix="$work/prefix"
 inventory="$work/inventory"
 
 cleanup() {
-  if [ -S "$prefix/run/supervisord.sock" ]; then
-    "$prefix/venv/bin/supervisorctl" -c "$prefix/etc/supervisord.conf" shutdown >/dev/null 2>&1 || true
+  # The project's own uninstall: it stops whatever runs the prefix's software,
+  # the users' servers and clusters included, and the watchdog's cron entry.
+  if [ -d "$prefix" ]; then
+    ansible-playbook -i "$inventory" playbooks/uninstall.yml -e purge=true >"$work/uninstall.log" 2>&1 || true
   fi
   rm -rf "$work"
 }
