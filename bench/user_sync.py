@@ -179,8 +179,8 @@ def main():  # noqa: PLR0915  one linear script: set up, measure, report
                             {
                                 "name": "Sync users",
                                 "daskhub.deploy.jupyterhub_users": {
-                                    "api_url": "{{ api_url }}",
-                                    "token": "{{ token }}",
+                                    "hub_url": "{{ api_url }}",
+                                    "hub_token": "{{ token }}",
                                     "users": "{{ users }}",
                                     "admins": "{{ admins }}",
                                     "exclusive": True,

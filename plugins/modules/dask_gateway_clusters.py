@@ -16,7 +16,7 @@ description:
   - Stops the clusters older than O(older_than), or those of O(users), or
     those matching both when both are given; with neither it only lists.
   - The gateway (dask-gateway-server 2026.3.0) lists and stops only the
-    caller's own clusters, even for hub admins. So O(hub_api_token) must be
+    caller's own clusters, even for hub admins. So O(hub_token) must be
     allowed to create tokens for other users (the hub's C(tokens) scope; a
     service in the C(admin) role, such as the site's user-sync service when
     C(daskhub_admin_users) is set). The module mints one short-lived token
@@ -26,15 +26,9 @@ description:
     playbook works on the DaskCluster resources instead.
 version_added: 0.1.0
 author: DaskHub deployer maintainers
+extends_documentation_fragment:
+  - daskhub.deploy.hub_connection
 options:
-  hub_api_url:
-    description: The hub's REST API, for example C(http://127.0.0.1:8000/hub/api).
-    type: str
-    required: true
-  hub_api_token:
-    description: A hub token that may create and revoke tokens of every user (never logged).
-    type: str
-    required: true
   gateway_url:
     description: The gateway's address, C(<hub>/services/dask-gateway).
     type: str
@@ -91,21 +85,21 @@ attributes:
 EXAMPLES = r"""
 - name: List every running cluster
   daskhub.deploy.dask_gateway_clusters:
-    hub_api_url: http://127.0.0.1:8000/hub/api
-    hub_api_token: "{{ daskhub_secrets.user_sync_api_token }}"
+    hub_url: http://127.0.0.1:8000
+    hub_token: "{{ daskhub_secrets.user_sync_api_token }}"
     gateway_url: http://127.0.0.1:8000/services/dask-gateway
 
 - name: Stop clusters older than a day
   daskhub.deploy.dask_gateway_clusters:
-    hub_api_url: "{{ daskhub_hub_api_url }}"
-    hub_api_token: "{{ daskhub_secrets.user_sync_api_token }}"
+    hub_url: "{{ daskhub_hub_url }}"
+    hub_token: "{{ daskhub_secrets.user_sync_api_token }}"
     gateway_url: "{{ daskhub_hub_url }}/services/dask-gateway"
     older_than: 1d
 
 - name: Stop all of alice's clusters
   daskhub.deploy.dask_gateway_clusters:
-    hub_api_url: "{{ daskhub_hub_api_url }}"
-    hub_api_token: "{{ daskhub_secrets.user_sync_api_token }}"
+    hub_url: "{{ daskhub_hub_url }}"
+    hub_token: "{{ daskhub_secrets.user_sync_api_token }}"
     gateway_url: "{{ daskhub_hub_url }}/services/dask-gateway"
     users: [alice]
 """
@@ -147,8 +141,8 @@ lines:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubClient
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC, hub_client
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.dask_clusters import (
     ClustersError,
     parse_duration,
@@ -161,8 +155,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.hub.gateway_cluster
 def main():
     module = AnsibleModule(
         argument_spec={
-            "hub_api_url": {"type": "str", "required": True},
-            "hub_api_token": {"type": "str", "required": True, "no_log": True},
+            **HUB_CONNECTION_SPEC,
             "gateway_url": {"type": "str", "required": True},
             "gateway_service": {"type": "str", "default": "dask-gateway"},
             "older_than": {"type": "str"},
@@ -180,7 +173,7 @@ def main():
         except ValueError as err:
             module.fail_json(msg=f"older_than: {err}")
     try:
-        hub = HubClient(params["hub_api_url"], params["hub_api_token"], timeout=params["timeout"])
+        hub = hub_client(params, timeout=params["timeout"])
         with GatewayClusters(
             hub, params["gateway_url"], service=params["gateway_service"], timeout=params["timeout"]
         ) as gateway:

@@ -17,11 +17,9 @@ description:
   - Works for either target, given a URL the host running it can reach.
 version_added: 0.1.0
 author: DaskHub deployer maintainers
+extends_documentation_fragment:
+  - daskhub.deploy.hub_connection.url
 options:
-  hub_url:
-    description: Base URL of the hub (its public proxy), without C(/hub).
-    type: str
-    required: true
   gateway:
     description: Also wait for the gateway's health through the hub.
     type: bool
@@ -55,12 +53,13 @@ checks:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import health
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_URL_SPEC, hub_base_url
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
-            "hub_url": {"type": "str", "required": True},
+            **HUB_URL_SPEC,
             "gateway": {"type": "bool", "default": True},
             "timeout": {"type": "int", "default": 120},
         },
@@ -68,7 +67,7 @@ def main():
     )
     try:
         checks = health.wait_healthy(
-            module.params["hub_url"], gateway=module.params["gateway"], timeout=module.params["timeout"]
+            hub_base_url(module.params["hub_url"]), gateway=module.params["gateway"], timeout=module.params["timeout"]
         )
     except TimeoutError as err:
         module.fail_json(msg=str(err))

@@ -25,22 +25,15 @@ description:
     invalid name is reported in one error before anything changes.
   - Fails closed, before any change, when the desired list is empty while the hub has users, or when more
     users would be deleted than O(max_deletions) allows (unless O(force_deletions=true)).
-  - The token needs the scopes C(list:users), C(read:users) and C(admin:users). Granting or revoking admin
+  - O(hub_token) needs the scopes C(list:users), C(read:users) and C(admin:users); on the sites it is the
+    C(user-sync) service's token. Granting or revoking admin
     (O(admins)) also needs the token's owner to be a hub admin (for a service, membership of the C(admin)
     role). Managing O(groups) needs C(list:groups), C(read:groups) and C(admin:groups).
 author:
   - DaskHub deployer maintainers
+extends_documentation_fragment:
+  - daskhub.deploy.hub_connection
 options:
-  api_url:
-    description:
-      - The hub's REST API root, for example V(http://127.0.0.1:8000/hub/api).
-    type: str
-    required: true
-  token:
-    description:
-      - API token of the service that manages users (the C(user-sync) service).
-    type: str
-    required: true
   users:
     description:
       - The desired users. Admins in O(admins) are users too and need not be repeated here.
@@ -119,15 +112,6 @@ options:
         (the hub is down or restarting).
     type: float
     default: 90
-  validate_certs:
-    description:
-      - Verify the hub's TLS certificate for an https O(api_url).
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - A CA bundle to verify the hub's certificate with.
-    type: path
 notes:
   - Check mode only reads the hub. With C(--diff) the diff lists the hub's users before and after, admins
     marked C((admin)); the token is never shown.
@@ -146,8 +130,8 @@ attributes:
 EXAMPLES = r"""
 - name: Sync the hub's users from the inventory
   daskhub.deploy.jupyterhub_users:
-    api_url: http://127.0.0.1:8000/hub/api
-    token: "{{ daskhub_secrets.user_sync_api_token }}"
+    hub_url: http://127.0.0.1:8000
+    hub_token: "{{ daskhub_secrets.user_sync_api_token }}"
     users: "{{ daskhub_users }}"
     admins: "{{ daskhub_admin_users }}"
     exclusive: true
@@ -156,14 +140,14 @@ EXAMPLES = r"""
 
 - name: Add users only, never delete, leave admin flags alone
   daskhub.deploy.jupyterhub_users:
-    api_url: "{{ daskhub_hub_api_url }}"
-    token: "{{ daskhub_secrets.user_sync_api_token }}"
+    hub_url: "{{ daskhub_hub_url }}"
+    hub_token: "{{ daskhub_secrets.user_sync_api_token }}"
     users: [alice, bob]
 
 - name: Manage group membership too
   daskhub.deploy.jupyterhub_users:
-    api_url: "{{ daskhub_hub_api_url }}"
-    token: "{{ daskhub_secrets.user_sync_api_token }}"
+    hub_url: "{{ daskhub_hub_url }}"
+    hub_token: "{{ daskhub_secrets.user_sync_api_token }}"
     users: [alice, bob, carol]
     groups:
       physics: [alice, bob]
@@ -215,8 +199,12 @@ hub_version:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubClient
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import ADMIN_ROLE_HINT, HubAPIError
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import (
+    HUB_CONNECTION_SPEC,
+    TOKEN_NAMES,
+    hub_client,
+)
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.users import (
     PlanError,
     diff_text,
@@ -225,8 +213,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.hub.users import (
 )
 
 ARGUMENT_SPEC = {
-    "api_url": {"type": "str", "required": True},
-    "token": {"type": "str", "required": True, "no_log": True},
+    **HUB_CONNECTION_SPEC,
     "users": {"type": "list", "elements": "str", "default": []},
     "admins": {"type": "list", "elements": "str"},
     "exclusive": {"type": "bool", "default": False},
@@ -241,8 +228,6 @@ ARGUMENT_SPEC = {
     "retries": {"type": "int", "default": 3},
     "parallelism": {"type": "int", "default": 8},
     "unavailable_timeout": {"type": "float", "default": 90.0},
-    "validate_certs": {"type": "bool", "default": True},
-    "ca_path": {"type": "path"},
 }
 
 
@@ -351,7 +336,8 @@ def _first_error(errors, what):
 def _invocation(p):
     """A short echo of the arguments: with thousands of users the full echo
     costs the controller seconds; the token is never part of it."""
-    summary = {k: v for k, v in p.items() if k not in ("token", "users", "admins", "protected_users", "groups")}
+    left_out = (*TOKEN_NAMES, "users", "admins", "protected_users", "groups")
+    summary = {k: v for k, v in p.items() if k not in left_out}
     summary["users"] = f"<{len(p['users'] or [])} names>"
     summary["admins"] = None if p["admins"] is None else f"<{len(p['admins'])} names>"
     summary["protected_users"] = p["protected_users"]
@@ -376,12 +362,9 @@ def main():
     }
     try:
         users, admins, protected, groups = _normalized_inputs(p)
-        client = HubClient(
-            p["api_url"],
-            p["token"],
+        client = hub_client(
+            p,
             timeout=p["timeout"],
-            validate_certs=p["validate_certs"],
-            ca_path=p["ca_path"],
             retries=p["retries"],
             parallelism=p["parallelism"],
             unavailable_timeout=p["unavailable_timeout"],

@@ -127,7 +127,7 @@ def test_verify_user_path_on_the_booted_site(site):
     gateway = site.model["gateway"]
     args = {
         "hub_url": site.public_url,
-        "api_token": site.store()[model_secrets.service_secret_name(hub_model.VERIFY_SERVICE)],
+        "hub_token": site.store()[model_secrets.service_secret_name(hub_model.VERIFY_SERVICE)],
         "user": hub_model.verify_user(site.model),
         "worker_cores": gateway["worker_cores"]["default"],
         "worker_memory": gateway["worker_memory"]["default"],
@@ -147,7 +147,7 @@ def test_verify_user_path_on_the_booted_site(site):
         timeout=900,
     )
     logs = site.pods["hub"].log_tail() + site.pods["gateway"].log_tail()
-    assert args["api_token"] not in result.stdout + result.stderr
+    assert args["hub_token"] not in result.stdout + result.stderr
     # The user's path itself: a cluster from the notebook computed, the dashboard answered.
     for step in ("step: compute", "step: dashboard", "step: 'Dask panel: +NEW'", "step: reject an image without a tag"):
         assert step in result.stdout, result.stdout[-6000:] + logs

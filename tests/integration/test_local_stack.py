@@ -243,7 +243,7 @@ def test_verify_names_the_step_that_broke(local_stack):
     # Nothing listens on that port: the first step fails and says where to look.
     args = {
         "hub_url": f"http://127.0.0.1:{port}",
-        "api_token": "not-a-real-token",
+        "hub_token": "not-a-real-token",
         "user": "alice",
         "worker_cores": 1,
         "worker_memory": 2,

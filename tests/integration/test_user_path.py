@@ -19,10 +19,10 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub import verify
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api import HubClient
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import KernelError
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
-from ansible_collections.daskhub.deploy.plugins.modules import daskhub_verify
 from support.browser import Browser
 from support.playbooks import ROOT
 from support.site_models import build_model
@@ -168,7 +168,7 @@ try:
     found["bob's cluster"] = "connected"
 except Exception as error:
     found["bob's cluster"] = type(error).__name__
-gc.collect()  # what the refused connect() left, freed here (see daskhub_verify's snippets)
+gc.collect()  # what the refused connect() left, freed here (see hub/verify_snippets.py)
 print(json.dumps(found))
 """
 
@@ -315,11 +315,8 @@ def test_a_rejected_cluster_leaves_no_gateway_client_to_the_cycle_collector(user
         f"try:\n    Gateway().new_cluster(**{options!r})\nexcept ValueError:\n    pass\n"
     )
     assert int(kernel.execute(bare + _CLIENTS_LEFT_TO_THE_COLLECTOR, timeout=120).split()[-1]) > 0
-    # verify's snippets follow its environment step, which imports json as _json.
-    snippet = "import json as _json\n" + daskhub_verify.SNIPPET_REJECTED.format(
-        mark=daskhub_verify.MARK, options=options
-    )
-    assert daskhub_verify._parse_marked(kernel.execute(snippet, timeout=120))["rejected"] is True
+    cell = verify.snippet_cell("rejected", options=options)
+    assert verify.parse_marked(kernel.execute(cell, timeout=120))["rejected"] is True
     assert int(kernel.execute(_CLIENTS_LEFT_TO_THE_COLLECTOR, timeout=120).split()[-1]) == 0
 
 

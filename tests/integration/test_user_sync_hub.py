@@ -12,9 +12,10 @@ test_user_sync_schedule.py.
 from __future__ import annotations
 
 import pytest
+import yaml
 from support import hubs, user_sync
 from support.hubs import HUB_ADMIN
-from support.playbooks import recap, run_playbook
+from support.playbooks import recap, run_playbook, task_result
 from support.stacks import free_port
 from support.user_sync import playbook_env, run_module, run_sync, vars_file
 
@@ -125,6 +126,38 @@ def test_more_than_200_users_pagination(work, fresh_hub):
     assert set(hub.users()) == set(desired) | {HUB_ADMIN}
     _, again, _ = run_sync(work, hub, daskhub_users=desired, daskhub_user_sync_max_deletions="")
     assert again["changed"] is False
+
+
+def test_a_play_sets_the_hub_connection_once_and_the_old_spellings_still_work(work, fresh_hub):
+    """module_defaults for the action group daskhub.deploy.hub; api_url and token as site playbooks spelled them."""
+    hub = fresh_hub
+    hub.add_users(["alice"])
+    grouped = {
+        "name": "Grouped",
+        "hosts": "localhost",
+        "gather_facts": False,
+        "module_defaults": {"group/daskhub.deploy.hub": {"hub_url": hub.url, "hub_token": hub.token}},
+        "tasks": [{"name": "List", "daskhub.deploy.jupyterhub_user_list": {}}],
+    }
+    old = {
+        "name": "Old spellings",
+        "hosts": "localhost",
+        "gather_facts": False,
+        "tasks": [
+            {
+                "name": "Plan",
+                "daskhub.deploy.jupyterhub_users": {"api_url": hub.api_url, "token": hub.token, "users": ["bob"]},
+                "check_mode": True,
+            }
+        ],
+    }
+    book = work / "connection.yml"
+    book.write_text(yaml.safe_dump([grouped, old]))
+    proc = run_playbook(str(book), env=playbook_env(work))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert task_result(proc.stdout, "List")["users"] == sorted(["alice", HUB_ADMIN])
+    assert task_result(proc.stdout, "Plan")["added"] == ["bob"]
+    assert hub.token not in proc.stdout + proc.stderr
 
 
 # -- errors a human can act on ----------------------------------------------

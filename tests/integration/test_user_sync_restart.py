@@ -46,8 +46,8 @@ def start_sync(tmp_path, hub):
     task = {
         "name": SYNC_TASK,
         "daskhub.deploy.jupyterhub_users": {
-            "api_url": hub.api_url,
-            "token": hub.token,
+            "hub_url": hub.api_url,
+            "hub_token": hub.token,
             "users": [],
             "exclusive": True,
             "allow_empty": True,

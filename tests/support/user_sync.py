@@ -77,7 +77,7 @@ def run_sync(work, hub, *args, service="user-sync", **role_vars):
 def run_module(work, hub_or_url, token, **params):
     """Run the module alone in a one-task playbook; returns (rc, result)."""
     api_url = hub_or_url if isinstance(hub_or_url, str) else hub_or_url.api_url
-    task = {"name": "Module", "daskhub.deploy.jupyterhub_users": {"api_url": api_url, "token": token, **params}}
+    task = {"name": "Module", "daskhub.deploy.jupyterhub_users": {"hub_url": api_url, "hub_token": token, **params}}
     play = [{"name": "Module", "hosts": "localhost", "gather_facts": False, "tasks": [task]}]
     book = work / "module.yml"
     book.write_text(yaml.safe_dump(play))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.verify import version_mismatches
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import operations
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import values as helm_values
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import documents as local_documents
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import usage as local_usage
-from ansible_collections.daskhub.deploy.plugins.modules.daskhub_verify import version_mismatches
 from support.site_models import build_model, local_settings
 from support.versions import GATEWAY_VERSION
 

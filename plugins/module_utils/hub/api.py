@@ -46,6 +46,16 @@ def _quote(name):
     return urllib.parse.quote(name, safe="")
 
 
+def tls_context(validate_certs=True, ca_path=None):
+    """The TLS context for an https hub: the system's CAs or ``ca_path``, or no verification at all."""
+    if validate_certs:
+        return ssl.create_default_context(cafile=ca_path)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 class HubClient:
     """JupyterHub REST API client.
 
@@ -85,14 +95,12 @@ class HubClient:
         # system CA store (0.2 s); for a plain-http hub an unloaded context
         # that is never used is enough.
         handlers = [urllib.request.HTTPSHandler(context=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))]
+        # The TLS settings of every connection to this hub (its REST API, the
+        # user servers and services behind its proxy); None for a plain-http hub.
+        self.ssl_context = None
         if parsed.scheme == "https":
-            if validate_certs:
-                context = ssl.create_default_context(cafile=ca_path)
-            else:
-                context = ssl.create_default_context()
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            handlers.append(urllib.request.HTTPSHandler(context=context))
+            self.ssl_context = tls_context(validate_certs, ca_path)
+            handlers.append(urllib.request.HTTPSHandler(context=self.ssl_context))
         # No proxy from the environment: the hub API is usually local or
         # in-cluster, and a corporate HTTP proxy would only get in the way.
         handlers.append(urllib.request.ProxyHandler({}))
@@ -172,6 +180,24 @@ class HubClient:
                     method=method,
                     url=url,
                 ) from None
+
+    def status_of(self, url, headers=None):
+        """The HTTP status a plain GET of ``url`` (on the hub's host) gets, error statuses included.
+
+        Through this client's transport (its TLS settings, no proxy) but
+        without its token: what a browser without the hub's cookie gets.
+        Neither retried nor read as the hub's answer.
+        """
+        if urllib.parse.urlparse(url).scheme not in ("http", "https"):
+            raise HubAPIError(f"{url!r} is not an http(s) URL")
+        req = urllib.request.Request(url, headers={"User-Agent": self.user_agent, **(headers or {})})  # noqa: S310
+        try:
+            with self._opener.open(req, timeout=self.timeout) as resp:
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise HubUnreachable(f"GET {url}: {getattr(exc, 'reason', exc)}", method="GET", url=url) from None
 
     # -- read ----------------------------------------------------------
     def info(self):

@@ -53,7 +53,11 @@ class GatewayClusters:
         self.service = service
         self.timeout = float(timeout)
         self._tokens: dict[str, dict] = {}
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        handlers = [urllib.request.ProxyHandler({})]
+        if hub.ssl_context is not None:
+            # The gateway is behind the hub's proxy: the hub's TLS settings.
+            handlers.append(urllib.request.HTTPSHandler(context=hub.ssl_context))
+        self._opener = urllib.request.build_opener(*handlers)
 
     # -- tokens -------------------------------------------------------------
     def _token(self, user) -> str:

@@ -52,7 +52,9 @@ class CodeError(KernelError):
 class WebSocket:
     """A minimal websocket client (text frames, ping/pong, close), enough for Jupyter."""
 
-    def __init__(self, url: str, headers: dict | None = None, timeout: float = 30.0):
+    def __init__(
+        self, url: str, headers: dict | None = None, timeout: float = 30.0, context: ssl.SSLContext | None = None
+    ):
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("ws", "wss"):
             raise ValueError(f"not a websocket URL: {url}")
@@ -60,7 +62,7 @@ class WebSocket:
         port = parsed.port or (443 if secure else 80)
         sock = socket.create_connection((parsed.hostname, port), timeout=timeout)
         if secure:
-            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parsed.hostname)
+            sock = (context or ssl.create_default_context()).wrap_socket(sock, server_hostname=parsed.hostname)
         self._sock = sock
         self._buffer = b""
         key = base64.b64encode(os.urandom(16)).decode("ascii")
@@ -165,11 +167,20 @@ class KernelSession:
 
     ``server_url``: the server's public URL (``<hub>/user/<name>/``);
     ``token``: a hub token with access to the server, or ``headers``: what a
-    browser sends instead (its cookies and the server's XSRF token).
+    browser sends instead (its cookies and the server's XSRF token);
+    ``context``: the TLS settings for an https hub (HubClient.ssl_context).
     """
 
-    def __init__(self, server_url: str, token: str | None = None, timeout: float = 60.0, headers: dict | None = None):
+    def __init__(
+        self,
+        server_url: str,
+        token: str | None = None,
+        timeout: float = 60.0,
+        headers: dict | None = None,
+        context: ssl.SSLContext | None = None,
+    ):
         self.server_url = server_url.rstrip("/") + "/"
+        self._context = context
         self._auth = dict(headers or {})
         if token:
             self._auth["Authorization"] = f"token {token}"
@@ -189,7 +200,9 @@ class KernelSession:
             urllib.parse.urljoin(self.server_url, path.lstrip("/")), data=data, method=method, headers=headers
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:  # noqa: S310
+            with urllib.request.urlopen(  # noqa: S310
+                request, timeout=timeout or self.timeout, context=self._context
+            ) as response:
                 raw = response.read()
                 status = response.status
         except urllib.error.HTTPError as err:
@@ -218,6 +231,7 @@ class KernelSession:
             f"{url}api/kernels/{self.kernel_id}/channels?session_id={self._session}",
             headers=self._auth,
             timeout=self.timeout,
+            context=self._context,
         )
 
     def execute(self, code: str, timeout: float) -> str:

@@ -1,0 +1,46 @@
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
+"""The hub connection options, documented once (declared once in module_utils/hub/connection.py).
+
+``daskhub.deploy.hub_connection``: the URL, the token and the TLS options of
+the modules that call the hub's API (the action group ``hub``);
+``daskhub.deploy.hub_connection.url``: the URL alone, for a module that only
+probes the hub.
+"""
+
+from __future__ import annotations
+
+_HUB_URL = r"""
+  hub_url:
+    description:
+      - The hub's public URL, for example V(http://127.0.0.1:8000) or V(https://daskhub.example.org), with the
+        hub's base URL if it has one; the REST API is under C(<hub_url>/hub/api).
+      - The REST API root itself (a URL ending in C(/hub/api)) is accepted too.
+    type: str
+    required: true
+    aliases: [api_url, hub_api_url]
+"""
+
+_HUB_AUTH = r"""
+  hub_token:
+    description:
+      - An API token of the hub with the scopes this module needs (its description names them). Never logged.
+    type: str
+    required: true
+    aliases: [api_token, hub_api_token, token]
+  validate_certs:
+    description:
+      - Verify the hub's TLS certificate when O(hub_url) is https.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A CA bundle to verify the hub's certificate with, instead of the system's.
+    type: path
+"""
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = "\noptions:" + _HUB_URL + _HUB_AUTH
+
+    URL = "\noptions:" + _HUB_URL
