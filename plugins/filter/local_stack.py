@@ -1,6 +1,6 @@
 # Copyright: DaskHub deployer maintainers
 # BSD-3-Clause
-"""Filters of the local target: the documents and config sources its services load.
+"""Filters of the local target: the documents its services' config files load.
 
 The shared pieces come from site_model (see plugins/filter/site_model.py);
 these filters only add the single-host specifics, so the role's templates
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import addresses as local_addresses
-from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import config_files as local_config_files
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import documents as local_documents
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import paths as local_paths
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import usage as local_usage
@@ -33,14 +32,6 @@ def _wrap(func):
     return wrapper
 
 
-def local_config_sources(model, settings):
-    """{"hub": jupyterhub_config.py, "gateway": dask_gateway_config.py} sources."""
-    return {
-        "hub": local_config_files.hub_config_source(model, settings),
-        "gateway": local_config_files.gateway_config_source(model, settings),
-    }
-
-
 class FilterModule:
     """daskhub.deploy filters of the local target."""
 
@@ -57,6 +48,5 @@ class FilterModule:
             "local_hub_secret_document": _wrap(local_documents.hub_secret_document),
             "local_gateway_document": _wrap(local_documents.gateway_document),
             "local_gateway_secret_document": _wrap(local_documents.gateway_secret_document),
-            "local_config_sources": _wrap(local_config_sources),
             "local_usage_lines": _wrap(local_usage.usage_lines),
         }

@@ -65,7 +65,7 @@ class FilterModule:
             "hub_services": hub_model.hub_services,
             "service_tokens": model_secrets.service_tokens,
             "hub_roles": hub_model.hub_roles,
-            "gateway_options_handler": gateway_model.gateway_options_handler,
+            "gateway_options": gateway_model.gateway_options,
             "gateway_cluster_config": gateway_model.gateway_cluster_config,
             "user_environment": hub_model.user_environment,
         }

@@ -44,6 +44,13 @@ options:
         C(values.schema.yaml) of each chart version.
     type: path
     required: true
+  files_dir:
+    description:
+      - The collection's C(plugins/files) folder, the code the services run
+        (the gateway's options handler and authenticator); its files become
+        C(gateway.extraConfig) entries.
+    type: path
+    required: true
   validate:
     description: Validate against the chart schemas before writing.
     type: bool
@@ -62,6 +69,7 @@ EXAMPLES = r"""
     secrets: "{{ daskhub_secrets }}"
     dest: "{{ daskhub_state_dir }}/build"
     chart_data_dir: "{{ role_path }}/files/chart-data"
+    files_dir: "{{ role_path | dirname | dirname }}/plugins/files"
   register: daskhub_kubernetes_rendered
 """
 
@@ -176,6 +184,7 @@ def main():
             "secrets": {"type": "dict", "required": True, "no_log": True},
             "dest": {"type": "path", "required": True},
             "chart_data_dir": {"type": "path", "required": True},
+            "files_dir": {"type": "path", "required": True},
             "validate": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
@@ -184,11 +193,13 @@ def main():
     secrets = module.params["secrets"]
     dest = module.params["dest"]
     try:
-        rendered = helm_values.render(model, secrets)
+        rendered = helm_values.render(model, secrets, module.params["files_dir"])
         if module.params["validate"]:
             chart_schema.validate(rendered, module.params["chart_data_dir"])
     except ValueError as err:  # ValuesError, model_validation.ModelError: messages name the variable
         module.fail_json(msg=yaml_io.redact(str(err), secrets))
+    except FileNotFoundError as err:  # a file of files_dir
+        module.fail_json(msg=str(err))
     except KeyError as err:
         module.fail_json(msg=f"the site model lacks {err}: pass daskhub_model from the daskhub_model role")
 

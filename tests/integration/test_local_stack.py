@@ -122,6 +122,8 @@ def test_secret_files_and_private_directories_are_private(local_stack):
         ("run", 0o700),
         ("etc/jupyterhub_config.py", 0o644),
         ("etc/dask_gateway_config.py", 0o644),
+        ("etc/hub-settings.json", 0o644),
+        ("etc/gateway-settings.json", 0o644),
     ]:
         assert stat.S_IMODE((local_stack.prefix / relative).stat().st_mode) == mode, relative
     assert stat.S_IMODE((local_stack.state_dir / "secrets.yml").stat().st_mode) == 0o600
@@ -154,7 +156,8 @@ def test_a_gateway_setting_restarts_only_the_gateway(local_stack):
     hub, gateway = local_stack.pid("jupyterhub"), local_stack.pid("dask-gateway")
     result = local_stack.playbook("site.yml", "-e", '{"daskhub_gateway_idle_timeout": 900}', check=False)
     assert result.returncode == 0, result.stdout[-4000:]
-    assert "900.0" in (local_stack.prefix / "etc/dask_gateway_config.py").read_text()
+    settings = json.loads((local_stack.prefix / "etc/gateway-settings.json").read_text())
+    assert settings["config"]["ClusterConfig"]["idle_timeout"] == 900.0
     assert local_stack.pid("jupyterhub") == hub
     assert local_stack.pid("dask-gateway") not in (None, gateway)
     # Back to the inventory's setting; the hub database kept its users.

@@ -16,7 +16,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes i
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import schema as chart_schema
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import values as helm_values
 from dask_gateway_server.models import User
-from support import charts
+from support import charts, service_files
 from support import kubernetes_site as ks
 from support.kubernetes_site import by_key, gateway_section, hub_section, render
 from support.versions import GATEWAY_VERSION, JUPYTERHUB_CHART_VERSION
@@ -131,8 +131,14 @@ def test_example_site_key_by_key():
     assert megamem["tolerations"] == [{"key": "megamem", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
     # Network policies on (the model's default), with the way to the gateway's traefik.
     to_traefik = [
-        {"podSelector": {"matchLabels": {"gateway.dask.org/instance": "dhub-dask-gateway",
-                                         "app.kubernetes.io/component": "traefik"}}}
+        {
+            "podSelector": {
+                "matchLabels": {
+                    "gateway.dask.org/instance": "dhub-dask-gateway",
+                    "app.kubernetes.io/component": "traefik",
+                }
+            }
+        }
     ]
     assert hub["hub"]["networkPolicy"] == {"enabled": True}
     assert singleuser["networkPolicy"] == {
@@ -164,14 +170,24 @@ def test_example_site_key_by_key():
     # Neither a scheduler nor a worker ever runs as root, whatever the image says.
     assert backend["scheduler"]["extraPodConfig"] == {"securityContext": {"runAsNonRoot": True, "runAsUser": 1000}}
     assert backend["image"] == {"name": "pangeo/pangeo-notebook", "tag": "2024.01.15"}
-    # The options handler is site_model's, unchanged, with the site's bounds.
-    handler = gateway["gateway"]["extraConfig"]["optionHandler"]
-    assert handler == gateway_model.gateway_options_handler(model)
-    assert 'Integer("worker_cores", default=1, min=1, max=7' in handler
-    assert 'Float("worker_memory", default=4.0, min=1.0, max=27.0' in handler
-    assert 'Integer("num_gpus", default=0, min=0, max=1' in handler
-    assert "_DASKHUB_GPUS = 'nvidia.com/gpu'" in handler
-    assert quantities.IMAGE_TAG_ERROR in handler
+    # The options handler is the shared file, verbatim, after the site's settings as data.
+    extra = gateway["gateway"]["extraConfig"]
+    assert list(extra) == [
+        "00-daskhub-settings",
+        "01-daskhub-config-traits",
+        "02-daskhub-authenticator",
+        "03-daskhub-options-handler",
+    ]
+    assert (
+        extra["03-daskhub-options-handler"] == (service_files.SHARED / "gateway/daskhub_options_handler.py").read_text()
+    )
+    namespace = service_files.run_extra_config({"00-daskhub-settings": extra["00-daskhub-settings"]}, Config())
+    options = namespace["DASKHUB_GATEWAY_SETTINGS"]["options"]
+    assert options == gateway_model.gateway_options(model)
+    assert options["worker_cores"] == {"default": 1, "min": 1, "max": 7}
+    assert options["worker_memory"] == {"default": 4.0, "min": 1.0, "max": 27.0}
+    assert options["gpus"] == {"default": 0, "min": 0, "max": 1, "resource": "nvidia.com/gpu"}
+    assert options["image_tag_error"] == quantities.IMAGE_TAG_ERROR
     # daskhub 2024.1.1 runs dask-gateway 2024.1.0: no jupyterhubServiceName
     # (its schema forbids the key) and so no access scope to require.
     assert gateway["gateway"]["auth"] == {"type": "jupyterhub"}
@@ -179,25 +195,28 @@ def test_example_site_key_by_key():
     assert rendered["hub_url"] == "https://daskhub.hep-analysis.example.org"
 
 
-def _exec_config(source, backend):
-    """Run a rendered gateway config snippet as the gateway runs it: against its traitlets Config."""
+def _run_extra_config(rendered, backend):
+    """Run gateway.extraConfig as the chart runs it (sorted keys, one namespace), after its own backend_class."""
     config = Config()
     config.DaskGateway.backend_class = backend
-    exec(compile(source, "gateway-config", "exec"), {"c": config})  # noqa: S102 - our own rendered config
+    service_files.run_extra_config(gateway_section(rendered)["gateway"]["extraConfig"], config)
     return config
 
 
 @pytest.mark.parametrize("target", ["kubernetes", "local"])
 def test_the_example_sites_options_handler_offers_its_limits_on_both_targets(target):
-    """The chart's optionHandler, run on the KubeBackend (and the same site's local target), behaves per the site."""
+    """The chart's options handler, run on the KubeBackend (and the same site's local target), behaves per the site."""
     if target == "kubernetes":
         _model, _, rendered = render("example-site")
-        source = gateway_section(rendered)["gateway"]["extraConfig"]["optionHandler"]
-        backend = "dask_gateway_server.backends.kubernetes.KubeBackend"
+        options = _run_extra_config(
+            rendered, "dask_gateway_server.backends.kubernetes.KubeBackend"
+        ).Backend.cluster_options
     else:
-        source = gateway_model.gateway_options_handler(ks.model("example-site", daskhub_target="local"))
-        backend = "dask_gateway_server.backends.local.UnsafeLocalBackend"
-    options = _exec_config(source, backend).Backend.cluster_options
+        config = Config()
+        config.DaskGateway.backend_class = "dask_gateway_server.backends.local.UnsafeLocalBackend"
+        handler = service_files.import_file(service_files.SHARED / "gateway/daskhub_options_handler.py")
+        local_model = ks.model("example-site", daskhub_target="local")
+        options = handler.daskhub_cluster_options(gateway_model.gateway_options(local_model), config)
     user = User("alice")
     chosen = options.get_configuration(
         options.parse_options({"worker_cores": 7, "worker_memory": 27, "num_gpus": 1}), user
@@ -221,8 +240,7 @@ def test_the_example_sites_options_handler_offers_its_limits_on_both_targets(tar
 def test_the_chart_config_installs_our_gateway_authenticator():
     """Run as the gateway runs its extraConfig: the authenticator class becomes our JupyterHub subclass."""
     _, _, rendered = render("example-site")
-    source = gateway_section(rendered)["gateway"]["extraConfig"]["authenticator"]
-    config = _exec_config(source, "dask_gateway_server.backends.kubernetes.KubeBackend")
+    config = _run_extra_config(rendered, "dask_gateway_server.backends.kubernetes.KubeBackend")
     from dask_gateway_server.auth import JupyterHubAuthenticator  # noqa: PLC0415
 
     authenticator = config.DaskGateway.authenticator_class
@@ -233,13 +251,20 @@ def test_the_chart_config_installs_our_gateway_authenticator():
 
 def test_cluster_config_carries_the_limits_without_scheduler_resources():
     _, _, rendered = render("example-site", daskhub_gateway_cluster_max_cores=70)
-    source = gateway_section(rendered)["gateway"]["extraConfig"]["clusterConfig"]
-    config = _exec_config(source, "dask_gateway_server.backends.kubernetes.KubeBackend")
+    config = _run_extra_config(rendered, "dask_gateway_server.backends.kubernetes.KubeBackend")
     assert dict(config.ClusterConfig) == {"idle_timeout": 1800.0, "cluster_max_cores": 70}
     # Scheduler resources are the chart's gateway.backend.scheduler (requests and limits apart).
     scheduler = gateway_section(rendered)["gateway"]["backend"]["scheduler"]
     assert scheduler["cores"] == {"request": 1, "limit": 1}
     assert scheduler["memory"] == {"request": "32G", "limit": "100G"}
+
+
+def test_the_settings_entry_survives_awkward_strings():
+    for value in ["plain", "it's", "'''", "back\\slash", 'quote "x"', "ends with \\"]:
+        model = ks.model("example-site", daskhub_gateway_worker_image=f"org/img:{value}")
+        entry = helm_values.gateway_extra_config(model)["00-daskhub-settings"]
+        namespace = service_files.run_extra_config({"00": entry}, Config())
+        assert namespace["DASKHUB_GATEWAY_SETTINGS"]["options"]["image"] == f"org/img:{value}"
 
 
 # --- Composed mode: the glue the umbrella chart would add ----------------------

@@ -24,15 +24,17 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import values as helm_values
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import addresses as local_addresses
-from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import config_files as local_config_files
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import documents as local_documents
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import paths as local_paths
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import usage as local_usage
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import local_settings as settings_checks
+from dask_gateway_server.models import User
 from support import kubernetes_site as ks
+from support import service_files
 from support.playbooks import ROOT
 from support.site_models import local_settings
 from support.versions import GATEWAY_VERSION
+from traitlets.config import Config
 
 
 def settings(tmp_path=None, **overrides):
@@ -161,8 +163,6 @@ def test_system_users_switch_spawner_and_backend(model):
 def test_secrets_only_in_the_secret_documents(model, secrets):
     public = json.dumps(local_documents.hub_document(model, settings()))
     public += json.dumps(local_documents.gateway_document(model, settings()))
-    public += local_config_files.hub_config_source(model, settings())
-    public += local_config_files.gateway_config_source(model, settings())
     for name, value in secrets.items():
         assert value not in public, name
     hub_secret = local_documents.hub_secret_document(model, secrets, settings())
@@ -206,23 +206,46 @@ def test_older_gateways_do_not_require_the_access_scope(model):
     assert "jupyterhub_service_name" not in config["JupyterHubAuthenticator"]
 
 
-def test_both_targets_get_the_same_options_handler_and_authenticator(model, secrets):
-    local_source = local_config_files.gateway_config_source(model, settings())
-    handler = gateway_model.gateway_options_handler(model)
-    authenticator = gateway_model.gateway_auth_code()
-    assert local_source.endswith(handler)
-    assert authenticator in local_source
+def test_both_targets_run_the_same_gateway_files_with_the_same_options(model, secrets):
+    document = local_documents.gateway_document(model, settings())
+    assert document["files"] == list(gateway_model.GATEWAY_CONFIG_FILES)
     kubernetes_model = dict(model, target="kubernetes")
     rendered = helm_values.render(kubernetes_model, secrets)
     for release in rendered["releases"]:
         values = release["values"]
         gateway = values.get("dask-gateway", values)
         if "gateway" in gateway:
-            assert gateway["gateway"]["extraConfig"]["optionHandler"] == handler
-            assert gateway["gateway"]["extraConfig"]["authenticator"] == authenticator
+            entries = gateway["gateway"]["extraConfig"]
             break
     else:
         pytest.fail("no dask-gateway values rendered")
+    # The chart runs the files the local target installs, verbatim and in the same order ...
+    shared = [(service_files.SHARED / "gateway" / name).read_text() for name in document["files"]]
+    assert [entries[key] for key in sorted(entries)][1:] == shared
+    # ... with the same options' settings.
+    namespace = service_files.run_extra_config({"00": entries["00-daskhub-settings"]}, {})
+    assert namespace["DASKHUB_GATEWAY_SETTINGS"]["options"] == document["options"]
+
+
+def install_etc(tmp_path, model, secrets, chosen) -> dict:
+    """The prefix's etc/ as the role daskhub_local writes it (tasks/config.yml)."""
+    paths = local_paths.paths(str(tmp_path))
+    os.makedirs(paths["etc"])
+    documents = {
+        paths["hub_settings_json"]: local_documents.hub_document(model, chosen),
+        paths["hub_secrets_json"]: local_documents.hub_secret_document(model, secrets, chosen),
+        paths["gateway_settings_json"]: local_documents.gateway_document(model, chosen),
+        paths["gateway_secrets_json"]: local_documents.gateway_secret_document(secrets),
+    }
+    for path, document in documents.items():
+        Path(path).write_text(json.dumps(document, indent=2, sort_keys=True))
+    for name in ("jupyterhub_config.py", "dask_gateway_config.py", "daskhub_spawners.py", "daskhub_local_backends.py"):
+        shutil.copy(service_files.LOCAL / name, paths["etc"])
+    for name in documents[paths["gateway_settings_json"]]["files"]:
+        shutil.copy(service_files.SHARED / "gateway" / name, paths["etc"])
+    Path(paths["gateway_db_key"]).parent.mkdir(parents=True)
+    Path(paths["gateway_db_key"]).write_text("a-key\n")
+    return paths
 
 
 class FakeConfig(dict):
@@ -243,14 +266,12 @@ class FakeSection(dict):
         return self[key]
 
 
-def test_generated_hub_config_loads_settings_and_secrets(tmp_path, model, secrets):
+def test_the_hub_config_loads_settings_and_secrets(tmp_path, model, secrets, monkeypatch):
     chosen = settings(tmp_path)
-    paths = local_paths.paths(str(tmp_path))
-    os.makedirs(paths["etc"])
-    with open(paths["hub_secrets_json"], "w") as handle:
-        json.dump(local_documents.hub_secret_document(model, secrets, chosen), handle)
+    paths = install_etc(tmp_path, model, secrets, chosen)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the loader extends the hub's sys.path
     c = FakeConfig()
-    exec(compile(local_config_files.hub_config_source(model, chosen), "jupyterhub_config.py", "exec"), {"c": c})  # noqa: S102
+    service_files.run_config(Path(paths["hub_config_py"]), c)
     assert c["JupyterHub"]["spawner_class"] == local_documents.SIMPLE_SPAWNER
     assert c["DummyAuthenticator"]["password"] == secrets["dummy_password"]
     services = {s["name"]: s for s in c["JupyterHub"]["services"]}
@@ -268,13 +289,10 @@ def test_the_hub_spawns_with_the_roles_classes_each_server_logging_to_a_file_of_
 ):
     """Servers outlive a hub restart; their output must not go to the restarted hub's pipe."""
     chosen = settings(tmp_path, run_as_root=system_users, system_users=system_users)
-    paths = local_paths.paths(str(tmp_path))
-    os.makedirs(paths["etc"])
-    with open(paths["hub_secrets_json"], "w") as handle:
-        json.dump(local_documents.hub_secret_document(model, secrets, chosen), handle)
-    monkeypatch.setattr(sys, "path", list(sys.path))  # the generated file extends the hub's sys.path
+    paths = install_etc(tmp_path, model, secrets, chosen)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the loader extends the hub's sys.path
     c = FakeConfig()
-    exec(compile(local_config_files.hub_config_source(model, chosen), "jupyterhub_config.py", "exec"), {"c": c})  # noqa: S102
+    service_files.run_config(Path(paths["hub_config_py"]), c)
     # The class the hub imports is in the file the role installs, found through sys.path.
     module, name = c["JupyterHub"]["spawner_class"].rsplit(".", 1)
     assert (module, name) == (
@@ -301,21 +319,12 @@ def test_the_hub_spawns_with_the_roles_classes_each_server_logging_to_a_file_of_
     assert paths["server_logs"] == c["DaskhubLocalProcessSpawner"]["server_log_dir"]
 
 
-def test_embedding_survives_awkward_strings():
-    for value in ["plain", "it's", "'''", "back\\slash", 'quote "x"', "ends with \\"]:
-        document = {"config": {"Spawner": {"environment": {"X": value}}}}
-        namespace = {}
-        exec("import json as _daskhub_json\nresult = " + local_config_files._embed(document), namespace)  # noqa: S102
-        assert namespace["result"] == document
-
-
 def test_filters_expose_the_module_and_name_bad_settings(model):
     table = filters.FilterModule().filters()
     assert table["local_hub_document"](model, settings()) == local_documents.hub_document(model, settings())
     with pytest.raises(AnsibleFilterError, match="daskhub_local_hub_port"):
         table["local_hub_document"](model, settings(hub_port=0))
-    sources = table["local_config_sources"](model, settings())
-    assert set(sources) == {"hub", "gateway"}
+    assert table["local_gateway_document"](model, settings()) == local_documents.gateway_document(model, settings())
 
 
 def test_snippet_is_three_lines_with_the_gateway_address(model):
@@ -413,16 +422,30 @@ def test_wait_healthy_names_an_unreachable_hub():
         health.wait_healthy(f"http://127.0.0.1:{port}", timeout=0.3, interval=0.1)
 
 
-def test_the_gateway_config_names_the_backends_installed_beside_it(model):
-    for system_users, backend in ((True, "DaskhubLocalBackend"), (False, "DaskhubUnsafeLocalBackend")):
-        local = settings(run_as_root=system_users, system_users=system_users)
-        source = local_config_files.gateway_config_source(model, local)
-        compile(source, "dask_gateway_config.py", "exec")
-        etc = local_paths.paths(local["prefix"])["etc"]
-        assert local_documents.gateway_document(model, local)["classes_dir"] == etc
-        document = local_documents.gateway_document(model, local)
-        assert document["config"]["DaskGateway"]["backend_class"] == f"daskhub_local_backends.{backend}"
-    assert local_paths.paths("/opt/daskhub")["gateway_backends_py"] == "/opt/daskhub/etc/daskhub_local_backends.py"
+@pytest.mark.parametrize("system_users", [False, True])
+def test_the_gateway_config_loads_its_settings_and_runs_the_shared_files(
+    tmp_path, model, secrets, monkeypatch, system_users
+):
+    """dask_gateway_config.py as dask-gateway-server runs it, with a real traitlets Config."""
+    from dask_gateway_server.auth import JupyterHubAuthenticator  # noqa: PLC0415
+
+    chosen = settings(tmp_path, run_as_root=system_users, system_users=system_users)
+    paths = install_etc(tmp_path, model, secrets, chosen)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    c = Config()
+    service_files.run_config(Path(paths["gateway_config_py"]), c)
+    backend = "DaskhubLocalBackend" if system_users else "DaskhubUnsafeLocalBackend"
+    assert c.DaskGateway.backend_class == f"daskhub_local_backends.{backend}"
+    assert paths["etc"] in sys.path
+    assert paths["gateway_backends_py"] == os.path.join(paths["etc"], "daskhub_local_backends.py")
+    assert c.ClusterConfig.idle_timeout == 1800.0
+    assert c.JupyterHubAuthenticator.jupyterhub_api_token == secrets["dask_gateway_api_token"]
+    assert c.LocalBackend.db_encrypt_keys == ["a-key"]
+    assert issubclass(c.DaskGateway.authenticator_class, JupyterHubAuthenticator)
+    # The options handler, on the backend the settings name: what the local backends know.
+    options = c.Backend.cluster_options
+    chosen_options = options.get_configuration(options.parse_options({"worker_cores": 1}), User("alice"))
+    assert set(chosen_options) == {"worker_cores", "worker_memory"}
 
 
 def test_closed_parent_finds_the_first_directory_others_cannot_enter():

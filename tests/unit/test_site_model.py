@@ -6,8 +6,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from dask_gateway_server.models import User
-from traitlets.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -19,8 +17,6 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.validation import m
 from support.site_models import build_model
 from support.versions import GATEWAY_VERSION
 
-LOCAL_BACKEND = "dask_gateway_server.backends.local.UnsafeLocalBackend"
-KUBE_BACKEND = "dask_gateway_server.backends.kubernetes.KubeBackend"
 OAUTH = {
     "daskhub_authenticator": "generic-oauth",
     "daskhub_oauth_client_id": "hub",
@@ -218,82 +214,12 @@ def test_cluster_config():
     assert "cluster_max_cores" not in config
 
 
-def load_options(code: str, backend: str):
-    config = Config()
-    config.DaskGateway.backend_class = backend
-    exec(compile(code, "options_handler", "exec"), {"c": config})  # noqa: S102  our own rendered code
-    return config.Backend.cluster_options
-
-
-def configure(options, request):
-    return options.get_configuration(options.parse_options(request), User("alice"))
-
-
-GPU_MODEL = {
-    "daskhub_gateway_worker_gpus": {"enabled": True, "default": 0, "min": 0, "max": 1, "resource": "nvidia.com/gpu"},
-    "daskhub_gateway_worker_cores": {"default": 1, "min": 1, "max": 7},
-    "daskhub_gateway_worker_memory": {"default": 4, "min": 1, "max": 27},
-}
-
-
-def test_options_handler_on_kubernetes():
-    options = load_options(gateway_model.gateway_options_handler(build_model(**GPU_MODEL)), KUBE_BACKEND)
-    config = configure(options, {"worker_cores": 7, "worker_memory": 27, "num_gpus": 1, "image": "org/img:1"})
-    assert config == {
-        "worker_cores": 7,
-        "worker_cores_limit": 7,
-        "worker_memory": 27 * 2**30,
-        "worker_memory_limit": 27 * 2**30,
-        "image": "org/img:1",
-        "worker_extra_container_config": {
-            "resources": {"limits": {"nvidia.com/gpu": 1}, "requests": {"nvidia.com/gpu": 1}},
-        },
-    }
-    defaults = configure(options, {})
-    assert defaults["image"] == "pangeo/base-notebook:2020.11.06"
-    assert "worker_extra_container_config" not in defaults
-
-
-def test_options_handler_on_the_local_backend_keeps_what_it_knows():
-    options = load_options(gateway_model.gateway_options_handler(build_model()), LOCAL_BACKEND)
-    assert configure(options, {"worker_cores": 2, "worker_memory": 3}) == {
-        "worker_cores": 2,
-        "worker_memory": 3 * 2**30,
-    }
-
-
-@pytest.mark.parametrize(
-    ("request_options", "message"),
-    [
-        ({"image": "pangeo/base-notebook"}, quantities.IMAGE_TAG_ERROR),
-        ({"worker_cores": 5}, "worker_cores must be <="),
-        ({"worker_memory": 0.5}, "worker_memory must be >="),
-    ],
-)
-@pytest.mark.parametrize("backend", [LOCAL_BACKEND, KUBE_BACKEND])
-def test_options_handler_rejects(request_options, message, backend):
-    options = load_options(gateway_model.gateway_options_handler(build_model()), backend)
-    with pytest.raises(Exception, match=message):
-        configure(options, request_options)
-
-
 def test_hub_url():
     assert hub_model.hub_url(build_model(), 8123) == "http://127.0.0.1:8123"
     kube = build_model(daskhub_target="kubernetes", daskhub_https_enabled=True, daskhub_https_hosts=["hub.example.org"])
     assert hub_model.hub_url(kube) == "https://hub.example.org"
     assert hub_model.hub_url(build_model(daskhub_target="kubernetes")) == ""
     assert hub_model.hub_url(build_model(daskhub_hub_public_url="https://x.org/")) == "https://x.org"
-
-
-def test_gateway_auth_code_replaces_the_authenticator():
-    config = Config()
-    namespace = {"c": config}
-    exec(compile(gateway_model.gateway_auth_code(), "gateway_auth", "exec"), namespace)  # noqa: S102  our own code
-    from dask_gateway_server.auth import JupyterHubAuthenticator  # noqa: PLC0415  needs the exec'd module first
-
-    authenticator = config.DaskGateway.authenticator_class
-    assert issubclass(authenticator, JupyterHubAuthenticator)
-    assert authenticator is not JupyterHubAuthenticator
 
 
 def test_numbers_given_as_extra_var_strings():

@@ -1,15 +1,16 @@
 """The site model's Dask Gateway: its hub service, prefix and scope, the
-ClusterConfig limits and the options handler both targets load.
+ClusterConfig limits and the settings of the options handler both targets load.
 
-The Kubernetes values (render/kubernetes/values.py, gateway.extraConfig) and
-the local target's dask_gateway_config.py (render/local/config_files.py)
-take the options handler and the authenticator from here, so a site offers
-the same choices whichever target it runs on.
+The gateway's own code, the options handler and the authenticator, is real
+files in plugins/files/gateway/ that read their settings as data; this
+module names them (GATEWAY_CONFIG_FILES) and renders their settings
+(gateway_settings). The Kubernetes values (render/kubernetes/values.py,
+gateway.extraConfig) and the local target's gateway document
+(render/local/documents.py) both take them from here, so a site offers the
+same choices whichever target it runs on.
 """
 
 from __future__ import annotations
-
-import textwrap
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.quantities import (
     IMAGE_TAG_ERROR,
@@ -51,120 +52,36 @@ def gateway_cluster_config(model: dict) -> dict:
     return config
 
 
-_HANDLER_TEMPLATE = """\
-# Cluster options users may choose, rendered by daskhub.deploy from the site
-# model. The same code runs on the kubernetes and the local target.
-from dask_gateway_server.options import Float as _DaskhubFloat
-from dask_gateway_server.options import Integer as _DaskhubInteger
-from dask_gateway_server.options import Options as _DaskhubOptions
-from dask_gateway_server.options import String as _DaskhubString
-from traitlets.utils.importstring import import_item as _daskhub_import_item
-
-_DASKHUB_GPUS = {gpus!r}
-
-
-def _daskhub_image_has_tag(image):
-    if "@sha256:" in image:
-        return True
-    name, sep, tag = image.rsplit("/", 1)[-1].partition(":")
-    return bool(name and sep and tag)
-
-
-def _daskhub_cluster_config_traits():
-    # The local backend's ClusterConfig has no image or container settings;
-    # drop what the running backend does not know instead of warning.
-    backend = c.DaskGateway.backend_class
-    if isinstance(backend, str):
-        backend = _daskhub_import_item(backend)
-    if not isinstance(backend, type):
-        return None
-    config_class = backend.class_traits()["cluster_config_class"].default()
-    if isinstance(config_class, str):
-        config_class = _daskhub_import_item(config_class)
-    return set(config_class.class_trait_names(config=True))
-
-
-def _daskhub_options_handler(options, user):
-    image = options.image.strip()
-    if not _daskhub_image_has_tag(image):
-        raise ValueError("{tag_error}")
-    memory = int(options.worker_memory * 2**30)
-    overrides = {{
-        "worker_cores": options.worker_cores,
-        "worker_cores_limit": options.worker_cores,
-        "worker_memory": memory,
-        "worker_memory_limit": memory,
-        "image": image,
-    }}
-    if _DASKHUB_GPUS and options.num_gpus:
-        resources = {{_DASKHUB_GPUS: options.num_gpus}}
-        overrides["worker_extra_container_config"] = {{
-            "resources": {{"limits": resources, "requests": resources}},
-        }}
-    known = _daskhub_cluster_config_traits()
-    if known is None:
-        return overrides
-    return {{key: value for key, value in overrides.items() if key in known}}
-
-
-c.Backend.cluster_options = _DaskhubOptions(
-{fields}
-    handler=_daskhub_options_handler,
+# The files of plugins/files/gateway/ both targets run as part of the
+# gateway's config, in this order, after DASKHUB_GATEWAY_SETTINGS is defined
+# (gateway_settings): on Kubernetes as gateway.extraConfig entries, locally
+# from the role daskhub_local's dask_gateway_config.py.
+GATEWAY_CONFIG_FILES = (
+    "daskhub_config_traits.py",
+    "daskhub_authenticator.py",
+    "daskhub_options_handler.py",
 )
-"""
 
 
-def gateway_options_handler(model: dict) -> str:
-    """Python source defining c.Backend.cluster_options for both targets."""
+def gateway_options(model: dict) -> dict:
+    """The options handler's settings (plugins/files/gateway/daskhub_options_handler.py), both targets."""
     gateway = model["gateway"]
     cores = gateway["worker_cores"]
     memory = gateway["worker_memory"]
     gpus = gateway.get("worker_gpus") or {}
-    fields = [
-        f'_DaskhubInteger("worker_cores", default={int(cores["default"])}, min={int(cores["min"])}, '
-        f'max={int(cores["max"])}, label="Worker cores"),',
-        f'_DaskhubFloat("worker_memory", default={float(memory["default"])}, min={float(memory["min"])}, '
-        f'max={float(memory["max"])}, label="Worker memory (GiB)"),',
-        f'_DaskhubString("image", default={worker_image(model)!r}, label="Image"),',
-    ]
-    if gpus.get("enabled"):
-        fields.append(
-            f'_DaskhubInteger("num_gpus", default={int(gpus["default"])}, min={int(gpus["min"])}, '
-            f'max={int(gpus["max"])}, label="GPUs per worker"),'
-        )
-    return _HANDLER_TEMPLATE.format(
-        gpus=gpus.get("resource") if gpus.get("enabled") else "",
-        tag_error=IMAGE_TAG_ERROR,
-        fields=textwrap.indent("\n".join(fields), "    "),
-    )
+    return {
+        "worker_cores": {key: int(cores[key]) for key in ("default", "min", "max")},
+        "worker_memory": {key: float(memory[key]) for key in ("default", "min", "max")},
+        "image": worker_image(model),
+        "gpus": (
+            dict({key: int(gpus[key]) for key in ("default", "min", "max")}, resource=gpus.get("resource"))
+            if gpus.get("enabled")
+            else None
+        ),
+        "image_tag_error": IMAGE_TAG_ERROR,
+    }
 
 
-# JupyterHub answers 403 to a token it does not know, and dask-gateway-server
-# (2024.1.0 and 2026.3.0) turns that into a 500; users with a wrong or
-# expired token must get 401. Both targets load this before the options handler.
-_GATEWAY_AUTH_CODE = """\
-from aiohttp import web as _daskhub_web
-from dask_gateway_server.auth import JupyterHubAuthenticator as _DaskhubJupyterHubAuthenticator
-from dask_gateway_server.auth import unauthorized as _daskhub_unauthorized
-
-
-class DaskhubJupyterHubAuthenticator(_DaskhubJupyterHubAuthenticator):
-    \"\"\"JupyterHubAuthenticator that answers 401, not 500, to a token the hub rejects.\"\"\"
-
-    async def authenticate(self, request):
-        try:
-            return await super().authenticate(request)
-        except _daskhub_web.HTTPInternalServerError as err:
-            if err.reason == "Permission failure verifying user's JupyterHub API token":
-                raise _daskhub_unauthorized("jupyterhub") from None
-            raise
-
-
-c.DaskGateway.authenticator_class = DaskhubJupyterHubAuthenticator
-
-"""
-
-
-def gateway_auth_code() -> str:
-    """Python source replacing the gateway's JupyterHub authenticator (both targets)."""
-    return _GATEWAY_AUTH_CODE
+def gateway_settings(model: dict, config: dict) -> dict:
+    """DASKHUB_GATEWAY_SETTINGS: the traits set as data (``config``) and the options' settings."""
+    return {"config": config, "options": gateway_options(model)}

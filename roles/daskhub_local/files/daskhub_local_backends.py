@@ -2,9 +2,9 @@
 # BSD-3-Clause
 """The local target's Dask Gateway backends, loaded by dask_gateway_config.py.
 
-Installed into the prefix's etc/ by the role daskhub_local; the generated
-dask_gateway_config.py puts etc/ on sys.path and names one of these classes
-as c.DaskGateway.backend_class.
+Installed into the prefix's etc/ by the role daskhub_local; its
+dask_gateway_config.py puts etc/ on sys.path, and gateway-settings.json
+names one of these classes as c.DaskGateway.backend_class.
 
 Both refuse to start a scheduler or a worker as uid 0, whatever the site
 model says: the model and the preflight refuse privileged hub users before

@@ -12,6 +12,11 @@ Two chart modes:
   render the glue the umbrella adds (service URL, DASK_GATEWAY__* in user
   pods, gateway prefix and auth) ourselves, from the same model/ pieces.
 
+The gateway's own code (the options handler, the authenticator) is not
+rendered: gateway.extraConfig carries the files of plugins/files/gateway/
+verbatim, after one entry that assigns their settings as JSON
+(gateway_extra_config).
+
 Pure Python (PyYAML only), shared by the helm_values module, the filters
 and the unit tests.
 """
@@ -19,12 +24,14 @@ and the unit tests.
 from __future__ import annotations
 
 import ipaddress
+import json
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import quantities
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_PREFIX
+from ansible_collections.daskhub.deploy.plugins.module_utils.render import files as service_files
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import network_policies
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.external_gateway import (
     gateway_api_cleartext_warnings,
@@ -202,22 +209,44 @@ def _jupyterhub_secrets(model: dict, secrets: dict) -> dict:
     }
 
 
-def _cluster_config_source(model: dict) -> str:
-    config = gateway_model.gateway_cluster_config(model)
-    lines = [
-        "# Cluster limits shared with the local target (site_model.gateway_cluster_config).",
-        "# Scheduler resources come from gateway.backend.scheduler, which the chart",
-        "# sets on KubeClusterConfig with separate requests and limits.",
-    ]
-    lines += [
-        f"c.ClusterConfig.{key} = {value!r}"
-        for key, value in sorted(config.items())
+def _python_json(value) -> str:
+    """A JSON document as a Python expression that reads well in a values diff."""
+    text = json.dumps(value, indent=2, sort_keys=True)
+    if "'''" in text:
+        return f"json.loads({text!r})"
+    return "json.loads(r'''\n" + text + "\n''')"
+
+
+def gateway_extra_config(model: dict, files_dir: str | None = None) -> dict:
+    """gateway.extraConfig: the settings as data, then the files of plugins/files/gateway/ verbatim.
+
+    The chart appends the entries to its dask_gateway_config.py in sorted
+    key order, all in one namespace: 00-daskhub-settings defines
+    DASKHUB_GATEWAY_SETTINGS for the files after it.
+    """
+    # Scheduler resources come from gateway.backend.scheduler, which the chart
+    # sets on KubeClusterConfig with separate requests and limits.
+    limits = {
+        key: value
+        for key, value in gateway_model.gateway_cluster_config(model).items()
         if not key.startswith("scheduler_")
-    ]
-    return "\n".join(lines) + "\n"
+    }
+    settings = gateway_model.gateway_settings(model, {"ClusterConfig": limits})
+    entries = {
+        "00-daskhub-settings": (
+            "# The site's gateway settings, data for the daskhub entries after this one\n"
+            "# (rendered by daskhub.deploy from the site model).\n"
+            "import json\n\n"
+            f"DASKHUB_GATEWAY_SETTINGS = {_python_json(settings)}\n"
+        )
+    }
+    for index, name in enumerate(gateway_model.GATEWAY_CONFIG_FILES, start=1):
+        key = f"{index:02d}-{name.removesuffix('.py').replace('_', '-')}"
+        entries[key] = service_files.read(f"gateway/{name}", files_dir)
+    return entries
 
 
-def _gateway_values(model: dict, versions: dict, composed: bool) -> dict:
+def _gateway_values(model: dict, versions: dict, composed: bool, files_dir: str | None = None) -> dict:
     gateway = model["gateway"]
     image_name, image_tag = split_image(quantities.worker_image(model))
     auth = {"type": "jupyterhub", "jupyterhub": {}}
@@ -244,11 +273,7 @@ def _gateway_values(model: dict, versions: dict, composed: bool) -> dict:
         "gateway": {
             "prefix": GATEWAY_PREFIX,
             "auth": auth,
-            "extraConfig": {
-                "clusterConfig": _cluster_config_source(model),
-                "authenticator": gateway_model.gateway_auth_code(),
-                "optionHandler": gateway_model.gateway_options_handler(model),
-            },
+            "extraConfig": gateway_extra_config(model, files_dir),
             "backend": {
                 "image": {"name": image_name, "tag": image_tag},
                 "scheduler": {
@@ -313,8 +338,8 @@ def load_balancer_warnings(model: dict) -> list[str]:
     return []
 
 
-def render(model: dict, secrets: dict) -> dict:
-    """Render every release of the site.
+def render(model: dict, secrets: dict, files_dir: str | None = None) -> dict:
+    """Render every release of the site; ``files_dir`` is plugins/files/ (found beside module_utils if not given).
 
     Returns {"releases": [{key, name, chart, version, values, secrets}],
     "network_policies": [NetworkPolicy objects the charts lack, applied
@@ -332,7 +357,7 @@ def render(model: dict, secrets: dict) -> dict:
     composed = model["chart_mode"] == "composed"
     sections = {
         "jupyterhub": (_jupyterhub_values(model, versions, composed), _jupyterhub_secrets(model, secrets)),
-        "dask-gateway": (_gateway_values(model, versions, composed), _gateway_secrets(secrets)),
+        "dask-gateway": (_gateway_values(model, versions, composed, files_dir), _gateway_secrets(secrets)),
     }
     extra = _split_extra_values(model)
     rendered = []

@@ -1,5 +1,6 @@
 """The documents the local target's jupyterhub_config.py and
-dask_gateway_config.py load: the settings inline, the secrets from 0600 files.
+dask_gateway_config.py (roles/daskhub_local/files/) load: the settings in
+hub-settings.json and gateway-settings.json, the secrets in 0600 files.
 
 Every piece the Kubernetes target also renders (hub traitlets, services,
 roles, the user environment, the ClusterConfig traits) comes from model/,
@@ -43,7 +44,7 @@ WORKER_CMD = ["dask", "worker", "--host", CLUSTER_HOST]
 
 
 def hub_document(model: dict, settings: dict) -> dict:
-    """The hub settings jupyterhub_config.py carries inline (no secrets)."""
+    """hub-settings.json, what jupyterhub_config.py loads (no secrets)."""
     assert_settings(settings)
     p = paths(settings["prefix"])
     singleuser = model.get("singleuser") or {}
@@ -102,7 +103,7 @@ def hub_document(model: dict, settings: dict) -> dict:
         entry.update(service)
         services.append(entry)
     # jupyterhub_config.py puts etc/ on the hub's sys.path for spawner_class.
-    return {"config": config, "services": services, "classes_dir": p["etc"]}
+    return {"config": config, "services": services, "classes_dir": p["etc"], "secrets_file": p["hub_secrets_json"]}
 
 
 def hub_secret_document(model: dict, secrets: dict, settings: dict) -> dict:
@@ -115,7 +116,13 @@ def hub_secret_document(model: dict, secrets: dict, settings: dict) -> dict:
 
 
 def gateway_document(model: dict, settings: dict) -> dict:
-    """The gateway settings dask_gateway_config.py carries inline (no secrets)."""
+    """gateway-settings.json, what dask_gateway_config.py loads (no secrets).
+
+    The shape of DASKHUB_GATEWAY_SETTINGS on Kubernetes (model/gateway.py,
+    gateway_settings), which the shared files of plugins/files/gateway/
+    read, and what only the local loader needs: the files to run, the
+    secrets file, the database key, the classes folder.
+    """
     assert_settings(settings)
     p = paths(settings["prefix"])
     system_users = bool(settings.get("system_users"))
@@ -128,31 +135,38 @@ def gateway_document(model: dict, settings: dict) -> dict:
         # the service makes the gateway require that scope.
         authenticator["jupyterhub_service_name"] = gateway_model.GATEWAY_SERVICE
     bind = url_host(settings["bind_ip"])
-    return {
-        "config": {
-            "DaskGateway": {
-                "backend_class": SYSTEM_BACKEND if system_users else UNSAFE_BACKEND,
-                "address": f"127.0.0.1:{settings['gateway_api_port']}",
-                "authenticator_class": "dask_gateway_server.auth.JupyterHubAuthenticator",
-            },
-            "Proxy": {"address": f"{bind}:{settings['gateway_port']}", "prefix": GATEWAY_PREFIX},
-            "JupyterHubAuthenticator": authenticator,
-            "LocalBackend": {
-                "db_url": f"sqlite:///{p['gateway_db']}",
-                "clusters_directory": p["clusters"],
-                # Clusters outlive a gateway restart; the restarted gateway
-                # finds them again through its database.
-                "stop_clusters_on_shutdown": False,
-            },
-            "ClusterConfig": cluster,
-            # The host's UID_MIN (local_preflight reads it): the backend never
-            # runs a cluster as an account below it.
-            "DaskhubLocalBackend": {"first_uid": int(settings.get("first_uid") or host_accounts.DEFAULT_UID_MIN)},
+    config = {
+        "DaskGateway": {
+            "backend_class": SYSTEM_BACKEND if system_users else UNSAFE_BACKEND,
+            "address": f"127.0.0.1:{settings['gateway_api_port']}",
+            "authenticator_class": "dask_gateway_server.auth.JupyterHubAuthenticator",
         },
-        "db_encrypt_key_file": p["gateway_db_key"],
-        # dask_gateway_config.py puts etc/ on the gateway's sys.path for backend_class.
-        "classes_dir": p["etc"],
+        "Proxy": {"address": f"{bind}:{settings['gateway_port']}", "prefix": GATEWAY_PREFIX},
+        "JupyterHubAuthenticator": authenticator,
+        "LocalBackend": {
+            "db_url": f"sqlite:///{p['gateway_db']}",
+            "clusters_directory": p["clusters"],
+            # Clusters outlive a gateway restart; the restarted gateway
+            # finds them again through its database.
+            "stop_clusters_on_shutdown": False,
+        },
+        "ClusterConfig": cluster,
+        # The host's UID_MIN (local_preflight reads it): the backend never
+        # runs a cluster as an account below it.
+        "DaskhubLocalBackend": {"first_uid": int(settings.get("first_uid") or host_accounts.DEFAULT_UID_MIN)},
     }
+    document = gateway_model.gateway_settings(model, config)
+    document.update(
+        {
+            "files": list(gateway_model.GATEWAY_CONFIG_FILES),
+            "secrets_file": p["gateway_secrets_json"],
+            "db_encrypt_key_file": p["gateway_db_key"],
+            # dask_gateway_config.py puts etc/ on the gateway's sys.path for
+            # backend_class; the files above are there too.
+            "classes_dir": p["etc"],
+        }
+    )
+    return document
 
 
 def gateway_secret_document(secrets: dict) -> dict:

@@ -6,9 +6,10 @@ Layout of a prefix::
                      stack's accounts cannot run the original (local_shared_python)
     venv/            Python venv with the pinned stack (and supervisord)
     proxy/           configurable-http-proxy from npm
-    etc/             jupyterhub_config.py, dask_gateway_config.py (the settings
-                     inline), the secrets they load (*-secrets.json, 0600) and
-                     the hub's spawner classes (daskhub_spawners.py)
+    etc/             jupyterhub_config.py, dask_gateway_config.py and the
+                     settings they load (*-settings.json), the secrets
+                     (*-secrets.json, 0600), the hub's spawner classes, the
+                     gateway's backends and its shared files (plugins/files/gateway/)
     state/           hub and gateway databases, gateway DB key (0700)
     log/ run/        service logs (log/servers/<user>.log: each user's server,
                      0600); supervisord socket and pid file
@@ -64,8 +65,10 @@ def paths(prefix: str) -> dict:
         "clusters": os.path.join(prefix, "clusters"),
         "hub_config_py": os.path.join(etc, "jupyterhub_config.py"),
         "spawners_py": os.path.join(etc, f"{SPAWNERS_MODULE}.py"),
+        "hub_settings_json": os.path.join(etc, "hub-settings.json"),
         "hub_secrets_json": os.path.join(etc, "hub-secrets.json"),
         "gateway_config_py": os.path.join(etc, "dask_gateway_config.py"),
+        "gateway_settings_json": os.path.join(etc, "gateway-settings.json"),
         "gateway_secrets_json": os.path.join(etc, "gateway-secrets.json"),
         "gateway_backends_py": os.path.join(etc, f"{BACKENDS_MODULE}.py"),
         "dashboard_guard": os.path.join(etc, DASHBOARD_GUARD),

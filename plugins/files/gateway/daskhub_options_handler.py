@@ -1,0 +1,91 @@
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
+"""The cluster options users choose (worker cores, memory in GiB, image, GPUs) and the handler
+that turns a choice into ClusterConfig overrides.
+
+Reads its bounds as data, DASKHUB_GATEWAY_SETTINGS["options"], which
+plugins/module_utils/model/gateway.py renders from the site model
+(gateway_options), so both targets offer the same choices. Part of
+dask-gateway-server's config on both targets (see README.md here).
+"""
+
+# ruff: noqa: F821  `c` and DASKHUB_GATEWAY_SETTINGS are the config's globals
+
+from dask_gateway_server import options as daskhub_options
+from traitlets.utils.importstring import import_item as daskhub_import_item
+
+
+def daskhub_image_has_tag(image: str) -> bool:
+    """True when the image names a tag or a digest ("registry:5000/img" has a port, not a tag)."""
+    if "@sha256:" in image:
+        return True
+    name, sep, tag = image.rsplit("/", 1)[-1].partition(":")
+    return bool(name and sep and tag)
+
+
+def daskhub_cluster_config_traits(config) -> set | None:
+    """The ClusterConfig traits of the backend the config names; None when it cannot be told.
+
+    The local backends' ClusterConfig has no image or container settings:
+    the handler drops what the running backend does not know instead of
+    making it warn.
+    """
+    backend = config.DaskGateway.backend_class
+    if isinstance(backend, str):
+        backend = daskhub_import_item(backend)
+    if not isinstance(backend, type):
+        return None
+    config_class = backend.class_traits()["cluster_config_class"].default()
+    if isinstance(config_class, str):
+        config_class = daskhub_import_item(config_class)
+    return set(config_class.class_trait_names(config=True))
+
+
+def daskhub_cluster_options(settings: dict, config) -> daskhub_options.Options:
+    """The Options users choose from, with the site's bounds; ``config`` is the gateway's (c)."""
+    cores, memory, gpus = settings["worker_cores"], settings["worker_memory"], settings.get("gpus")
+
+    def handler(options, user):
+        image = options.image.strip()
+        if not daskhub_image_has_tag(image):
+            raise ValueError(settings["image_tag_error"])
+        memory_bytes = int(options.worker_memory * 2**30)
+        overrides = {
+            "worker_cores": options.worker_cores,
+            "worker_cores_limit": options.worker_cores,
+            "worker_memory": memory_bytes,
+            "worker_memory_limit": memory_bytes,
+            "image": image,
+        }
+        if gpus and options.num_gpus:
+            resources = {gpus["resource"]: options.num_gpus}
+            overrides["worker_extra_container_config"] = {"resources": {"limits": resources, "requests": resources}}
+        known = daskhub_cluster_config_traits(config)
+        if known is None:
+            return overrides
+        return {key: value for key, value in overrides.items() if key in known}
+
+    fields = [
+        daskhub_options.Integer(
+            "worker_cores", default=cores["default"], min=cores["min"], max=cores["max"], label="Worker cores"
+        ),
+        daskhub_options.Float(
+            "worker_memory",
+            default=memory["default"],
+            min=memory["min"],
+            max=memory["max"],
+            label="Worker memory (GiB)",
+        ),
+        daskhub_options.String("image", default=settings["image"], label="Image"),
+    ]
+    if gpus:
+        fields.append(
+            daskhub_options.Integer(
+                "num_gpus", default=gpus["default"], min=gpus["min"], max=gpus["max"], label="GPUs per worker"
+            )
+        )
+    return daskhub_options.Options(*fields, handler=handler)
+
+
+if "c" in globals():  # run as config (traitlets gives it c), not imported
+    c.Backend.cluster_options = daskhub_cluster_options(DASKHUB_GATEWAY_SETTINGS["options"], c)
