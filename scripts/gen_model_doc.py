@@ -2,8 +2,10 @@
 """Write docs/site-model.md, the site model reference, from the model role.
 
 The reference is generated from roles/daskhub_model/meta/argument_specs.yml
-(types, choices, descriptions) and defaults/main.yml (defaults), so it can't
-drift from what the role validates. `--check` fails when the file is stale.
+(types, choices, descriptions), meta/variables.yml (the field of
+daskhub_model each variable feeds) and defaults/main.yml (defaults), so it
+can't drift from what the role validates and builds. `--check` fails when
+the file is stale.
 """
 
 from __future__ import annotations
@@ -16,15 +18,42 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# The repository is the collection daskhub.deploy, linked in by scripts/bootstrap.sh.
+sys.path.insert(0, str(ROOT / ".collections"))
+
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import variables as site_variables  # noqa: E402
+
 ROLE = ROOT / "roles" / "daskhub_model"
 OUTPUT = ROOT / "docs" / "site-model.md"
 
 SECTIONS = [
-    ("Release and target", ("daskhub_target", "daskhub_release", "daskhub_namespace", "daskhub_chart",
-                            "daskhub_jupyterhub_chart", "daskhub_dask_gateway_chart", "daskhub_state_dir",
-                            "daskhub_run_lock", "daskhub_hub_public_url")),
-    ("Authentication and users", ("daskhub_authenticator", "daskhub_dummy", "daskhub_oauth", "daskhub_allow",
-                                  "daskhub_users", "daskhub_admin", "daskhub_blocked", "daskhub_user_sync")),
+    (
+        "Release and target",
+        (
+            "daskhub_target",
+            "daskhub_release",
+            "daskhub_namespace",
+            "daskhub_chart",
+            "daskhub_jupyterhub_chart",
+            "daskhub_dask_gateway_chart",
+            "daskhub_state_dir",
+            "daskhub_run_lock",
+            "daskhub_hub_public_url",
+        ),
+    ),
+    (
+        "Authentication and users",
+        (
+            "daskhub_authenticator",
+            "daskhub_dummy",
+            "daskhub_oauth",
+            "daskhub_allow",
+            "daskhub_users",
+            "daskhub_admin",
+            "daskhub_blocked",
+            "daskhub_user_sync",
+        ),
+    ),
     ("Hub and proxy", ("daskhub_hub_", "daskhub_proxy", "daskhub_https", "daskhub_verify")),
     ("Singleuser environment", ("daskhub_singleuser",)),
     ("Dask Gateway", ("daskhub_gateway",)),
@@ -61,6 +90,26 @@ def _suboptions(spec: dict) -> str:
     return " Keys: " + ", ".join(parts) + "."
 
 
+_DERIVED = {"is_set": "whether set", "length": "its length"}
+
+
+def _fields(name: str) -> str:
+    fields = site_variables.model_inputs().get(name)
+    if not fields:
+        return "-"
+    return ", ".join(
+        f"`{field}`" + (f" ({_DERIVED[derivation]})" if derivation else "") for field, derivation in fields.items()
+    )
+
+
+def _role_of(name: str) -> str:
+    for specs in sorted(ROOT.glob("roles/*/meta/argument_specs.yml")):
+        entry_points = yaml.safe_load(specs.read_text())["argument_specs"].values()
+        if any(name in (entry_point.get("options") or {}) for entry_point in entry_points):
+            return specs.parent.parent.name
+    raise SystemExit(f"{name}: meta/variables.yml reads it into the model, but no role documents it")
+
+
 def render() -> str:
     specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
     specs = specs["site_model"]["options"]
@@ -77,22 +126,43 @@ def render() -> str:
         "Secrets are never set here: the secrets store generates them, except the",
         "OAuth client secret (and optionally the dummy password), which belong in",
         "Ansible Vault.",
+        "",
+        "The column `daskhub_model` names the field of the site model (the dict the",
+        "filters and both targets render from) that each variable feeds, as",
+        "`roles/daskhub_model/meta/variables.yml` declares it; a secret feeds only",
+        "whether it is set. `-`: the plays read the variable itself.",
     ]
     placed = set()
     for title, prefixes in SECTIONS:
         names = [n for n in specs if n not in placed and n.startswith(prefixes)]
         if not names:
             continue
-        lines += ["", f"## {title}", "", "| variable | type | default | description |", "| --- | --- | --- | --- |"]
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            "| variable | type | default | `daskhub_model` | description |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for name in names:
             placed.add(name)
             spec = specs[name]
             description = _text(spec.get("description", "")) + _suboptions(spec)
-            lines.append(f"| `{name}` | {_type(spec)} | {_default(defaults.get(name))} | {description} |")
+            lines.append(
+                f"| `{name}` | {_type(spec)} | {_default(defaults.get(name))} | {_fields(name)} | {description} |"
+            )
+    others = [name for name in site_variables.model_inputs() if name not in specs]
+    if others:
+        lines += ["", "## Settings of other roles in the model", ""]
+        lines += [f"- `{name}` (role {_role_of(name)}) feeds {_fields(name)}." for name in others]
     missing = sorted(set(specs) - placed)
     undocumented = sorted(set(defaults) - set(specs))
-    if missing or undocumented:
-        raise SystemExit(f"unplaced: {missing}; defaults without a spec: {undocumented}")
+    undeclared = sorted(set(specs) - set(site_variables.model_inputs()))
+    if missing or undocumented or undeclared:
+        raise SystemExit(
+            f"unplaced: {missing}; defaults without a spec: {undocumented}; "
+            f"options without a line in meta/variables.yml: {undeclared}"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -1,50 +1,33 @@
-"""Filters over the site model: validation and the pieces both targets share."""
+"""Filters over the site model: building it, its validation and the pieces both targets share."""
 
 from __future__ import annotations
-
-import functools
-import re
-from pathlib import Path
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import quantities
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import variables as site_variables
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import model as model_validation
 
-# The collection root: roles/, playbooks/ and molecule/ (its scenarios'
-# inventories and facts) are read for the variable names the project uses.
-_COLLECTION = Path(__file__).resolve().parents[2]
-_VARIABLE = re.compile(r"\bdaskhub_[a-z0-9_]+\b")
 
+def site_model_errors(model, values=None, defined=None, system_accounts=False, run_as_root=False):
+    """Every problem of the model; with ``values`` (lookup daskhub.deploy.site_variables) its inputs too.
 
-@functools.lru_cache(maxsize=1)
-def project_variables() -> frozenset:
-    """Every daskhub_* name the project uses: documented options, defaults, facts, registers."""
-    names: set[str] = set()
-    for folder in ("roles", "playbooks", "molecule"):
-        for path in (_COLLECTION / folder).rglob("*.yml"):
-            names.update(_VARIABLE.findall(path.read_text(encoding="utf-8")))
-    site = _COLLECTION / "site.yml"
-    if site.is_file():
-        names.update(_VARIABLE.findall(site.read_text(encoding="utf-8")))
-    return frozenset(names)
-
-
-def site_model_errors(model, spec=None, values=None, defined=None, system_accounts=False, run_as_root=False):
-    """Every problem of the model: with ``spec`` (the model role's argument_specs options) its inputs too."""
+    ``defined``: every daskhub_* name the play has, checked against the names
+    the project declares (roles/daskhub_model/meta/variables.yml).
+    """
     inputs = {}
-    if spec is not None:
+    if values is not None:
         inputs = {
-            "spec": spec,
-            "values": values or {},
+            "spec": site_variables.model_spec(),
+            "values": values,
             "defined": defined or [],
-            "known": project_variables(),
+            "known": site_variables.known_variables(),
             "system_accounts": system_accounts,
             "run_as_root": run_as_root,
         }
-    else:
-        inputs = {"system_accounts": system_accounts, "run_as_root": run_as_root} if system_accounts else {}
+    elif system_accounts:
+        inputs = {"system_accounts": system_accounts, "run_as_root": run_as_root}
     return model_validation.validate(model, inputs)
 
 
@@ -53,6 +36,7 @@ class FilterModule:
 
     def filters(self):
         return {
+            "site_model": site_variables.build_model,
             "site_model_errors": site_model_errors,
             "secret_names": model_secrets.secret_names,
             "image_has_tag": quantities.image_has_tag,

@@ -1,8 +1,9 @@
 """Build the site model the way the daskhub_model role does, for tests.
 
-Role defaults, then an inventory's group_vars, then overrides; the
-`daskhub_model` dict of roles/daskhub_model/vars/main.yml is rendered with
-Jinja's native types, as Ansible renders it.
+Role defaults, then an inventory's group_vars, then overrides, templated
+with Jinja's native types as Ansible templates them; the `daskhub_model`
+dict is then built from them as the role builds it, from the declaration
+roles/daskhub_model/meta/variables.yml.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import copy
 from pathlib import Path
 
 import yaml
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import variables as model_variables
 from jinja2.nativetypes import NativeEnvironment
 
 from support.versions import local_versions
@@ -71,9 +73,7 @@ def rendered_variables(inventory: Path | None = None, **overrides) -> dict:
 
 def build_model(inventory: Path | None = None, **overrides) -> dict:
     """The daskhub_model dict for an inventory (default: role defaults only)."""
-    variables = rendered_variables(inventory, **overrides)
-    template = yaml.safe_load((MODEL_ROLE / "vars" / "main.yml").read_text())["daskhub_model"]
-    return _render(template, variables, NativeEnvironment())
+    return model_variables.build_model(rendered_variables(inventory, **overrides))
 
 
 def inventories() -> list[Path]:
@@ -98,4 +98,3 @@ def local_settings(where=None, **overrides) -> dict:
     }
     base.update(overrides)
     return base
-

@@ -13,7 +13,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ansible_collections.daskhub.deploy.plugins.filter.site_model import project_variables, site_model_errors
+from ansible_collections.daskhub.deploy.plugins.filter.site_model import site_model_errors
+from ansible_collections.daskhub.deploy.plugins.module_utils.model.variables import known_variables
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import inputs as input_rules
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import model as model_validation
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import names as name_rules
@@ -27,7 +28,7 @@ SPEC = yaml.safe_load((MODEL_ROLE / "meta" / "argument_specs.yml").read_text())[
 def input_errors(**overrides):
     variables = rendered_variables(**overrides)
     values = {name: variables.get(name) for name in SPEC}
-    return input_rules.input_errors(values, SPEC, variables, project_variables())
+    return input_rules.input_errors(values, SPEC, variables, known_variables())
 
 
 class TaggedStr(str):
@@ -38,8 +39,8 @@ class TaggedStr(str):
 def test_every_shipped_inventory_passes_every_check(inventory):
     variables = rendered_variables(inventory)
     values = {name: variables.get(name) for name in SPEC}
-    assert input_rules.input_errors(values, SPEC, variables, project_variables()) == []
-    assert site_model_errors(build_model(inventory), SPEC, values, list(variables)) == []
+    assert input_rules.input_errors(values, SPEC, variables, known_variables()) == []
+    assert site_model_errors(build_model(inventory), values, list(variables)) == []
 
 
 @pytest.mark.parametrize(
@@ -179,7 +180,7 @@ def test_type_errors_come_with_the_cross_field_problems():
         daskhub_singleuser_profiles="gpu",
         daskhub_users=["carol smith"],
     )
-    errors = site_model_errors(model, SPEC, values, list(variables))
+    errors = site_model_errors(model, values, list(variables))
     assert 'daskhub_singleuser_profiles: must be a list, got "gpu"' in errors
     assert "daskhub_users[0]: 'carol smith' contains whitespace, which JupyterHub user names cannot" in errors
     assert "daskhub_gateway_worker_cores: needs min <= default <= max, got min=1 default=9 max=4" in errors

@@ -54,7 +54,11 @@ def test_defaults_are_valid():
         ({"daskhub_gateway_scheduler_memory": {"request": "32G", "limit": "16G"}}, "request 32G is more than limit"),
         ({"daskhub_gateway_scheduler_cores": {"request": 2, "limit": 1}}, "scheduler_cores: request 2 is more"),
         ({"daskhub_gateway_scheduler_memory": {"request": "lots", "limit": "16G"}}, "not a quantity: 'lots'"),
-        ({"daskhub_singleuser_memory_guarantee": "4G", "daskhub_singleuser_memory_limit": "2G"}, "guarantee 4G"),
+        (
+            {"daskhub_singleuser_memory_guarantee": "4G", "daskhub_singleuser_memory_limit": "2G"},
+            "daskhub_singleuser_memory_guarantee: 4G is more than daskhub_singleuser_memory_limit 2G",
+        ),
+        ({"daskhub_singleuser_cpu_guarantee": "x"}, "daskhub_singleuser_cpu_guarantee: not a quantity: 'x'"),
         ({"daskhub_blocked_users": ["alice"], "daskhub_users": ["alice"]}, "also in daskhub_users"),
         ({"daskhub_authenticator": "generic-oauth"}, "daskhub_oauth_client_id: required"),
         ({**OAUTH, "daskhub_oauth_client_secret": ""}, "daskhub_oauth_client_secret: required"),

@@ -134,7 +134,7 @@ def input_errors(values: Mapping, spec_options: Mapping, defined: Iterable[str],
     ``values``: the model role's variables as the play sees them, by name;
     ``spec_options``: that role's argument_specs options; ``defined``: every
     variable name the play has; ``known``: every daskhub_* name this project
-    uses (the roles' documented options and defaults, its facts).
+    declares (model/variables.py: the roles' options and vars, its facts).
     """
     errors: list[str] = []
     known = set(known) | set(spec_options)

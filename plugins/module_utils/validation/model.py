@@ -1,7 +1,8 @@
 """The rules a site model must follow, checked before anything changes.
 
 Three kinds of problem, all reported together in one message, each line
-naming the variable as the inventory spells it:
+naming the variable as the inventory spells it (``variable_of``: the model
+field's variable, from roles/daskhub_model/meta/variables.yml):
 
 - input (validation/inputs.py): every ``daskhub_*`` variable of the
   inventory is one this project knows (a misspelling names the closest known
@@ -33,6 +34,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model.quantities im
     parse_quantity,
     worker_image,
 )
+from ansible_collections.daskhub.deploy.plugins.module_utils.model.variables import variable_of
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation.inputs import input_errors
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation.names import validate_names
 
@@ -72,16 +74,27 @@ def _check_range(errors, variable, spec, *, minimum_floor=None, integer=False):
 
 
 def _check_request_limit(errors, variable, request, limit, request_name="request", limit_name="limit"):
-    parsed = {}
-    for name, value in ((request_name, request), (limit_name, limit)):
+    """``request`` <= ``limit``, the keys ``request_name`` and ``limit_name`` of ``variable``."""
+    _check_at_most(
+        errors,
+        (f"{variable}.{request_name}", request),
+        (f"{variable}.{limit_name}", limit),
+        f"{variable}: {request_name} {request} is more than {limit_name} {limit}",
+    )
+
+
+def _check_at_most(errors, request, limit, problem):
+    """Two quantities, each (where it is set, value): ``problem`` when the first is more than the second."""
+    parsed = []
+    for where, value in (request, limit):
         if value is None:
             continue
         try:
-            parsed[name] = parse_quantity(value)
+            parsed.append(parse_quantity(value))
         except ValueError as err:
-            errors.append(f"{variable}.{name}: {err}")
-    if len(parsed) == 2 and parsed[request_name] > parsed[limit_name]:
-        errors.append(f"{variable}: {request_name} {request} is more than {limit_name} {limit}")
+            errors.append(f"{where}: {err}")
+    if len(parsed) == 2 and parsed[0] > parsed[1]:
+        errors.append(problem)
 
 
 def _validate_users(model, errors):
@@ -90,19 +103,21 @@ def _validate_users(model, errors):
     both = sorted(allowed & blocked)
     if both:
         errors.append(
-            "daskhub_blocked_users: these names are also in daskhub_users or daskhub_admin_users: " + ", ".join(both)
+            f"{variable_of('blocked_users')}: these names are also in {variable_of('users')} or "
+            f"{variable_of('admin_users')}: " + ", ".join(both)
         )
 
 
 def _validate_verify_user(model, errors):
     user = verify_user(model)
+    where, admins, blocked = (variable_of(field) for field in ("verify_user", "admin_users", "blocked_users"))
     if user in _names(model.get("admin_users")):
         errors.append(
-            f"daskhub_verify_user: {user} is in daskhub_admin_users; verify opens this user's server, "
+            f"{where}: {user} is in {admins}; verify opens this user's server, "
             "so it must be an ordinary user (leave it empty for the dedicated daskhub-verify-user)"
         )
     if user in _names(model.get("blocked_users")):
-        errors.append(f"daskhub_verify_user: {user} is in daskhub_blocked_users, so verify could not start its server")
+        errors.append(f"{where}: {user} is in {blocked}, so verify could not start its server")
 
 
 # The dummy authenticator's one password opens every allowed account.
@@ -112,36 +127,36 @@ DUMMY_PASSWORD_MIN = 16
 def _validate_auth(model, errors):
     authenticator = model.get("authenticator")
     if authenticator not in AUTHENTICATORS:
-        errors.append(f"daskhub_authenticator: must be one of {', '.join(AUTHENTICATORS)}, got {authenticator!r}")
+        errors.append(
+            f"{variable_of('authenticator')}: must be one of {', '.join(AUTHENTICATORS)}, got {authenticator!r}"
+        )
         return
     length = int(model.get("dummy_password_length") or 0)
     if model.get("dummy_password_set") in (True, "True", "true") and length < DUMMY_PASSWORD_MIN:
         errors.append(
-            f"daskhub_dummy_password: {length} characters without the spaces around them; the shared password "
-            f"needs at least {DUMMY_PASSWORD_MIN} (leave it empty and the play generates one)"
+            f"{variable_of('dummy_password_length')}: {length} characters without the spaces around them; the "
+            f"shared password needs at least {DUMMY_PASSWORD_MIN} (leave it empty and the play generates one)"
         )
     if authenticator == "generic-oauth":
         oauth = model.get("oauth") or {}
+        when = f"required when {variable_of('authenticator')} is generic-oauth"
         required = ("client_id", "authorize_url", "token_url", "userdata_url", "callback_url", "username_key")
-        for key in required:
+        for key in (*required, "client_secret_set"):
             if not oauth.get(key):
-                errors.append(f"daskhub_oauth_{key}: required when daskhub_authenticator is generic-oauth")
-        if not oauth.get("client_secret_set"):
-            errors.append("daskhub_oauth_client_secret: required when daskhub_authenticator is generic-oauth")
+                errors.append(f"{variable_of('oauth.' + key)}: {when}")
         for key in ("authorize_url", "token_url", "userdata_url", "callback_url"):
             url = oauth.get(key) or ""
             if url and not url.startswith(("https://", "http://")):
-                errors.append(f"daskhub_oauth_{key}: must be an http(s) URL, got {url!r}")
+                errors.append(f"{variable_of('oauth.' + key)}: must be an http(s) URL, got {url!r}")
 
 
 def _validate_https(model, errors):
     if model.get("https_enabled"):
+        enabled = variable_of("https_enabled")
         if not model.get("https_hosts"):
-            errors.append("daskhub_https_hosts: at least one host name is required when daskhub_https_enabled")
+            errors.append(f"{variable_of('https_hosts')}: at least one host name is required when {enabled}")
         if not model.get("https_letsencrypt_contact_email"):
-            errors.append(
-                "daskhub_https_letsencrypt_contact_email: required when daskhub_https_enabled (Let's Encrypt)"
-            )
+            errors.append(f"{variable_of('https_letsencrypt_contact_email')}: required when {enabled} (Let's Encrypt)")
 
 
 def _validate_ip(errors, variable, value):
@@ -155,30 +170,24 @@ def _validate_ip(errors, variable, value):
 def _validate_singleuser(model, errors):
     singleuser = model.get("singleuser") or {}
     if not singleuser.get("image_name"):
-        errors.append("daskhub_singleuser_image_name: required")
+        errors.append(f"{variable_of('singleuser.image_name')}: required")
     if not str(singleuser.get("image_tag") or ""):
-        errors.append(f"daskhub_singleuser_image_tag: required ({IMAGE_TAG_ERROR})")
-    _check_request_limit(
-        errors,
-        "daskhub_singleuser_cpu",
-        singleuser.get("cpu_guarantee"),
-        singleuser.get("cpu_limit"),
-        "guarantee",
-        "limit",
-    )
-    _check_request_limit(
-        errors,
-        "daskhub_singleuser_memory",
-        singleuser.get("memory_guarantee"),
-        singleuser.get("memory_limit"),
-        "guarantee",
-        "limit",
-    )
+        errors.append(f"{variable_of('singleuser.image_tag')}: required ({IMAGE_TAG_ERROR})")
+    for resource in ("cpu", "memory"):
+        guarantee, limit = (singleuser.get(f"{resource}_{kind}") for kind in ("guarantee", "limit"))
+        guarantee_at, limit_at = (variable_of(f"singleuser.{resource}_{kind}") for kind in ("guarantee", "limit"))
+        _check_at_most(
+            errors,
+            (guarantee_at, guarantee),
+            (limit_at, limit),
+            f"{guarantee_at}: {guarantee} is more than {limit_at} {limit}",
+        )
     profiles = singleuser.get("profiles") or []
+    profiles_at = variable_of("singleuser.profiles")
     defaults = 0
     seen = set()
     for index, profile in enumerate(profiles):
-        where = f"daskhub_singleuser_profiles[{index}]"
+        where = f"{profiles_at}[{index}]"
         name = profile.get("display_name")
         if not name:
             errors.append(f"{where}.display_name: required")
@@ -202,9 +211,9 @@ def _validate_singleuser(model, errors):
                     errors, f"{where}.extra_resource[{resource}]", guarantee, limits[resource], "guarantee", "limit"
                 )
     if defaults > 1:
-        errors.append(f"daskhub_singleuser_profiles: {defaults} profiles are marked default, at most one may be")
+        errors.append(f"{profiles_at}: {defaults} profiles are marked default, at most one may be")
     for index, volume in enumerate(singleuser.get("extra_volumes") or []):
-        where = f"daskhub_singleuser_extra_volumes[{index}]"
+        where = f"{variable_of('singleuser.extra_volumes')}[{index}]"
         for key in ("name", "host_path", "mount_path"):
             if not volume.get(key):
                 errors.append(f"{where}.{key}: required")
@@ -215,70 +224,70 @@ def _validate_singleuser(model, errors):
 
 def _validate_gateway(model, errors):
     gateway = model.get("gateway") or {}
-    _check_range(errors, "daskhub_gateway_worker_cores", gateway.get("worker_cores"), minimum_floor=1, integer=True)
+
+    def at(key):
+        return variable_of(f"gateway.{key}")
+
+    _check_range(errors, at("worker_cores"), gateway.get("worker_cores"), minimum_floor=1, integer=True)
     memory = gateway.get("worker_memory")
-    _check_range(errors, "daskhub_gateway_worker_memory", memory)
+    _check_range(errors, at("worker_memory"), memory)
     if isinstance(memory, dict) and _is_number(memory.get("min")) and memory["min"] <= 0:
-        errors.append("daskhub_gateway_worker_memory.min: must be more than 0 GiB")
+        errors.append(f"{at('worker_memory')}.min: must be more than 0 GiB")
     gpus = gateway.get("worker_gpus") or {}
     if gpus.get("enabled"):
-        _check_range(errors, "daskhub_gateway_worker_gpus", gpus, minimum_floor=0, integer=True)
+        _check_range(errors, at("worker_gpus"), gpus, minimum_floor=0, integer=True)
         if not gpus.get("resource"):
-            errors.append("daskhub_gateway_worker_gpus.resource: required when GPUs are enabled")
+            errors.append(f"{at('worker_gpus')}.resource: required when GPUs are enabled")
     image = worker_image(model)
     if not image_has_tag(image):
-        errors.append(f"daskhub_gateway_worker_image: {image!r}: {IMAGE_TAG_ERROR}")
+        errors.append(f"{at('worker_image')}: {image!r}: {IMAGE_TAG_ERROR}")
     cores = gateway.get("scheduler_cores") or {}
-    _check_request_limit(errors, "daskhub_gateway_scheduler_cores", cores.get("request"), cores.get("limit"))
+    _check_request_limit(errors, at("scheduler_cores"), cores.get("request"), cores.get("limit"))
     memory = gateway.get("scheduler_memory") or {}
-    _check_request_limit(errors, "daskhub_gateway_scheduler_memory", memory.get("request"), memory.get("limit"))
+    _check_request_limit(errors, at("scheduler_memory"), memory.get("request"), memory.get("limit"))
     timeout = _as_number(gateway.get("idle_timeout"))
     if timeout is None or timeout < 0:
-        errors.append(
-            f"daskhub_gateway_idle_timeout: must be a number of seconds >= 0, got {gateway.get('idle_timeout')!r}"
-        )
+        errors.append(f"{at('idle_timeout')}: must be a number of seconds >= 0, got {gateway.get('idle_timeout')!r}")
     for key in ("cluster_max_cores", "cluster_max_workers"):
         value = gateway.get(key)
         number = _as_number(value)
         if value is not None and (number is None or number <= 0):
-            errors.append(f"daskhub_gateway_{key}: must be a positive number or null, got {value!r}")
+            errors.append(f"{at(key)}: must be a positive number or null, got {value!r}")
     max_memory = gateway.get("cluster_max_memory")
     if max_memory is not None:
         try:
             if parse_quantity(max_memory) <= 0:
-                errors.append("daskhub_gateway_cluster_max_memory: must be positive")
+                errors.append(f"{at('cluster_max_memory')}: must be positive")
         except ValueError as err:
-            errors.append(f"daskhub_gateway_cluster_max_memory: {err}")
+            errors.append(f"{at('cluster_max_memory')}: {err}")
     cores_spec = gateway.get("worker_cores") or {}
     max_cores = _as_number(gateway.get("cluster_max_cores"))
     if _is_number(max_cores) and _is_number(cores_spec.get("default")) and cores_spec["default"] > max_cores:
         errors.append(
-            f"daskhub_gateway_cluster_max_cores: {max_cores} is less than one default worker "
-            f"({cores_spec['default']} cores)"
+            f"{at('cluster_max_cores')}: {max_cores} is less than one default worker ({cores_spec['default']} cores)"
         )
-    _validate_ip(errors, "daskhub_gateway_traefik_load_balancer_ip", gateway.get("traefik_load_balancer_ip"))
+    _validate_ip(errors, at("traefik_load_balancer_ip"), gateway.get("traefik_load_balancer_ip"))
     for cidr in gateway.get("traefik_load_balancer_source_ranges") or []:
         try:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
-            errors.append(f"daskhub_gateway_traefik_load_balancer_source_ranges: not a CIDR range: {cidr!r}")
+            errors.append(f"{at('traefik_load_balancer_source_ranges')}: not a CIDR range: {cidr!r}")
 
 
 def _validate_services(model, errors):
+    where = variable_of("hub_extra_services")
     for name in model.get("hub_extra_services") or {}:
         if name in RESERVED_SERVICES:
-            errors.append(f"daskhub_hub_extra_services: {name!r} is defined by the project already")
+            errors.append(f"{where}: {name!r} is defined by the project already")
         elif not _SERVICE_NAME.match(str(name)):
-            errors.append(
-                f"daskhub_hub_extra_services: {name!r} is not a valid service name (lowercase letters, digits, -)"
-            )
+            errors.append(f"{where}: {name!r} is not a valid service name (lowercase letters, digits, -)")
 
 
 # --- All together ----------------------------------------------------------------
 
 
 def _validate_proxy_ip(model, errors):
-    _validate_ip(errors, "daskhub_proxy_load_balancer_ip", model.get("proxy_load_balancer_ip"))
+    _validate_ip(errors, variable_of("proxy_load_balancer_ip"), model.get("proxy_load_balancer_ip"))
 
 
 def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
@@ -303,9 +312,11 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
     )
     # With the spec, its choices already cover these two.
     if model.get("target") not in TARGETS and "spec" not in inputs:
-        errors.append(f"daskhub_target: must be one of {', '.join(TARGETS)}, got {model.get('target')!r}")
+        errors.append(f"{variable_of('target')}: must be one of {', '.join(TARGETS)}, got {model.get('target')!r}")
     if model.get("chart_mode") not in CHART_MODES and "spec" not in inputs:
-        errors.append(f"daskhub_chart_mode: must be one of {', '.join(CHART_MODES)}, got {model.get('chart_mode')!r}")
+        errors.append(
+            f"{variable_of('chart_mode')}: must be one of {', '.join(CHART_MODES)}, got {model.get('chart_mode')!r}"
+        )
     validate_names(model, errors, system_accounts)
     rules = (
         _validate_users,

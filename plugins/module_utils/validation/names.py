@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.model.variables import variable_of
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation.inputs import plain_value, shown_value
 
 # --- Names of users ------------------------------------------------------------
@@ -17,11 +18,7 @@ _NAME_FORBIDDEN = re.compile(r"[\s/\\?#%\x00-\x1f\x7f]")
 # useradd's default NAME_REGEX (shadow) and its 32-character limit.
 _ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_-]*\$?$")
 ACCOUNT_NAME_MAX = 32
-_NAME_LISTS = (
-    ("users", "daskhub_users"),
-    ("admin_users", "daskhub_admin_users"),
-    ("blocked_users", "daskhub_blocked_users"),
-)
+_NAME_LISTS = ("users", "admin_users", "blocked_users")
 
 
 def account_problem(name: str, variable: str = "daskhub_local_system_users") -> str | None:
@@ -59,7 +56,8 @@ def name_problem(name, *, system_accounts: bool = False) -> str | None:
 
 
 def validate_names(model, errors, system_accounts):
-    for key, variable in _NAME_LISTS:
+    for key in _NAME_LISTS:
+        variable = variable_of(key)
         names = model.get(key) or []
         if not isinstance(names, list):
             continue

@@ -1,0 +1,119 @@
+"""The site's ``daskhub_*`` variables: which feeds which field of the model, and which names exist.
+
+One declaration, ``roles/daskhub_model/meta/variables.yml``, read here for
+the three that need it: the model role builds ``daskhub_model`` with
+``build_model``, validation names the variable of a model field with
+``variable_of``, and ``scripts/gen_model_doc.py`` documents ``model_inputs``.
+The known names (``known_variables``) are the roles' declarations: their
+argument_specs options, their vars/main.yml and the declared facts.
+
+Controller side only; no Ansible imports.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sized
+from pathlib import Path
+
+import yaml
+
+# The collection root (this file is plugins/module_utils/model/variables.py).
+COLLECTION = Path(__file__).resolve().parents[3]
+ROLES = COLLECTION / "roles"
+MODEL_ROLE = ROLES / "daskhub_model"
+DECLARATION = MODEL_ROLE / "meta" / "variables.yml"
+MODEL_ENTRY_POINT = "site_model"
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load(path: Path):
+    with path.open(encoding="utf-8") as stream:
+        return yaml.load(stream, Loader=_Loader)  # noqa: S506  a safe loader
+
+
+def _is_set(value) -> bool:
+    if isinstance(value, Sized):
+        return len(value) > 0
+    return value is not None
+
+
+def _length(value) -> int:
+    return 0 if value is None else len(str(value).strip())
+
+
+# How a declared field derives from its variable; a secret only ever through these.
+DERIVATIONS = {"is_set": _is_set, "length": _length}
+
+
+@functools.lru_cache(maxsize=1)
+def declaration() -> dict:
+    """``roles/daskhub_model/meta/variables.yml`` as loaded: ``model`` and ``facts``."""
+    return _load(DECLARATION)
+
+
+@functools.lru_cache(maxsize=1)
+def model_inputs() -> dict[str, dict[str, str | None]]:
+    """{variable: {model field (dotted): derivation, None for the value as set}}; {} when not in the model."""
+    inputs: dict[str, dict[str, str | None]] = {}
+    for variable, target in declaration()["model"].items():
+        if target is None:
+            inputs[variable] = {}
+        elif isinstance(target, str):
+            inputs[variable] = {target: None}
+        else:
+            unknown = sorted(set(target.values()) - set(DERIVATIONS))
+            if unknown:
+                raise ValueError(f"{DECLARATION.name}: {variable}: unknown derivation {', '.join(unknown)}")
+            inputs[variable] = dict(target)
+    return inputs
+
+
+@functools.lru_cache(maxsize=1)
+def _variables_by_field() -> dict[str, str]:
+    return {field: variable for variable, fields in model_inputs().items() for field in fields}
+
+
+def variable_of(field: str) -> str:
+    """The variable that feeds the model's ``field`` (``"singleuser.image_tag"``), as the inventory spells it."""
+    try:
+        return _variables_by_field()[field]
+    except KeyError:
+        raise KeyError(f"no variable feeds the model field {field!r} ({DECLARATION.name})") from None
+
+
+def build_model(values: Mapping) -> dict:
+    """``daskhub_model`` from the variables' values by name; a variable left out feeds None (or False, or 0)."""
+    model: dict = {}
+    for variable, fields in model_inputs().items():
+        value = values.get(variable)
+        for field, derivation in fields.items():
+            *parents, key = field.split(".")
+            node = model
+            for parent in parents:
+                node = node.setdefault(parent, {})
+            node[key] = value if derivation is None else DERIVATIONS[derivation](value)
+    return model
+
+
+@functools.lru_cache(maxsize=1)
+def model_spec() -> dict:
+    """The model role's argument_specs options: the types and choices of the site's variables."""
+    specs = _load(MODEL_ROLE / "meta" / "argument_specs.yml")["argument_specs"]
+    return specs[MODEL_ENTRY_POINT]["options"]
+
+
+@functools.lru_cache(maxsize=1)
+def known_variables() -> frozenset[str]:
+    """Every daskhub_* name the project declares: roles' options and vars, and the facts it sets."""
+    names = set(declaration()["facts"]) | set(model_inputs())
+    for role in ROLES.iterdir():
+        specs = role / "meta" / "argument_specs.yml"
+        if specs.is_file():
+            for entry_point in (_load(specs) or {}).get("argument_specs", {}).values():
+                names.update(entry_point.get("options") or {})
+        role_vars = role / "vars" / "main.yml"
+        if role_vars.is_file():
+            names.update(_load(role_vars) or {})
+    return frozenset(name for name in names if name.startswith("daskhub_"))
