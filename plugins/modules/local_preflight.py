@@ -63,6 +63,18 @@ options:
         root), so every directory above I(prefix) must be searchable by them.
     type: bool
     default: false
+  cron:
+    description: Also report whether cron is installed and runs (for the supervisor's watchdog).
+    type: bool
+    default: false
+  npm_packages:
+    description: npm package name -> its C(package.json); the installed version of each is reported.
+    type: dict
+    default: {}
+  mtimes:
+    description: Name -> a path whose modification time is reported (null when it does not exist).
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -100,6 +112,22 @@ first_uid:
   returned: always
   type: int
   sample: 1000
+cron:
+  description:
+    - With I(cron), whether a cron daemon (C(daemon)) and C(crontab) are
+      installed, and whether a daemon runs (C(running)).
+  returned: when I(cron) is set
+  type: dict
+  sample: {daemon: true, crontab: true, running: true}
+mtimes:
+  description: The modification time of each of I(mtimes), seconds since the epoch, null for a missing path.
+  returned: always
+  type: dict
+npm_versions:
+  description: The installed version of each of I(npm_packages), null when it is not installed.
+  returned: always
+  type: dict
+  sample: {configurable-http-proxy: 4.6.3}
 """
 
 import os
@@ -109,6 +137,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import accounts as host_accounts
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import probes as host_probes
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes as host_processes
 
 
 def python_problem(module, python, minimum):
@@ -142,6 +171,9 @@ def main():
             "accounts": {"type": "dict", "default": {}},
             "accounts_group": {"type": "str", "default": "daskhub-users"},
             "adopted_accounts": {"type": "list", "elements": "str", "default": []},
+            "cron": {"type": "bool", "default": False},
+            "npm_packages": {"type": "dict", "default": {}},
+            "mtimes": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )
@@ -195,7 +227,19 @@ def main():
         module.fail_json(
             msg="The local target cannot be installed:\n" + "\n".join(f"  - {p}" for p in problems), problems=problems
         )
-    module.exit_json(changed=False, tools=found, missing_tools=missing, ports_in_use_by_us=ours, first_uid=first_uid)
+    # What the host already has, asked here rather than by a task each:
+    # a converge with nothing to do pays one module start for all of it.
+    facts = {
+        "npm_versions": {
+            name: host_probes.npm_package_version(path) for name, path in sorted(module.params["npm_packages"].items())
+        },
+        "mtimes": {name: host_probes.mtime(path) for name, path in sorted(module.params["mtimes"].items())},
+    }
+    if module.params["cron"]:
+        facts["cron"] = host_probes.cron_probe(host_processes.all_processes())
+    module.exit_json(
+        changed=False, tools=found, missing_tools=missing, ports_in_use_by_us=ours, first_uid=first_uid, **facts
+    )
 
 
 if __name__ == "__main__":

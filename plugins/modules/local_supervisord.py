@@ -155,13 +155,7 @@ class Supervisor:
         return local_processes.supervisord_pid(self.config) is not None
 
     def status(self):
-        _rc, out, _err = self.ctl("status")
-        states = {}
-        for line in out.splitlines():
-            fields = line.split()
-            if len(fields) >= 2 and not line.startswith(("unix://", "http://")):
-                states[fields[0]] = fields[1]
-        return states
+        return local_processes.supervisor_states(self.config)
 
     def wait(self, predicate, timeout):
         deadline = time.monotonic() + timeout
@@ -186,10 +180,10 @@ def _port_holders(module, program):
 def apply_changes(module, sup, result):
     """On a running supervisord: changed definitions, requested restarts, stopped programs."""
     # reread lists programs whose definition changed; update restarts only those.
-    rc, out, err = sup.ctl("reread")
-    if rc != 0:
-        module.fail_json(msg=f"supervisorctl reread failed: {(err or out).strip()}", **result)
-    touched = [line.split(":", 1)[0].strip() for line in out.splitlines() if ":" in line]
+    try:
+        touched = local_processes.supervisor_reread(sup.config)
+    except local_processes.RPC_ERRORS as err:
+        module.fail_json(msg=f"supervisord did not reread its configuration: {err}", **result)
     if touched:
         result["changed"] = True
         result["restarted"].extend(touched)

@@ -317,6 +317,11 @@ def install(module, venv, venv_python, requirements, constraints, create):
     if constraints:
         command += ["-c", con_path]
     rc, out, err = module.run_command(command + module.params["extra_args"])
+    if rc != 0 and not create:
+        # A package an interrupted install left half written can stop the
+        # installer itself (uv: "Failed to read metadata from installed
+        # package"): the caller starts from an empty venv once.
+        return _failure(venv, module.params["installer"], rc, out, err)
     if rc != 0:
         module.fail_json(msg=_failure(venv, module.params["installer"], rc, out, err), **result)
     return venv_problem(venv, module.params["requirements"]) or _check(module, venv_python)

@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
@@ -168,10 +169,18 @@ def test_a_gateway_setting_restarts_only_the_gateway(local_stack):
 
 @pytest.mark.stack
 @LOCAL_STACK
-def test_a_second_converge_waits_for_the_first_then_names_it(local_stack):
+def test_a_second_converge_waits_for_the_first_then_names_it(local_stack, tmp_path):
     """The probe: two site.yml runs at once both went ahead; one run lock per site now serializes them."""
     owner_file = local_stack.state_dir / "site.lock.owner.txt"
-    first = start_playbook("-i", str(local_stack.inventory), "site.yml")
+    # A converge with nothing to do is over in seconds: the first one runs on
+    # a slow host (each module waits 3 s before it starts), so that it still
+    # holds the lock when the second asks for it.
+    slow_python = tmp_path / "slow-python"
+    slow_python.write_text(f"#!/bin/sh\nsleep 3\nexec {sys.executable} \"$@\"\n")
+    slow_python.chmod(0o755)
+    first = start_playbook(
+        "-i", str(local_stack.inventory), "site.yml", "-e", f"ansible_python_interpreter={slow_python}"
+    )
     try:
         local_stack.wait_for(
             lambda: owner_file.exists() and json.loads(owner_file.read_text()).get("watch_pid") == first.pid,

@@ -116,3 +116,19 @@ def test_the_stamp_is_written_only_after_the_venv_passed_its_check(tmp_path):
     assert rc != 0 and "no-such-command is missing" in result["msg"], result["msg"]
     rc, result = local_venv(venv, imports=["six"])
     assert rc == 0 and result["changed"] and (venv / ".daskhub-requirements.sha256").exists(), result
+
+
+def test_a_half_written_package_that_stops_the_installer_is_healed_from_an_empty_venv(tmp_path):
+    """SIGTERM during the play's install can leave a .dist-info without its METADATA: uv then
+    refuses to read the venv at all ("Failed to read metadata from installed package")."""
+    venv = tmp_path / "venv"
+    rc, result = local_venv(venv, imports=["six"])
+    assert rc == 0, result
+    site_packages = next(venv.glob("lib/python3*/site-packages"))
+    (next(site_packages.glob("six-*.dist-info")) / "METADATA").unlink()
+    (venv / ".daskhub-requirements.sha256").unlink()  # the install it stood for did not finish
+    # A second package: the installer must read the venv to add it.
+    rc, result = local_venv(venv, requirements=("six==1.16.0", "idna==3.7"), imports=["six", "idna"])
+    assert rc == 0, result.get("msg")
+    assert result["created"] and result["repaired"], result
+    assert installed(venv) == "1.16.0"

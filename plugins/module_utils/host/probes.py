@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 
@@ -58,3 +59,36 @@ def prefix_problem(prefix: str) -> str | None:
     except OSError as err:
         return f"cannot write to {probe_parent} ({err.strerror}); choose another daskhub_local_prefix or run as root"
     return None
+
+
+CRON_DAEMONS = ("/usr/sbin/cron", "/usr/sbin/crond")
+CRONTAB = "/usr/bin/crontab"
+
+
+def cron_probe(processes: list[dict]) -> dict:
+    """Whether a cron daemon is installed, ``crontab`` is, and a cron daemon runs (of ``processes``)."""
+    names = {os.path.basename(path) for path in CRON_DAEMONS}
+    running = any(os.path.basename(process["exe"] or (process["argv"] or [""])[0]) in names for process in processes)
+    return {
+        "daemon": any(os.path.exists(path) for path in CRON_DAEMONS),
+        "crontab": os.path.exists(CRONTAB),
+        "running": running,
+    }
+
+
+def npm_package_version(package_json: str) -> str | None:
+    """The version an npm package.json declares, or None when it is missing or unreadable."""
+    try:
+        with open(package_json, encoding="utf-8") as handle:
+            version = json.load(handle).get("version")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return version if isinstance(version, str) else None
+
+
+def mtime(path: str) -> float | None:
+    """When ``path`` was last modified, or None when it does not exist."""
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None

@@ -193,6 +193,42 @@ class _UnixTransport(xmlrpc.client.Transport):
         return _UnixHTTPConnection(self.path, self.timeout)
 
 
+def supervisor_rpc(config: str, timeout: float = 10):
+    """An XML-RPC proxy to the supervisord of ``config`` (its unix socket), or None without a socket."""
+    path = supervisor_socket(config) if os.path.exists(config) else ""
+    if not path or not os.path.exists(path):
+        return None
+    return xmlrpc.client.ServerProxy("http://localhost/RPC2", transport=_UnixTransport(path, timeout))
+
+
+RPC_ERRORS = (OSError, xmlrpc.client.Error, http.client.HTTPException)
+
+
+def supervisor_states(config: str, timeout: float = 10) -> dict[str, str]:
+    """Program -> its state (RUNNING, FATAL, ...) as supervisord of ``config`` tells; empty when it does not answer.
+
+    Asked on the socket, where supervisorctl costs an interpreter start.
+    """
+    proxy = supervisor_rpc(config, timeout)
+    try:
+        infos = proxy.supervisor.getAllProcessInfo() if proxy else []
+    except RPC_ERRORS:
+        return {}
+    return {
+        info["name"] if info["group"] == info["name"] else f"{info['group']}:{info['name']}": info["statename"]
+        for info in infos
+    }
+
+
+def supervisor_reread(config: str, timeout: float = 10) -> list[str]:
+    """supervisorctl's ``reread``: the programs whose definition was added, changed or removed."""
+    proxy = supervisor_rpc(config, timeout)
+    if proxy is None:
+        raise OSError(f"supervisord of {config} has no socket")
+    added, changed, removed = proxy.supervisor.reloadConfig()[0]
+    return sorted(set(added) | set(changed) | set(removed))
+
+
 def supervisord_pid(config: str, timeout: float = 10) -> int | None:
     """The pid of the supervisord of ``config`` when it answers on its socket, else None.
 
@@ -200,13 +236,12 @@ def supervisord_pid(config: str, timeout: float = 10) -> int | None:
     leftover socket file of a dead one, or a wedged one, counts as not
     running; needs nothing from the venv, which may be broken.
     """
-    path = supervisor_socket(config) if os.path.exists(config) else ""
-    if not path or not os.path.exists(path):
+    proxy = supervisor_rpc(config, timeout)
+    if proxy is None:
         return None
-    proxy = xmlrpc.client.ServerProxy("http://localhost/RPC2", transport=_UnixTransport(path, timeout))
     try:
         return int(proxy.supervisor.getPID())
-    except (OSError, xmlrpc.client.Error, http.client.HTTPException, ValueError):
+    except (*RPC_ERRORS, ValueError):
         return None
 
 

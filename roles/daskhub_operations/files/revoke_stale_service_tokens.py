@@ -7,7 +7,7 @@ does not match the service's current token.
 
 Runs with the hub's own Python (it imports jupyterhub.orm), on the local
 target's host or inside the hub pod:
-  python revoke_stale_service_tokens.py < {"db_url": ..., "services": {name: token}}
+  python revoke_stale_service_tokens.py < {"db_url": ..., "services": {name: token}, "stamp": path}
   python revoke_stale_service_tokens.py --z2jh   # the hub pod: read both from z2jh's config
 Prints {"revoked": {service: count}}; never prints a token.
 """
@@ -54,12 +54,19 @@ def revoke(db_url, services):
 
 
 def main():
+    stamp = None
     if "--z2jh" in sys.argv:
         db_url, services = z2jh_settings()
     else:
         request = json.load(sys.stdin)
-        db_url, services = request["db_url"], request["services"]
-    print(json.dumps({"revoked": revoke(db_url, services)}))
+        db_url, services, stamp = request["db_url"], request["services"], request.get("stamp")
+    revoked = revoke(db_url, services)
+    if stamp:
+        # Done for the current tokens: the local target runs this again only
+        # when the hub's secrets file is newer than the stamp.
+        with open(stamp, "w", encoding="ascii") as handle:
+            handle.write("revoked\n")
+    print(json.dumps({"revoked": revoked}))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model import gatewa
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_PREFIX
+from ansible_collections.daskhub.deploy.plugins.module_utils.render import files as service_files
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.addresses import (
     gateway_addresses,
     gateway_service_url,
@@ -172,3 +173,20 @@ def gateway_document(model: dict, settings: dict) -> dict:
 def gateway_secret_document(secrets: dict) -> dict:
     """What dask_gateway_config.py loads from gateway-secrets.json (mode 0600)."""
     return {"config": {"JupyterHubAuthenticator": {"jupyterhub_api_token": secrets["dask_gateway_api_token"]}}}
+
+
+def gateway_shared_files(settings: dict) -> list[dict]:
+    """The shared files of plugins/files/gateway/ as the local target installs them, beside the gateway's config.
+
+    Entries for the local_files module: path, content, and the program that
+    loads them (the gateway, in the order gateway_document lists them).
+    """
+    etc = paths(settings["prefix"])["etc"]
+    return [
+        {
+            "path": os.path.join(etc, name),
+            "content": service_files.read(f"gateway/{name}"),
+            "restarts": ["dask-gateway"],
+        }
+        for name in gateway_model.GATEWAY_CONFIG_FILES
+    ]

@@ -1,0 +1,145 @@
+"""The prefix's directories and files, ensured in one pass.
+
+A converge with nothing to do asks the same question of a dozen files; one
+module call (modules/local_files.py) answers them all, where a task per file
+cost a module start each. Every function takes ``check`` and then only
+reports what it would change.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import pwd
+import secrets
+import stat
+import tempfile
+
+
+class FilesError(Exception):
+    """A path that cannot be made what it should be."""
+
+
+def account(name: str, check: bool):
+    """The passwd entry of ``name``; None for no name, or in check mode for an account a task before creates."""
+    if not name:
+        return None
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        if check:
+            return None
+        raise FilesError(f"owner {name!r} is not an account on this host") from None
+
+
+def octal_mode(path: str, text) -> int:
+    try:
+        return int(str(text), 8)
+    except ValueError:
+        raise FilesError(f"{path}: mode {text!r} is not an octal string such as '0755'") from None
+
+
+def hand_over(path: str, uid: int, gid: int) -> None:
+    """Make ``path`` and everything below it belong to uid:gid (links themselves, never their targets)."""
+    os.lchown(path, uid, gid)
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), uid, gid)
+
+
+def ensure_directory(path: str, mode: int, check: bool) -> str | None:
+    """ "created", "mode" or None (already right)."""
+    if os.path.isdir(path):
+        if stat.S_IMODE(os.stat(path).st_mode) == mode:
+            return None
+        if not check:
+            os.chmod(path, mode)
+        return "mode"
+    if os.path.exists(path):
+        raise FilesError(f"{path} exists and is not a directory")
+    if not check:
+        try:
+            os.makedirs(path, exist_ok=True)
+            os.chmod(path, mode)
+        except OSError as err:
+            raise FilesError(f"cannot create {path}: {err.strerror}") from None
+    return "created"
+
+
+def ensure_owned_tree(path: str, owner, check: bool) -> bool:
+    """Hand ``path`` (a directory) and its contents to ``owner`` when its top is not theirs."""
+    if owner is None or (os.path.isdir(path) and os.stat(path).st_uid == owner.pw_uid):
+        return False
+    if not check:
+        hand_over(path, owner.pw_uid, owner.pw_gid)
+    return True
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        return ""
+
+
+def _fix_attributes(path: str, mode: int, owner, check: bool) -> bool:
+    info = os.stat(path)
+    changed = False
+    if stat.S_IMODE(info.st_mode) != mode:
+        changed = True
+        if not check:
+            os.chmod(path, mode)
+    if owner is not None and info.st_uid != owner.pw_uid:
+        changed = True
+        if not check:
+            os.chown(path, owner.pw_uid, -1)
+    return changed
+
+
+def ensure_file(path: str, content: str, mode: int, owner, check: bool) -> tuple[bool, str | None]:
+    """Write ``content`` atomically when it differs; (changed, the content before or None)."""
+    before = _read(path)
+    if before == content:
+        return _fix_attributes(path, mode, owner, check), before
+    if check:
+        return True, before
+    directory = os.path.dirname(path) or "."
+    # The new file gets its mode and owner before it replaces the old one,
+    # so a secret is never readable by others, not even for a moment.
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".daskhub-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.chmod(temporary, mode)
+        if owner is not None:
+            os.chown(temporary, owner.pw_uid, -1)
+        os.replace(temporary, path)
+    except OSError as err:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise FilesError(f"cannot write {path}: {err.strerror}") from None
+    return True, before
+
+
+def ensure_generated_key(path: str, size: int, encoding: str, owner, check: bool) -> bool:
+    """Create a random key file (mode 0600) once; an existing one is kept, only its mode and owner corrected."""
+    if os.path.exists(path):
+        return _fix_attributes(path, 0o600, owner, check)
+    if check:
+        return True
+    raw = secrets.token_bytes(size)
+    text = base64.urlsafe_b64encode(raw).decode() if encoding == "base64" else raw.hex()
+    # O_EXCL: never overwrite a key another run created meanwhile.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    except OSError as err:
+        raise FilesError(f"cannot create {path}: {err.strerror}") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")
+    _fix_attributes(path, 0o600, owner, check)
+    return True

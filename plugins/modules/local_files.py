@@ -1,0 +1,266 @@
+"""Ensures the local target's directories, files and keys in one call."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: local_files
+short_description: Ensure the local DaskHub prefix's directories, files and keys in one call
+description:
+  - Creates the I(directories) with their modes, hands the I(owned) ones to
+    I(owner), writes each of I(files) and I(secret_files) when its content,
+    mode or owner differs (atomically, the new file getting its mode and
+    owner before it replaces the old one), and creates each of I(generated)
+    once, with random content, mode 0600.
+  - One call for what a converge asks of every file, where a task per file
+    cost a module start each (most of the time of a converge with nothing
+    to do).
+  - Reports which programs must restart to load what changed, from each
+    entry's I(restarts); the role passes them to the supervisor in one call.
+  - The contents of I(secret_files) are never shown, in the result, the diff
+    or the logs.
+version_added: 0.2.0
+author: DaskHub deployer maintainers
+options:
+  directories:
+    description: Directory -> its mode, an octal string such as C('0755').
+    type: dict
+    default: {}
+  owner:
+    description: Account that gets the I(owned) directories; empty leaves them alone.
+    type: str
+    default: ""
+  owned:
+    description: Directories that, with everything in them, belong to I(owner).
+    type: list
+    elements: str
+    default: []
+  files:
+    description: Files and their content; shown in C(--diff).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The file.
+        type: path
+        required: true
+      content:
+        description: Its whole content.
+        type: str
+        required: true
+      mode:
+        description: Its mode, an octal string.
+        type: str
+        default: "0644"
+      owner:
+        description: Account that owns it; empty leaves the owner alone.
+        type: str
+        default: ""
+      restarts:
+        description: Programs to restart when it changes.
+        type: list
+        elements: str
+        default: []
+  secret_files:
+    description: Like I(files), for content that must never be shown (mode C(0600) by default).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The file.
+        type: path
+        required: true
+      content:
+        description: Its whole content, never shown.
+        type: str
+        required: true
+      mode:
+        description: Its mode, an octal string.
+        type: str
+        default: "0600"
+      owner:
+        description: Account that owns it (and alone reads it); empty leaves the owner alone.
+        type: str
+        default: ""
+      restarts:
+        description: Programs to restart when it changes.
+        type: list
+        elements: str
+        default: []
+  generated:
+    description:
+      - Keys only this host needs (the gateway's database encryption key),
+        created once with I(size) random bytes and kept as they are, so data
+        encrypted with them stays readable across runs and upgrades.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The key file.
+        type: path
+        required: true
+      size:
+        description: Number of random bytes.
+        type: int
+        default: 32
+      encoding:
+        description: C(base64) (URL-safe, what Fernet keys use) or C(hex).
+        type: str
+        choices: [base64, hex]
+        default: base64
+      owner:
+        description: Account that owns it; empty leaves the owner alone.
+        type: str
+        default: ""
+      restarts:
+        description: Programs to restart when it is created.
+        type: list
+        elements: str
+        default: []
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would be created or written.
+  diff_mode:
+    support: full
+    description: Shows each changed file of I(files); a changed secret file only by name.
+"""
+
+EXAMPLES = r"""
+- name: Write the hub's files
+  daskhub.deploy.local_files:
+    directories:
+      /opt/daskhub/etc: "0755"
+      /opt/daskhub/state: "0700"
+    files:
+      - path: /opt/daskhub/etc/jupyterhub_config.py
+        content: "{{ hub_config }}"
+        restarts: [jupyterhub]
+    secret_files:
+      - path: /opt/daskhub/etc/hub-secrets.json
+        content: "{{ hub_secrets | to_nice_json }}"
+        restarts: [jupyterhub]
+    generated:
+      - path: /opt/daskhub/state/dask_gateway_db.key
+        restarts: [dask-gateway]
+  register: files
+
+- name: Restart what the files changed
+  ansible.builtin.debug:
+    msg: "{{ files.restarts }}"
+"""
+
+RETURN = r"""
+changed_paths:
+  description: Directories and files created or changed (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+restarts:
+  description: The programs to restart, from the I(restarts) of what changed.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import files as host_files
+
+
+def _file_spec(mode: str, secret: bool) -> dict:
+    return {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "path": {"type": "path", "required": True},
+            "content": {"type": "str", "required": True, "no_log": secret},
+            "mode": {"type": "str", "default": mode},
+            "owner": {"type": "str", "default": ""},
+            "restarts": {"type": "list", "elements": "str", "default": []},
+        },
+    }
+
+
+ARGUMENT_SPEC = {
+    "directories": {"type": "dict", "default": {}},
+    "owner": {"type": "str", "default": ""},
+    "owned": {"type": "list", "elements": "str", "default": []},
+    "files": _file_spec("0644", secret=False),
+    "secret_files": _file_spec("0600", secret=True),
+    "generated": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "path": {"type": "path", "required": True},
+            "size": {"type": "int", "default": 32},
+            "encoding": {"type": "str", "default": "base64", "choices": ["base64", "hex"]},
+            "owner": {"type": "str", "default": ""},
+            "restarts": {"type": "list", "elements": "str", "default": []},
+        },
+    },
+}
+
+
+def ensure(params: dict, check: bool, want_diff: bool) -> dict:
+    """Everything the module does, as a result dict."""
+    changed_paths, restarts, diffs = [], set(), []
+    owners = {}
+
+    def owner(name):
+        if name not in owners:
+            owners[name] = host_files.account(name, check)
+        return owners[name]
+
+    for path, mode in sorted(params["directories"].items()):
+        if host_files.ensure_directory(path, host_files.octal_mode(path, mode), check):
+            changed_paths.append(path)
+    for path in sorted(params["owned"]):
+        if host_files.ensure_owned_tree(path, owner(params["owner"]), check) and path not in changed_paths:
+            changed_paths.append(path)
+    for secret, entries in ((False, params["files"]), (True, params["secret_files"])):
+        for entry in entries:
+            path = entry["path"]
+            mode = host_files.octal_mode(path, entry["mode"])
+            changed, before = host_files.ensure_file(path, entry["content"], mode, owner(entry["owner"]), check)
+            if not changed:
+                continue
+            changed_paths.append(path)
+            restarts.update(entry["restarts"])
+            if want_diff and before != entry["content"]:
+                hidden = "(secret, not shown)\n"
+                shown = (hidden, hidden) if secret else (before or "", entry["content"])
+                diffs.append(
+                    {
+                        "before_header": path if before is not None else f"{path} (absent)",
+                        "after_header": path,
+                        "before": shown[0] if before is not None else "",
+                        "after": shown[1],
+                    }
+                )
+    for entry in params["generated"]:
+        key_owner = owner(entry["owner"])
+        if host_files.ensure_generated_key(entry["path"], entry["size"], entry["encoding"], key_owner, check):
+            changed_paths.append(entry["path"])
+            restarts.update(entry["restarts"])
+    result = {"changed": bool(changed_paths), "changed_paths": changed_paths, "restarts": sorted(restarts)}
+    if diffs:
+        result["diff"] = diffs
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        result = ensure(module.params, module.check_mode, module._diff)
+    except host_files.FilesError as err:
+        module.fail_json(msg=str(err))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
