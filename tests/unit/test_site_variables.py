@@ -175,3 +175,13 @@ def test_known_names_are_declarations_not_words_in_files():
     # A module's name, a comment's prefix and a Molecule scenario's variable are no variables.
     assert {"daskhub_health", "daskhub_kubernetes_", "daskhub_site_kind_ephemeral"}.isdisjoint(known)
     assert {"daskhub_local_paths", "daskhub_user_sync_groups", "daskhub_model_errors"} <= known
+
+
+def test_a_module_without_the_declaration_names_the_model_field(monkeypatch, tmp_path):
+    """helm_values re-checks the model inside its module, which runs from a copy of module_utils only."""
+    model = build_model()
+    model["singleuser"]["image_tag"] = ""
+    monkeypatch.setattr(site_variables, "DECLARATION", tmp_path / "absent" / "variables.yml")
+    assert site_variables.variable_of("singleuser.image_tag") == "daskhub_model.singleuser.image_tag"
+    errors = model_validation.validate(model)
+    assert any(error.startswith("daskhub_model.singleuser.image_tag: required") for error in errors), errors

@@ -76,7 +76,15 @@ def _variables_by_field() -> dict[str, str]:
 
 
 def variable_of(field: str) -> str:
-    """The variable that feeds the model's ``field`` (``"singleuser.image_tag"``), as the inventory spells it."""
+    """The variable that feeds the model's ``field`` (``"singleuser.image_tag"``), as the inventory spells it.
+
+    A module (helm_values re-checks the model it renders) runs from a copy of
+    module_utils only, without the declaration: there the field is named as
+    ``daskhub_model.<field>``. The model role, on the controller, checked the
+    same model with the variables' names before any module ran.
+    """
+    if not DECLARATION.is_file():
+        return f"daskhub_model.{field}"
     try:
         return _variables_by_field()[field]
     except KeyError:
