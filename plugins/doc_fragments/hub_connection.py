@@ -5,7 +5,9 @@
 ``daskhub.deploy.hub_connection``: the URL, the token and the TLS options of
 the modules that call the hub's API (the action group ``hub``);
 ``daskhub.deploy.hub_connection.url``: the URL alone, for a module that only
-probes the hub.
+probes the hub; ``daskhub.deploy.hub_connection.requests``: the timeout,
+retries and parallelism of the requests, for a module that lets the play
+tune them.
 """
 
 from __future__ import annotations
@@ -39,8 +41,34 @@ _HUB_AUTH = r"""
     type: path
 """
 
+_HUB_REQUESTS = r"""
+  timeout:
+    description:
+      - Seconds to wait for each API request.
+    type: float
+    default: 30
+  retries:
+    description:
+      - Retries of a request after a connection error, timeout or 5xx answer, with exponential backoff.
+    type: int
+    default: 3
+  parallelism:
+    description:
+      - The most C(DELETE) or C(PATCH) requests in flight at once.
+    type: int
+    default: 8
+  unavailable_timeout:
+    description:
+      - Seconds to keep retrying a request that the proxy in front of the hub answers instead of the hub
+        (the hub is down or restarting).
+    type: float
+    default: 90
+"""
+
 
 class ModuleDocFragment:
     DOCUMENTATION = "\noptions:" + _HUB_URL + _HUB_AUTH
 
     URL = "\noptions:" + _HUB_URL
+
+    REQUESTS = "\noptions:" + _HUB_REQUESTS

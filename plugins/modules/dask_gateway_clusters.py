@@ -28,6 +28,7 @@ version_added: 0.1.0
 author: DaskHub deployer maintainers
 extends_documentation_fragment:
   - daskhub.deploy.hub_connection
+  - daskhub.deploy.attributes.check_mode_only
 options:
   gateway_url:
     description: The gateway's address, C(<hub>/services/dask-gateway).
@@ -75,11 +76,6 @@ notes:
     gateway's idle timeout (C(daskhub_gateway_idle_timeout)) stops them.
 seealso:
   - module: kubernetes.core.k8s_info
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""
@@ -142,14 +138,9 @@ lines:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC, hub_client
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.dask_clusters import (
-    ClustersError,
-    parse_duration,
-    select,
-    summary,
-)
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.gateway_clusters import GatewayClusters
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.dask_clusters import ClustersError
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.gateway_clusters import clusters_run
 
 
 def main():
@@ -166,37 +157,13 @@ def main():
         },
         supports_check_mode=True,
     )
-    params = module.params
-    if params["older_than"] not in (None, ""):
-        try:
-            parse_duration(params["older_than"])
-        except ValueError as err:
-            module.fail_json(msg=f"older_than: {err}")
     try:
-        hub = hub_client(params, timeout=params["timeout"])
-        with GatewayClusters(
-            hub, params["gateway_url"], service=params["gateway_service"], timeout=params["timeout"]
-        ) as gateway:
-            clusters, unknown = gateway.list_all(users=params["users"] or None)
-            if params["gateway_db"]:
-                orphans = gateway.list_orphans(params["gateway_db"], users=params["users"] or None)
-                clusters = sorted(clusters + orphans, key=lambda r: (r["user"], r["name"]))
-            chosen = select(
-                clusters, older_than=params["older_than"], users=params["users"], orphaned=params["orphaned"]
-            )
-            stopped = [] if module.check_mode else gateway.stop(chosen)
+        result, warnings = clusters_run(module.params, check=module.check_mode)
     except (HubAPIError, ClustersError) as err:
         module.fail_json(msg=str(err))
-    for name in unknown:
-        module.warn(f"user {name!r} is not on the hub; its clusters (if any) cannot be listed")
-    module.exit_json(
-        changed=bool(chosen),
-        clusters=clusters,
-        selected=chosen,
-        stopped=stopped,
-        unknown_users=unknown,
-        lines=summary(clusters),
-    )
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -132,49 +132,8 @@ gateway_address:
   returned: always
 """
 
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils import yaml_io
-from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import releases as helm_releases
-from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import schema as chart_schema
-from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import values as helm_values
-
-
-def _read(path):
-    try:
-        with open(path, encoding="utf-8") as stream:
-            return stream.read()
-    except FileNotFoundError:
-        return None
-
-
-def _mode(path):
-    try:
-        return os.stat(path).st_mode & 0o777
-    except FileNotFoundError:
-        return None
-
-
-def _write(module, path, content, mode):
-    folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".daskhub-")  # mkstemp creates 0600: never readable by others
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(content)
-        os.chmod(tmp, mode)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    os.chmod(path, mode)
-
-
-def _placeholders(value):
-    if isinstance(value, dict):
-        return {key: _placeholders(item) for key, item in value.items()}
-    return yaml_io.REDACTED
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.build import BuildError, build
 
 
 def main():
@@ -189,76 +148,14 @@ def main():
         },
         supports_check_mode=True,
     )
-    model = module.params["model"]
-    secrets = module.params["secrets"]
-    dest = module.params["dest"]
     try:
-        rendered = helm_values.render(model, secrets, module.params["files_dir"])
-        if module.params["validate"]:
-            chart_schema.validate(rendered, module.params["chart_data_dir"])
-    except ValueError as err:  # ValuesError, model_validation.ModelError: messages name the variable
-        module.fail_json(msg=yaml_io.redact(str(err), secrets))
-    except FileNotFoundError as err:  # a file of files_dir
+        result, warnings = build(module.params, check=module.check_mode)
+    except BuildError as err:
         module.fail_json(msg=str(err))
-    except KeyError as err:
-        module.fail_json(msg=f"the site model lacks {err}: pass daskhub_model from the daskhub_model role")
-
-    single = len(rendered["releases"]) == 1
-    changed = False
-    diffs = []
-    releases = []
-    for release in rendered["releases"]:
-        folder = dest if single else os.path.join(dest, release["key"])
-        values_file = os.path.join(folder, "values.yaml")
-        secrets_file = os.path.join(folder, "secrets.yaml")
-        files = (
-            (values_file, yaml_io.dump_yaml(release["values"]), 0o644, False),
-            (secrets_file, yaml_io.dump_yaml(release["secrets"]), 0o600, True),
-        )
-        for path, content, mode, secret in files:
-            before = _read(path)
-            if before == content and _mode(path) == mode:
-                continue
-            changed = True
-            if secret:
-                diffs.append(
-                    {
-                        "before_header": path,
-                        "after_header": path,
-                        "before": "" if before is None else "(secret content, not shown)\n",
-                        "after": "(secret content changed, not shown)\n",
-                    }
-                )
-            else:
-                diffs.append({"before_header": path, "after_header": path, "before": before or "", "after": content})
-            if not module.check_mode:
-                os.makedirs(folder, mode=0o700, exist_ok=True)
-                _write(module, path, content, mode)
-        releases.append(
-            {
-                "key": release["key"],
-                "name": release["name"],
-                "chart": release["chart"],
-                "version": release["version"],
-                "values_file": values_file,
-                "secrets_file": secrets_file,
-                "values": release["values"],
-                "secret_keys": _placeholders(release["secrets"]),
-            }
-        )
-    for warning in rendered["warnings"]:
+    for warning in warnings:
         module.warn(warning)
-    result = {
-        "changed": changed,
-        "releases": releases,
-        "network_policies": rendered["network_policies"],
-        "chart_versions": helm_releases.chart_versions(model),
-        "gateway_traefik_service": f"traefik-{helm_values.gateway_fullname(model)}",
-        "hub_url": rendered["hub_url"],
-        "gateway_address": rendered["gateway_address"],
-    }
-    if module._diff:
-        result["diff"] = diffs
+    if not module._diff:
+        del result["diff"]
     module.exit_json(**result)
 
 

@@ -20,13 +20,14 @@ description:
   - Reads only; never changes anything.
 author:
   - DaskHub deployer maintainers
+extends_documentation_fragment:
+  - daskhub.deploy.attributes.check_mode_only
 requirements:
   - jmespath (for O(sources[].users_query) and O(sources[].admins_query))
   - ldap3 (for V(ldap) sources)
 options:
   sources:
-    description:
-      - The sources, read in order and merged.
+    description: The sources, read in order and merged.
     type: list
     elements: dict
     required: true
@@ -45,44 +46,35 @@ options:
         required: true
         choices: [list, file, http, ldap]
       name:
-        description:
-          - A label for messages and the per-source summary; defaults to the type.
+        description: A label for messages and the per-source summary; defaults to the type.
         type: str
       allow_empty:
-        description:
-          - Accept zero users from this source. Defaults to true for V(list), false for the others.
+        description: Accept zero users from this source. Defaults to true for V(list), false for the others.
         type: bool
       users:
-        description:
-          - V(list) only. The users.
+        description: V(list) only. The users.
         type: list
         elements: str
       admins:
-        description:
-          - V(list) only. The admins (they are users too).
+        description: V(list) only. The admins (they are users too).
         type: list
         elements: str
       path:
-        description:
-          - V(file) only. The YAML or CSV file on the host running the module.
+        description: V(file) only. The YAML or CSV file on the host running the module.
         type: path
       format:
-        description:
-          - V(file) only. V(auto) picks CSV for a C(.csv) name, YAML otherwise.
+        description: V(file) only. V(auto) picks CSV for a C(.csv) name, YAML otherwise.
         type: str
         choices: [auto, yaml, csv]
         default: auto
       url:
-        description:
-          - V(http) only. The JSON endpoint.
+        description: V(http) only. The JSON endpoint.
         type: str
       headers:
-        description:
-          - V(http) only. Extra request headers.
+        description: V(http) only. Extra request headers.
         type: dict
       bearer_token:
-        description:
-          - V(http) only. Sent as C(Authorization Bearer).
+        description: V(http) only. Sent as C(Authorization Bearer).
         type: str
       users_query:
         description:
@@ -95,38 +87,30 @@ options:
             C(members[?role=='admin'].username).
         type: str
       server:
-        description:
-          - V(ldap) only. The server URL, V(ldap://host:389) or V(ldaps://host:636).
+        description: V(ldap) only. The server URL, V(ldap://host:389) or V(ldaps://host:636).
         type: str
       bind_dn:
-        description:
-          - V(ldap) only. The DN to bind as; anonymous when empty.
+        description: V(ldap) only. The DN to bind as; anonymous when empty.
         type: str
       bind_password:
-        description:
-          - V(ldap) only. The bind password.
+        description: V(ldap) only. The bind password.
         type: str
       start_tls:
-        description:
-          - V(ldap) only. Upgrade an V(ldap://) connection with StartTLS.
+        description: V(ldap) only. Upgrade an V(ldap://) connection with StartTLS.
         type: bool
         default: false
       group_dn:
-        description:
-          - V(ldap) only. The group whose members are the users.
+        description: V(ldap) only. The group whose members are the users.
         type: str
       admin_group_dn:
-        description:
-          - V(ldap) only. The group whose members are the admins.
+        description: V(ldap) only. The group whose members are the admins.
         type: str
       member_attribute:
-        description:
-          - V(ldap) only. The group's member attribute (V(member), V(uniqueMember) or V(memberUid)).
+        description: V(ldap) only. The group's member attribute (V(member), V(uniqueMember) or V(memberUid)).
         type: str
         default: member
       username_attribute:
-        description:
-          - V(ldap) only. The attribute holding the username.
+        description: V(ldap) only. The attribute holding the username.
         type: str
         default: uid
       search_base:
@@ -134,29 +118,20 @@ options:
           - V(ldap) only. Instead of a group, take every entry below this base matching O(sources[].search_filter).
         type: str
       search_filter:
-        description:
-          - V(ldap) only. The filter for O(sources[].search_base).
+        description: V(ldap) only. The filter for O(sources[].search_base).
         type: str
         default: (objectClass=person)
       validate_certs:
-        description:
-          - V(http) and V(ldap). Verify TLS certificates.
+        description: V(http) and V(ldap). Verify TLS certificates.
         type: bool
         default: true
       ca_path:
-        description:
-          - V(http) and V(ldap). A CA bundle to verify with.
+        description: V(http) and V(ldap). A CA bundle to verify with.
         type: path
       timeout:
-        description:
-          - Seconds to wait for the source.
+        description: Seconds to wait for the source.
         type: float
         default: 30
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
 """
 
 EXAMPLES = r"""
@@ -210,75 +185,31 @@ sources:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.user_sources import SourceError, read_sources
-
-SOURCE_OPTIONS = {
-    "type": {"type": "str", "required": True, "choices": ["list", "file", "http", "ldap"]},
-    "name": {"type": "str"},
-    "allow_empty": {"type": "bool"},
-    "users": {"type": "list", "elements": "str"},
-    "admins": {"type": "list", "elements": "str"},
-    "path": {"type": "path"},
-    "format": {"type": "str", "choices": ["auto", "yaml", "csv"], "default": "auto"},
-    "url": {"type": "str"},
-    "headers": {"type": "dict"},
-    "bearer_token": {"type": "str", "no_log": True},
-    "users_query": {"type": "str"},
-    "admins_query": {"type": "str"},
-    "server": {"type": "str"},
-    "bind_dn": {"type": "str"},
-    "bind_password": {"type": "str", "no_log": True},
-    "start_tls": {"type": "bool", "default": False},
-    "group_dn": {"type": "str"},
-    "admin_group_dn": {"type": "str"},
-    "member_attribute": {"type": "str", "default": "member"},
-    "username_attribute": {"type": "str", "default": "uid"},
-    "search_base": {"type": "str"},
-    "search_filter": {"type": "str", "default": "(objectClass=person)"},
-    "validate_certs": {"type": "bool", "default": True},
-    "ca_path": {"type": "path"},
-    "timeout": {"type": "float", "default": 30},
-}
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.user_sources import (
+    SOURCE_REQUIRED_IF,
+    SOURCE_SPEC,
+    SourceError,
+    desired_users,
+)
 
 ARGUMENT_SPEC = {
     "sources": {
         "type": "list",
         "elements": "dict",
         "required": True,
-        "options": SOURCE_OPTIONS,
-        "required_if": [
-            ("type", "file", ("path",)),
-            ("type", "http", ("url",)),
-            ("type", "ldap", ("server",)),
-        ],
+        "options": SOURCE_SPEC,
+        "required_if": SOURCE_REQUIRED_IF,
     },
 }
 
 
-def _unique_sorted(names):
-    return sorted(set(names))
-
-
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    specs = []
-    for given in module.params["sources"]:
-        spec = dict(given)
-        if spec["allow_empty"] is None:
-            del spec["allow_empty"]
-        specs.append(spec)
-    if not specs:
-        module.fail_json(msg="no user sources were given; nothing to sync from (refusing, so nothing is deleted)")
     try:
-        users, admins, results = read_sources(specs)
+        result = desired_users(module.params["sources"])
     except SourceError as exc:
-        module.fail_json(msg=f"{exc}. No users were returned, so a sync that follows changes nothing.")
-    module.exit_json(
-        changed=False,
-        users=_unique_sorted(users + admins),
-        admins=_unique_sorted(admins),
-        sources=[r.summary() for r in results],
-    )
+        module.fail_json(msg=str(exc))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

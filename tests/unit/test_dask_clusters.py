@@ -14,6 +14,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.daskhub.deploy.plugins.filter.dask_clusters import FilterModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import dask_clusters as dc
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.gateway_clusters import clusters_run
 
 NOW = datetime.datetime(2026, 3, 1, 12, 0, 0, tzinfo=datetime.UTC).timestamp()
 
@@ -44,8 +45,18 @@ def pod(cluster, component, phase="Running"):
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [(90, 90.0), ("90", 90.0), ("45s", 45.0), ("30m", 1800.0), ("2h", 7200.0), ("1d", 86400.0),
-     ("1h30m", 5400.0), ("1H 30M", 5400.0), ("1w", 604800.0), ("0.5h", 1800.0)],
+    [
+        (90, 90.0),
+        ("90", 90.0),
+        ("45s", 45.0),
+        ("30m", 1800.0),
+        ("2h", 7200.0),
+        ("1d", 86400.0),
+        ("1h30m", 5400.0),
+        ("1H 30M", 5400.0),
+        ("1w", 604800.0),
+        ("0.5h", 1800.0),
+    ],
 )
 def test_parse_duration(text, seconds):
     assert dc.parse_duration(text) == seconds
@@ -168,3 +179,22 @@ def test_filter_plugin_reports_bad_age_as_filter_error():
     assert records[0]["user"] == "alice"
     with pytest.raises(AnsibleFilterError, match="older_than"):
         filters["dask_clusters_select"](records, older_than="later")
+
+
+def test_a_bad_age_fails_the_run_before_the_hub_is_asked():
+    # Nothing listens on the hub's port: asking it would fail with "cannot reach".
+    given = {
+        "hub_url": "http://127.0.0.1:9",
+        "hub_token": "t",
+        "validate_certs": True,
+        "ca_path": None,
+        "gateway_url": "http://127.0.0.1:9/services/dask-gateway",
+        "gateway_service": "dask-gateway",
+        "older_than": "yesterday",
+        "users": [],
+        "timeout": 1.0,
+        "orphaned": False,
+        "gateway_db": None,
+    }
+    with pytest.raises(dc.ClustersError, match=r"^older_than: not a duration: 'yesterday'"):
+        clusters_run(given)

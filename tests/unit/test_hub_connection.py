@@ -46,6 +46,7 @@ def _documented(fragment):
     [
         (ModuleDocFragment.DOCUMENTATION, connection.HUB_CONNECTION_SPEC),
         (ModuleDocFragment.URL, connection.HUB_URL_SPEC),
+        (ModuleDocFragment.REQUESTS, connection.HUB_REQUEST_SPEC),
     ],
 )
 def test_the_fragment_documents_the_spec(fragment, spec):
@@ -83,8 +84,10 @@ def test_the_hub_modules_take_the_one_spec_and_the_runtime_group_lists_them():
     group = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())["action_groups"]["hub"]
     for module in sorted(MODULES.glob("*.py")):
         fragments, names = _module_facts(module)
+        fragments = [name for name in fragments if name.startswith("daskhub.deploy.hub_connection")]
         if "HUB_CONNECTION_SPEC" in names:
-            assert fragments == ["daskhub.deploy.hub_connection"], module.name
+            requests = ["daskhub.deploy.hub_connection.requests"] if "HUB_REQUEST_SPEC" in names else []
+            assert fragments == ["daskhub.deploy.hub_connection", *requests], module.name
             assert module.stem in group, module.name
         elif "HUB_URL_SPEC" in names:
             assert fragments == ["daskhub.deploy.hub_connection.url"], module.name

@@ -80,3 +80,14 @@ def test_the_hubs_own_404_means_already_gone(hub):
     client = HubClient(hub, "t", retries=3, backoff=0.01, unavailable_timeout=30)
     assert client.delete_user("alice") is False
     assert ProxyThenHub.seen == 1
+
+
+def test_every_already_done_answer_is_read_the_same_way(hub):
+    # request_unless: the hub's own 404 to a token's DELETE is "already gone" too.
+    ProxyThenHub.proxy_answers, ProxyThenHub.hub_status = 0, 404
+    client = HubClient(hub, "t", retries=3, backoff=0.01, unavailable_timeout=30)
+    assert client.revoke_token("alice", "a1") is False
+    ProxyThenHub.proxy_answers, ProxyThenHub.seen = 10**6, 0
+    client = HubClient(hub, "t", retries=0, backoff=0.01, unavailable_timeout=0.1)
+    with pytest.raises(HubUnreachable):
+        client.revoke_token("alice", "a1")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.user_sources import (
     SourceError,
+    desired_users,
     from_structure,
     parse_csv,
     read_source,
@@ -102,3 +103,39 @@ def test_http_source_rejects_other_schemes():
 def test_unknown_type():
     with pytest.raises(SourceError, match="unknown source type"):
         read_source({"type": "ftp"})
+
+
+def _module_source(**given):
+    """One ``sources[]`` entry as the module hands it over: every option present, unset ones None."""
+    return {**dict.fromkeys(("name", "allow_empty", "users", "admins", "path")), **given}
+
+
+def test_desired_users_is_the_union_and_an_unset_allow_empty_takes_the_types_default(tmp_path):
+    extra = tmp_path / "extra.csv"
+    extra.write_text("username,admin\ncarol,no\nalice,yes\n")
+    result = desired_users(
+        [
+            _module_source(type="list", name="inventory", users=["bob", "alice"], admins=["root"]),
+            _module_source(type="file", path=str(extra)),
+        ]
+    )
+    assert result == {
+        "changed": False,
+        "users": ["alice", "bob", "carol", "root"],
+        "admins": ["alice", "root"],
+        "sources": [
+            {"name": "inventory", "type": "list", "users": 2, "admins": 1},
+            {"name": "file", "type": "file", "users": 2, "admins": 1},
+        ],
+    }
+    # allow_empty None is the type's default: a list may be empty, a file may not.
+    assert desired_users([_module_source(type="list", users=[])])["users"] == []
+    empty = tmp_path / "empty.csv"
+    empty.write_text("username\n")
+    with pytest.raises(SourceError, match=r"returned no users.*No users were returned, so a sync"):
+        desired_users([_module_source(type="file", path=str(empty))])
+
+
+def test_desired_users_refuses_no_sources():
+    with pytest.raises(SourceError, match="no user sources were given"):
+        desired_users([])

@@ -29,6 +29,14 @@ HUB_CONNECTION_SPEC = {
     "validate_certs": {"type": "bool", "default": True},
     "ca_path": {"type": "path"},
 }
+# How the client's requests go, for a module that lets the play tune them
+# (doc fragment: daskhub.deploy.hub_connection.requests).
+HUB_REQUEST_SPEC = {
+    "timeout": {"type": "float", "default": 30},
+    "retries": {"type": "int", "default": 3},
+    "parallelism": {"type": "int", "default": 8},
+    "unavailable_timeout": {"type": "float", "default": 90.0},
+}
 # Every name the token may be given under, for the echoes that must leave it out.
 TOKEN_NAMES = ("hub_token", *HUB_CONNECTION_SPEC["hub_token"]["aliases"])
 
@@ -45,6 +53,11 @@ def hub_api_url(url: str) -> str:
     """The hub's REST API root, from its public URL or from the API root itself ("" for no URL)."""
     base = hub_base_url(url)
     return base + API_PATH if base else ""
+
+
+def request_options(params: dict) -> dict:
+    """The HUB_REQUEST_SPEC options of a module's parameters, as HubClient's keyword arguments."""
+    return {name: params[name] for name in HUB_REQUEST_SPEC}
 
 
 def hub_client(params: dict, **kwargs) -> HubClient:

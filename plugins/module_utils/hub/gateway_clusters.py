@@ -21,12 +21,16 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import hub_client
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.dask_clusters import (
     ACTIVE_STATUSES,
     ClustersError,
     from_gateway,
     from_gateway_db,
     mark_orphaned,
+    parse_duration,
+    select,
+    summary,
 )
 
 GATEWAY_SERVICE_SCOPE = "access:services!service={service}"
@@ -195,3 +199,36 @@ class GatewayClusters:
         if model is not None:
             with contextlib.suppress(Exception):  # deleting the user deletes its tokens anyway
                 self.hub.revoke_token(user, model["id"])
+
+
+def clusters_run(params, check=False) -> tuple[dict, list[str]]:
+    """The dask_gateway_clusters module's run on its parameters: list every cluster, select, stop (not in check mode).
+
+    Returns (its return values, its warnings); raises ClustersError, or
+    HubAPIError for the hub's refusals.
+    """
+    if params["older_than"] not in (None, ""):
+        try:
+            parse_duration(params["older_than"])
+        except ValueError as err:
+            raise ClustersError(f"older_than: {err}") from None
+    hub = hub_client(params, timeout=params["timeout"])
+    users = params["users"] or None
+    gateway = GatewayClusters(hub, params["gateway_url"], service=params["gateway_service"], timeout=params["timeout"])
+    with gateway as gw:
+        clusters, unknown = gw.list_all(users=users)
+        if params["gateway_db"]:
+            orphans = gw.list_orphans(params["gateway_db"], users=users)
+            clusters = sorted(clusters + orphans, key=lambda r: (r["user"], r["name"]))
+        chosen = select(clusters, older_than=params["older_than"], users=params["users"], orphaned=params["orphaned"])
+        stopped = [] if check else gw.stop(chosen)
+    result = {
+        "changed": bool(chosen),
+        "clusters": clusters,
+        "selected": chosen,
+        "stopped": stopped,
+        "unknown_users": unknown,
+        "lines": summary(clusters),
+    }
+    warnings = [f"user {name!r} is not on the hub; its clusters (if any) cannot be listed" for name in unknown]
+    return result, warnings

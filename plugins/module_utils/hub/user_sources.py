@@ -23,6 +23,43 @@ from dataclasses import dataclass, field
 TRUE_WORDS = {"1", "true", "yes", "y", "admin", "on", "x"}
 
 
+# The options of one source, the jupyterhub_user_source module's ``sources[]``
+# (documented there); the readers below read these keys.
+SOURCE_SPEC = {
+    "type": {"type": "str", "required": True, "choices": ["list", "file", "http", "ldap"]},
+    "name": {"type": "str"},
+    "allow_empty": {"type": "bool"},
+    "users": {"type": "list", "elements": "str"},
+    "admins": {"type": "list", "elements": "str"},
+    "path": {"type": "path"},
+    "format": {"type": "str", "choices": ["auto", "yaml", "csv"], "default": "auto"},
+    "url": {"type": "str"},
+    "headers": {"type": "dict"},
+    "bearer_token": {"type": "str", "no_log": True},
+    "users_query": {"type": "str"},
+    "admins_query": {"type": "str"},
+    "server": {"type": "str"},
+    "bind_dn": {"type": "str"},
+    "bind_password": {"type": "str", "no_log": True},
+    "start_tls": {"type": "bool", "default": False},
+    "group_dn": {"type": "str"},
+    "admin_group_dn": {"type": "str"},
+    "member_attribute": {"type": "str", "default": "member"},
+    "username_attribute": {"type": "str", "default": "uid"},
+    "search_base": {"type": "str"},
+    "search_filter": {"type": "str", "default": "(objectClass=person)"},
+    "validate_certs": {"type": "bool", "default": True},
+    "ca_path": {"type": "path"},
+    "timeout": {"type": "float", "default": 30},
+}
+
+SOURCE_REQUIRED_IF = [
+    ("type", "file", ("path",)),
+    ("type", "http", ("url",)),
+    ("type", "ldap", ("server",)),
+]
+
+
 class SourceError(Exception):
     """A source could not be read or returned nothing; nothing may change."""
 
@@ -326,3 +363,25 @@ def read_sources(specs):
         users.extend(r.users)
         admins.extend(r.admins)
     return users, admins, results
+
+
+def desired_users(sources):
+    """The jupyterhub_user_source module's run: every source read and merged, as its return values.
+
+    ``sources`` are the module's ``sources`` (an ``allow_empty`` of None
+    takes the type's default). Raises SourceError with the message to fail
+    with; a failure returns no users, so a sync that follows changes nothing.
+    """
+    specs = [{k: v for k, v in given.items() if not (k == "allow_empty" and v is None)} for given in sources]
+    if not specs:
+        raise SourceError("no user sources were given; nothing to sync from (refusing, so nothing is deleted)")
+    try:
+        users, admins, results = read_sources(specs)
+    except SourceError as exc:
+        raise SourceError(f"{exc}. No users were returned, so a sync that follows changes nothing.") from None
+    return {
+        "changed": False,
+        "users": sorted(set(users + admins)),
+        "admins": sorted(set(admins)),
+        "sources": [r.summary() for r in results],
+    }
