@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible.parsing.vault import VaultLib, VaultSecret
+from ansible_collections.daskhub.deploy.plugins.module_utils.state import secrets_disk
 from ansible_collections.daskhub.deploy.plugins.module_utils.state.secrets_file import (
     SecretsStoreError,
     vault_from_password,
 )
 from ansible_collections.daskhub.deploy.plugins.module_utils.state.secrets_store import SecretsStore
 from support import secret_stores
-from support.secret_stores import NAMES, mode, stored, vault
+from support.secret_stores import NAMES, mode, stored, umask, vault
 
 # The fixture: a store path in the test's temp dir.
 store_path_fixture = secret_stores.store_path_fixture
@@ -294,3 +295,15 @@ def test_concurrent_runs_never_lose_a_secret(tmp_path):
         # Exactly one run generated the shared secret; every other one read it.
         assert len({values["shared_token"] for values in returned}) == 1
         assert mode(path) == 0o600
+
+
+def test_the_disk_helpers_keep_the_store_private_whatever_the_umask(tmp_path):
+    # state/secrets_disk.py on its own: the directories, the file, no temporary left behind.
+    path = str(tmp_path / "a" / "b" / "secrets.yml")
+    with umask(0):
+        secrets_disk.make_private_parents(path)
+        secrets_disk.replace_atomically(path, b"x: '1'\n")
+        secrets_disk.replace_atomically(path, b"x: '2'\n")
+    assert (mode(tmp_path / "a"), mode(tmp_path / "a" / "b"), mode(Path(path))) == (0o700, 0o700, 0o600)
+    assert os.listdir(tmp_path / "a" / "b") == ["secrets.yml"]
+    assert Path(path).read_bytes() == b"x: '2'\n"

@@ -25,20 +25,21 @@ Guarantees:
 - an Ansible Vault encrypted store stays encrypted; a plain store is
   encrypted only on request;
 - no error message, repr or diff contains a secret value.
+
+The lock, the private directory and the atomic write are state/secrets_disk.py;
+the file's format and its vault encryption state/secrets_file.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import os
 import stat
-import tempfile
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.state import secrets_disk
+from ansible_collections.daskhub.deploy.plugins.module_utils.state.secrets_disk import FILE_MODE
 from ansible_collections.daskhub.deploy.plugins.module_utils.state.secrets_file import (
     FILE_HEADER,
     STORE_END,
@@ -53,8 +54,6 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.state.secrets_file 
     serialize,
 )
 
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 DEFAULT_LOCK_TIMEOUT = 120.0
 _HIDDEN = "<hidden>"
 RESTORE_ADVICE = (
@@ -242,8 +241,8 @@ class SecretsStore:
         if check_mode:
             return self._plan(self._load(), names, rotate, provided, authoritative)[0]
 
-        self._make_parent()
-        with self._locked():
+        secrets_disk.make_private_parents(self.path)
+        with secrets_disk.exclusive_lock(self.path, self.lock_path, self._lock_timeout):
             # Re-read under the lock: another run may have written since.
             snapshot = self._load()
             result, stored = self._plan(snapshot, names, rotate, provided, authoritative)
@@ -330,74 +329,7 @@ class SecretsStore:
 
     # --- writing -------------------------------------------------------------
 
-    def _make_parent(self) -> None:
-        missing = []
-        parent = os.path.dirname(self.path)
-        while parent and not os.path.isdir(parent):
-            missing.append(parent)
-            parent = os.path.dirname(parent) if os.path.dirname(parent) != parent else ""
-        for directory in reversed(missing):
-            try:
-                os.mkdir(directory, DIR_MODE)
-            except FileExistsError:
-                if not os.path.isdir(directory):
-                    raise self._error(f"{directory} exists and is not a directory") from None
-                # A concurrent run made it; its mode is that run's business.
-                continue
-            except OSError as exc:
-                raise self._error(f"cannot create directory {directory}: {exc.strerror or exc}") from None
-            # mkdir's mode is filtered by the umask; the store's directory
-            # must be private whatever it is.
-            os.chmod(directory, DIR_MODE)
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
-        except OSError as exc:
-            raise self._error(f"cannot open lock file {self.lock_path}: {exc.strerror or exc}") from None
-        try:
-            deadline = time.monotonic() + self._lock_timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    # Polling instead of a blocking flock, so that a hung run
-                    # holding the lock gives an error instead of a hang.
-                    if time.monotonic() >= deadline:
-                        raise self._error(
-                            f"timed out after {self._lock_timeout:g}s waiting for the lock {self.lock_path}"
-                        ) from None
-                    time.sleep(0.02)
-            yield
-        finally:
-            # Closing the descriptor releases the lock. The lock file stays:
-            # unlinking it would let two runs lock two different inodes.
-            os.close(fd)
-
     def _write(self, stored: dict[str, str], encrypted: bool, snapshot: _Snapshot) -> None:
         # Serialise (and encrypt) first: if that fails nothing was touched.
         content = serialize(self.path, stored, encrypted, self._vault, self._vault_id, snapshot.vault_used)
-        directory = os.path.dirname(self.path)
-        try:
-            fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=directory)
-        except OSError as exc:
-            raise self._error(f"cannot create a temporary file in {directory}: {exc.strerror or exc}") from None
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), FILE_MODE)
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_path, self.path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_path)
-            raise self._error(f"cannot be written: {exc.strerror or exc}") from None
-        # Persist the rename itself, not only the file's data.
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        secrets_disk.replace_atomically(self.path, content)
