@@ -19,24 +19,21 @@ processes in the Python environment of their images (support.chart_envs):
   backend, Services' DNS names and the pods' listening addresses by
   loopback ports.
 
-Ports: k8s-boot's range, 42000 + 20 per mode slot.
+The parts: support.boot_manifests (the templated objects, the kubelet's
+env and volumes), support.boot_network (Services and DNS on loopback ports:
+PORT_BASE + PORTS_PER_MODE per mode slot), support.boot_pods (a container as
+a local process); this module renders, templates and wires the three pods.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
 import re
-import shlex
 import shutil
-import signal
 import subprocess
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,14 +41,12 @@ import yaml
 
 from support import chart_envs, charts, hub_api
 from support.boot_configs._cluster_dns import resolve
+from support.boot_manifests import Manifests, env_of, expand, lay_out_volumes, pod_container
+from support.boot_network import ClusterNetwork
+from support.boot_pods import Pod, wait_for
 from support.playbooks import ROOT, run_playbook
 
 BOOT_CONFIGS = Path(__file__).resolve().parent / "boot_configs"
-NAMESPACE = "daskhub"
-# The booted pods' loopback ports (PORTS_PER_MODE a chart mode): below the
-# kernel's ephemeral range and beside the ports of tests/support/stacks.py.
-PORT_BASE = 32000
-PORTS_PER_MODE = 20
 MODES = {
     # chart mode: (inventory, jupyterhub chart version of the hub image, port slot).
     # The example site as it ships (generic OAuth, HTTPS); composed on the
@@ -92,265 +87,6 @@ def template(site: dict, helm: charts.Helm, pulled: Path) -> list[dict]:
         done = helm.run("template", release["name"], str(chart_dir), *arguments)
         objects += charts.documents(done.stdout)
     return objects
-
-
-class Manifests:
-    """The templated objects of a site, looked up as the cluster would."""
-
-    def __init__(self, objects: list[dict]):
-        self.objects = objects
-
-    def get(self, kind: str, name: str) -> dict:
-        for item in self.objects:
-            if item["kind"] == kind and item["metadata"]["name"] == name:
-                return item
-        raise KeyError(f"{kind}/{name} is not in the templated manifests")
-
-    def of_kind(self, kind: str) -> list[dict]:
-        return [item for item in self.objects if item["kind"] == kind]
-
-    def secret_data(self, name: str) -> dict[str, bytes]:
-        secret = self.get("Secret", name)
-        data = {key: base64.b64decode(value) for key, value in (secret.get("data") or {}).items()}
-        data.update({key: value.encode() for key, value in (secret.get("stringData") or {}).items()})
-        return data
-
-    def configmap_data(self, name: str) -> dict[str, bytes]:
-        return {key: value.encode() for key, value in (self.get("ConfigMap", name).get("data") or {}).items()}
-
-    def deployment(self, name: str) -> dict:
-        return self.get("Deployment", name)
-
-    def hub_config_file(self, name: str) -> str:
-        return self.configmap_data("hub")[name].decode()
-
-
-def _container(deployment: dict, name: str | None = None) -> dict:
-    containers = deployment["spec"]["template"]["spec"]["containers"]
-    return next(c for c in containers if name is None or c["name"] == name)
-
-
-def _container_port(deployment: dict, target) -> int | None:
-    """A Service targetPort (number or port name) as the container port of the deployment's pod."""
-    for container in deployment["spec"]["template"]["spec"]["containers"]:
-        for port in container.get("ports") or []:
-            if target in (port.get("name"), port["containerPort"]):
-                return int(port["containerPort"])
-    return int(target) if isinstance(target, int) else None
-
-
-def _selects(service: dict, deployment: dict) -> bool:
-    selector = service["spec"].get("selector") or {}
-    labels = deployment["spec"]["template"]["metadata"].get("labels") or {}
-    return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
-
-
-class ClusterNetwork:
-    """What cluster DNS and Service env injection give a pod, on loopback ports.
-
-    Every container port of a deployment this boot runs gets a local port;
-    a Service resolves to the local port of the pod it selects.
-    """
-
-    def __init__(self, manifests: Manifests, running: list[str], slot: int):
-        self.manifests = manifests
-        self.pod_ports: dict[tuple[str, int], int] = {}
-        next_port = PORT_BASE + PORTS_PER_MODE * slot
-        for name in running:
-            for container in self.manifests.deployment(name)["spec"]["template"]["spec"]["containers"]:
-                for port in container.get("ports") or []:
-                    self.pod_ports[(name, int(port["containerPort"]))] = next_port
-                    next_port += 1
-        # service name -> {service port: local port}, for ports whose pod runs here.
-        self.services: dict[str, dict[int, int]] = {}
-        self.port_names: dict[str, dict[str, int]] = {}
-        for service in manifests.of_kind("Service"):
-            name = service["metadata"]["name"]
-            for port in service["spec"].get("ports") or []:
-                local = self._backend(service, port.get("targetPort", port["port"]))
-                if local is not None:
-                    self.services.setdefault(name, {})[int(port["port"])] = local
-                    if port.get("name"):
-                        self.port_names.setdefault(name, {})[port["name"]] = local
-
-    def _backend(self, service: dict, target) -> int | None:
-        for (deployment_name, container_port), local in self.pod_ports.items():
-            deployment = self.manifests.deployment(deployment_name)
-            if _selects(service, deployment) and _container_port(deployment, target) == container_port:
-                return local
-        return None
-
-    def port(self, service: str, service_port: int | None = None) -> int:
-        ports = self.services[service]
-        return ports[service_port] if service_port is not None else next(iter(ports.values()))
-
-    def url(self, service: str, service_port: int | None = None) -> str:
-        return f"http://127.0.0.1:{self.port(service, service_port)}"
-
-    def service_env(self) -> dict[str, str]:
-        """The <NAME>_SERVICE_HOST / _PORT variables Kubernetes sets in every pod."""
-        env = {}
-        for service in self.manifests.of_kind("Service"):
-            name = service["metadata"]["name"]
-            if name not in self.services:
-                continue
-            stem = name.upper().replace("-", "_")
-            first = service["spec"]["ports"][0]
-            env[f"{stem}_SERVICE_HOST"] = "127.0.0.1"
-            env[f"{stem}_SERVICE_PORT"] = str(self.services[name].get(int(first["port"]), first["port"]))
-            for port_name, local in self.port_names.get(name, {}).items():
-                env[f"{stem}_SERVICE_PORT_{port_name.upper().replace('-', '_')}"] = str(local)
-        return env
-
-    def hosts(self) -> str:
-        """/etc/hosts for the pods: every Service's DNS names on loopback (the ports are in service_env)."""
-        lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-        for service in self.manifests.of_kind("Service"):
-            name = service["metadata"]["name"]
-            names = [name, f"{name}.{NAMESPACE}", f"{name}.{NAMESPACE}.svc", f"{name}.{NAMESPACE}.svc.cluster.local"]
-            lines.append("127.0.0.1\t" + " ".join(names))
-        return "\n".join(lines) + "\n"
-
-    def settings(self) -> dict:
-        """What the boot configs need to resolve Service names (JSON-able)."""
-        return {
-            "namespace": NAMESPACE,
-            "services": {name: {str(k): v for k, v in ports.items()} for name, ports in self.services.items()},
-        }
-
-
-@dataclass
-class Pod:
-    """One templated Deployment's container, run as a local process in a private mount namespace."""
-
-    name: str
-    workdir: Path
-    env: dict
-    argv: list[str]
-    mounts: list[tuple[Path, str]]
-    working_dir: str
-    log: Path = field(init=False)
-    proc: subprocess.Popen | None = None
-
-    def __post_init__(self):
-        self.log = self.workdir / f"{self.name}.log"
-
-    def _script(self, command: list[str]) -> str:
-        """Shell that mounts the volumes (overlays make missing mount points) and execs command."""
-        lines = ["set -eu"]
-        overlays = set()
-        for index, (source, target) in enumerate(self.mounts):
-            parent = Path(target)
-            while not parent.exists():
-                parent = parent.parent
-            if parent != Path(target) and str(parent) not in overlays:
-                # A mount point the host lacks: an overlay on its nearest existing
-                # ancestor, visible in this namespace only.
-                upper = self.workdir / "overlay" / str(index)
-                lines.append(f"mkdir -p {upper}/u {upper}/w")
-                lines.append(
-                    f"mount -t overlay overlay -o lowerdir={parent},upperdir={upper}/u,workdir={upper}/w {parent}"
-                )
-                overlays.add(str(parent))
-            if source.is_dir():
-                lines.append(f"mkdir -p {shlex.quote(target)}")
-            else:
-                lines.append(f"mkdir -p {shlex.quote(str(Path(target).parent))}; touch {shlex.quote(target)}")
-            lines.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(target)}")
-        lines.append(f"cd {shlex.quote(self.working_dir)}")
-        lines.append("exec " + " ".join(shlex.quote(part) for part in command))
-        return "\n".join(lines) + "\n"
-
-    def start(self):
-        script = self.workdir / f"{self.name}.sh"
-        script.write_text(self._script(self.argv))
-        handle = open(self.log, "ab")  # noqa: SIM115  open for the process's lifetime
-        self.proc = subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "sh", str(script)],
-            env=self.env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        handle.close()
-        return self
-
-    def exec(self, command: list[str], stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-        """kubectl exec: the command in the pod's mount namespace, environment and working directory."""
-        assert self.proc and self.proc.poll() is None, f"pod {self.name} is not running"
-        inner = f"cd {shlex.quote(self.working_dir)} && exec " + " ".join(shlex.quote(part) for part in command)
-        return subprocess.run(
-            ["nsenter", f"--target={self.proc.pid}", "--mount", "--", "sh", "-c", inner],
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
-    def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        self.proc = None
-
-
-def _env_of(container: dict, manifests: Manifests) -> dict[str, str]:
-    """The container's env as the kubelet resolves it (values, secretKeyRef, fieldRef)."""
-    env = {}
-    for item in container.get("env") or []:
-        if "value" in item:
-            env[item["name"]] = str(item["value"])
-            continue
-        source = item.get("valueFrom") or {}
-        if "secretKeyRef" in source:
-            ref = source["secretKeyRef"]
-            env[item["name"]] = manifests.secret_data(ref["name"])[ref["key"]].decode()
-        elif "fieldRef" in source and source["fieldRef"]["fieldPath"] == "metadata.namespace":
-            env[item["name"]] = NAMESPACE
-    return env
-
-
-def _expand(text: str, env: dict) -> str:
-    """Kubernetes' $(VAR) expansion in command and args."""
-    return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(1), m.group(0)), text)
-
-
-def _lay_out_volumes(deployment: dict, manifests: Manifests, root: Path, keep: dict[str, Path]) -> list:
-    """Each volume as a directory (ConfigMap and Secret files 0644/0600), each mount as (source, target)."""
-    spec = deployment["spec"]["template"]["spec"]
-    volumes = {}
-    for volume in spec.get("volumes") or []:
-        folder = keep.get(volume["name"]) or root / "volumes" / volume["name"]
-        folder.mkdir(parents=True, exist_ok=True)
-        if "configMap" in volume:
-            files, mode = manifests.configmap_data(volume["configMap"]["name"]), 0o644
-        elif "secret" in volume:
-            files, mode = manifests.secret_data(volume["secret"]["secretName"]), 0o600
-        else:  # persistentVolumeClaim, emptyDir: a directory that outlives restarts when kept
-            files, mode = {}, 0o600
-        for key, data in files.items():
-            (folder / key).write_bytes(data)
-            (folder / key).chmod(mode)
-        volumes[volume["name"]] = folder
-    mounts = []
-    for mount in _container(deployment).get("volumeMounts") or []:
-        source = volumes[mount["name"]]
-        if mount.get("subPath"):
-            source = source / mount["subPath"]
-        mounts.append((source, mount["mountPath"].rstrip("/") or "/"))
-    return mounts
 
 
 @dataclass
@@ -407,24 +143,6 @@ def _settings_file(workdir: Path, name: str, settings: dict) -> Path:
     path.write_text(json.dumps(settings, indent=2))
     path.chmod(0o600)
     return path
-
-
-def _wait(url: str, pod: Pod, timeout: float = 120, ok=(200,)):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pod.proc is None or pod.proc.poll() is not None:
-            raise RuntimeError(f"pod {pod.name} exited:\n{pod.log_tail()}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status in ok:
-                    return
-        except urllib.error.HTTPError as err:
-            if err.code in ok:
-                return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer in {timeout}s:\n{pod.log_tail()}")
 
 
 def hub_deployment_names(manifests: Manifests) -> dict[str, str]:
@@ -495,9 +213,9 @@ def _start(site: BootedSite):
 
     # The proxy pod: the chart's command, listening on loopback and this boot's ports.
     proxy = site.manifests.deployment(names["proxy"])
-    container = _container(proxy)
-    env = {**service_env, **_env_of(container, site.manifests), "PATH": f"{chp.parent}:{base_path}"}
-    argv = [_expand(part, env) for part in container["command"] + (container.get("args") or [])]
+    container = pod_container(proxy)
+    env = {**service_env, **env_of(container, site.manifests), "PATH": f"{chp.parent}:{base_path}"}
+    argv = [expand(part, env) for part in container["command"] + (container.get("args") or [])]
     local_ports = {port: local for (name, port), local in network.pod_ports.items() if name == names["proxy"]}
     argv = [_proxy_arg(part, local_ports, network.settings()) for part in argv]
     argv[0] = str(chp)
@@ -505,7 +223,7 @@ def _start(site: BootedSite):
 
     # The gateway pod: the chart's config, then the local backend in place of KubeBackend.
     gateway = site.manifests.deployment(names["gateway"])
-    container = _container(gateway)
+    container = pod_container(gateway)
     (site.workdir / "gateway").mkdir(exist_ok=True)
     settings = {
         "network": network.settings(),
@@ -518,17 +236,17 @@ def _start(site: BootedSite):
     }
     env = {
         **service_env,
-        **_env_of(container, site.manifests),
+        **env_of(container, site.manifests),
         "PATH": f"{gateway_env / 'bin'}:{base_path}",
         "DASKHUB_BOOT_SETTINGS": str(_settings_file(site.workdir, "gateway", settings)),
     }
-    mounts = cluster_dns + _lay_out_volumes(gateway, site.manifests, site.workdir / "gateway", {})
+    mounts = cluster_dns + lay_out_volumes(gateway, site.manifests, site.workdir / "gateway", {})
     argv = [str(gateway_env / "bin" / "dask-gateway-server"), "--config", str(BOOT_CONFIGS / "gateway_local.py")]
     site.pods["gateway"] = Pod("gateway", site.workdir, env, argv, mounts, str(site.workdir / "gateway")).start()
 
     # The hub pod: the chart's jupyterhub_config.py over the templated Secret and ConfigMap.
     hub = site.manifests.deployment(names["hub"])
-    container = _container(hub)
+    container = pod_container(hub)
     args = container["args"]
     settings = {
         "network": network.settings(),
@@ -541,18 +259,18 @@ def _start(site: BootedSite):
     }
     env = {
         **service_env,
-        **_env_of(container, site.manifests),
+        **env_of(container, site.manifests),
         "PATH": f"{hub_env / 'bin'}:{base_path}",
         "DASKHUB_BOOT_SETTINGS": str(_settings_file(site.workdir, "hub", settings)),
     }
     pvc = site.workdir / "hub-db"  # the PVC outlives a restart, as on the cluster
-    mounts = cluster_dns + _lay_out_volumes(hub, site.manifests, site.workdir / "hub", {"pvc": pvc})
+    mounts = cluster_dns + lay_out_volumes(hub, site.manifests, site.workdir / "hub", {"pvc": pvc})
     working_dir = next(target for source, target in mounts if source == pvc)
     argv = [str(hub_env / "bin" / "jupyterhub"), "--config", str(BOOT_CONFIGS / "hub_local.py"), *args[3:]]
     site.pods["hub"] = Pod("hub", site.workdir, env, argv, mounts, working_dir).start()
 
-    _wait(site.hub_api + "/", site.pods["hub"])
-    _wait(f"http://{settings_address(site)}/api/health", site.pods["gateway"])
+    wait_for(site.hub_api + "/", site.pods["hub"])
+    wait_for(f"http://{settings_address(site)}/api/health", site.pods["gateway"])
 
 
 def settings_address(site: BootedSite) -> str:
@@ -612,4 +330,3 @@ def booted(mode: str, helm: charts.Helm):
         # DASKHUB_KEEP_BOOT=1 keeps the pods' logs and files for a look after a failure.
         if not os.environ.get("DASKHUB_KEEP_BOOT"):
             shutil.rmtree(workdir, ignore_errors=True)
-

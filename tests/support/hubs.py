@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
-from support import hub_api
+from support import hub_api, logs
 from support.browser import Browser
 from support.stacks import free_port
 from support.versions import GATEWAY_VERSION
@@ -238,10 +238,7 @@ class Hub:
         raise RuntimeError(f"JupyterHub {self.version} did not answer in {timeout}s:\n{self.log_tail()}")
 
     def log_tail(self, chars=4000):
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
+        return logs.tail(self.log_path, chars)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

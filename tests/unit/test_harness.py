@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import chart_boot, stacks
+from support import boot_network, chart_boot, stacks
 from support.playbooks import ROOT, recap, run_playbook, task_result
 
 TESTS = ROOT / "tests"
@@ -102,7 +102,7 @@ def test_each_worker_has_its_own_ports_inside_the_harness_range(monkeypatch):
 def test_the_harness_ports_are_outside_the_kernels_ephemeral_range(monkeypatch):
     """No outgoing connection's local port is a test server's: a client never connects to itself."""
     low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    booted = range(chart_boot.PORT_BASE, chart_boot.PORT_BASE + chart_boot.PORTS_PER_MODE * len(chart_boot.MODES))
+    booted = range(boot_network.PORT_BASE, boot_network.PORT_BASE + boot_network.PORTS_PER_MODE * len(chart_boot.MODES))
     for ports in (stacks.HARNESS_PORTS, stacks.SERVER_PORTS, booted):
         assert ports.stop <= low or ports.start > high, f"{ports} overlaps the ephemeral ports {low}-{high}"
     assert not set(stacks.HARNESS_PORTS) & set(stacks.SERVER_PORTS)
