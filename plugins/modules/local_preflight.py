@@ -130,33 +130,8 @@ npm_versions:
   sample: {configurable-http-proxy: 4.6.3}
 """
 
-import os
-import shutil
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import accounts as host_accounts
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import probes as host_probes
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes as host_processes
-
-
-def python_problem(module, python, minimum):
-    """Why ``python`` cannot create the stack's venv, or None."""
-    probe = "import sys, venv, ensurepip; print('%d.%d' % sys.version_info[:2])"
-    try:
-        rc, out, err = module.run_command([python, "-c", probe])
-    except OSError as exc:
-        return f"{python} cannot run ({exc})"
-    if rc != 0:
-        reason = (err or out).strip().splitlines()[-1:] or ["no output"]
-        return f"{python} cannot create venvs ({reason[0]}; on Debian install python3-venv)"
-    version = out.strip()
-    if tuple(int(part) for part in version.split(".")) < tuple(int(part) for part in minimum.split(".")):
-        return (
-            f"{python} is Python {version}; the pinned stack needs Python >= {minimum} "
-            "(set daskhub_local_python to such an interpreter)"
-        )
-    return None
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.preflight import PreflightError, preflight
 
 
 def main():
@@ -177,69 +152,11 @@ def main():
         },
         supports_check_mode=True,
     )
-    prefix = module.params["prefix"]
-    problems = []
-    problem = host_probes.prefix_problem(prefix)
-    if problem:
-        problems.append(f"daskhub_local_prefix: {problem}")
-    ours = []
-    for name, value in sorted(module.params["ports"].items()):
-        try:
-            port = int(value)
-        except (TypeError, ValueError):
-            problems.append(f"daskhub_local_{name}: not a port number: {value!r}")
-            continue
-        owner = host_ports.port_owner(port, prefix)
-        if owner == "ours":
-            ours.append(name)
-        elif owner:
-            problems.append(
-                f"daskhub_local_{name}: port {port} is already taken by {owner}; "
-                f"stop it or set daskhub_local_{name} to a free port"
-            )
-    if module.params["python"]:
-        problem = python_problem(module, module.params["python"], module.params["min_python"])
-        if problem:
-            problems.append(f"daskhub_local_python: {problem}")
-    closed = host_probes.closed_parent(prefix) if module.params["shared_prefix"] else None
-    if closed:
-        problems.append(
-            f"daskhub_local_prefix: {closed} (above {prefix}) is not searchable by other accounts, "
-            "which run the notebooks and clusters; choose a prefix outside it or chmod o+x it"
-        )
-    first_uid = host_accounts.uid_min()
-    problems += host_accounts.account_problems(
-        {variable: list(names or []) for variable, names in module.params["accounts"].items()},
-        module.params["accounts_group"],
-        module.params["adopted_accounts"],
-        first_uid,
-    )
-    found, missing = {}, []
-    for name, command in sorted(module.params["tools"].items()):
-        path = (
-            shutil.which(command) if not os.path.isabs(command) else (command if os.access(command, os.X_OK) else None)
-        )
-        if path:
-            found[name] = path
-        else:
-            missing.append(name)
-    if problems:
-        module.fail_json(
-            msg="The local target cannot be installed:\n" + "\n".join(f"  - {p}" for p in problems), problems=problems
-        )
-    # What the host already has, asked here rather than by a task each:
-    # a converge with nothing to do pays one module start for all of it.
-    facts = {
-        "npm_versions": {
-            name: host_probes.npm_package_version(path) for name, path in sorted(module.params["npm_packages"].items())
-        },
-        "mtimes": {name: host_probes.mtime(path) for name, path in sorted(module.params["mtimes"].items())},
-    }
-    if module.params["cron"]:
-        facts["cron"] = host_probes.cron_probe(host_processes.all_processes())
-    module.exit_json(
-        changed=False, tools=found, missing_tools=missing, ports_in_use_by_us=ours, first_uid=first_uid, **facts
-    )
+    try:
+        result = preflight(module.run_command, module.params)
+    except PreflightError as err:
+        module.fail_json(msg=str(err), problems=err.problems)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

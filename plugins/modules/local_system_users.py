@@ -95,12 +95,9 @@ accounts:
   sample: [{"name": "alice", "home": "/home/alice"}]
 """
 
-import grp
-import os
-import pwd
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.validation.names import account_problem
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import ModuleFailure
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.system_users import ensure_system_users
 
 
 def main():
@@ -114,66 +111,10 @@ def main():
         },
         supports_check_mode=True,
     )
-    users = sorted(set(module.params["users"]))
-    group = module.params["group"]
-    bad = [name for name in users if account_problem(name)]
-    if bad:
-        module.fail_json(msg="not usable as system account names: " + ", ".join(bad))
-    result = {"changed": False, "created": [], "removed": [], "accounts": []}
     try:
-        members = set(grp.getgrnam(group).gr_mem)
-        group_exists = True
-    except KeyError:
-        members, group_exists = set(), False
-
-    def run(*args):
-        rc, out, err = module.run_command(list(args))
-        if rc != 0:
-            module.fail_json(msg=f"{' '.join(args)} failed: {(err or out).strip()}", **result)
-
-    if module.params["state"] == "absent":
-        ours = [name for name in users if name in members]
-        result["accounts"] = [{"name": name, "home": pwd.getpwnam(name).pw_dir} for name in ours]
-        last = group_exists and members <= set(ours)  # the group goes with its last member
-        result["changed"] = bool(ours) or last
-        if module.check_mode or not result["changed"]:
-            module.exit_json(**result)
-        for account in result["accounts"]:
-            # userdel --remove fails on a home that is already gone.
-            remove = module.params["remove_home"] and os.path.isdir(account["home"])
-            run("userdel", *(["--remove"] if remove else []), account["name"])
-            result["removed"].append(account["name"])
-        if last:
-            rc, out, err = module.run_command(["groupdel", group])
-            if rc != 0:  # e.g. still some account's primary group: harmless, say so
-                module.warn(f"groupdel {group} failed: {(err or out).strip()}")
-        module.exit_json(**result)
-    existing = {entry.pw_name for entry in pwd.getpwall()}
-    to_create = [name for name in users if name not in existing]
-    to_remove = sorted(members - set(users))
-    result["created"], result["removed"] = to_create, to_remove
-    result["changed"] = bool(to_create or to_remove or not group_exists)
-    if module.check_mode or not result["changed"]:
-        module.exit_json(**result)
-
-    if not group_exists:
-        run("groupadd", "--system", group)
-    for name in to_create:
-        # HOME_MODE: a home only its user can read (Debian's default follows
-        # the umask, 0755), so users cannot read each other's files.
-        run(
-            "useradd",
-            "--create-home",
-            "--key",
-            "HOME_MODE=0700",
-            "--shell",
-            module.params["shell"],
-            "--groups",
-            group,
-            name,
-        )
-    for name in to_remove:
-        run("userdel", name)
+        result = ensure_system_users(module.run_command, module.params, module.check_mode, module.warn)
+    except ModuleFailure as err:
+        module.fail_json(msg=str(err), **err.result)
     module.exit_json(**result)
 
 

@@ -1,4 +1,4 @@
-"""An interpreter every account can run (plugins/modules/local_shared_python.py), with the real pyenv Python.
+"""An interpreter every account can run (module_utils/host/shared_python.py), with the real pyenv Python.
 
 The pyenv installation lies under /root (0700): nobody cannot run it, which
 is the case the module exists for. The copies go under a directory of our
@@ -18,7 +18,7 @@ import tempfile
 
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import elf_runpath
-from ansible_collections.daskhub.deploy.plugins.modules import local_shared_python as lsp
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import shared_python as lsp
 
 PYENV = "/root/.pyenv/versions/3.12.1"
 PYENV_PYTHON = f"{PYENV}/bin/python3.12"

@@ -1,0 +1,217 @@
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
+"""The local target's venv: made from the right interpreter, installed once, checked every run.
+
+The work of modules/local_venv.py (its documentation says how); ``ensure_venv``
+is the one call. Commands run through ``run`` (the module's run_command: argv
+-> (rc, stdout, stderr)), which keeps Ansible's own Python path out of the venv's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import hashlib
+import os
+import re
+import shlex
+
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import ModuleFailure, Run
+
+STAMP = ".daskhub-requirements.sha256"
+
+
+def _venv_base(venv):
+    """The interpreter a venv was made from (pyvenv.cfg), or None when unknown."""
+    try:
+        with open(os.path.join(venv, "pyvenv.cfg"), encoding="utf-8") as handle:
+            for line in handle:
+                key, _, value = line.partition("=")
+                if key.strip() == "executable":
+                    return value.strip()
+    except OSError:
+        return None
+    return None
+
+
+def _normalized(name):
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _requirement(line):
+    """(normalized name, pinned version or "") of a requirement line."""
+    name = re.split(r"[\[=<>!~;\s]", line.strip(), maxsplit=1)[0]
+    version = line.split("==", 1)[1].split(";")[0].strip() if "==" in line else ""
+    return _normalized(name), version
+
+
+def venv_problem(venv, requirements):
+    """What is missing from the installed packages, or "" when nothing is.
+
+    Cheap enough for every run (a few hundred milliseconds at most): it
+    reads each .dist-info's RECORD and checks that the files it lists
+    exist; no interpreter starts.
+    """
+    sites = glob.glob(os.path.join(venv, "lib", "python3*", "site-packages"))
+    if not sites:
+        return f"{venv} has no site-packages"
+    site = sites[0]
+    installed = {}
+    for entry in os.listdir(site):
+        if not entry.endswith(".dist-info"):
+            continue
+        name, _, version = entry[: -len(".dist-info")].partition("-")
+        installed[_normalized(name)] = version
+        try:
+            with open(os.path.join(site, entry, "RECORD"), encoding="utf-8") as record:
+                listed = [line.split(",", 1)[0] for line in record if line.strip()]
+        except OSError:
+            return f"{entry} has no RECORD (an install stopped midway)"
+        for path in listed:
+            if not os.path.lexists(os.path.join(site, path)):
+                return f"{entry} lists {path}, which is missing"
+    for line in requirements:
+        name, version = _requirement(line)
+        if name not in installed:
+            return f"{line.strip()} is not installed"
+        if version and installed[name] != version:
+            return f"{line.strip()} is installed at {installed[name]}"
+    return ""
+
+
+class VenvError(ModuleFailure):
+    """The venv cannot be made, or fails its check."""
+
+
+def check_venv(run: Run, venv_python: str, imports: list[str], commands: list[str]) -> str:
+    """Import the stack and run its commands: what an interrupted or broken install fails. "" when fine."""
+    bin_dir = os.path.dirname(venv_python)
+    checks = []
+    if imports:
+        checks.append([venv_python, "-c", "import " + ", ".join(imports)])
+    for command in commands:
+        argv = shlex.split(command)
+        checks.append([os.path.join(bin_dir, argv[0]), *argv[1:]])
+    for argv in checks:
+        if not os.path.exists(argv[0]):
+            return f"{argv[0]} is missing"
+        rc, out, err = run(argv)
+        if rc != 0:
+            tail = "\n".join((err or out).strip().splitlines()[-5:])
+            return f"{' '.join(argv)} failed (exit {rc}): {tail}"
+    return ""
+
+
+def _failure(venv, installer, rc, out, err):
+    """The lines of a failed install that say what broke (pip's ERROR lines, uv's error report)."""
+    lines = (err + "\n" + out).strip().splitlines()
+    marked = [line[:600] for line in lines if line.lstrip().startswith(("ERROR", "error:", "cause:", "hint:"))]
+    tail = "\n".join(marked or [line for line in lines if not line.startswith("WARNING")][-15:])
+    return f"{installer} install into {venv} failed (exit {rc}):\n{tail}"
+
+
+def _install_command(run: Run, params: dict, venv_python: str, req_path: str) -> list[str]:
+    """The command that installs the requirements: uv's pip interface (uv first put into the venv) or pip."""
+    if params["installer"] == "pip":
+        return [venv_python, "-m", "pip", "install", "--disable-pip-version-check", "-r", req_path]
+    uv = os.path.join(os.path.dirname(venv_python), "uv")
+    rc, out, _err = run([uv, "--version"]) if os.path.exists(uv) else (1, "", "")
+    if rc != 0 or out.split()[1:2] != [params["uv_version"]]:
+        pip = [venv_python, "-m", "pip", "install", "--disable-pip-version-check", f"uv=={params['uv_version']}"]
+        rc, out, err = run(pip)
+        if rc != 0:
+            raise VenvError(_failure(params["venv"], "pip (of uv)", rc, out, err), {"pip_ran": True, "changed": True})
+    # Copies, not hard links: the venv must not share inodes (and modes) with
+    # the installing account's cache, which that account may clean at will.
+    return [uv, "pip", "install", "--python", venv_python, "--compile-bytecode", "--link-mode", "copy", "-r", req_path]
+
+
+def install(run: Run, params: dict, requirements: str, constraints: str, create: bool) -> str:
+    """Create the venv when asked, install, then check it; returns the check's problem ("" when fine)."""
+    venv = params["venv"]
+    venv_python = os.path.join(venv, "bin", "python")
+    result = {"changed": True, "pip_ran": True, "created": create}
+    if create:
+        rc, out, err = run([params["python"], "-m", "venv", "--clear", venv])
+        if rc != 0:
+            raise VenvError(f"{params['python']} -m venv {venv} failed: {(err or out).strip()}", result)
+    req_path = os.path.join(venv, "requirements-daskhub.txt")
+    con_path = os.path.join(venv, "constraints-daskhub.txt")
+    for path, text in ((req_path, requirements), (con_path, constraints)):
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    command = _install_command(run, params, venv_python, req_path)
+    if constraints:
+        command += ["-c", con_path]
+    rc, out, err = run(command + params["extra_args"])
+    if rc != 0 and not create:
+        # A package an interrupted install left half written can stop the
+        # installer itself (uv: "Failed to read metadata from installed
+        # package"): the caller starts from an empty venv once.
+        return _failure(venv, params["installer"], rc, out, err)
+    if rc != 0:
+        raise VenvError(_failure(venv, params["installer"], rc, out, err), result)
+    return venv_problem(venv, params["requirements"]) or check_venv(
+        run, venv_python, params["imports"], params["commands"]
+    )
+
+
+def ensure_venv(run: Run, params: dict, check_mode: bool) -> dict:
+    """The module's work (``params`` are its options): the result to exit with; raises VenvError."""
+    venv = params["venv"]
+    venv_python = os.path.join(venv, "bin", "python")
+    requirements = "\n".join(params["requirements"]) + "\n"
+    constraints = params["constraints"]
+    installer_id = "pip" if params["installer"] == "pip" else f"uv {params['uv_version']}"
+    result = {"changed": False, "pip_ran": False, "created": False, "repaired": ""}
+
+    created = not os.path.exists(venv_python)
+    base = _venv_base(venv)
+    if base and os.path.realpath(base) != os.path.realpath(params["python"]):
+        # Another interpreter was asked for (daskhub_local_python changed):
+        # rebuild the venv on it; it only holds packages.
+        created = True
+    version = ""
+    if not created:
+        rc, out, _err = run([venv_python, "-c", "import sys; print(sys.version)"])
+        version = out.strip() if rc == 0 else ""
+        created = rc != 0
+
+    def stamp_of(interpreter_version):
+        return hashlib.sha256(
+            "\0".join([requirements, constraints, interpreter_version, installer_id]).encode()
+        ).hexdigest()
+
+    digest = stamp_of(version)
+    stamp_path = os.path.join(venv, STAMP)
+    try:
+        with open(stamp_path, encoding="ascii") as handle:
+            current = handle.read().strip()
+    except OSError:
+        current = ""
+    if not created and current == digest:
+        # The stamp says installed; the files must say so too (an install
+        # killed midway, a hand-deleted package). uv and pip would take a
+        # half-installed package for an installed one: rebuild.
+        result["repaired"] = venv_problem(venv, params["requirements"])
+        if not result["repaired"]:
+            return result
+        created = True
+    result.update(changed=True, pip_ran=True, created=created)
+    if check_mode:
+        return result
+
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(stamp_path)  # an install that stops midway must leave no stamp behind
+    problem = install(run, params, requirements, constraints, created)
+    if problem and not created:
+        # An earlier install stopped midway left packages the installer
+        # takes for installed: start from an empty venv once.
+        result.update(created=True, repaired=problem)
+        problem = install(run, params, requirements, constraints, True)
+    if problem:
+        raise VenvError(f"the venv {venv} fails its check after the install: {problem}", result)
+    _rc, out, _err = run([venv_python, "-c", "import sys; print(sys.version)"])
+    with open(stamp_path, "w", encoding="ascii") as handle:
+        handle.write(stamp_of(out.strip()) + "\n")
+    return result

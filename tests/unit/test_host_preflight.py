@@ -1,0 +1,90 @@
+"""module_utils/host/preflight.py, the work of modules/local_preflight.py: every problem at once, on this host."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import preflight as host_preflight
+
+
+def run(argv):
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
+def _params(tmp_path, **changes):
+    params = {
+        "prefix": str(tmp_path / "prefix"),
+        "ports": {},
+        "tools": {},
+        "python": None,
+        "min_python": "3.12",
+        "shared_prefix": False,
+        "accounts": {},
+        "accounts_group": "daskhub-zz-unit-none",
+        "adopted_accounts": [],
+        "cron": False,
+        "npm_packages": {},
+        "mtimes": {},
+    }
+    return {**params, **changes}
+
+
+@pytest.fixture
+def listener():
+    """A port another process listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code = f"import socket, time; s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(60)"
+    process = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 10
+    while not host_ports.listening_inodes(port):
+        assert time.monotonic() < deadline, "the listener did not start"
+        time.sleep(0.1)
+    yield port, process.pid
+    process.kill()
+    process.wait()
+
+
+def test_the_interpreter_is_tried_for_its_version_and_venv_module(tmp_path):
+    assert host_preflight.python_problem(run, sys.executable, "3.12") is None
+    too_old = host_preflight.python_problem(run, sys.executable, "99.0")
+    assert too_old.startswith(f"{sys.executable} is Python 3.") and "needs Python >= 99.0" in too_old
+    assert host_preflight.python_problem(run, str(tmp_path / "python"), "3.12").startswith(
+        f"{tmp_path}/python cannot run ("
+    )
+
+
+def test_every_problem_is_said_at_once(tmp_path, listener):
+    port, pid = listener
+    params = _params(tmp_path, ports={"hub_port": port, "gateway_port": "eighty"}, python=str(tmp_path / "python"))
+    with pytest.raises(host_preflight.PreflightError) as failure:
+        host_preflight.preflight(run, params)
+    problems = failure.value.problems
+    assert problems[0].startswith("daskhub_local_gateway_port: not a port number: 'eighty'")
+    assert problems[1].startswith(f"daskhub_local_hub_port: port {port} is already taken by ")
+    assert str(pid) in problems[1]
+    assert problems[2].startswith(f"daskhub_local_python: {tmp_path}/python cannot run")
+    assert str(failure.value).startswith("The local target cannot be installed:\n  - daskhub_local_gateway_port")
+
+
+def test_a_host_without_problems_gets_its_facts(tmp_path):
+    (tmp_path / "stamp").write_text("")
+    params = _params(
+        tmp_path,
+        tools={"shell": "sh", "node": "daskhub-no-such-tool"},
+        python=sys.executable,
+        mtimes={"stamp": str(tmp_path / "stamp"), "gone": str(tmp_path / "gone")},
+    )
+    result = host_preflight.preflight(run, params)
+    assert result["changed"] is False
+    assert result["tools"]["shell"].endswith("/sh") and result["missing_tools"] == ["node"]
+    assert result["mtimes"]["gone"] is None and result["mtimes"]["stamp"] > 0
+    assert result["ports_in_use_by_us"] == [] and result["first_uid"] >= 1
+    assert "cron" not in result

@@ -1,0 +1,110 @@
+"""module_utils/host/venv.py, the work of modules/local_venv.py, on real venvs without installing anything.
+
+What an install from PyPI does is tests/integration/test_local_venv.py; here
+the cheap check every run makes (the files each RECORD lists), the venv's
+import-and-command check, and what check mode decides, all on real files
+and real interpreters.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import venv as host_venv
+
+SITE = Path(sysconfig.get_paths()["purelib"])  # the test venv's own, with six installed
+
+
+def run(argv):
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
+def never(argv):
+    raise AssertionError(f"check mode ran {argv}")
+
+
+@pytest.fixture
+def venv(tmp_path):
+    """A real venv (no pip) holding a copy of the installed six: its module and its .dist-info."""
+    root = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    site = next(root.glob("lib/python3*/site-packages"))
+    shutil.copy2(SITE / "six.py", site / "six.py")
+    dist_info = next(SITE.glob("six-*.dist-info"))
+    shutil.copytree(dist_info, site / dist_info.name)
+    return root, site, dist_info.name.removeprefix("six-").removesuffix(".dist-info")
+
+
+def test_a_complete_venv_has_no_problem_and_a_missing_or_other_pin_is_named(venv):
+    root, _site, version = venv
+    assert host_venv.venv_problem(str(root), [f"six=={version}"]) == ""
+    assert host_venv.venv_problem(str(root), ["Six"]) == "", "names compare normalized, without a pin"
+    assert host_venv.venv_problem(str(root), ["six==0.1"]) == f"six==0.1 is installed at {version}"
+    assert host_venv.venv_problem(str(root), ["no-such-dist==1.0"]) == "no-such-dist==1.0 is not installed"
+
+
+def test_a_file_an_interrupted_install_did_not_write_is_found(venv):
+    root, site, version = venv
+    (site / "six.py").unlink()
+    assert (
+        host_venv.venv_problem(str(root), [f"six=={version}"])
+        == f"six-{version}.dist-info lists six.py, which is missing"
+    )
+    (site / f"six-{version}.dist-info" / "RECORD").unlink()
+    assert "has no RECORD (an install stopped midway)" in host_venv.venv_problem(str(root), [])
+    assert host_venv.venv_problem(str(root / "nowhere"), []).endswith("has no site-packages")
+
+
+def test_the_check_imports_and_runs_the_commands_of_the_venvs_bin(venv):
+    root, _site, _version = venv
+    python = str(root / "bin" / "python")
+    assert host_venv.check_venv(run, python, ["six", "json"], ["python -c pass"]) == ""
+    problem = host_venv.check_venv(run, python, ["no_such_module"], [])
+    assert problem.startswith(f"{python} -c import no_such_module failed (exit 1): ")
+    assert "No module named 'no_such_module'" in problem
+    assert host_venv.check_venv(run, python, [], ["jupyterhub --version"]) == f"{root}/bin/jupyterhub is missing"
+
+
+def test_check_mode_reports_a_new_venv_and_writes_nothing(tmp_path):
+    params = {
+        "venv": str(tmp_path / "venv"),
+        "python": sys.executable,
+        "requirements": ["six==1.17.0"],
+        "constraints": "",
+        "extra_args": [],
+        "installer": "uv",
+        "uv_version": "0.0.0",
+        "imports": [],
+        "commands": [],
+    }
+    result = host_venv.ensure_venv(never, params, check_mode=True)
+    assert result == {"changed": True, "pip_ran": True, "created": True, "repaired": ""}
+    assert not (tmp_path / "venv").exists()
+
+
+def test_a_venv_that_cannot_be_created_fails_with_the_interpreters_words(tmp_path):
+    params = {
+        "venv": str(tmp_path / "venv"),
+        "python": str(tmp_path / "no-python"),
+        "requirements": [],
+        "constraints": "",
+        "extra_args": [],
+        "installer": "pip",
+        "uv_version": None,
+        "imports": [],
+        "commands": [],
+    }
+
+    def refused(argv):
+        return 1, "", "Error: no such interpreter\n"
+
+    with pytest.raises(host_venv.VenvError) as failure:
+        host_venv.ensure_venv(refused, params, check_mode=False)
+    assert str(failure.value) == f"{tmp_path}/no-python -m venv {tmp_path}/venv failed: Error: no such interpreter"
+    assert failure.value.result == {"changed": True, "pip_ran": True, "created": True}
