@@ -41,54 +41,39 @@ options:
     elements: dict
     default: []
     suboptions:
-      path:
-        description: The file.
-        type: path
-        required: true
-      content:
-        description: Its whole content.
-        type: str
-        required: true
+      <<: &file_suboptions
+        path:
+          description: The file.
+          type: path
+          required: true
+        content:
+          description: Its whole content (of a secret file, never shown).
+          type: str
+          required: true
+        owner:
+          description: Account that owns it; empty leaves the owner alone.
+          type: str
+          default: ""
+        restarts:
+          description: Programs to restart when it changes.
+          type: list
+          elements: str
+          default: []
       mode:
         description: Its mode, an octal string.
         type: str
         default: "0644"
-      owner:
-        description: Account that owns it; empty leaves the owner alone.
-        type: str
-        default: ""
-      restarts:
-        description: Programs to restart when it changes.
-        type: list
-        elements: str
-        default: []
   secret_files:
-    description: Like I(files), for content that must never be shown (mode C(0600) by default).
+    description: Like I(files) (the same suboptions), for content that must never be shown.
     type: list
     elements: dict
     default: []
     suboptions:
-      path:
-        description: The file.
-        type: path
-        required: true
-      content:
-        description: Its whole content, never shown.
-        type: str
-        required: true
+      <<: *file_suboptions
       mode:
         description: Its mode, an octal string.
         type: str
         default: "0600"
-      owner:
-        description: Account that owns it (and alone reads it); empty leaves the owner alone.
-        type: str
-        default: ""
-      restarts:
-        description: Programs to restart when it changes.
-        type: list
-        elements: str
-        default: []
   generated:
     description:
       - Keys only this host needs (the gateway's database encryption key),
@@ -167,7 +152,7 @@ restarts:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import files as host_files
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.files import FilesError, ensure
 
 
 def _file_spec(mode: str, secret: bool) -> dict:
@@ -206,58 +191,11 @@ ARGUMENT_SPEC = {
 }
 
 
-def ensure(params: dict, check: bool, want_diff: bool) -> dict:
-    """Everything the module does, as a result dict."""
-    changed_paths, restarts, diffs = [], set(), []
-    owners = {}
-
-    def owner(name):
-        if name not in owners:
-            owners[name] = host_files.account(name, check)
-        return owners[name]
-
-    for path, mode in sorted(params["directories"].items()):
-        if host_files.ensure_directory(path, host_files.octal_mode(path, mode), check):
-            changed_paths.append(path)
-    for path in sorted(params["owned"]):
-        if host_files.ensure_owned_tree(path, owner(params["owner"]), check) and path not in changed_paths:
-            changed_paths.append(path)
-    for secret, entries in ((False, params["files"]), (True, params["secret_files"])):
-        for entry in entries:
-            path = entry["path"]
-            mode = host_files.octal_mode(path, entry["mode"])
-            changed, before = host_files.ensure_file(path, entry["content"], mode, owner(entry["owner"]), check)
-            if not changed:
-                continue
-            changed_paths.append(path)
-            restarts.update(entry["restarts"])
-            if want_diff and before != entry["content"]:
-                hidden = "(secret, not shown)\n"
-                shown = (hidden, hidden) if secret else (before or "", entry["content"])
-                diffs.append(
-                    {
-                        "before_header": path if before is not None else f"{path} (absent)",
-                        "after_header": path,
-                        "before": shown[0] if before is not None else "",
-                        "after": shown[1],
-                    }
-                )
-    for entry in params["generated"]:
-        key_owner = owner(entry["owner"])
-        if host_files.ensure_generated_key(entry["path"], entry["size"], entry["encoding"], key_owner, check):
-            changed_paths.append(entry["path"])
-            restarts.update(entry["restarts"])
-    result = {"changed": bool(changed_paths), "changed_paths": changed_paths, "restarts": sorted(restarts)}
-    if diffs:
-        result["diff"] = diffs
-    return result
-
-
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
         result = ensure(module.params, module.check_mode, module._diff)
-    except host_files.FilesError as err:
+    except FilesError as err:
         module.fail_json(msg=str(err))
     module.exit_json(**result)
 

@@ -1,4 +1,4 @@
-"""plugins/modules/local_files.py and module_utils/host/files.py on a real file system.
+"""module_utils/host/files.py (the work of modules/local_files.py) on a real file system.
 
 The module is what a converge with nothing to do spends its time on, so the
 tests check both halves: a first pass creates and reports, a second pass over
@@ -15,7 +15,6 @@ import stat
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import files as host_files
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import probes as host_probes
-from ansible_collections.daskhub.deploy.plugins.modules import local_files
 
 SECRET = "0f" * 32
 
@@ -58,7 +57,7 @@ def _mode(path) -> int:
 
 def test_a_first_pass_creates_everything_and_a_second_changes_nothing(tmp_path):
     params = _params(tmp_path)
-    first = local_files.ensure(params, check=False, want_diff=True)
+    first = host_files.ensure(params, check=False, want_diff=True)
     assert first["changed"]
     assert first["restarts"] == ["dask-gateway", "jupyterhub"]
     assert set(first["changed_paths"]) == {
@@ -75,16 +74,16 @@ def test_a_first_pass_creates_everything_and_a_second_changes_nothing(tmp_path):
     assert _mode(tmp_path / "state/db.key") == 0o600
     assert len((tmp_path / "state/db.key").read_text().strip()) == 64
 
-    second = local_files.ensure(params, check=False, want_diff=True)
+    second = host_files.ensure(params, check=False, want_diff=True)
     assert second == {"changed": False, "changed_paths": [], "restarts": []}
 
 
 def test_only_what_changed_is_written_and_only_its_programs_restart(tmp_path):
     params = _params(tmp_path)
-    local_files.ensure(params, check=False, want_diff=False)
+    host_files.ensure(params, check=False, want_diff=False)
     key = (tmp_path / "state/db.key").read_text()
     params["files"][0]["content"] = '{"a": 2}\n'
-    result = local_files.ensure(params, check=False, want_diff=True)
+    result = host_files.ensure(params, check=False, want_diff=True)
     assert result["changed_paths"] == [str(tmp_path / "etc/settings.json")]
     assert result["restarts"] == ["jupyterhub"]
     assert result["diff"] == [
@@ -101,9 +100,9 @@ def test_only_what_changed_is_written_and_only_its_programs_restart(tmp_path):
 
 def test_a_changed_secret_is_named_in_the_diff_never_shown(tmp_path):
     params = _params(tmp_path)
-    local_files.ensure(params, check=False, want_diff=False)
+    host_files.ensure(params, check=False, want_diff=False)
     params["secret_files"][0]["content"] = '{"token": "' + "ab" * 32 + '"}\n'
-    result = local_files.ensure(params, check=False, want_diff=True)
+    result = host_files.ensure(params, check=False, want_diff=True)
     assert result["restarts"] == ["dask-gateway"]
     text = repr(result)
     assert SECRET not in text and "ab" * 32 not in text
@@ -112,18 +111,18 @@ def test_a_changed_secret_is_named_in_the_diff_never_shown(tmp_path):
 
 def test_check_mode_reports_the_changes_and_makes_none(tmp_path):
     params = _params(tmp_path)
-    result = local_files.ensure(params, check=True, want_diff=True)
+    result = host_files.ensure(params, check=True, want_diff=True)
     assert result["changed"] and len(result["changed_paths"]) == 6
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_wrong_mode_is_corrected_without_rewriting(tmp_path):
     params = _params(tmp_path)
-    local_files.ensure(params, check=False, want_diff=False)
+    host_files.ensure(params, check=False, want_diff=False)
     path = tmp_path / "etc/secrets.json"
     os.chmod(path, 0o644)
     inode = os.stat(path).st_ino
-    result = local_files.ensure(params, check=False, want_diff=True)
+    result = host_files.ensure(params, check=False, want_diff=True)
     assert result["changed_paths"] == [str(path)]
     assert "diff" not in result  # the content is the same: nothing to show
     assert _mode(path) == 0o600 and os.stat(path).st_ino == inode
@@ -132,14 +131,14 @@ def test_a_wrong_mode_is_corrected_without_rewriting(tmp_path):
 def test_a_file_in_place_of_a_directory_is_an_error_naming_it(tmp_path):
     (tmp_path / "etc").write_text("not a directory")
     with pytest.raises(host_files.FilesError, match="exists and is not a directory"):
-        local_files.ensure(_params(tmp_path), check=False, want_diff=False)
+        host_files.ensure(_params(tmp_path), check=False, want_diff=False)
 
 
 def test_an_unknown_owner_is_an_error_except_in_check_mode(tmp_path):
     params = _params(tmp_path, owner="no-such-account-here", owned=[str(tmp_path / "state")])
     with pytest.raises(host_files.FilesError, match="no-such-account-here"):
-        local_files.ensure(params, check=False, want_diff=False)
-    assert local_files.ensure(params, check=True, want_diff=False)["changed"]
+        host_files.ensure(params, check=False, want_diff=False)
+    assert host_files.ensure(params, check=True, want_diff=False)["changed"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="handing a tree to another account needs root")
@@ -148,10 +147,10 @@ def test_owned_directories_are_handed_over_with_their_contents(tmp_path):
     (tmp_path / "state").mkdir(mode=0o700)
     (tmp_path / "state/jupyterhub.sqlite").write_text("left by an earlier install as root")
     params = _params(tmp_path, owner="nobody", owned=[str(tmp_path / "state")])
-    local_files.ensure(params, check=False, want_diff=False)
+    host_files.ensure(params, check=False, want_diff=False)
     assert os.stat(tmp_path / "state").st_uid == nobody.pw_uid
     assert os.stat(tmp_path / "state/jupyterhub.sqlite").st_uid == nobody.pw_uid
-    assert local_files.ensure(params, check=False, want_diff=False)["changed"] is False
+    assert host_files.ensure(params, check=False, want_diff=False)["changed"] is False
 
 
 def test_the_probes_read_npm_versions_and_modification_times(tmp_path):

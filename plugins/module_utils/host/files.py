@@ -1,9 +1,9 @@
 """The prefix's directories and files, ensured in one pass.
 
 A converge with nothing to do asks the same question of a dozen files; one
-module call (modules/local_files.py) answers them all, where a task per file
-cost a module start each. Every function takes ``check`` and then only
-reports what it would change.
+module call (modules/local_files.py, whose work is ``ensure``) answers them
+all, where a task per file cost a module start each. Every function takes
+``check`` and then only reports what it would change.
 """
 
 from __future__ import annotations
@@ -143,3 +143,50 @@ def ensure_generated_key(path: str, size: int, encoding: str, owner, check: bool
         handle.write(text + "\n")
     _fix_attributes(path, 0o600, owner, check)
     return True
+
+
+def ensure(params: dict, check: bool, want_diff: bool) -> dict:
+    """What modules/local_files.py does (``params`` are its options), as its result dict."""
+    changed_paths, restarts, diffs = [], set(), []
+    owners = {}
+
+    def owner(name):
+        if name not in owners:
+            owners[name] = account(name, check)
+        return owners[name]
+
+    for path, mode in sorted(params["directories"].items()):
+        if ensure_directory(path, octal_mode(path, mode), check):
+            changed_paths.append(path)
+    for path in sorted(params["owned"]):
+        if ensure_owned_tree(path, owner(params["owner"]), check) and path not in changed_paths:
+            changed_paths.append(path)
+    for secret, entries in ((False, params["files"]), (True, params["secret_files"])):
+        for entry in entries:
+            path = entry["path"]
+            mode = octal_mode(path, entry["mode"])
+            changed, before = ensure_file(path, entry["content"], mode, owner(entry["owner"]), check)
+            if not changed:
+                continue
+            changed_paths.append(path)
+            restarts.update(entry["restarts"])
+            if want_diff and before != entry["content"]:
+                hidden = "(secret, not shown)\n"
+                shown = (hidden, hidden) if secret else (before or "", entry["content"])
+                diffs.append(
+                    {
+                        "before_header": path if before is not None else f"{path} (absent)",
+                        "after_header": path,
+                        "before": shown[0] if before is not None else "",
+                        "after": shown[1],
+                    }
+                )
+    for entry in params["generated"]:
+        key_owner = owner(entry["owner"])
+        if ensure_generated_key(entry["path"], entry["size"], entry["encoding"], key_owner, check):
+            changed_paths.append(entry["path"])
+            restarts.update(entry["restarts"])
+    result = {"changed": bool(changed_paths), "changed_paths": changed_paths, "restarts": sorted(restarts)}
+    if diffs:
+        result["diff"] = diffs
+    return result
