@@ -24,7 +24,7 @@ description:
     hold the ports the new programs need. Users' notebook servers, kernels
     and Dask clusters run in sessions of their own and are left alone; the
     restarted hub and gateway adopt them. The role's cron watchdog runs the
-    same code (module_utils/host/processes.py).
+    same code (module_utils/host/processes.py); the rest is module_utils/host/supervisor.py.
   - Waits until every program in I(programs) is RUNNING and fails with
     their status otherwise, naming the process that holds a port a program
     needs (I(ports)).
@@ -130,82 +130,8 @@ killed:
   elements: int
 """
 
-import os
-import time
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes as local_processes
-
-
-class Supervisor:
-    def __init__(self, module):
-        self.module = module
-        self.bin = module.params["venv_bin"]
-        self.config = module.params["config"]
-
-    def ctl(self, *args):
-        command = os.path.join(self.bin, "supervisorctl")
-        if not os.access(command, os.X_OK):  # a broken or half-installed venv
-            return 127, "", f"{command} is missing"
-        return self.module.run_command([command, "-c", self.config, *args])
-
-    def running(self):
-        # Asks supervisord on its socket, without the venv's supervisorctl.
-        return local_processes.supervisord_pid(self.config) is not None
-
-    def status(self):
-        return local_processes.supervisor_states(self.config)
-
-    def wait(self, predicate, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            if predicate():
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.5)
-
-
-def _port_holders(module, program):
-    """Why a program may not start: who holds the ports it needs (a process supervisord does not know)."""
-    held = []
-    for port in module.params["ports"].get(program) or []:
-        holder = host_ports.port_holders(int(port))
-        if holder:
-            held.append(f"port {port} is held by {holder}")
-    return f" ({'; '.join(held)})" if held else ""
-
-
-def apply_changes(module, sup, result):
-    """On a running supervisord: changed definitions, requested restarts, stopped programs."""
-    # reread lists programs whose definition changed; update restarts only those.
-    try:
-        touched = local_processes.supervisor_reread(sup.config)
-    except local_processes.RPC_ERRORS as err:
-        module.fail_json(msg=f"supervisord did not reread its configuration: {err}", **result)
-    if touched:
-        result["changed"] = True
-        result["restarted"].extend(touched)
-        if not module.check_mode:
-            sup.ctl("update")
-    for name in module.params["restart"]:
-        if name in result["restarted"]:
-            continue
-        result["changed"] = True
-        result["restarted"].append(name)
-        if not module.check_mode:
-            rc, out, err = sup.ctl("restart", name)
-            if rc != 0:
-                module.fail_json(msg=f"supervisorctl restart {name} failed: {(err or out).strip()}", **result)
-    # Check mode reads the status too: a stopped program is a change it would make.
-    result["status"] = sup.status()
-    for name, state in result["status"].items():
-        if name in module.params["programs"] and state in ("STOPPED", "EXITED", "FATAL"):
-            result["changed"] = True
-            result["restarted"].append(name)
-            if not module.check_mode:
-                sup.ctl("start", name)
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.supervisor import SupervisorError, ensure_supervisord
 
 
 def main():
@@ -223,59 +149,10 @@ def main():
         },
         supports_check_mode=True,
     )
-    sup = Supervisor(module)
-    timeout = module.params["timeout"]
-    result = {"changed": False, "started": False, "restarted": [], "status": {}, "orphans": [], "killed": []}
-    running = sup.running()
-
-    if module.params["state"] == "stopped":
-        # Uninstall runs this on any state: what cannot be shut down here is
-        # stopped by local_leftover_processes after it, so warn, never fail.
-        if running:
-            result["changed"] = True
-            if not module.check_mode:
-                rc, out, err = sup.ctl("shutdown")
-                if rc != 0:
-                    module.warn(f"supervisorctl shutdown failed (exit {rc}): {(err or out).strip()[:300]}")
-                elif not sup.wait(lambda: not sup.running(), timeout):
-                    module.warn(f"supervisord ({sup.config}) did not stop within {timeout}s")
-        module.exit_json(**result)
-
-    if not running:
-        result.update(changed=True, started=True)
-        proxy_dir = module.params["proxy_dir"] or ""
-        if module.check_mode:
-            result["orphans"] = local_processes.orphans(sup.config, os.path.dirname(sup.bin), proxy_dir)
-            module.exit_json(**result)
-        try:
-            started = local_processes.start_supervisord(
-                sup.config, sup.bin, proxy_dir, module.params["stop_timeout"], timeout
-            )
-        except (RuntimeError, OSError) as err:
-            module.fail_json(msg=str(err), **result)
-        result.update(orphans=started["stopped"], killed=started["killed"], started=started["started"])
-    else:
-        apply_changes(module, sup, result)
-
-    if module.check_mode:
-        module.exit_json(**result)
-
-    wanted = module.params["programs"]
-
-    def all_running():
-        result["status"] = sup.status()
-        return all(result["status"].get(name) == "RUNNING" for name in wanted)
-
-    if not sup.wait(all_running, timeout):
-        bad = {
-            name: result["status"].get(name, "missing") for name in wanted if result["status"].get(name) != "RUNNING"
-        }
-        module.fail_json(
-            msg=f"supervisor programs not running after {timeout}s: "
-            + ", ".join(f"{name} is {state}{_port_holders(module, name)}" for name, state in bad.items())
-            + f" (see the logs named in {sup.config})",
-            **result,
-        )
+    try:
+        result = ensure_supervisord(module.run_command, module.params, module.check_mode, module.warn)
+    except SupervisorError as err:
+        module.fail_json(msg=str(err), **err.result)
     module.exit_json(**result)
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes as lp
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import supervisor as host_supervisor
 
 SLEEP = "import time; time.sleep(120)"
 
@@ -111,6 +112,53 @@ def test_a_proxy_whose_hub_is_gone_is_an_orphan_too(site):
         time.sleep(0.1)
     found = {process["pid"] for process in lp.orphans(site["config"], site["venv"], site["proxy_dir"])}
     assert found == {site["proxy"]}
+
+
+def _supervisord_params(site, **changes):
+    params = {
+        "venv_bin": os.path.join(site["venv"], "bin"),  # no supervisord in it
+        "config": site["config"],
+        "state": "started",
+        "programs": ["jupyterhub"],
+        "restart": [],
+        "timeout": 5,
+        "proxy_dir": site["proxy_dir"],
+        "ports": {},
+        "stop_timeout": 5,
+    }
+    return {**params, **changes}
+
+
+def _no_command(argv):
+    raise AssertionError(f"ran {argv}")
+
+
+def test_check_mode_on_a_dead_supervisord_names_its_orphans_and_stops_nothing(site):
+    """host/supervisor.py, the work of local_supervisord, in check mode."""
+    result = host_supervisor.ensure_supervisord(_no_command, _supervisord_params(site), True, print)
+    assert result["changed"] and result["started"]
+    assert {process["pid"] for process in result["orphans"]} == {site["hub"], site["proxy"]}
+    assert all(lp.alive(site[name]) for name in ("hub", "proxy", "server", "kernel"))
+
+
+def test_a_supervisord_that_cannot_start_fails_once_its_orphans_are_stopped(site):
+    with pytest.raises(host_supervisor.SupervisorError) as failure:
+        host_supervisor.ensure_supervisord(_no_command, _supervisord_params(site), False, print)
+    assert str(failure.value).endswith("venv/bin/supervisord'"), "not the missing supervisord's error"
+    assert failure.value.result["started"] is True
+    assert not lp.alive(site["hub"]) and not lp.alive(site["proxy"])
+    assert lp.alive(site["server"]) and lp.alive(site["kernel"]), "a user's server or kernel was stopped"
+
+
+def test_a_supervisord_that_does_not_answer_has_no_states_and_nothing_to_stop(site):
+    assert host_supervisor.supervisor_states(site["config"]) == {}
+    with pytest.raises(OSError, match="has no socket"):
+        host_supervisor.supervisor_reread(site["config"])
+    said = []
+    result = host_supervisor.ensure_supervisord(
+        _no_command, _supervisord_params(site, state="stopped"), False, said.append
+    )
+    assert result["changed"] is False and said == []
 
 
 def test_port_holders_names_the_process():

@@ -3,12 +3,13 @@
 """The local target's processes, read from /proc, and the recovery of a dead supervisord.
 
 Standard library only, on purpose, and importing nothing of this
-collection: the modules import it (local_supervisord,
-local_leftover_processes; host/ports.py its PROC), and the role copies this
-very file to the host, where cron runs it as the supervisor's watchdog
+collection: the play imports it (host/supervisor.py, local_leftover_processes,
+local_preflight; host/ports.py its PROC), and the role copies this very
+file to the host, where cron runs it as the supervisor's watchdog
 (``python supervise.py --config <prefix>/etc/supervisord.conf ...``, see
 ``main``). The play and the watchdog so recover a dead supervisor
-the same way.
+the same way. What only the play asks of a supervisord that answers
+(its programs' states, a reread) is in host/supervisor.py.
 
 Why orphans matter: supervisord runs the hub and the gateway each in a
 process group of its own, and they start their proxies (configurable-http-
@@ -204,31 +205,6 @@ def supervisor_rpc(config: str, timeout: float = 10):
 RPC_ERRORS = (OSError, xmlrpc.client.Error, http.client.HTTPException)
 
 
-def supervisor_states(config: str, timeout: float = 10) -> dict[str, str]:
-    """Program -> its state (RUNNING, FATAL, ...) as supervisord of ``config`` tells; empty when it does not answer.
-
-    Asked on the socket, where supervisorctl costs an interpreter start.
-    """
-    proxy = supervisor_rpc(config, timeout)
-    try:
-        infos = proxy.supervisor.getAllProcessInfo() if proxy else []
-    except RPC_ERRORS:
-        return {}
-    return {
-        info["name"] if info["group"] == info["name"] else f"{info['group']}:{info['name']}": info["statename"]
-        for info in infos
-    }
-
-
-def supervisor_reread(config: str, timeout: float = 10) -> list[str]:
-    """supervisorctl's ``reread``: the programs whose definition was added, changed or removed."""
-    proxy = supervisor_rpc(config, timeout)
-    if proxy is None:
-        raise OSError(f"supervisord of {config} has no socket")
-    added, changed, removed = proxy.supervisor.reloadConfig()[0]
-    return sorted(set(added) | set(changed) | set(removed))
-
-
 def supervisord_pid(config: str, timeout: float = 10) -> int | None:
     """The pid of the supervisord of ``config`` when it answers on its socket, else None.
 
@@ -403,4 +379,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
