@@ -75,6 +75,17 @@ options:
     description: Seconds from C(SIGTERM) to C(SIGKILL) when stopping the orphans of a dead supervisord.
     type: int
     default: 10
+  health_url:
+    description:
+      - The hub's URL. When set, after the programs are RUNNING, waits until
+        C(<health_url>/hub/api/) answers and the gateway reports healthy
+        through the hub's proxy (as C(daskhub_health) does), and fails
+        otherwise. Not in check mode.
+    type: str
+  health_timeout:
+    description: Seconds to wait for I(health_url).
+    type: int
+    default: 120
 attributes:
   check_mode:
     support: full
@@ -128,6 +139,10 @@ killed:
   returned: always
   type: list
   elements: int
+health:
+  description: With I(health_url), each check's name -> the JSON body it answered.
+  returned: when I(health_url) is set, not in check mode
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -146,6 +161,8 @@ def main():
             "proxy_dir": {"type": "path"},
             "ports": {"type": "dict", "default": {}},
             "stop_timeout": {"type": "int", "default": 10},
+            "health_url": {"type": "str"},
+            "health_timeout": {"type": "int", "default": 120},
         },
         supports_check_mode=True,
     )

@@ -77,6 +77,14 @@ options:
     type: list
     elements: str
     default: []
+  shared_python_dest:
+    description:
+      - Where the stack's accounts run the interpreter from, as root (they
+        may not run I(python) where it is, under C(/root) for example). The
+        venv is made on the interpreter C(local_shared_python) provides
+        there (a copy of I(python)'s installation, or I(python) itself when
+        they can run it), in the same call.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -109,6 +117,10 @@ repaired:
   returned: always
   type: str
   sample: jupyterhub-5.5.4.dist-info lists jupyterhub/__init__.py, which is missing
+shared_python:
+  description: With I(shared_python_dest), what C(local_shared_python) returns (C(python), C(copied), C(version)).
+  returned: when I(shared_python_dest) is set
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -127,6 +139,7 @@ def main():
             "uv_version": {"type": "str"},
             "imports": {"type": "list", "elements": "str", "default": []},
             "commands": {"type": "list", "elements": "str", "default": []},
+            "shared_python_dest": {"type": "path"},
         },
         required_if=[("installer", "uv", ["uv_version"])],
         supports_check_mode=True,

@@ -7,7 +7,8 @@ state does); ``ensure_supervisord`` is the one call. Starting a supervisord
 that does not answer, after stopping what a dead one left, is
 ``processes.start_supervisord``: the watchdog runs that too, from a copy of
 processes.py alone, so it lives there. Here is what only the play does on a
-supervisord that answers: ask its programs' states, reread, restart.
+supervisord that answers: ask its programs' states, reread, restart; and
+wait until the hub and the gateway serve (``health_url``).
 
 supervisorctl runs through ``run`` (the module's run_command: argv -> (rc,
 stdout, stderr)).
@@ -19,9 +20,10 @@ import os
 import time
 from collections.abc import Callable
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import health, processes
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import ModuleFailure, Run
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import hub_base_url
 
 
 class SupervisorError(ModuleFailure):
@@ -180,4 +182,14 @@ def ensure_supervisord(run: Run, params: dict, check_mode: bool, warn: Callable[
             + f" (see the logs named in {sup.config})",
             result,
         )
+    if params.get("health_url"):
+        # RUNNING is not serving: a hub still migrating its database, or a
+        # gateway the hub's proxy does not route to yet, is not up. Asked in
+        # this call, where a task of its own cost a module start.
+        try:
+            result["health"] = health.wait_healthy(
+                hub_base_url(params["health_url"]), gateway=True, timeout=params["health_timeout"]
+            )
+        except TimeoutError as err:
+            raise SupervisorError(str(err), result) from None
     return result

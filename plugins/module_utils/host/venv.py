@@ -16,6 +16,7 @@ import os
 import re
 import shlex
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import shared_python
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import ModuleFailure, Run
 
 STAMP = ".daskhub-requirements.sha256"
@@ -157,7 +158,25 @@ def install(run: Run, params: dict, requirements: str, constraints: str, create:
 
 
 def ensure_venv(run: Run, params: dict, check_mode: bool) -> dict:
-    """The module's work (``params`` are its options): the result to exit with; raises VenvError."""
+    """The module's work (``params`` are its options): the result to exit with; raises VenvError.
+
+    With ``shared_python_dest`` (as root, where the stack's accounts must run
+    the interpreter) the venv is made on the interpreter shared_python
+    provides there, in the same call: the two are asked on every converge.
+    """
+    if not params.get("shared_python_dest"):
+        return _ensure_venv_on(run, params, check_mode)
+    try:
+        shared = shared_python.provide(params["python"], params["shared_python_dest"], check_mode=check_mode)
+    except shared_python.SharedPythonError as err:
+        raise VenvError(str(err), {"changed": False}) from None
+    result = _ensure_venv_on(run, dict(params, python=shared["python"]), check_mode)
+    result["shared_python"] = shared
+    result["changed"] = result["changed"] or shared["changed"]
+    return result
+
+
+def _ensure_venv_on(run: Run, params: dict, check_mode: bool) -> dict:
     venv = params["venv"]
     venv_python = os.path.join(venv, "bin", "python")
     requirements = "\n".join(params["requirements"]) + "\n"
