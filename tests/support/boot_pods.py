@@ -48,7 +48,10 @@ class Pod:
             if parent != Path(target) and str(parent) not in overlays:
                 # A mount point the host lacks: an overlay on its nearest existing
                 # ancestor, visible in this namespace only.
-                upper = self.workdir / "overlay" / str(index)
+                # Its own upper and work directories: pods of one site overlay the
+                # same directory (/etc) at once, and an overlay whose workdir another
+                # mount uses may fail to mount ("wrong fs type, bad superblock").
+                upper = self.workdir / "overlay" / self.name / str(index)
                 lines.append(f"mkdir -p {upper}/u {upper}/w")
                 lines.append(
                     f"mount -t overlay overlay -o lowerdir={parent},upperdir={upper}/u,workdir={upper}/w {parent}"
