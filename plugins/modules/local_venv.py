@@ -81,7 +81,7 @@ options:
     description:
       - Where the stack's accounts run the interpreter from, as root (they
         may not run I(python) where it is, under C(/root) for example). The
-        venv is made on the interpreter C(local_shared_python) provides
+        venv is made on an interpreter they can run, provided
         there (a copy of I(python)'s installation, or I(python) itself when
         they can run it), in the same call.
     type: path
@@ -118,7 +118,9 @@ repaired:
   type: str
   sample: jupyterhub-5.5.4.dist-info lists jupyterhub/__init__.py, which is missing
 shared_python:
-  description: With I(shared_python_dest), what C(local_shared_python) returns (C(python), C(copied), C(version)).
+  description:
+    - With I(shared_python_dest), the interpreter used (C(python)), whether
+      it is a copy (C(copied)), its C(version).
   returned: when I(shared_python_dest) is set
   type: dict
 """

@@ -13,7 +13,8 @@ import os
 import pwd
 import secrets
 import stat
-import tempfile
+
+from ansible_collections.daskhub.deploy.plugins.module_utils import atomic_file
 
 
 class FilesError(Exception):
@@ -106,20 +107,9 @@ def ensure_file(path: str, content: str, mode: int, owner, check: bool) -> tuple
         return _fix_attributes(path, mode, owner, check), before
     if check:
         return True, before
-    directory = os.path.dirname(path) or "."
-    # The new file gets its mode and owner before it replaces the old one,
-    # so a secret is never readable by others, not even for a moment.
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".daskhub-")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.chmod(temporary, mode)
-        if owner is not None:
-            os.chown(temporary, owner.pw_uid, -1)
-        os.replace(temporary, path)
+        atomic_file.replace_atomically(path, content.encode("utf-8"), mode, owner.pw_uid if owner is not None else None)
     except OSError as err:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
         raise FilesError(f"cannot write {path}: {err.strerror}") from None
     return True, before
 

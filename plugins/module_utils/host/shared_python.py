@@ -2,8 +2,17 @@
 # BSD-3-Clause
 """An interpreter every account can run: the local target's Python, or a relocated copy of its installation.
 
-The work of modules/local_shared_python.py (its documentation says why and
-how); ``provide`` is the one call.
+With system accounts (or one service account) as root, notebooks and
+clusters run under other accounts, which must be able to run the venv's
+interpreter; the one Ansible runs often is not (a pyenv under /root, 0700).
+``provide`` (called by local_venv's ``shared_python_dest``) runs the
+interpreter as ``probe_user``; when that works it is used as it is.
+Otherwise its installation is copied into ``dest`` (the binary, a shared
+libpython, the standard library without site-packages and tests, the
+headers), world-readable, its RUNPATH rewritten to ``$ORIGIN/../lib`` in
+place; the copy is built beside ``dest``, checked as ``probe_user``, then
+moved into place, and a stamp records its source so a later run copies
+nothing.
 """
 
 from __future__ import annotations

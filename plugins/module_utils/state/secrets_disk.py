@@ -13,10 +13,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 
+from ansible_collections.daskhub.deploy.plugins.module_utils import atomic_file
 from ansible_collections.daskhub.deploy.plugins.module_utils.state.secrets_file import SecretsStoreError
 
 FILE_MODE = 0o600
@@ -75,25 +75,10 @@ def exclusive_lock(path: str, lock_path: str, timeout: float) -> Iterator[None]:
 
 def replace_atomically(path: str, content: bytes) -> None:
     """Write ``content`` (mode 0600) to a temporary file beside ``path``, fsync it and rename it over ``path``."""
-    directory = os.path.dirname(path)
     try:
-        fd, tmp_path = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
+        atomic_file.replace_atomically(path, content, FILE_MODE)
+    except atomic_file.TemporaryFileError as exc:
+        directory = os.path.dirname(path)
         raise SecretsStoreError(path, f"cannot create a temporary file in {directory}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), FILE_MODE)
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_path, path)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_path)
         raise SecretsStoreError(path, f"cannot be written: {exc.strerror or exc}") from None
-    # Persist the rename itself, not only the file's data.
-    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -3,7 +3,7 @@
 Layout of a prefix::
 
     python/          a copy of the base interpreter, when run as root and the
-                     stack's accounts cannot run the original (local_shared_python)
+                     stack's accounts cannot run the original (local_venv, host/shared_python.py)
     venv/            Python venv with the pinned stack (and supervisord)
     proxy/           configurable-http-proxy from npm
     etc/             jupyterhub_config.py, dask_gateway_config.py and the
