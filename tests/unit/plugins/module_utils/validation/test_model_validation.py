@@ -5,14 +5,8 @@ The same checks run in the prepare play: tests/integration/test_prepare_model_in
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from ansible_collections.daskhub.deploy.plugins.filter.site_model import site_model_errors
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.variables import known_variables
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import inputs as input_rules

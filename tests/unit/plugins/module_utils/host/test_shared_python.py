@@ -19,6 +19,7 @@ import tempfile
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import elf_runpath
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import shared_python as lsp
+from support.playbooks import ROOT
 
 PYENV = "/root/.pyenv/versions/3.12.1"
 PYENV_PYTHON = f"{PYENV}/bin/python3.12"
@@ -138,7 +139,7 @@ def test_a_second_run_with_the_same_source_copies_nothing(copied):
     dest, first = copied
     before = os.stat(f"{dest}/bin/python3.12")
     # The same installation, reached through a venv's python (this test's own).
-    for candidate in (PYENV_PYTHON, f"{os.path.dirname(__file__)}/../../.venv/bin/python"):
+    for candidate in (PYENV_PYTHON, str(ROOT / ".venv" / "bin" / "python")):
         again = lsp.provide(candidate, dest)
         assert again == {**first, "changed": False}
     after = os.stat(f"{dest}/bin/python3.12")

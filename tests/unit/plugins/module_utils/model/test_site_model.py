@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import quantities

@@ -8,14 +8,8 @@ playbooks and roles really set.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import variables as site_variables
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import model as model_validation
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation.inputs import SITE_PREFIX
