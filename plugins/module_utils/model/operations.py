@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime
 import os
-import sqlite3
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
+from ansible_collections.daskhub.deploy.plugins.module_utils.state.sqlite_copy import online_copy
 
 # Secrets the operator sets (Vault, inventory); the store does not own them.
 OPERATOR_SECRETS = ("oauth_client_secret",)
@@ -72,29 +72,13 @@ def timestamp(now=None) -> str:
 def sqlite_backup(source: str, dest_dir: str, prefix: str, now=None) -> str:
     """Consistent copy of a live SQLite database as <dest_dir>/<prefix>-<timestamp>.sqlite (0600).
 
-    sqlite3's online backup takes the database's locks, so a hub writing
-    at the same time cannot leave a torn copy (a file copy could).
+    The copy is SQLite's online backup (state/sqlite_copy.py), so a hub
+    writing at the same time cannot leave a torn copy.
     """
     if not os.path.isfile(source):
         raise FileNotFoundError(f"no database at {source}")
     os.makedirs(dest_dir, mode=0o700, exist_ok=True)
-    dest = os.path.join(dest_dir, f"{prefix}-{timestamp(now)}.sqlite")
-    partial = dest + ".part"
-    # Open read-only through a URI so a missing or unreadable file is not
-    # created empty by sqlite3.connect.
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.close(fd)
-        dst = sqlite3.connect(partial)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-    os.replace(partial, dest)
-    return dest
+    return online_copy(source, os.path.join(dest_dir, f"{prefix}-{timestamp(now)}.sqlite"))
 
 
 # What rotating each secret does to users' sessions. Servers and clusters

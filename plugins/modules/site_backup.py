@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
+"""Seals one backup of a site: modes, manifest, retention, the last backup's status."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: site_backup
+short_description: Write a site backup's manifest, apply the retention, record the last backup's result
+description:
+  - Run on the controller by C(playbooks/backup.yml) once the backup's files are
+    in O(path): makes the folder 0700 and its files 0600, writes
+    C(manifest.json) (the time in UTC, the site, the target, the versions, each
+    file's sha256 and size, the hub users' system accounts), removes all but
+    the newest O(keep) backups of the site in the folder above O(path), and
+    writes O(status_file) (C(time), C(ok), C(path)).
+  - With O(state=failed) it only records a failed backup in O(status_file).
+  - The manifest holds no secret; the files it lists do, and are never read into the result.
+version_added: 0.1.0
+author: DaskHub deployer maintainers
+options:
+  path:
+    description: The backup's folder, holding its files.
+    type: path
+    required: true
+  site:
+    description: The site's name (the inventory's folder name).
+    type: str
+    required: true
+  target:
+    description: The site's target.
+    type: str
+    choices: [local, kubernetes]
+    required: true
+  versions:
+    description: The versions running (C(jupyterhub), C(dask_gateway), C(collection)); empty ones are left out.
+    type: dict
+    default: {}
+  accounts:
+    description: The local target's hub users' system accounts, each C(name) and C(uid).
+    type: list
+    elements: dict
+    default: []
+  notes:
+    description: Lines for the operator, kept in the manifest (what the backup does not hold, and why).
+    type: list
+    elements: str
+    default: []
+  keep:
+    description: How many backups of the site to keep (the newest).
+    type: int
+    default: 7
+  status_file:
+    description: Where the last backup's result goes (JSON, 0600).
+    type: path
+    required: true
+  state:
+    description: C(present) seals the backup; C(failed) only records a failed backup.
+    type: str
+    choices: [present, failed]
+    default: present
+  error:
+    description: With O(state=failed), what went wrong (no secret).
+    type: str
+    default: ""
+attributes:
+  check_mode:
+    support: full
+    description: Writes nothing; reports the backups the retention would remove.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Seal the backup
+  daskhub.deploy.site_backup:
+    path: /srv/daskhub/backups/local-20260301T023000Z
+    site: local
+    target: local
+    versions: {jupyterhub: 5.5.4, dask_gateway: 2026.3.0, collection: 0.1.0}
+    keep: 7
+    status_file: /srv/daskhub/state/backups/last-backup.json
+"""
+
+RETURN = r"""
+manifest:
+  description: The manifest written (no secret).
+  returned: state=present
+  type: dict
+removed:
+  description: The older backups the retention removed (or would, in check mode).
+  returned: state=present
+  type: list
+  elements: str
+status:
+  description: What O(status_file) holds.
+  returned: always
+  type: dict
+  sample: {time: "2026-03-01T02:30:00Z", ok: true, path: /srv/daskhub/backups/local-20260301T023000Z}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskhub.deploy.plugins.module_utils.state import backups
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "path", "required": True},
+            "site": {"type": "str", "required": True},
+            "target": {"type": "str", "required": True, "choices": ["local", "kubernetes"]},
+            "versions": {"type": "dict", "default": {}},
+            "accounts": {"type": "list", "elements": "dict", "default": []},
+            "notes": {"type": "list", "elements": "str", "default": []},
+            "keep": {"type": "int", "default": 7},
+            "status_file": {"type": "path", "required": True},
+            "state": {"type": "str", "default": "present", "choices": ["present", "failed"]},
+            "error": {"type": "str", "default": ""},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        if p["state"] == "failed":
+            status = {"time": backups.iso_time(), "ok": False, "path": p["path"], "error": p["error"]}
+            if not module.check_mode:
+                status = backups.write_status(p["status_file"], False, p["path"], error=p["error"])
+            module.exit_json(changed=True, status=status)
+        if not os.path.isdir(p["path"]):
+            module.fail_json(msg=f"no backup folder at {p['path']}")
+        if not module.check_mode:
+            backups.secure(p["path"])
+        manifest = backups.build_manifest(p["path"], p["site"], p["target"], p["versions"], p["accounts"], p["notes"])
+        root = os.path.dirname(p["path"].rstrip("/"))
+        if module.check_mode:
+            removed = backups.backups_of(root, p["site"])[: -p["keep"]] if p["keep"] > 0 else []
+            module.exit_json(changed=True, manifest=manifest, removed=removed, status={})
+        backups.write_manifest(p["path"], manifest)
+        removed = backups.prune(root, p["site"], p["keep"])
+        status = backups.write_status(p["status_file"], True, p["path"])
+    except (OSError, backups.BackupError) as err:
+        module.fail_json(msg=f"backup {p['path']}: {err}")
+    module.exit_json(changed=True, manifest=manifest, removed=removed, status=status)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+#!/usr/bin/python
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
+"""Checks a site backup before a restore changes anything."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: site_backup_check
+short_description: Check a backup of playbooks/backup.yml before playbooks/restore.yml changes anything
+description:
+  - Reads the backup's C(manifest.json) and fails, with every reason at once
+    and the variable to change, when the folder is missing, a file is
+    missing or corrupted (its sha256 differs from the manifest's), the
+    backup is another site's (unless O(allow_other_site)) or another
+    target's, or its versions cannot go under the versions that will run
+    (unless O(allow_version_mismatch)).
+  - Versions. A backup of a newer JupyterHub or a newer collection than the
+    one that will run is refused: a database never goes back to an older
+    schema. A backup of an older JupyterHub is accepted when the hub
+    upgrades its database at start (O(hub_upgrades_db); the local target's
+    hub always does, after copying the sqlite file), else refused.
+  - Reads only; never changes anything.
+version_added: 0.1.0
+author: DaskHub deployer maintainers
+options:
+  path:
+    description: The backup's folder (C(daskhub_restore_from)).
+    type: path
+    required: true
+  site:
+    description: This site's name.
+    type: str
+    required: true
+  target:
+    description: This site's target.
+    type: str
+    required: true
+  versions:
+    description:
+      - The versions that will run after the restore (C(jupyterhub), C(collection)).
+      - Unknown ones are not compared.
+    type: dict
+    default: {}
+  hub_upgrades_db:
+    description: Whether the hub migrates an older database at start (JupyterHub.upgrade_db).
+    type: bool
+    default: false
+  allow_other_site:
+    description: Restore a backup of another site (C(daskhub_restore_allow_other_site)).
+    type: bool
+    default: false
+  allow_version_mismatch:
+    description: Skip the version check (C(daskhub_restore_allow_version_mismatch)).
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: It only reads.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Check the backup
+  daskhub.deploy.site_backup_check:
+    path: /srv/daskhub/backups/local-20260301T023000Z
+    site: local
+    target: local
+    versions: {jupyterhub: 5.5.4, collection: 0.1.0}
+    hub_upgrades_db: true
+"""
+
+RETURN = r"""
+manifest:
+  description: The backup's manifest (no secret in it).
+  returned: success
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskhub.deploy.plugins.module_utils.state import backups
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "path", "required": True},
+            "site": {"type": "str", "required": True},
+            "target": {"type": "str", "required": True},
+            "versions": {"type": "dict", "default": {}},
+            "hub_upgrades_db": {"type": "bool", "default": False},
+            "allow_other_site": {"type": "bool", "default": False},
+            "allow_version_mismatch": {"type": "bool", "default": False},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    versions = {key: str(value) for key, value in p["versions"].items() if value not in (None, "")}
+    manifest, errors = backups.restore_errors(
+        p["path"],
+        p["site"],
+        p["target"],
+        versions,
+        p["hub_upgrades_db"],
+        other_site=p["allow_other_site"],
+        version_mismatch=p["allow_version_mismatch"],
+    )
+    if errors:
+        module.fail_json(msg="Cannot restore, nothing was changed:\n- " + "\n- ".join(errors))
+    module.exit_json(changed=False, manifest=manifest)
+
+
+if __name__ == "__main__":
+    main()
