@@ -38,6 +38,8 @@ SECTIONS = [
             "daskhub_dask_gateway_chart",
             "daskhub_state_dir",
             "daskhub_run_lock",
+            "daskhub_backup",
+            "daskhub_restore",
             "daskhub_hub_public_url",
         ),
     ),

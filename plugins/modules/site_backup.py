@@ -11,7 +11,7 @@ module: site_backup
 short_description: Write a site backup's manifest, apply the retention, record the last backup's result
 description:
   - Run on the controller by C(playbooks/backup.yml) once the backup's files are
-    in O(path): makes the folder 0700 and its files 0600, writes
+    in O(path). It makes the folder 0700 and its files 0600, writes
     C(manifest.json) (the time in UTC, the site, the target, the versions, each
     file's sha256 and size, the hub users' system accounts), removes all but
     the newest O(keep) backups of the site in the folder above O(path), and
@@ -130,12 +130,17 @@ def main():
             if not module.check_mode:
                 status = backups.write_status(p["status_file"], False, p["path"], error=p["error"])
             module.exit_json(changed=True, status=status)
+        root = os.path.dirname(p["path"].rstrip("/"))
+        if module.check_mode and not os.path.isdir(p["path"]):
+            # Check mode collected no file: only say what the retention would remove.
+            found = backups.backups_of(root, p["site"])
+            removed = found[: max(len(found) - (p["keep"] - 1), 0)] if p["keep"] > 0 else []
+            module.exit_json(changed=True, manifest={}, removed=removed, status={})
         if not os.path.isdir(p["path"]):
             module.fail_json(msg=f"no backup folder at {p['path']}")
         if not module.check_mode:
             backups.secure(p["path"])
         manifest = backups.build_manifest(p["path"], p["site"], p["target"], p["versions"], p["accounts"], p["notes"])
-        root = os.path.dirname(p["path"].rstrip("/"))
         if module.check_mode:
             removed = backups.backups_of(root, p["site"])[: -p["keep"]] if p["keep"] > 0 else []
             module.exit_json(changed=True, manifest=manifest, removed=removed, status={})

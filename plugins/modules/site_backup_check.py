@@ -17,8 +17,8 @@ description:
     target's, or its versions cannot go under the versions that will run
     (unless O(allow_version_mismatch)).
   - Versions. A backup of a newer JupyterHub or a newer collection than the
-    one that will run is refused: a database never goes back to an older
-    schema. A backup of an older JupyterHub is accepted when the hub
+    one that will run is refused (a database never goes back to an older
+    schema). A backup of an older JupyterHub is accepted when the hub
     upgrades its database at start (O(hub_upgrades_db); the local target's
     hub always does, after copying the sqlite file), else refused.
   - Reads only; never changes anything.
