@@ -1,13 +1,23 @@
-"""playbooks/uninstall.yml on the local target: keeps the data, reinstalls from it, and purge leaves nothing.
+"""playbooks/uninstall.yml on the local target: keeps the data, reinstalls from it, and purge leaves nothing;
+the restore drill around that purge: backup.yml before it, restore.yml onto a fresh prefix after it.
 
 Uses the private stack of ``upgraded_stack`` (tests/support/stacks.py), after
 the upgrade tests (the ``takes_down_the_stack`` mark orders them last,
-whatever order the files are named in): these tests take it down.
+whatever order the files are named in): these tests take it down, and the
+restore brings it back in a new prefix, where the fixture purges it at the
+end. The drill costs one backup, one converge onto the fresh prefix and one
+verify.yml; the purge it needs is the one these tests make anyway.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import stat
+
 import pytest
+import yaml
+from support import hub_api
 from support.browser import Browser
 from support.playbooks import recap
 from support.stacks import UPGRADED_STACK
@@ -59,6 +69,35 @@ def test_reinstall_from_kept_data(stack):
     assert stack.secrets() == before
 
 
+# What the drill keeps across the purge: alice's password and token, the backup.
+DRILL = {}
+
+
+def test_backup_while_the_stack_runs(stack):
+    """backup.yml with alice logged in and holding a token she made at /hub/token; the backup outside the state dir."""
+    secrets = stack.secrets()
+    token = stack.user_token("alice", scopes=["read:users:name!user"])
+    backups = stack.root / "backups"
+    out = stack.playbook("playbooks/backup.yml", "-vvv", "-e", f"daskhub_backup_dir={backups}").stdout
+    for name, value in secrets.items():
+        assert value not in out, f"{name} leaked into the -vvv output of backup.yml"
+    assert token not in out
+    (backup,) = backups.iterdir()
+    manifest = json.loads((backup / "manifest.json").read_text())
+    files = sorted(manifest["files"])
+    assert files == ["dask_gateway.sqlite", "dask_gateway_db.key", "jupyterhub.sqlite", "secrets.yml"]
+    assert manifest["versions"]["jupyterhub"] == stack.hub_version()
+    assert (manifest["site"], manifest["target"]) == (stack.inventory.name, "local")
+    assert manifest["accounts"] == [], "the shared-uid mode has no hub user accounts to record"
+    assert (backup / "secrets.yml").read_bytes() == (stack.state_dir / "secrets.yml").read_bytes()
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(path.stat().st_mode) for path in backup.iterdir()} == {0o600}
+    last = json.loads((stack.state_dir / "backups/last-backup.json").read_text())
+    assert last["ok"] is True
+    assert last["path"] == str(backup)
+    DRILL.update(password=secrets["dummy_password"], token=token, backup=backup)
+
+
 def test_purge_leaves_nothing(stack):
     assert stack.processes(), "the stack should be running before the purge"
     stack.playbook("playbooks/uninstall.yml", "-e", "purge=true")
@@ -67,3 +106,50 @@ def test_purge_leaves_nothing(stack):
     assert stack.listening_ports() == []
     assert not stack.prefix.exists(), sorted(str(p) for p in stack.prefix.rglob("*"))[:20]
     assert not stack.state_dir.exists()
+
+
+def test_restore_refuses_bad_input_before_anything_changes(stack):
+    """A missing folder and a corrupted file stop the restore before the secrets store or the prefix exist again."""
+    if "backup" not in DRILL:
+        pytest.skip("no backup was taken (test_backup_while_the_stack_runs failed)")
+    missing = stack.playbook("playbooks/restore.yml", "-e", f"daskhub_restore_from={stack.root}/nothing", check=False)
+    assert missing.returncode != 0
+    assert f"daskhub_restore_from={stack.root}/nothing: no such folder" in missing.stdout
+    corrupted = stack.root / "corrupted-backup"
+    shutil.copytree(DRILL["backup"], corrupted)
+    with open(corrupted / "jupyterhub.sqlite", "r+b") as handle:
+        handle.seek(200)
+        handle.write(b"\xff")
+    proc = stack.playbook("playbooks/restore.yml", "-e", f"daskhub_restore_from={corrupted}", check=False)
+    assert proc.returncode != 0
+    assert "jupyterhub.sqlite is corrupted (its sha256 differs from the manifest's)" in proc.stdout
+    assert not stack.state_dir.joinpath("secrets.yml").exists()
+    assert not stack.prefix.exists()
+
+
+def test_restore_onto_a_fresh_prefix(stack):
+    """The drill: restore.yml onto a new prefix; alice's password and token work again, verify.yml passes."""
+    if "backup" not in DRILL:
+        pytest.skip("no backup was taken (test_backup_while_the_stack_runs failed)")
+    settings_file = stack.inventory / "group_vars/daskhub/zz-test.yml"
+    settings = yaml.safe_load(settings_file.read_text())
+    stack.prefix = stack.root / "prefix-restored"
+    stack.python = stack.prefix / "venv/bin/python"
+    settings["daskhub_local_prefix"] = str(stack.prefix)
+    settings_file.write_text(yaml.safe_dump(settings))
+    stack.playbook("playbooks/restore.yml", "-e", f"daskhub_restore_from={DRILL['backup']}")
+    stack.deployed = True
+    assert stack.secrets()["dummy_password"] == DRILL["password"]
+    # alice logs in through the hub's form with her old password...
+    browser = Browser(stack.hub_url)
+    landed = browser.login("alice", DRILL["password"], next_path="/hub/token")
+    assert landed.endswith("/hub/token"), f"alice could not log in with her old password: {landed}"
+    # ...and the token she made before the purge still speaks for her.
+    _, me = hub_api.call(f"{stack.hub_url}/hub/api", DRILL["token"], "GET", "/user", timeout=30)
+    assert me["name"] == "alice"
+    status, users = stack.api("GET", "/users")
+    assert status == 200
+    assert {"alice", "dave", "carol"} <= {user["name"] for user in users}
+    stack.playbook("playbooks/verify.yml")
+    # TODO(status.yml, issue 21 item 4): once playbooks/status.yml exists, check here that it
+    # shows the restored users (alice, carol, dave) and the last backup's result.
