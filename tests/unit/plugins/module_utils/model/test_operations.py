@@ -126,3 +126,14 @@ def test_release_names_in_removal_order():
     assert filters["daskhub_release_names"](umbrella) == ["dhub"]
     composed = build_model(daskhub_target="kubernetes", daskhub_chart_mode="composed")
     assert filters["daskhub_release_names"](composed) == ["dhub-dask-gateway", "dhub"]
+
+
+def test_backup_filters_name_the_schedule_variable_and_read_accounts():
+    filters = FilterModule().filters()
+    assert filters["daskhub_cron_errors"]("30 2 * * *") == []
+    assert filters["daskhub_cron_errors"]("every night")[0].startswith("daskhub_backup_schedule='every night'")
+    assert filters["daskhub_cron_fields"]("*/15 2 * * *") == ["*/15", "2", "*", "*", "*"]
+    passwd = {"alice": ["x", "1001", "1001", "", "/home/alice", "/bin/bash"]}
+    assert filters["daskhub_account_entry"]("alice", passwd) == {"name": "alice", "uid": 1001}
+    assert filters["daskhub_account_entry"]("gone", passwd) == {"name": "gone", "uid": None}
+    assert filters["daskhub_backup_name"]("site").startswith("site-20")
