@@ -41,9 +41,9 @@ def test_status_shows_users_alices_server_and_her_cluster(local_stack, alices_cl
     proc = local_stack.playbook("playbooks/status.yml")
     out = proc.stdout
     for name in ("hub", "proxy", "gateway", "supervisord:jupyterhub", "supervisord:dask-gateway"):
-        assert re.search(rf"{re.escape(name)}\s+up\b", out), name
+        assert re.search(rf"{re.escape(name)}\s+up\b", out), out[-5000:]
     versions = r"versions: dask [0-9.]+, dask-gateway-server [0-9.]+, distributed [0-9.]+, jupyterhub [0-9.]+"
-    assert re.search(versions, out)
+    assert re.search(versions, out), out[-5000:]
     assert re.search(r"users: \d+ \(1 admins\); servers: \d+ running: [^\n]*\balice\b", out)
     assert re.search(r"alice: 1 cluster\(s\), 1 worker\(s\), 1 cores, 2 GiB", out)
     assert "last user sync: " in out
