@@ -17,7 +17,7 @@ description:
     C(/api/version), dask and distributed from the venv the clusters run in, or O(versions)), the number of
     users and admins, the running servers, and every active Dask cluster with its running workers, cores and
     memory, per user.
-  - Clusters come from the gateway's own database on the local target (O(gateway_db), read-only: the
+  - Clusters come from the gateway's own database on the local target (O(gateway_db), read-only; the
     gateway's API lists only the caller's clusters) and from the DaskCluster resources and worker pods on
     Kubernetes (O(daskclusters), O(pods)).
   - Reads the last user sync's and the last backup's result and age from O(state_dir)

@@ -42,13 +42,14 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.hub import dask_clu
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status_kubernetes as k8s
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import hub_api_url, hub_base_url
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.gateway_clusters import GatewayClusters
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.status_report import stale_problem, table
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.transport import tls_context
 
 USER_SYNC_STATE = "user-sync-last.json"
 BACKUP_STATE = os.path.join("backups", "last-backup.json")
 # dask-gateway-server's JobStatus (backends/db_base.py): CREATED, SUBMITTED, RUNNING.
 _ACTIVE = (1, 2, 3)
-_RUNNING = 3
 DIST_PACKAGES = ("dask", "distributed")
 
 
@@ -77,14 +78,6 @@ def limit(value, name) -> float | None:
         return dask_clusters.parse_duration(value)
     except ValueError as err:
         raise ValueError(f"{name}: {err}") from None
-
-
-def age_text(seconds) -> str:
-    return "?" if seconds is None else dask_clusters._human_age(max(0, seconds))
-
-
-def gib(value) -> str:
-    return f"{value / 2**30:g} GiB"
 
 
 # --- HTTP ------------------------------------------------------------------------
@@ -226,9 +219,9 @@ def clusters_from_gateway_db(path, now=None) -> list[dict]:
     try:
         rows = connection.execute(
             "SELECT c.id, c.name, c.username, c.status, c.start_time, c.config, "
-            "(SELECT COUNT(*) FROM workers w WHERE w.cluster_id = c.id AND w.status = ?) "
+            "(SELECT COUNT(*) FROM workers w WHERE w.cluster_id = c.id AND w.status IN (?, ?, ?)) "
             "FROM clusters c WHERE c.status IN (?, ?, ?)",
-            (_RUNNING, *_ACTIVE),
+            (*_ACTIVE, *_ACTIVE),
         ).fetchall()
     except sqlite3.Error as exc:
         raise dask_clusters.ClustersError(f"cannot read the clusters from the gateway database {path}: {exc}") from None
@@ -249,9 +242,27 @@ def clusters_from_gateway_db(path, now=None) -> list[dict]:
             None,
             now,
         )
-        record.update(resources(int(workers), settings.get("worker_cores"), settings.get("worker_memory")))
+        record["worker_size"] = (settings.get("worker_cores"), settings.get("worker_memory"))
+        record.update(resources(int(workers), *record["worker_size"]))
         records.append(record)
     return sorted(records, key=lambda r: (r["user"], r["name"]))
+
+
+def connected_workers(records, gateway) -> list[dict]:
+    """The workers connected to each running cluster's scheduler (``GatewayClusters.worker_count``, its
+    dashboard's counts.json through the gateway's proxy), where it answers.
+
+    The gateway's database knows a worker as running only from the
+    scheduler's next heartbeat; the scheduler knows at once.
+    """
+    for record in records:
+        if record["status"] != "RUNNING":
+            continue
+        count = gateway.worker_count(record["name"])
+        if count is not None:
+            record["workers"] = count
+            record.update(resources(count, *record["worker_size"]))
+    return records
 
 
 def resources(workers, cores_each, memory_each) -> dict:
@@ -359,6 +370,9 @@ def gather(params: dict, hub=None, supervisor_states=None, now=None) -> dict:
     try:
         if params["target"] == "local":
             clusters = clusters_from_gateway_db(params["gateway_db"], now=now) if params.get("gateway_db") else []
+            if hub is not None and any(s["name"] == "gateway" and s["up"] for s in services):
+                gateway = GatewayClusters(hub, params["gateway_url"], timeout=http.timeout)
+                clusters = connected_workers(clusters, gateway)
         else:
             clusters = k8s.clusters(params.get("daskclusters") or [], params.get("pods") or [], now=now)
     except dask_clusters.ClustersError as exc:
@@ -378,66 +392,3 @@ def gather(params: dict, hub=None, supervisor_states=None, now=None) -> dict:
     result["problems"] = problems
     result["lines"] = table(result, params["target"])
     return result
-
-
-def stale_problem(what, entry) -> str:
-    limit = age_text(entry["limit_seconds"])
-    if not entry["found"]:
-        return f"no {what} on record (the limit is {limit})"
-    if entry["ok"] is False:
-        return f"the last {what} failed ({age_text(entry['age_seconds'])} ago)"
-    return f"the last {what} was {age_text(entry['age_seconds'])} ago, more than {limit}"
-
-
-def _last_line(label, entry) -> str:
-    if not entry["found"]:
-        return f"{label}: never"
-    result = {True: "ok", False: "FAILED"}.get(entry["ok"], "?")
-    stale = "  STALE" if entry["stale"] else ""
-    detail = f"  {entry['detail']}" if entry.get("detail") else ""
-    return f"{label}: {result}, {age_text(entry['age_seconds'])} ago ({entry['time']}){detail}{stale}"
-
-
-def table(result: dict, target: str) -> list[str]:
-    """The compact table for humans (no tokens)."""
-    lines = [f"status of the {target} target at {result['now']}"]
-    lines += [f"  {s['name']:<28} {'up' if s['up'] else 'DOWN':<5} {s['detail']}" for s in result["services"]]
-    versions = result["versions"]
-    lines.append("versions: " + ", ".join(f"{name} {versions[name]}" for name in sorted(versions) if versions[name]))
-    hub = result.get("hub")
-    if hub is None:
-        lines.append("users: unknown (the hub did not answer)")
-    else:
-        servers = hub["servers"]
-        shown = ", ".join(s["server"] + ("" if s["ready"] else f" ({s['pending']})") for s in servers)
-        running = f"{len(servers)} running" + (f": {shown}" if shown else "")
-        if not hub["servers_visible"]:
-            running = "not visible to this token (it lacks read:servers)"
-        lines.append(f"users: {hub['users']} ({hub['admins']} admins); servers: {running}")
-    if result["users_clusters"]:
-        lines.append("dask clusters:")
-        for user in result["users_clusters"]:
-            lines.append(
-                f"  {user['user']}: {user['clusters']} cluster(s), {user['workers']} worker(s), "
-                f"{user['cores']:g} cores, {gib(user['memory_bytes'])}"
-            )
-        for cluster in result["clusters"]:
-            cores = "?" if cluster.get("cores") is None else f"{cluster['cores']:g}"
-            memory = "?" if cluster.get("memory_bytes") is None else gib(cluster["memory_bytes"])
-            lines.append(
-                f"    {cluster['name']}  user={cluster['user']}  status={cluster['status']}  "
-                f"age={age_text(cluster['age_seconds'])}  workers={cluster['workers']}  cores={cores}  memory={memory}"
-            )
-    else:
-        lines.append("dask clusters: none")
-    lines.append(_last_line("last user sync", result["user_sync"]))
-    lines.append(_last_line("last backup", result["backup"]))
-    cert = result.get("certificate")
-    if cert is None:
-        lines.append("certificate: none (the hub is served over plain http)")
-    elif cert["expires"]:
-        lines.append(f"certificate of {cert['host']}: expires {cert['expires']} ({cert['days_left']} days)")
-    else:
-        lines.append(f"certificate of {cert['host']}: unknown ({cert['error']})")
-    lines += [f"PROBLEM: {problem}" for problem in result["problems"]]
-    return lines

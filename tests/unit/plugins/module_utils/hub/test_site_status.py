@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status_kubernetes as k8s
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status_report
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,7 +32,7 @@ GIB = 2**30
 
 @pytest.fixture
 def gateway_db(tmp_path):
-    """alice: a running cluster with two running workers and one closing; bob: a pending one; carol: stopped."""
+    """alice: a running cluster with a running, a starting and a closing worker; bob: pending; carol: stopped."""
     path = tmp_path / "dask_gateway.sqlite"
     engine = sa.create_engine(f"sqlite:///{path}")
     db_base.metadata.create_all(engine)
@@ -50,7 +51,7 @@ def gateway_db(tmp_path):
                     api_address="", tls_credentials=b"", start_time=int((NOW - 600) * 1000), stop_time=None,
                 )
             )
-        for name, job in (("w1", db_base.JobStatus.RUNNING), ("w2", db_base.JobStatus.RUNNING),
+        for name, job in (("w1", db_base.JobStatus.RUNNING), ("w2", db_base.JobStatus.SUBMITTED),
                           ("w3", db_base.JobStatus.CLOSING)):
             connection.execute(
                 db_base.workers.insert().values(
@@ -83,14 +84,14 @@ def test_last_runs_their_age_and_staleness(tmp_path):
     _write(tmp_path / status.USER_SYNC_STATE, {"time": stamp, "ok": True, "summary": "3 users before"})
     entry = status.last_run(tmp_path / status.USER_SYNC_STATE, status.limit("1h", "max"), NOW)
     assert (entry["found"], entry["ok"], entry["age_seconds"], entry["stale"]) == (True, True, 7200, True)
-    assert status.stale_problem("user sync", entry) == "the last user sync was 2h0m ago, more than 1h0m"
+    assert status_report.stale_problem("user sync", entry) == "the last user sync was 2h0m ago, more than 1h0m"
     assert not status.last_run(tmp_path / status.USER_SYNC_STATE, status.limit("3h", "max"), NOW)["stale"]
     never = status.last_run(tmp_path / status.BACKUP_STATE, None, NOW)
     assert (never["found"], never["stale"]) == (False, False)
     assert status.last_run(tmp_path / status.BACKUP_STATE, 60, NOW)["stale"]
     _write(tmp_path / status.BACKUP_STATE, {"time": stamp, "ok": False, "path": "/b"})
     failed = status.last_run(tmp_path / status.BACKUP_STATE, 86400, NOW)
-    assert failed["stale"] and status.stale_problem("backup", failed) == "the last backup failed (2h0m ago)"
+    assert failed["stale"] and status_report.stale_problem("backup", failed) == "the last backup failed (2h0m ago)"
     with pytest.raises(ValueError, match="max_backup_age: not a duration"):
         status.limit("soon", "max_backup_age")
 
