@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.daskhub.deploy.plugins.filter import local_stack as filters
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import cull as cull_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
@@ -103,7 +104,9 @@ def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model
     assert config["JupyterHub"]["hub_bind_url"] == "http://127.0.0.1:8081"
     assert config["JupyterHub"]["db_url"] == "sqlite:////opt/daskhub/state/jupyterhub.sqlite"
     assert config["JupyterHub"]["upgrade_db"] is True
-    assert config["JupyterHub"]["load_roles"] == hub_model.hub_roles(model, GATEWAY_VERSION)
+    # The shared roles, then the culler's, which only the local target defines (the chart has its own).
+    shared_roles = hub_model.hub_roles(model, GATEWAY_VERSION)
+    assert config["JupyterHub"]["load_roles"] == [*shared_roles, cull_model.local_role(model)]
     assert config["ConfigurableHTTPProxy"]["command"] == [
         "/opt/daskhub/proxy/node_modules/.bin/configurable-http-proxy"
     ]
@@ -126,7 +129,7 @@ def test_gateway_is_a_hub_service_at_its_proxy(model):
     services = {s["name"]: s for s in local_documents.hub_document(model, settings())["services"]}
     assert services["dask-gateway"] == {"name": "dask-gateway", "display": False, "url": "http://127.0.0.1:8002"}
     # The shipped local inventory has a verify user, so the verify service too.
-    assert set(services) == {"dask-gateway", "user-sync", "daskhub-verify"}
+    assert set(services) == {"dask-gateway", "user-sync", "daskhub-verify", cull_model.CULLER_SERVICE}
     assert all("api_token" not in service for service in services.values())
 
 
