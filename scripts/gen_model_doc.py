@@ -57,6 +57,7 @@ SECTIONS = [
         ),
     ),
     ("Hub and proxy", ("daskhub_hub_", "daskhub_proxy", "daskhub_https", "daskhub_verify")),
+    ("Idle culling of notebook servers", ("daskhub_cull",)),
     ("Singleuser environment", ("daskhub_singleuser",)),
     ("Dask Gateway", ("daskhub_gateway",)),
     ("Escape hatch", ("daskhub_extra_values",)),

@@ -20,6 +20,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import cull as cull_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.hub import (
     AUTHENTICATORS,
     RESERVED_SERVICES,
@@ -283,6 +284,10 @@ def _validate_services(model, errors):
             errors.append(f"{where}: {name!r} is not a valid service name (lowercase letters, digits, -)")
 
 
+def _validate_cull(model, errors):
+    cull_model.validate(model, errors, variable_of)
+
+
 # --- All together ----------------------------------------------------------------
 
 
@@ -327,6 +332,7 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
         _validate_singleuser,
         _validate_gateway,
         _validate_services,
+        _validate_cull,
     )
     for rule in rules:
         try:

@@ -146,8 +146,15 @@ def test_parse_quantity(quantity, value):
 def test_secret_names_follow_the_model():
     assert model_secrets.secret_names(build_model()) == [
         "proxy_secret_token", "cookie_secret", "dummy_password", "dask_gateway_api_token", "user_sync_api_token",
-        "service_daskhub_verify_api_token",
+        "service_daskhub_verify_api_token", "service_jupyterhub_idle_culler_api_token",
     ]
+    # On Kubernetes the chart's culler has the hub's own token; without culling, no culler.
+    assert "service_jupyterhub_idle_culler_api_token" not in model_secrets.secret_names(
+        build_model(daskhub_target="kubernetes")
+    )
+    assert "service_jupyterhub_idle_culler_api_token" not in model_secrets.secret_names(
+        build_model(daskhub_cull_enabled=False)
+    )
     names = model_secrets.secret_names(build_model(**OAUTH, daskhub_hub_extra_services={"grafana-bridge": {}}))
     assert "dummy_password" not in names
     assert "oauth_client_secret" in names
@@ -183,6 +190,7 @@ def test_services_roles_and_tokens():
         "dask-gateway": "value-dask_gateway_api_token",
         "user-sync": "value-user_sync_api_token",
         "daskhub-verify": "value-service_daskhub_verify_api_token",
+        "jupyterhub-idle-culler": "value-service_jupyterhub_idle_culler_api_token",
         "monitor": "value-service_monitor_api_token",
     }
     new_roles = {role["name"]: role for role in hub_model.hub_roles(model, GATEWAY_VERSION)}
