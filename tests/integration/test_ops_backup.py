@@ -22,7 +22,16 @@ def stack(local_stack):
 
 def test_backups_record_the_hub_users_accounts_and_keep_the_newest(stack, tmp_path):
     backups = tmp_path / "backups"
-    args = ("-e", f"daskhub_backup_dir={backups}", "-e", "daskhub_backup_keep=1")
+    # The shared stack's own last-backup.json stays untouched (test_ops_status reads "never").
+    status_file = tmp_path / "last-backup.json"
+    args = (
+        "-e",
+        f"daskhub_backup_dir={backups}",
+        "-e",
+        "daskhub_backup_keep=1",
+        "-e",
+        f"daskhub_operations_backup_status_file={status_file}",
+    )
     check = stack.playbook("playbooks/backup.yml", "--check", *args)
     assert "Would back up to" in check.stdout
     assert not any(backups.glob("*/manifest.json")), "check mode wrote a backup"
@@ -39,5 +48,5 @@ def test_backups_record_the_hub_users_accounts_and_keep_the_newest(stack, tmp_pa
         assert account["uid"] == pwd.getpwnam(account["name"]).pw_uid
     assert "alice" in {account["name"] for account in manifest["accounts"]}
     assert any("home directories" in note for note in manifest["notes"])
-    last = json.loads((stack.state_dir / "backups/last-backup.json").read_text())
+    last = json.loads(status_file.read_text())
     assert (last["ok"], last["path"]) == (True, str(first))

@@ -12,6 +12,7 @@ verify.yml; the purge it needs is the one these tests make anyway.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import stat
 
@@ -128,7 +129,8 @@ def test_restore_refuses_bad_input_before_anything_changes(stack):
 
 
 def test_restore_onto_a_fresh_prefix(stack):
-    """The drill: restore.yml onto a new prefix; alice's password and token work again, verify.yml passes."""
+    """The drill: restore.yml onto a new prefix; alice's password and token work again, verify.yml passes, status.yml
+    shows the restored users."""
     if "backup" not in DRILL:
         pytest.skip("no backup was taken (test_backup_while_the_stack_runs failed)")
     settings_file = stack.inventory / "group_vars/daskhub/zz-test.yml"
@@ -151,5 +153,5 @@ def test_restore_onto_a_fresh_prefix(stack):
     assert status == 200
     assert {"alice", "dave", "carol"} <= {user["name"] for user in users}
     stack.playbook("playbooks/verify.yml")
-    # TODO(status.yml, issue 21 item 4): once playbooks/status.yml exists, check here that it
-    # shows the restored users (alice, carol, dave) and the last backup's result.
+    out = re.sub(r"\n\s+(?![-\s])", " ", stack.playbook("playbooks/status.yml").stdout)  # unwrap the YAML callback
+    assert re.search(rf"users: {len(users)} \(", out), out[-3000:]
