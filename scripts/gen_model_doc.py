@@ -57,6 +57,7 @@ SECTIONS = [
     ("Hub and proxy", ("daskhub_hub_", "daskhub_proxy", "daskhub_https", "daskhub_verify")),
     ("Singleuser environment", ("daskhub_singleuser",)),
     ("Dask Gateway", ("daskhub_gateway",)),
+    ("Monitoring", ("daskhub_monitoring",)),
     ("Escape hatch", ("daskhub_extra_values",)),
 ]
 

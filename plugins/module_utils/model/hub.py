@@ -9,6 +9,7 @@ The rules a model must follow are checked in validation/model.py.
 
 from __future__ import annotations
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import (
     GATEWAY_SERVICE,
     gateway_access_scope,
@@ -28,7 +29,13 @@ VERIFY_SERVICE = "daskhub-verify"
 # its own, never an admin, so a token it mints is no more than one ordinary
 # user's, and no real user's files or servers are touched.
 DEFAULT_VERIFY_USER = "daskhub-verify-user"
-RESERVED_SERVICES = (GATEWAY_SERVICE, USER_SYNC_SERVICE, VERIFY_SERVICE)
+RESERVED_SERVICES = (
+    GATEWAY_SERVICE,
+    USER_SYNC_SERVICE,
+    VERIFY_SERVICE,
+    monitoring.PROMETHEUS_SERVICE,
+    monitoring.EXPORTER_SERVICE,
+)
 
 
 def _names(value) -> list[str]:
@@ -115,8 +122,12 @@ def manages_admins(model: dict) -> bool:
     return bool(value)
 
 
-def hub_services(model: dict, gateway_url: str | None) -> dict:
-    """Hub services (name -> settings), without their tokens."""
+def hub_services(model: dict, gateway_url: str | None, exporter: tuple | None = None) -> dict:
+    """Hub services (name -> settings), without their tokens.
+
+    ``exporter``: (command, settings) of the gateway exporter as the target
+    runs it (model/monitoring.py); its services exist only with monitoring on.
+    """
     services = {
         GATEWAY_SERVICE: {"display": False},
         # Only a hub admin may grant or revoke admin; user-sync gets that
@@ -130,6 +141,8 @@ def hub_services(model: dict, gateway_url: str | None) -> dict:
     for name, extra in sorted((model.get("hub_extra_services") or {}).items()):
         settings = {key: value for key, value in (extra or {}).items() if key in ("url", "display", "admin")}
         services[name] = settings
+    command, settings = exporter or (None, None)
+    services.update(monitoring.hub_services(model, command, settings))
     return services
 
 
@@ -188,6 +201,7 @@ def hub_roles(model: dict, gateway_version: str) -> list[dict]:
         scopes = list((extra or {}).get("scopes") or [])
         if scopes:
             roles.append({"name": f"service-{name}", "scopes": scopes, "services": [name]})
+    roles.extend(monitoring.hub_roles(model))
     return roles
 
 
