@@ -136,6 +136,11 @@ def program_commands(settings: dict, ports: dict) -> dict:
     }
 
 
+def _yaml(data) -> str:
+    # Through JSON: Ansible's tagged strings become plain ones, which safe_dump represents.
+    return yaml.safe_dump(json.loads(json.dumps(data)), sort_keys=False)
+
+
 def _library_files(library: str, module_utils_dir: str | None) -> list[dict]:
     source = module_utils_dir or MODULE_UTILS_DIR
     entries = []
@@ -170,15 +175,15 @@ def monitoring_files(model: dict, settings: dict, ports: dict, alertmanager_extr
             "restarts": ["jupyterhub"],
         },
         *_library_files(m["library"], settings.get("module_utils_dir")),
-        {"path": m["rules"], "content": yaml.safe_dump(rules, sort_keys=False), "restarts": ["prometheus"]},
+        {"path": m["rules"], "content": _yaml(rules), "restarts": ["prometheus"]},
         {
             "path": m["prometheus_yml"],
-            "content": yaml.safe_dump(prometheus_config(model, settings, ports), sort_keys=False),
+            "content": _yaml(prometheus_config(model, settings, ports)),
             "restarts": ["prometheus"],
         },
         {
             "path": m["alertmanager_yml"],
-            "content": yaml.safe_dump(alertmanager_config(alertmanager_extra), sort_keys=False),
+            "content": _yaml(alertmanager_config(alertmanager_extra)),
             "restarts": ["alertmanager"],
         },
     ]
