@@ -34,7 +34,7 @@ MONITORING = {
 
 
 def _get(url, timeout=10):
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310  the test's own loopback URL
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.loads(response.read())
 
 
@@ -73,8 +73,10 @@ def monitored(local_stack):
     print(f"converge with monitoring on: {time.monotonic() - started:.1f}s")
     prometheus = Prometheus(local_stack.ports["daskhub_local_prometheus_port"])
     prometheus.wait(
-        lambda: prometheus.value('min(up{job=~"jupyterhub|jupyterhub-proxy|daskhub-gateway-exporter"})') == 1
-        and prometheus.value("daskhub_gateway_up") == 1,
+        lambda: (
+            prometheus.value('min(up{job=~"jupyterhub|jupyterhub-proxy|daskhub-gateway-exporter"})') == 1
+            and prometheus.value("daskhub_gateway_up") == 1
+        ),
         "the hub, the proxy and the exporter scraped",
     )
     return local_stack, prometheus
@@ -82,7 +84,7 @@ def monitored(local_stack):
 
 @pytest.fixture(scope="module")
 def alices_cluster(monitored):
-    stack, prometheus = monitored
+    stack, _ = monitored
     browser = Browser(stack.hub_url)
     browser.login(USER, stack.secrets()["dummy_password"])
     browser.start_server(USER)
@@ -126,8 +128,10 @@ def test_a_second_converge_with_monitoring_changes_nothing(monitored):
 def test_alices_clusters_and_workers_are_in_prometheus(monitored, alices_cluster):
     _, prometheus = monitored
     prometheus.wait(
-        lambda: prometheus.value(f'daskhub_gateway_clusters{{user="{USER}"}}') == 1
-        and prometheus.value(f'daskhub_gateway_workers{{user="{USER}"}}') == 2,
+        lambda: (
+            prometheus.value(f'daskhub_gateway_clusters{{user="{USER}"}}') == 1
+            and prometheus.value(f'daskhub_gateway_workers{{user="{USER}"}}') == 2
+        ),
         "alice's cluster and its two workers",
     )
     assert prometheus.value(f'daskhub_gateway_worker_cores{{user="{USER}"}}') == 2
