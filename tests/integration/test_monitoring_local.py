@@ -9,6 +9,8 @@ kernel of her own server, logged in through the hub's form.
 
 from __future__ import annotations
 
+import csv
+import datetime
 import json
 import time
 import urllib.parse
@@ -155,6 +157,18 @@ def test_every_dashboard_panel_returns_data(monitored, alices_cluster):
                 if not prometheus.wait(lambda t=target: prometheus.query(t["expr"]), target["expr"], timeout=30):
                     empty.append(f"{path.name}: {panel['title']}")
     assert not empty
+
+
+def test_the_usage_report_counts_alices_dask_core_hours(monitored, alices_cluster, tmp_path):
+    stack, prometheus = monitored
+    prometheus.wait(lambda: prometheus.value(f'daskhub:user_dask_cores{{user="{USER}"}}') == 2, "alice's cores")
+    today = datetime.datetime.now(tz=datetime.UTC).date()
+    period = ["-e", f"start={today}", "-e", f"end={today + datetime.timedelta(days=1)}", "-e", f"output_dir={tmp_path}"]
+    stack.playbook("playbooks/usage-report.yml", *period)
+    rows = list(csv.DictReader((tmp_path / f"usage-{today}_{today + datetime.timedelta(days=1)}-users.csv").open()))
+    alice = next(row for row in rows if row["user"] == USER)
+    assert float(alice["dask_core_hours"]) > 0
+    assert float(alice["dask_memory_gib_hours"]) > 0
 
 
 def test_stopping_the_gateway_fires_its_alert(monitored):
