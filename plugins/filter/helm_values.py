@@ -10,6 +10,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes i
     external_gateway as external_access,
 )
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import merge as helm_merge
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import monitoring as k8s_monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import network_policies, umbrella
 
 
@@ -142,4 +143,5 @@ class FilterModule:
             "external_gateway": external_gateway,
             "umbrella_move": umbrella_move,
             "network_policy_selector": network_policy_selector,
+            "monitoring_token_secret": k8s_monitoring.token_secret,
         }
