@@ -20,7 +20,7 @@ import pytest
 import yaml
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import KernelError
 from support.browser import Browser
-from support.playbooks import ROOT
+from support.playbooks import ROOT, recap
 from support.stacks import LOCAL_STACK
 
 pytestmark = [pytest.mark.stack, LOCAL_STACK]
@@ -124,7 +124,7 @@ def test_the_hub_token_is_a_0600_file_and_not_in_prometheus_config(monitored):
 def test_a_second_converge_with_monitoring_changes_nothing(monitored):
     stack, _ = monitored
     output = stack.deploy().stdout
-    assert "changed=0" in output, output[-3000:]
+    assert recap(output)["changed"] == 0, output[-3000:]
 
 
 def test_alices_clusters_and_workers_are_in_prometheus(monitored, alices_cluster):

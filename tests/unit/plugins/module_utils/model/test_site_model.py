@@ -84,14 +84,21 @@ def test_defaults_are_valid():
             "profiles[0].mem: guarantee 2T",
         ),
         (
-            {"daskhub_singleuser_extra_volumes": [{"name": "cvmfs", "host_path": "/x", "mount_path": "/cvmfs",
-                                                   "mount_propagation": "Sideways"}]},
+            {
+                "daskhub_singleuser_extra_volumes": [
+                    {"name": "cvmfs", "host_path": "/x", "mount_path": "/cvmfs", "mount_propagation": "Sideways"}
+                ]
+            },
             "mount_propagation: must be",
         ),
         (
             {
                 "daskhub_gateway_worker_gpus": {
-                    "enabled": True, "default": 2, "min": 0, "max": 1, "resource": "nvidia.com/gpu",
+                    "enabled": True,
+                    "default": 2,
+                    "min": 0,
+                    "max": 1,
+                    "resource": "nvidia.com/gpu",
                 }
             },
             "daskhub_gateway_worker_gpus: needs min <= default <= max",
@@ -145,7 +152,11 @@ def test_parse_quantity(quantity, value):
 
 def test_secret_names_follow_the_model():
     assert model_secrets.secret_names(build_model()) == [
-        "proxy_secret_token", "cookie_secret", "dummy_password", "dask_gateway_api_token", "user_sync_api_token",
+        "proxy_secret_token",
+        "cookie_secret",
+        "dummy_password",
+        "dask_gateway_api_token",
+        "user_sync_api_token",
         "service_daskhub_verify_api_token",
     ]
     names = model_secrets.secret_names(build_model(**OAUTH, daskhub_hub_extra_services={"grafana-bridge": {}}))
@@ -201,7 +212,8 @@ def test_user_sync_is_no_admin_without_managed_admins():
 
 def test_cluster_config():
     model = build_model(
-        daskhub_gateway_cluster_max_memory="256G", daskhub_gateway_cluster_max_workers=20,
+        daskhub_gateway_cluster_max_memory="256G",
+        daskhub_gateway_cluster_max_workers=20,
         daskhub_gateway_scheduler_memory={"request": "32G", "limit": "100G"},
     )
     config = gateway_model.gateway_cluster_config(model)
