@@ -121,10 +121,13 @@ def test_the_hub_token_is_a_0600_file_and_not_in_prometheus_config(monitored):
     assert token not in (stack.prefix / "etc/monitoring/prometheus.yml").read_text()
 
 
-def test_a_second_converge_with_monitoring_changes_nothing(monitored):
+def test_a_second_converge_with_monitoring_changes_nothing_and_shows_no_secret_at_vvv(monitored):
     stack, _ = monitored
-    output = stack.deploy().stdout
+    output = stack.deploy("-vvv").stdout
     assert recap(output)["changed"] == 0, output[-3000:]
+    for name, value in stack.secrets().items():
+        if isinstance(value, str) and len(value) >= 16:
+            assert value not in output, f"{name} leaked into the -vvv output"
 
 
 def test_alices_clusters_and_workers_are_in_prometheus(monitored, alices_cluster):
