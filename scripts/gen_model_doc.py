@@ -55,6 +55,7 @@ SECTIONS = [
         ),
     ),
     ("Hub and proxy", ("daskhub_hub_", "daskhub_proxy", "daskhub_https", "daskhub_verify")),
+    ("Idle culling of notebook servers", ("daskhub_cull",)),
     ("Singleuser environment", ("daskhub_singleuser",)),
     ("Dask Gateway", ("daskhub_gateway",)),
     ("Monitoring", ("daskhub_monitoring",)),

@@ -44,33 +44,36 @@ step yamllint yamllint --strict .
 step ruff ruff check .
 
 # The static checks and the kind scenario (which skips itself without
-# Docker) run beside the Molecule default scenario: each keeps about one
-# core busy, and none touches what the other deploys. Their output goes to
-# their logs and is shown after; pytest comes after both, because Molecule
-# makes the same hub users' system accounts as the tests' shared stack.
-beside_molecule() {
+# Docker) run beside pytest: each keeps at most one core busy, and none
+# touches what the tests deploy. Their output goes to their logs and is
+# shown after. Molecule's default scenario runs inside pytest: it is the
+# shared stack's deploy (tests/support/stacks.py), so the site it converges
+# and verifies is the one the stack's tests then use.
+beside_pytest() {
   step ansible-lint ansible-lint --profile production &&
     step syntax-check syntax_check &&
     step ansible-doc python scripts/check_plugin_docs.py &&
     # Skips itself without Docker, kind and the internet; the summary names why.
-    step molecule-kind molecule test -s kind &&
-    # The chart boot's Python environments (tests/support/chart_envs.py),
-    # built while Molecule still runs, not inside pytest: a fresh machine has
-    # none; on a machine that has them this takes a second.
-    step chart-envs python tests/support/chart_envs.py
+    step molecule-kind molecule test -s kind
 }
-beside_molecule >"$results/beside-molecule.out" 2>&1 &
+
+# The chart boot's Python environments (tests/support/chart_envs.py), built
+# before pytest, not inside it: a fresh machine has none; on a machine that
+# has them this takes a second.
+step chart-envs python tests/support/chart_envs.py
+
+beside_pytest >"$results/beside-pytest.out" 2>&1 &
 beside=$!
-molecule_status=0
-step molecule-default molecule test -s default || molecule_status=$?
+# One worker per core and one more: the stacks' tests spend much of their
+# time waiting on servers and kernels. The tests of one shared stack go to
+# one worker (xdist_group, tests/support/stacks.py), so each stack is
+# deployed once.
+pytest_status=0
+step pytest pytest -n "$(($(nproc) + 1))" --dist loadgroup --junitxml="$results/pytest.xml" || pytest_status=$?
 beside_status=0
 wait "$beside" || beside_status=$?
-cat "$results/beside-molecule.out"
-[ "$molecule_status" -eq 0 ] && [ "$beside_status" -eq 0 ] || exit 1
-
-# One worker per core; the tests of one shared stack go to one worker
-# (xdist_group, tests/support/stacks.py), so each stack is deployed once.
-step pytest pytest -n auto --dist loadgroup --junitxml="$results/pytest.xml"
+cat "$results/beside-pytest.out"
+[ "$pytest_status" -eq 0 ] && [ "$beside_status" -eq 0 ] || exit 1
 
 trap - EXIT
 python scripts/test_summary.py "$results"

@@ -22,52 +22,13 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-HOLDER = r"""
-import fcntl, json, os, signal, socket, sys, time
-path, timeout, watch_pid, label = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-owner_path = path + ".owner.txt"
-signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
-signal.signal(signal.SIGHUP, signal.SIG_IGN)
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-start = time.monotonic()
-while True:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        break
-    except BlockingIOError:
-        if time.monotonic() - start >= timeout or not alive(watch_pid):
-            try:
-                with open(owner_path) as fh:
-                    owner = json.load(fh)
-            except (OSError, ValueError):
-                owner = {}
-            print(json.dumps({"ok": False, "owner": owner, "waited": time.monotonic() - start}), flush=True)
-            os._exit(1)
-        time.sleep(0.2)
-owner = {"pid": os.getpid(), "watch_pid": watch_pid, "host": socket.gethostname(), "label": label,
-         "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-tmp = owner_path + ".tmp"
-with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
-    json.dump(owner, fh)
-os.replace(tmp, owner_path)
-print(json.dumps({"ok": True, "owner": owner, "waited": time.monotonic() - start}), flush=True)
-sys.stdout.close()
-os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-while alive(watch_pid):
-    time.sleep(0.5)
-"""
+# The process that holds the lock: a real file, run by this interpreter.
+HOLDER = Path(__file__).resolve().parents[1] / "files" / "run_lock_holder.py"
 
 
 def _read_owner(path):
@@ -127,7 +88,7 @@ class ActionModule(ActionBase):
 
         os.makedirs(os.path.dirname(path), exist_ok=True)
         proc = subprocess.Popen(
-            [sys.executable, "-c", HOLDER, path, str(args["timeout"]), str(run_pid), args["label"]],
+            [sys.executable, str(HOLDER), path, str(args["timeout"]), str(run_pid), args["label"]],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

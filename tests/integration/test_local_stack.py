@@ -114,6 +114,17 @@ def test_clashing_ports_are_named(scratch):
 
 @pytest.mark.stack
 @LOCAL_STACK
+def test_the_shared_stack_is_molecules_default_scenario_converged_idempotent_and_verified(local_stack):
+    """The stack's deploy is ``molecule test -s default``: every step ran, the second converge changed nothing."""
+    output = local_stack.deploy_output
+    for step in ("converge", "idempotence", "verify"):
+        assert f"default > {step}: Executed: Successful" in output, f"Molecule's {step} step did not succeed"
+    assert "[default > destroy] Skipping, '--destroy=never' requested." in output.split("[default > verify]")[-1]
+    assert local_stack.healthy()
+
+
+@pytest.mark.stack
+@LOCAL_STACK
 def test_secret_files_and_private_directories_are_private(local_stack):
     for relative, mode in [
         ("etc/hub-secrets.json", 0o600),

@@ -1,4 +1,4 @@
-"""The secrets store's tests' helpers (tests/unit/plugins/module_utils/state/test_secrets_store*.py): a store path, its modes, a vault."""
+"""Helpers of the secrets store's tests (tests/unit/plugins/module_utils/state/): a store path, its modes, a vault."""
 
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ import yaml
 
 from support import hub_api
 from support.browser import Browser
-from support.playbooks import ROOT, run_playbook
+from support.playbooks import ROOT, VENV_BIN, ansible_env, run_playbook
 from support.versions import local_versions
 
 HARNESS_PORTS = range(20000, 28000)
@@ -198,6 +198,7 @@ class LocalStack:
         self.python = self.prefix / "venv/bin/python"
         self.deployed = False
         self.deploy_output = ""
+        self.molecule_returncode = None
 
     # -- running playbooks ------------------------------------------------
     def playbook(self, name: str, *args: str, check: bool = True, timeout: float = 1800):
@@ -372,12 +373,71 @@ class Upgrade:
     output: str
 
 
+MOLECULE_SCENARIO = ROOT / "molecule" / "default"
+# The scenario's own settings beside the default site's linked inventory.
+MOLECULE_SETTINGS = MOLECULE_SCENARIO / "inventory" / "group_vars" / "daskhub" / "zz-molecule.yml"
+MOLECULE_LOG = ROOT / "build" / "test-results" / "molecule-default.log"
+
+
+def molecule_default_stack() -> LocalStack:
+    """Molecule's default scenario, run to its verify and kept deployed, as a :class:`LocalStack`.
+
+    ``molecule test -s default --destroy never``: site.yml of the default
+    inventory, a second converge that must change nothing, then its verify
+    (playbooks/verify.yml, file modes, no secret in any log). The scenario
+    deploys the same site the shared stack's tests need, so the session
+    deploys it once: the stack is that scenario's, with its prefix, ports and
+    state dir (MOLECULE_SETTINGS), and its purge is the scenario's destroy.
+    Molecule's whole output goes to MOLECULE_LOG.
+    """
+    settings = yaml.safe_load(MOLECULE_SETTINGS.read_text())
+    state_dir = MOLECULE_SCENARIO / "state"
+    stack = LocalStack(
+        "local-stack",
+        SLOTS["local_stack"],
+        ports={name: settings[name] for name in PORT_NAMES},
+        daskhub_local_prefix=settings["daskhub_local_prefix"],
+        daskhub_local_instance=settings["daskhub_local_instance"],
+        daskhub_state_dir=str(state_dir),
+    )
+    stack.prefix = Path(settings["daskhub_local_prefix"])
+    stack.state_dir = state_dir
+    stack.python = stack.prefix / "venv/bin/python"
+    molecule = [str(VENV_BIN / "molecule")]
+    if stack.prefix.exists() or state_dir.exists():
+        # Left by a run that was killed: --destroy never skips the first destroy too.
+        subprocess.run(
+            [*molecule, "destroy", "-s", "default"], cwd=ROOT, env=ansible_env(), capture_output=True, check=False
+        )
+    busy = stack.listening_ports()
+    assert not busy, f"ports of Molecule's default scenario are taken: {', '.join(busy)}"
+    proc = subprocess.run(
+        [*molecule, "test", "-s", "default", "--destroy", "never"],
+        cwd=ROOT,
+        env=ansible_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    MOLECULE_LOG.parent.mkdir(parents=True, exist_ok=True)
+    MOLECULE_LOG.write_text(proc.stdout)
+    stack.deployed = True
+    stack.deploy_output = proc.stdout
+    stack.molecule_returncode = proc.returncode
+    return stack
+
+
 @pytest.fixture(scope="session")
 def local_stack():
-    """The session's shared stack of the default inventory (see the module docstring)."""
-    stack = LocalStack("local-stack", SLOTS["local_stack"])
+    """The session's shared stack: Molecule's default scenario (see molecule_default_stack)."""
+    stack = molecule_default_stack()
     try:
-        stack.deploy()
+        assert stack.molecule_returncode == 0, (
+            f"molecule test -s default failed ({stack.molecule_returncode}); "
+            f"{MOLECULE_LOG}:\n{stack.deploy_output[-6000:]}"
+        )
         yield stack
     finally:
         stack.purge()

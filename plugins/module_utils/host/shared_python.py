@@ -17,6 +17,7 @@ nothing.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import pwd
@@ -24,7 +25,7 @@ import shutil
 import subprocess
 import tempfile
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import elf_runpath
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import elf_runpath, python_probe
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import probes as host_probes
 
 STAMP = ".daskhub-shared-python.json"
@@ -32,34 +33,6 @@ STAMP_FORMAT = 1
 # Parts of the standard library nothing here runs: tests and the Tk GUI.
 SKIPPED_STDLIB = frozenset({"site-packages", "test", "idlelib", "tkinter", "turtledemo"})
 NEW_LIBDIR = "$ORIGIN/../lib"
-# What the stack needs of an interpreter (pip's TLS, the hub's database,
-# distributed's ctypes, venv), then what ``provide`` needs to know about it.
-PROBE = """
-import ssl, sqlite3, ctypes, venv
-import json, os, platform, sys, sysconfig
-var = sysconfig.get_config_var
-# The installation's paths, also when run from a venv (whose own prefix is the venv).
-paths = sysconfig.get_paths(vars={
-    "base": sys.base_prefix, "installed_base": sys.base_prefix,
-    "platbase": sys.base_exec_prefix, "installed_platbase": sys.base_exec_prefix,
-})
-print(json.dumps({
-    "version": platform.python_version(),
-    "short": "%d.%d" % sys.version_info[:2],
-    "prefix": sys.prefix,
-    "base_prefix": sys.base_prefix,
-    "base_executable": os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable),
-    "libdir": var("LIBDIR") or "",
-    "instsoname": var("INSTSONAME") or "",
-    "ldlibrary": var("LDLIBRARY") or "",
-    "shared": bool(var("Py_ENABLE_SHARED")),
-    "stdlib": paths["stdlib"],
-    "platstdlib": paths["platstdlib"],
-    "include": paths["include"],
-}))
-"""
-
-
 class SharedPythonError(Exception):
     """A failure to report as the module's message."""
 
@@ -84,7 +57,7 @@ def run_probe(python, account=None):
         switch = {"user": account[0], "group": account[1], "extra_groups": []}
     try:
         result = subprocess.run(
-            [python, "-I", "-c", PROBE],
+            [python, "-I", "-c", inspect.getsource(python_probe)],
             capture_output=True,
             text=True,
             cwd="/",

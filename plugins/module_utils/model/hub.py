@@ -10,6 +10,7 @@ The rules a model must follow are checked in validation/model.py.
 from __future__ import annotations
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import monitoring
+from ansible_collections.daskhub.deploy.plugins.module_utils.model.cull import CULLER_SERVICE
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import (
     GATEWAY_SERVICE,
     gateway_access_scope,
@@ -29,10 +30,12 @@ VERIFY_SERVICE = "daskhub-verify"
 # its own, never an admin, so a token it mints is no more than one ordinary
 # user's, and no real user's files or servers are touched.
 DEFAULT_VERIFY_USER = "daskhub-verify-user"
+# The culler's name is z2jh's, whose chart defines it on Kubernetes.
 RESERVED_SERVICES = (
     GATEWAY_SERVICE,
     USER_SYNC_SERVICE,
     VERIFY_SERVICE,
+    CULLER_SERVICE,
     monitoring.PROMETHEUS_SERVICE,
     monitoring.EXPORTER_SERVICE,
 )

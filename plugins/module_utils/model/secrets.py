@@ -6,6 +6,7 @@ The store itself is state/secrets_store.py; operations.py rotates them.
 from __future__ import annotations
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import monitoring
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import cull as cull_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_SERVICE
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.hub import (
     USER_SYNC_SERVICE,
@@ -26,6 +27,10 @@ def service_token_secrets(model: dict) -> dict:
     if monitoring.enabled(model):
         for name in (monitoring.PROMETHEUS_SERVICE, monitoring.EXPORTER_SERVICE):
             mapping[name] = service_secret_name(name)
+    if model.get("target") == "local" and cull_model.enabled(model):
+        # The local hub hands the store's token to the culler it runs; on
+        # Kubernetes the chart's culler has the hub's own (model/cull.py).
+        mapping[cull_model.CULLER_SERVICE] = service_secret_name(cull_model.CULLER_SERVICE)
     for name in sorted(model.get("hub_extra_services") or {}):
         mapping[name] = service_secret_name(name)
     return mapping

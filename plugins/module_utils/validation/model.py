@@ -20,6 +20,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import cull as cull_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.hub import (
     AUTHENTICATORS,
     RESERVED_SERVICES,
@@ -286,6 +287,8 @@ def _validate_services(model, errors):
 
 def _validate_monitoring(model, errors):
     errors.extend(f"{variable_of(field)}: {message}" for field, message in monitoring_errors(model))
+def _validate_cull(model, errors):
+    cull_model.validate(model, errors, variable_of)
 
 
 # --- All together ----------------------------------------------------------------
@@ -333,6 +336,7 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
         _validate_gateway,
         _validate_services,
         _validate_monitoring,
+        _validate_cull,
     )
     for rule in rules:
         try:

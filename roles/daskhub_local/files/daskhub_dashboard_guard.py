@@ -87,6 +87,11 @@ def _proc_address(field: str) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Add
 def peer_uid(local: tuple, remote: tuple, tables: tuple[str, ...] = TABLES) -> int | None:
     """The uid owning the other end of the TCP connection local <-> remote on this host, or None.
 
+    It reads the same /proc/net/tcp rows as module_utils/host/ports.py
+    (listeners and their owners, for the deploy's port checks), on its own:
+    this file runs inside every scheduler and worker, in the users' venv,
+    where the collection's module_utils are not importable.
+
     ``local`` and ``remote`` are socket addresses as Python gives them
     (getsockname(), accept()'s address): (host, port[, flowinfo, scope]).
     None when no open socket of this host's network namespace is that end.

@@ -111,12 +111,8 @@ def test_missing_venv_module_gives_a_clear_message(tmp_path):
 
 def test_collection_ranges():
     wanted = {"kubernetes.core": ">=6.5.0,<7.0.0", "community.general": "*", "ansible.posix": ">=1.5.0"}
-    assert (
-        check_collections.unmet(
-            wanted, {"kubernetes.core": "6.6.0", "community.general": "13.5.0", "ansible.posix": "2.2.2"}
-        )
-        == []
-    )
+    assert check_collections.unmet(wanted, {"kubernetes.core": "6.6.0", "community.general": "13.5.0",
+                                            "ansible.posix": "2.2.2"}) == []
     problems = check_collections.unmet(wanted, {"kubernetes.core": "6.4.1", "community.general": "1.0.0"})
     assert problems == [
         "kubernetes.core: 6.4.1 is installed, requirements.yml wants >=6.5.0,<7.0.0",
@@ -128,10 +124,7 @@ def test_installed_collections_satisfy_requirements():
     # The real check, against what Ansible loads from this checkout.
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "check_collections.py"), str(ROOT / "requirements.yml")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+        cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "kubernetes.core 6." in result.stdout
@@ -142,10 +135,7 @@ def test_check_names_the_unmet_collection(tmp_path):
     requirements.write_text("collections:\n  - name: kubernetes.core\n    version: '>=99.0.0'\n")
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "check_collections.py"), str(requirements)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+        cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 1
     assert "kubernetes.core: 6." in result.stderr
@@ -156,10 +146,7 @@ def test_check_names_the_unmet_collection(tmp_path):
 def test_install_collections_never_touches_galaxy(mode):
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "install_collections.py"), "--mode", mode],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+        cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0
     assert "bundled" in result.stdout
@@ -168,9 +155,7 @@ def test_install_collections_never_touches_galaxy(mode):
 def test_model_reference_is_current():
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "gen_model_doc.py"), "--check"],
-        capture_output=True,
-        text=True,
-        check=False,
+        capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stderr
 

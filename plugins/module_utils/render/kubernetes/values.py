@@ -26,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import json
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import cull as cull_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import quantities
@@ -194,12 +195,15 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: s
             "profileList": [_profile(p) for p in singleuser.get("profiles") or []] or None,
             "networkPolicy": dict(network_policy, **additions["singleuser"]),
         },
+        "cull": cull_model.chart_values(model),
     }
     return _prune(deep_merge(values, k8s_monitoring.hub_values(model, files_dir)))
 
 
 def _jupyterhub_secrets(model: dict, secrets: dict) -> dict:
     tokens = model_secrets.service_tokens(model, secrets)
+    # The chart defines its culler's service itself (cull.*), with the hub's own token.
+    tokens.pop(cull_model.CULLER_SERVICE, None)
     return {
         "proxy": {"secretToken": secrets["proxy_secret_token"]},
         "hub": {

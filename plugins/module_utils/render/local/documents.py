@@ -14,6 +14,7 @@ import copy
 import os
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import accounts as host_accounts
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import cull as cull_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
@@ -106,6 +107,12 @@ def hub_document(model: dict, settings: dict) -> dict:
         entry = {"name": name}
         entry.update(service)
         services.append(entry)
+    if cull_model.enabled(model):
+        # On Kubernetes the chart runs the culler (values.py renders its cull.*);
+        # here the hub does, as its managed service, with the store's token.
+        api_url = f"http://127.0.0.1:{settings['hub_api_port']}/hub/api"
+        services.append(cull_model.local_service(model, p["python"], api_url))
+        hub["load_roles"] = [*hub["load_roles"], cull_model.local_role(model)]
     # jupyterhub_config.py puts etc/ on the hub's sys.path for spawner_class.
     return {"config": config, "services": services, "classes_dir": p["etc"], "secrets_file": p["hub_secrets_json"]}
 

@@ -86,7 +86,6 @@ class ActionModule(ActionBase):
         return result
 """
 
-
 class Run:
     def __init__(self, proc: subprocess.CompletedProcess[str], report_path: Path) -> None:
         self.returncode = proc.returncode

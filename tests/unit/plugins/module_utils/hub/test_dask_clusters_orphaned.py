@@ -34,21 +34,9 @@ def gateway_db(tmp_path):
         for index, (name, user, status) in enumerate(rows):
             connection.execute(
                 db_base.clusters.insert().values(
-                    name=name,
-                    username=user,
-                    status=status,
-                    target=status,
-                    count=0,
-                    options={},
-                    config={},
-                    state={},
-                    token=bytes([index]) * 140,
-                    scheduler_address="",
-                    dashboard_address="",
-                    api_address="",
-                    tls_credentials=b"",
-                    start_time=int((NOW - 3600) * 1000),
-                    stop_time=None,
+                    name=name, username=user, status=status, target=status, count=0, options={}, config={},
+                    state={}, token=bytes([index]) * 140, scheduler_address="", dashboard_address="",
+                    api_address="", tls_credentials=b"", start_time=int((NOW - 3600) * 1000), stop_time=None,
                 )
             )
     engine.dispose()
@@ -91,9 +79,8 @@ def test_without_the_hub_users_nothing_is_marked():
 
 def test_the_filters_select_orphans_on_kubernetes_records():
     filters = FilterModule().filters()
-    records = filters["dask_clusters_mark_orphaned"](
-        [{"name": "c1", "user": "gone"}, {"name": "c2", "user": "here"}], ["here"]
-    )
+    records = filters["dask_clusters_mark_orphaned"]([{"name": "c1", "user": "gone"}, {"name": "c2", "user": "here"}],
+                                                     ["here"])
     assert [r["name"] for r in filters["dask_clusters_select"](records, "", [], True)] == ["c1"]
 
 

@@ -84,21 +84,14 @@ def test_defaults_are_valid():
             "profiles[0].mem: guarantee 2T",
         ),
         (
-            {
-                "daskhub_singleuser_extra_volumes": [
-                    {"name": "cvmfs", "host_path": "/x", "mount_path": "/cvmfs", "mount_propagation": "Sideways"}
-                ]
-            },
+            {"daskhub_singleuser_extra_volumes": [{"name": "cvmfs", "host_path": "/x", "mount_path": "/cvmfs",
+                                                   "mount_propagation": "Sideways"}]},
             "mount_propagation: must be",
         ),
         (
             {
                 "daskhub_gateway_worker_gpus": {
-                    "enabled": True,
-                    "default": 2,
-                    "min": 0,
-                    "max": 1,
-                    "resource": "nvidia.com/gpu",
+                    "enabled": True, "default": 2, "min": 0, "max": 1, "resource": "nvidia.com/gpu",
                 }
             },
             "daskhub_gateway_worker_gpus: needs min <= default <= max",
@@ -152,13 +145,16 @@ def test_parse_quantity(quantity, value):
 
 def test_secret_names_follow_the_model():
     assert model_secrets.secret_names(build_model()) == [
-        "proxy_secret_token",
-        "cookie_secret",
-        "dummy_password",
-        "dask_gateway_api_token",
-        "user_sync_api_token",
-        "service_daskhub_verify_api_token",
+        "proxy_secret_token", "cookie_secret", "dummy_password", "dask_gateway_api_token", "user_sync_api_token",
+        "service_daskhub_verify_api_token", "service_jupyterhub_idle_culler_api_token",
     ]
+    # On Kubernetes the chart's culler has the hub's own token; without culling, no culler.
+    assert "service_jupyterhub_idle_culler_api_token" not in model_secrets.secret_names(
+        build_model(daskhub_target="kubernetes")
+    )
+    assert "service_jupyterhub_idle_culler_api_token" not in model_secrets.secret_names(
+        build_model(daskhub_cull_enabled=False)
+    )
     names = model_secrets.secret_names(build_model(**OAUTH, daskhub_hub_extra_services={"grafana-bridge": {}}))
     assert "dummy_password" not in names
     assert "oauth_client_secret" in names
@@ -194,6 +190,7 @@ def test_services_roles_and_tokens():
         "dask-gateway": "value-dask_gateway_api_token",
         "user-sync": "value-user_sync_api_token",
         "daskhub-verify": "value-service_daskhub_verify_api_token",
+        "jupyterhub-idle-culler": "value-service_jupyterhub_idle_culler_api_token",
         "monitor": "value-service_monitor_api_token",
     }
     new_roles = {role["name"]: role for role in hub_model.hub_roles(model, GATEWAY_VERSION)}
@@ -212,8 +209,7 @@ def test_user_sync_is_no_admin_without_managed_admins():
 
 def test_cluster_config():
     model = build_model(
-        daskhub_gateway_cluster_max_memory="256G",
-        daskhub_gateway_cluster_max_workers=20,
+        daskhub_gateway_cluster_max_memory="256G", daskhub_gateway_cluster_max_workers=20,
         daskhub_gateway_scheduler_memory={"request": "32G", "limit": "100G"},
     )
     config = gateway_model.gateway_cluster_config(model)

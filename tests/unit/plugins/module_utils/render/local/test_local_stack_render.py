@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import ast
-import http.server
 import json
 import os
 import shutil
-import socket
 import sys
-import tempfile
-import threading
 from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.daskhub.deploy.plugins.filter import local_stack as filters
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import health
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import probes as host_probes
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import cull as cull_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
@@ -110,7 +104,9 @@ def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model
     assert config["JupyterHub"]["hub_bind_url"] == "http://127.0.0.1:8081"
     assert config["JupyterHub"]["db_url"] == "sqlite:////opt/daskhub/state/jupyterhub.sqlite"
     assert config["JupyterHub"]["upgrade_db"] is True
-    assert config["JupyterHub"]["load_roles"] == hub_model.hub_roles(model, GATEWAY_VERSION)
+    # The shared roles, then the culler's, which only the local target defines (the chart has its own).
+    shared_roles = hub_model.hub_roles(model, GATEWAY_VERSION)
+    assert config["JupyterHub"]["load_roles"] == [*shared_roles, cull_model.local_role(model)]
     assert config["ConfigurableHTTPProxy"]["command"] == [
         "/opt/daskhub/proxy/node_modules/.bin/configurable-http-proxy"
     ]
@@ -133,7 +129,7 @@ def test_gateway_is_a_hub_service_at_its_proxy(model):
     services = {s["name"]: s for s in local_documents.hub_document(model, settings())["services"]}
     assert services["dask-gateway"] == {"name": "dask-gateway", "display": False, "url": "http://127.0.0.1:8002"}
     # The shipped local inventory has a verify user, so the verify service too.
-    assert set(services) == {"dask-gateway", "user-sync", "daskhub-verify"}
+    assert set(services) == {"dask-gateway", "user-sync", "daskhub-verify", cull_model.CULLER_SERVICE}
     assert all("api_token" not in service for service in services.values())
 
 
@@ -334,94 +330,6 @@ def test_snippet_is_three_lines_with_the_gateway_address(model):
     assert 'proxy_address="gateway://127.0.0.1:8002"' in lines[1]
 
 
-# --- Host checks ----------------------------------------------------------------
-
-
-def test_prefix_problem_accepts_a_creatable_prefix(tmp_path):
-    assert host_probes.prefix_problem(str(tmp_path / "a" / "b")) is None
-    assert not (tmp_path / "a").exists()
-
-
-def test_prefix_problem_names_a_file_in_the_way(tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    assert (
-        host_probes.prefix_problem(str(blocker / "prefix"))
-        == f"{blocker} is not a directory, so {blocker}/prefix cannot be created there"
-    )
-
-
-def test_prefix_problem_names_an_unwritable_parent():
-    problem = host_probes.prefix_problem("/proc/daskhub-test-prefix")
-    assert problem.startswith("cannot write to /proc (")
-
-
-def test_port_owner_tells_ours_from_others():
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        port = listener.getsockname()[1]
-        # This process's command line contains the interpreter's path.
-        assert host_ports.port_owner(port, os.path.dirname(sys.executable)) == "ours"
-        other = host_ports.port_owner(port, "/nonexistent-prefix")
-        assert other.startswith(f"process {os.getpid()} (")
-    assert host_ports.port_owner(port, "/nonexistent-prefix") is None
-
-
-# --- Health ---------------------------------------------------------------------
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    gateway_status = "pass"
-
-    def do_GET(self):
-        if self.path == "/hub/api/":
-            body = {"version": "5.5.4"}
-        elif self.path == "/services/dask-gateway/api/health":
-            body = {"status": self.gateway_status}
-        else:
-            self.send_error(404)
-            return
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def fake_hub():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def test_wait_healthy_returns_what_the_checks_answered(fake_hub):
-    _Handler.gateway_status = "pass"
-    results = health.wait_healthy(f"http://127.0.0.1:{fake_hub.server_port}/", timeout=5)
-    assert results == {"hub API": {"version": "5.5.4"}, "gateway health through the hub": {"status": "pass"}}
-
-
-def test_wait_healthy_names_the_failing_check(fake_hub):
-    _Handler.gateway_status = "fail"
-    with pytest.raises(TimeoutError, match=r"gateway health through the hub: .* reports \{'status': 'fail'\}"):
-        health.wait_healthy(f"http://127.0.0.1:{fake_hub.server_port}", timeout=0.5, interval=0.1)
-
-
-def test_wait_healthy_names_an_unreachable_hub():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    with pytest.raises(TimeoutError, match=f"hub API: http://127.0.0.1:{port}/hub/api/ did not answer"):
-        health.wait_healthy(f"http://127.0.0.1:{port}", timeout=0.3, interval=0.1)
-
-
 @pytest.mark.parametrize("system_users", [False, True])
 def test_the_gateway_config_loads_its_settings_and_runs_the_shared_files(
     tmp_path, model, secrets, monkeypatch, system_users
@@ -446,40 +354,3 @@ def test_the_gateway_config_loads_its_settings_and_runs_the_shared_files(
     options = c.Backend.cluster_options
     chosen_options = options.get_configuration(options.parse_options({"worker_cores": 1}), User("alice"))
     assert set(chosen_options) == {"worker_cores", "worker_memory"}
-
-
-def test_closed_parent_finds_the_first_directory_others_cannot_enter():
-    # pytest's own temp tree is 0700, so this one lives directly under /tmp.
-    top = Path(tempfile.mkdtemp())
-    try:
-        private = top / "private"
-        private.mkdir(mode=0o700)
-        top.chmod(0o755)
-        # The prefix need not exist yet; its nearest existing parents count.
-        assert host_probes.closed_parent(str(private / "not-yet" / "prefix")) == str(private)
-        private.chmod(0o755)
-        assert host_probes.closed_parent(str(private / "not-yet" / "prefix")) is None
-        top.chmod(0o700)
-        assert host_probes.closed_parent(str(private / "prefix")) == str(top)
-    finally:
-        shutil.rmtree(top)
-
-
-def test_shared_path_problem_follows_links_and_parents():
-    # pytest's own temp tree is 0700, so this one lives directly under /tmp.
-    tmp_path = Path(tempfile.mkdtemp())
-    private = tmp_path / "private"
-    private.mkdir(mode=0o700)
-    tool = private / "tool"
-    tool.write_text("#!/bin/sh\n")
-    tool.chmod(0o755)
-    link = tmp_path / "link"
-    link.symlink_to(tool)
-    tmp_path.chmod(0o755)
-    expected = f"{private} (on the way to {tool}) is not searchable by other users"
-    assert host_probes.shared_path_problem(str(link)) == expected
-    private.chmod(0o755)
-    assert host_probes.shared_path_problem(str(link)) is None
-    tool.chmod(0o750)
-    assert host_probes.shared_path_problem(str(link)) == f"{tool} is not executable by other users"
-    shutil.rmtree(tmp_path)

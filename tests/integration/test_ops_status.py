@@ -1,0 +1,75 @@
+"""playbooks/status.yml on the shared local stack: users, alice's server and cluster; a stopped gateway fails it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from support.browser import Browser
+from support.playbooks import recap
+from support.stacks import LOCAL_STACK
+
+pytestmark = [pytest.mark.stack, LOCAL_STACK]
+
+USER = "alice"
+NEW_CLUSTER = (
+    "from dask_gateway import GatewayCluster\n"
+    "cluster = GatewayCluster(worker_cores=1, worker_memory=2)\n"
+    "client = cluster.get_client()\n"
+    "cluster.scale(1)\n"
+    "client.wait_for_workers(1, timeout=240)\n"
+    "print(len(client.scheduler_info()['workers']))\n"
+)
+
+
+@pytest.fixture(scope="module")
+def alices_cluster(local_stack):
+    """alice logs in through the hub's form, starts her server and makes a one-worker cluster in her kernel."""
+    browser = Browser(local_stack.hub_url)
+    browser.login(USER, local_stack.secrets()["dummy_password"])
+    browser.start_server(USER)
+    kernel = browser.kernel(USER)
+    try:
+        assert kernel.execute(NEW_CLUSTER, timeout=300).strip() == "1"
+        yield browser, kernel
+    finally:
+        kernel.execute("cluster.shutdown()", timeout=120)
+        kernel.shutdown()
+        browser.stop_server(USER)
+
+
+def test_status_shows_users_alices_server_and_her_cluster(local_stack, alices_cluster):
+    proc = local_stack.playbook("playbooks/status.yml")
+    out = re.sub(r"\n\s+(?![-\s])", " ", proc.stdout)  # the YAML callback wraps long lines
+    for name in ("hub", "proxy", "gateway", "supervisord:jupyterhub", "supervisord:dask-gateway"):
+        assert re.search(rf"{re.escape(name)}\s+up\b", out), out[-5000:]
+    versions = r"versions: dask [0-9.]+, dask-gateway-server [0-9.]+, distributed [0-9.]+, jupyterhub [0-9.]+"
+    assert re.search(versions, out), out[-5000:]
+    assert re.search(r"users: \d+ \(1 admins\); servers: \d+ running: [^\n]*\balice\b", out)
+    assert re.search(r"alice: 1 cluster\(s\), 1 worker\(s\), 1 cores, 2 GiB", out)
+    assert "last user sync: " in out
+    assert "last backup: never" in out
+    assert "certificate: none (the hub is served over plain http)" in out
+    assert recap(proc.stdout)["changed"] == 0
+    for name, value in local_stack.secrets().items():
+        assert value not in out, f"{name} is in status.yml's output"
+
+
+def test_a_stopped_gateway_fails_the_status_and_a_restarted_one_makes_clusters(local_stack, alices_cluster):
+    browser, _ = alices_cluster
+    assert local_stack.ctl("stop", "dask-gateway").returncode == 0
+    try:
+        proc = local_stack.playbook("playbooks/status.yml", check=False)
+        assert proc.returncode != 0
+        assert "gateway is down" in proc.stdout
+        assert "supervisord:dask-gateway is down: STOPPED" in proc.stdout
+    finally:
+        local_stack.ctl("start", "dask-gateway")
+        local_stack.wait_for(local_stack.healthy, timeout=90, what="the gateway back")
+    # A new kernel makes a new cluster through the restarted gateway.
+    kernel = browser.kernel(USER)
+    try:
+        assert kernel.execute(NEW_CLUSTER, timeout=300).strip() == "1"
+        kernel.execute("cluster.shutdown()", timeout=120)
+    finally:
+        kernel.shutdown()
