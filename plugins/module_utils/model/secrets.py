@@ -5,8 +5,8 @@ The store itself is state/secrets_store.py; operations.py rotates them.
 
 from __future__ import annotations
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.model import monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import cull as cull_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_SERVICE
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.hub import (
     USER_SYNC_SERVICE,
