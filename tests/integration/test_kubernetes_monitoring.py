@@ -38,6 +38,9 @@ def test_every_inventorys_monitoring_objects_validate_against_the_operators_sche
     assert prometheus_operator.validate(objects) == []
     # What the operator's selectors match on, and Grafana's sidecar.
     assert all(obj["metadata"]["labels"]["release"] == "kps" for obj in objects)
+    # What uninstall deletes them by.
+    selector = k8s_monitoring.selector_labels(model)
+    assert all(selector.items() <= obj["metadata"]["labels"].items() for obj in objects)
     dashboards = [obj for obj in objects if obj["kind"] == "ConfigMap"]
     assert all(obj["metadata"]["labels"]["grafana_dashboard"] == "1" for obj in dashboards)
     for release in rendered["releases"]:

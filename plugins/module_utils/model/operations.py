@@ -117,4 +117,3 @@ _SERVICE_TOKEN_IMPACT = "restarts the hub: no user session ends"  # noqa: S105  
 def rotation_impact(rotate) -> list[str]:
     """One line per secret: what its rotation does to users' sessions, for before and after it acts."""
     return [f"{name}: {_ROTATION_IMPACT.get(name, _SERVICE_TOKEN_IMPACT)}" for name in parse_names(rotate)]
-

@@ -287,6 +287,8 @@ def _validate_services(model, errors):
 
 def _validate_monitoring(model, errors):
     errors.extend(f"{variable_of(field)}: {message}" for field, message in monitoring_errors(model))
+
+
 def _validate_cull(model, errors):
     cull_model.validate(model, errors, variable_of)
 

@@ -98,8 +98,21 @@ def hub_values(model: dict, files_dir: str | None = None) -> dict:
     }
 
 
+def selector_labels(model: dict) -> dict:
+    """The labels every monitoring object carries: uninstall deletes by them."""
+    return {
+        "app.kubernetes.io/managed-by": "daskhub-deploy",
+        "app.kubernetes.io/component": "daskhub-monitoring",
+        "app.kubernetes.io/instance": str(model["release_name"]),
+    }
+
+
+def selector(model: dict) -> str:
+    return ",".join(f"{key}={value}" for key, value in selector_labels(model).items())
+
+
 def _meta(model: dict, name: str, extra_labels: dict | None = None) -> dict:
-    labels = {"app.kubernetes.io/part-of": "daskhub", "app.kubernetes.io/managed-by": "daskhub.deploy"}
+    labels = dict(selector_labels(model))
     labels.update({str(k): str(v) for k, v in ((model.get("monitoring") or {}).get("kubernetes_labels") or {}).items()})
     labels.update(extra_labels or {})
     return {"name": f"{model['release_name']}-{name}", "namespace": model["namespace"], "labels": labels}
