@@ -60,6 +60,7 @@ SECTIONS = [
     ("Idle culling of notebook servers", ("daskhub_cull",)),
     ("Singleuser environment", ("daskhub_singleuser",)),
     ("Dask Gateway", ("daskhub_gateway",)),
+    ("Monitoring", ("daskhub_monitoring",)),
     ("Escape hatch", ("daskhub_extra_values",)),
 ]
 

@@ -10,6 +10,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes i
     external_gateway as external_access,
 )
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import merge as helm_merge
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import monitoring as k8s_monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import network_policies, umbrella
 
 
@@ -21,9 +22,7 @@ def helm_values_diff(deployed, rendered, secret_keys=None, label="values"):
     """
     if isinstance(deployed, dict) and ("release_values" in deployed or "chart" in deployed):
         deployed = _deployed_values(deployed)  # a helm_info status
-    return yaml_io.values_diff(
-        yaml_io.strip_secret_paths(deployed or {}, secret_keys or {}), rendered or {}, label
-    )
+    return yaml_io.values_diff(yaml_io.strip_secret_paths(deployed or {}, secret_keys or {}), rendered or {}, label)
 
 
 def redact_secrets(text, secrets):
@@ -144,4 +143,6 @@ class FilterModule:
             "external_gateway": external_gateway,
             "umbrella_move": umbrella_move,
             "network_policy_selector": network_policy_selector,
+            "monitoring_token_secret": k8s_monitoring.token_secret,
+            "monitoring_selector": k8s_monitoring.selector,
         }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import addresses as local_addresses
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import documents as local_documents
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import monitoring as local_monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import paths as local_paths
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import usage as local_usage
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import local_settings as settings_checks
@@ -45,6 +46,10 @@ class FilterModule:
             "local_gateway_addresses": _wrap(local_addresses.gateway_addresses),
             "local_gateway_snippet": _wrap(local_usage.gateway_snippet),
             "local_hub_document": _wrap(local_documents.hub_document),
+            "local_monitoring_files": _wrap(local_monitoring.monitoring_files),
+            "local_monitoring_secret_files": _wrap(local_monitoring.monitoring_secret_files),
+            "local_monitoring_commands": _wrap(local_monitoring.program_commands),
+            "local_monitoring_paths": _wrap(local_monitoring.monitoring_paths),
             "local_hub_secret_document": _wrap(local_documents.hub_secret_document),
             "local_gateway_document": _wrap(local_documents.gateway_document),
             "local_gateway_secret_document": _wrap(local_documents.gateway_secret_document),

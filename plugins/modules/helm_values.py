@@ -112,6 +112,15 @@ network_policies:
   returned: always
   type: list
   elements: dict
+monitoring_objects:
+  description:
+    - With C(daskhub_monitoring_enabled), the ServiceMonitors, the PodMonitor, the PrometheusRule and the
+      dashboard ConfigMaps (label C(grafana_dashboard=1)) for sites that run the Prometheus operator and
+      Grafana's sidecar; empty otherwise. Nothing secret; the release role applies them, and the Secret with
+      Prometheus' hub token, after the releases.
+  returned: always
+  type: list
+  elements: dict
 chart_versions:
   description: Versions of the jupyterhub and dask-gateway charts the site runs (subcharts under daskhub).
   type: dict

@@ -89,6 +89,10 @@ PORT_NAMES = (
     "daskhub_local_proxy_api_port",
     "daskhub_local_gateway_port",
     "daskhub_local_gateway_api_port",
+    # Monitoring's (daskhub_monitoring_enabled; tests/integration/test_monitoring_local.py turns it on).
+    "daskhub_local_prometheus_port",
+    "daskhub_local_alertmanager_port",
+    "daskhub_monitoring_exporter_port",
 )
 # The JupyterHub the upgraded stack starts at: the last 4.x, whose database
 # schema (alembic head 0eee8c825d24) is older than 5.x's, so the upgrade
@@ -114,7 +118,7 @@ def worker_index() -> int:
 
 
 def port_block(slot: int) -> dict[str, int]:
-    """The five ports of stack ``slot`` in this worker's block."""
+    """The ports of stack ``slot`` in this worker's block (PORT_NAMES)."""
     base = HARNESS_PORTS.start + worker_index() * PORTS_PER_WORKER + slot * PORTS_PER_STACK
     assert base + PORTS_PER_STACK <= HARNESS_PORTS.stop, f"worker {worker_id()} has no port block left"
     return {name: base + offset for offset, name in enumerate(PORT_NAMES)}

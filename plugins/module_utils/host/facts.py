@@ -28,7 +28,7 @@ PACKAGE_MANAGERS = (("apt-get", "apt"), ("dnf", "dnf"), ("yum", "yum"), ("zypper
 
 
 def service_manager(proc: str = "/proc", run: str = "/run") -> str:
-    """"systemd" where systemd manages the host (sd_booted(3): /run/systemd/system), else PID 1's name."""
+    """ "systemd" where systemd manages the host (sd_booted(3): /run/systemd/system), else PID 1's name."""
     if os.path.isdir(os.path.join(run, "systemd", "system")):
         return "systemd"
     try:

@@ -33,6 +33,8 @@ STAMP_FORMAT = 1
 # Parts of the standard library nothing here runs: tests and the Tk GUI.
 SKIPPED_STDLIB = frozenset({"site-packages", "test", "idlelib", "tkinter", "turtledemo"})
 NEW_LIBDIR = "$ORIGIN/../lib"
+
+
 class SharedPythonError(Exception):
     """A failure to report as the module's message."""
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -49,8 +50,9 @@ class GatewayClusters:
     ``<hub>/services/dask-gateway`` on both targets.
     """
 
-    def __init__(self, hub, gateway_url, service="dask-gateway", timeout=30.0):
+    def __init__(self, hub, gateway_url, service="dask-gateway", timeout=30.0, note=TOKEN_NOTE):
         self.hub = hub
+        self.note = note
         if urllib.parse.urlparse(gateway_url).scheme not in ("http", "https"):
             raise ClustersError(f"the gateway URL {gateway_url!r} is not an http(s) URL")
         self.gateway_url = gateway_url.rstrip("/")
@@ -65,13 +67,20 @@ class GatewayClusters:
 
     # -- tokens -------------------------------------------------------------
     def _token(self, user) -> str:
-        if user not in self._tokens:
-            self._tokens[user] = self.hub.create_token(
+        # A long-lived client (the gateway exporter) mints a user a new token
+        # when half of the old one's lifetime is gone, and revokes the old one.
+        minted = self._tokens.get(user)
+        if minted is not None and time.monotonic() - minted["minted"] > TOKEN_LIFETIME / 2:
+            self._drop_token(user)
+            minted = None
+        if minted is None:
+            model = self.hub.create_token(
                 user,
-                note=TOKEN_NOTE,
+                note=self.note,
                 expires_in=TOKEN_LIFETIME,
                 scopes=[GATEWAY_SERVICE_SCOPE.format(service=self.service)],
             )
+            self._tokens[user] = dict(model, minted=time.monotonic())
         return self._tokens[user]["token"]
 
     def revoke_tokens(self) -> list[str]:
@@ -130,13 +139,14 @@ class GatewayClusters:
             record["workers"] = self.worker_count(record["name"]) if record["status"] == "RUNNING" else 0
         return records
 
-    def list_all(self, users=None, now=None) -> tuple[list[dict], list[str]]:
+    def list_all(self, users=None, now=None, hub_users=None) -> tuple[list[dict], list[str]]:
         """Every active cluster of ``users`` (default: every hub user).
 
         Returns (records, unknown): names in ``users`` the hub does not know
         cannot be asked for (a token needs an owner) and are returned apart.
+        ``hub_users``: the hub's user models when the caller has them already.
         """
-        on_hub = [u["name"] for u in self.hub.list_users()]
+        on_hub = [u["name"] for u in (self.hub.list_users() if hub_users is None else hub_users)]
         if users:
             names = [name for name in users if name in on_hub]
             unknown = sorted(set(users) - set(on_hub))

@@ -9,6 +9,7 @@ The rules a model must follow are checked in validation/model.py.
 
 from __future__ import annotations
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.cull import CULLER_SERVICE
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import (
     GATEWAY_SERVICE,
@@ -30,7 +31,14 @@ VERIFY_SERVICE = "daskhub-verify"
 # user's, and no real user's files or servers are touched.
 DEFAULT_VERIFY_USER = "daskhub-verify-user"
 # The culler's name is z2jh's, whose chart defines it on Kubernetes.
-RESERVED_SERVICES = (GATEWAY_SERVICE, USER_SYNC_SERVICE, VERIFY_SERVICE, CULLER_SERVICE)
+RESERVED_SERVICES = (
+    GATEWAY_SERVICE,
+    USER_SYNC_SERVICE,
+    VERIFY_SERVICE,
+    CULLER_SERVICE,
+    monitoring.PROMETHEUS_SERVICE,
+    monitoring.EXPORTER_SERVICE,
+)
 
 
 def _names(value) -> list[str]:
@@ -117,8 +125,12 @@ def manages_admins(model: dict) -> bool:
     return bool(value)
 
 
-def hub_services(model: dict, gateway_url: str | None) -> dict:
-    """Hub services (name -> settings), without their tokens."""
+def hub_services(model: dict, gateway_url: str | None, exporter: tuple | None = None) -> dict:
+    """Hub services (name -> settings), without their tokens.
+
+    ``exporter``: (command, settings) of the gateway exporter as the target
+    runs it (model/monitoring.py); its services exist only with monitoring on.
+    """
     services = {
         GATEWAY_SERVICE: {"display": False},
         # Only a hub admin may grant or revoke admin; user-sync gets that
@@ -132,6 +144,8 @@ def hub_services(model: dict, gateway_url: str | None) -> dict:
     for name, extra in sorted((model.get("hub_extra_services") or {}).items()):
         settings = {key: value for key, value in (extra or {}).items() if key in ("url", "display", "admin")}
         services[name] = settings
+    command, settings = exporter or (None, None)
+    services.update(monitoring.hub_services(model, command, settings))
     return services
 
 
@@ -190,6 +204,7 @@ def hub_roles(model: dict, gateway_version: str) -> list[dict]:
         scopes = list((extra or {}).get("scopes") or [])
         if scopes:
             roles.append({"name": f"service-{name}", "scopes": scopes, "services": [name]})
+    roles.extend(monitoring.hub_roles(model))
     return roles
 
 

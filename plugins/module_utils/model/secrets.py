@@ -6,6 +6,7 @@ The store itself is state/secrets_store.py; operations.py rotates them.
 from __future__ import annotations
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import cull as cull_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_SERVICE
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.hub import (
     USER_SYNC_SERVICE,
@@ -23,6 +24,9 @@ def service_token_secrets(model: dict) -> dict:
     mapping = {GATEWAY_SERVICE: "dask_gateway_api_token", USER_SYNC_SERVICE: "user_sync_api_token"}
     if verify_user(model):
         mapping[VERIFY_SERVICE] = service_secret_name(VERIFY_SERVICE)
+    if monitoring.enabled(model):
+        for name in (monitoring.PROMETHEUS_SERVICE, monitoring.EXPORTER_SERVICE):
+            mapping[name] = service_secret_name(name)
     if model.get("target") == "local" and cull_model.enabled(model):
         # The local hub hands the store's token to the culler it runs; on
         # Kubernetes the chart's culler has the hub's own (model/cull.py).

@@ -27,6 +27,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model.hub import (
     _names,
     verify_user,
 )
+from ansible_collections.daskhub.deploy.plugins.module_utils.model.monitoring import monitoring_errors
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.quantities import (
     IMAGE_TAG_ERROR,
     _as_number,
@@ -284,6 +285,10 @@ def _validate_services(model, errors):
             errors.append(f"{where}: {name!r} is not a valid service name (lowercase letters, digits, -)")
 
 
+def _validate_monitoring(model, errors):
+    errors.extend(f"{variable_of(field)}: {message}" for field, message in monitoring_errors(model))
+
+
 def _validate_cull(model, errors):
     cull_model.validate(model, errors, variable_of)
 
@@ -332,6 +337,7 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
         _validate_singleuser,
         _validate_gateway,
         _validate_services,
+        _validate_monitoring,
         _validate_cull,
     )
     for rule in rules:

@@ -104,6 +104,7 @@ def build(params: dict, check: bool = False) -> tuple[dict, list[str]]:
         "changed": changed,
         "releases": releases,
         "network_policies": rendered["network_policies"],
+        "monitoring_objects": rendered["monitoring_objects"],
         "chart_versions": helm_releases.chart_versions(model),
         "gateway_traefik_service": f"traefik-{helm_releases.gateway_fullname(model)}",
         "hub_url": rendered["hub_url"],

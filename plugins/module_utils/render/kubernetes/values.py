@@ -33,6 +33,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model import quanti
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_PREFIX
 from ansible_collections.daskhub.deploy.plugins.module_utils.render import files as service_files
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import monitoring as k8s_monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import network_policies
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.external_gateway import (
     gateway_api_cleartext_warnings,
@@ -133,7 +134,7 @@ def _volumes(singleuser: dict) -> tuple[list, list]:
     return volumes, mounts
 
 
-def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
+def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: str | None = None) -> dict:
     singleuser = model["singleuser"]
     gateway_url = gateway_service_url(model)
     extra_env = {str(k): str(v) for k, v in (singleuser.get("extra_env") or {}).items()}
@@ -160,7 +161,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
     values = {
         "hub": {
             "config": hub_model.hub_config(model, versions["dask-gateway"]),
-            "services": hub_model.hub_services(model, gateway_url),
+            "services": hub_model.hub_services(model, gateway_url, exporter=k8s_monitoring.exporter(model)),
             "loadRoles": {role["name"]: role for role in roles},
             "networkPolicy": network_policy,
             # The chart creates the hub database's PVC as part of the release;
@@ -196,7 +197,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool) -> dict:
         },
         "cull": cull_model.chart_values(model),
     }
-    return _prune(values)
+    return _prune(deep_merge(values, k8s_monitoring.hub_values(model, files_dir)))
 
 
 def _jupyterhub_secrets(model: dict, secrets: dict) -> dict:
@@ -360,7 +361,7 @@ def render(model: dict, secrets: dict, files_dir: str | None = None) -> dict:
     versions = chart_versions(model)
     composed = model["chart_mode"] == "composed"
     sections = {
-        "jupyterhub": (_jupyterhub_values(model, versions, composed), _jupyterhub_secrets(model, secrets)),
+        "jupyterhub": (_jupyterhub_values(model, versions, composed, files_dir), _jupyterhub_secrets(model, secrets)),
         "dask-gateway": (_gateway_values(model, versions, composed, files_dir), _gateway_secrets(secrets)),
     }
     extra = _split_extra_values(model)
@@ -379,6 +380,8 @@ def render(model: dict, secrets: dict, files_dir: str | None = None) -> dict:
     return {
         "releases": rendered,
         "network_policies": network_policies.gateway_policies(model, gateway_fullname(model)),
+        # For the Prometheus operator and Grafana (daskhub_monitoring_enabled); no secret in them.
+        "monitoring_objects": k8s_monitoring.objects(model, files_dir),
         "warnings": load_balancer_warnings(model) + gateway_api_cleartext_warnings(model),
         "hub_url": url,
         "gateway_address": f"{url}{GATEWAY_PREFIX}" if url else "",

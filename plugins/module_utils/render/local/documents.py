@@ -25,6 +25,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.addres
     gateway_service_url,
     url_host,
 )
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.monitoring import exporter as local_exporter
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.paths import (
     BACKENDS_MODULE,
     SPAWNERS_MODULE,
@@ -100,7 +101,9 @@ def hub_document(model: dict, settings: dict) -> dict:
     if not system_users:
         config["SimpleLocalProcessSpawner"] = {"home_dir_template": os.path.join(p["home"], "{username}")}
     services = []
-    for name, service in hub_model.hub_services(model, gateway_service_url(settings)).items():
+    for name, service in hub_model.hub_services(
+        model, gateway_service_url(settings), exporter=local_exporter(model, settings)
+    ).items():
         entry = {"name": name}
         entry.update(service)
         services.append(entry)
