@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from support.stacks import LOCAL_STACK
+from support.stacks import UPGRADED_STACK
 
-pytestmark = [pytest.mark.stack, LOCAL_STACK]
+pytestmark = [pytest.mark.stack, UPGRADED_STACK]
 
 
 @pytest.fixture(scope="module")
-def stack(local_stack):
-    """The session's shared stack: these tests leave it working."""
-    return local_stack
+def stack(upgraded_stack):
+    """The upgraded stack (shared-uid mode), after its upgrade tests: these tests leave it working.
+
+    Not the shared local stack, whose group is the suite's longest.
+    """
+    return upgraded_stack.stack
 
 
 @pytest.fixture(scope="module")

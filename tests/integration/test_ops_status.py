@@ -1,4 +1,4 @@
-"""playbooks/status.yml on the shared local stack: users, alice's server and cluster; a stopped gateway fails it."""
+"""playbooks/status.yml on the upgraded stack: users, alice's server and cluster; a stopped gateway fails it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,20 @@ import re
 import pytest
 from support.browser import Browser
 from support.playbooks import recap
-from support.stacks import LOCAL_STACK
+from support.stacks import UPGRADED_STACK
 
-pytestmark = [pytest.mark.stack, LOCAL_STACK]
+pytestmark = [pytest.mark.stack, UPGRADED_STACK]
+
+
+@pytest.fixture(scope="module")
+def stack(upgraded_stack):
+    """The upgraded stack (shared-uid mode), after its upgrade tests and before its uninstall tests.
+
+    Not the shared local stack: these tests need any working site, and the
+    shared stack's group is the suite's longest.
+    """
+    return upgraded_stack.stack
+
 
 USER = "alice"
 NEW_CLUSTER = (
@@ -23,10 +34,10 @@ NEW_CLUSTER = (
 
 
 @pytest.fixture(scope="module")
-def alices_cluster(local_stack):
+def alices_cluster(stack):
     """alice logs in through the hub's form, starts her server and makes a one-worker cluster in her kernel."""
-    browser = Browser(local_stack.hub_url)
-    browser.login(USER, local_stack.secrets()["dummy_password"])
+    browser = Browser(stack.hub_url)
+    browser.login(USER, stack.secrets()["dummy_password"])
     browser.start_server(USER)
     kernel = browser.kernel(USER)
     try:
@@ -38,8 +49,8 @@ def alices_cluster(local_stack):
         browser.stop_server(USER)
 
 
-def test_status_shows_users_alices_server_and_her_cluster(local_stack, alices_cluster):
-    proc = local_stack.playbook("playbooks/status.yml")
+def test_status_shows_users_alices_server_and_her_cluster(stack, alices_cluster):
+    proc = stack.playbook("playbooks/status.yml")
     out = re.sub(r"\n\s+(?![-\s])", " ", proc.stdout)  # the YAML callback wraps long lines
     for name in ("hub", "proxy", "gateway", "supervisord:jupyterhub", "supervisord:dask-gateway"):
         assert re.search(rf"{re.escape(name)}\s+up\b", out), out[-5000:]
@@ -51,21 +62,21 @@ def test_status_shows_users_alices_server_and_her_cluster(local_stack, alices_cl
     assert "last backup: never" in out
     assert "certificate: none (the hub is served over plain http)" in out
     assert recap(proc.stdout)["changed"] == 0
-    for name, value in local_stack.secrets().items():
+    for name, value in stack.secrets().items():
         assert value not in out, f"{name} is in status.yml's output"
 
 
-def test_a_stopped_gateway_fails_the_status_and_a_restarted_one_makes_clusters(local_stack, alices_cluster):
+def test_a_stopped_gateway_fails_the_status_and_a_restarted_one_makes_clusters(stack, alices_cluster):
     browser, _ = alices_cluster
-    assert local_stack.ctl("stop", "dask-gateway").returncode == 0
+    assert stack.ctl("stop", "dask-gateway").returncode == 0
     try:
-        proc = local_stack.playbook("playbooks/status.yml", check=False)
+        proc = stack.playbook("playbooks/status.yml", check=False)
         assert proc.returncode != 0
         assert "gateway is down" in proc.stdout
         assert "supervisord:dask-gateway is down: STOPPED" in proc.stdout
     finally:
-        local_stack.ctl("start", "dask-gateway")
-        local_stack.wait_for(local_stack.healthy, timeout=90, what="the gateway back")
+        stack.ctl("start", "dask-gateway")
+        stack.wait_for(stack.healthy, timeout=90, what="the gateway back")
     # A new kernel makes a new cluster through the restarted gateway.
     kernel = browser.kernel(USER)
     try:

@@ -42,7 +42,7 @@ def test_secrets_are_created_once_and_never_printed(site):
     secrets = yaml.safe_load(store.read_text())
     assert set(secrets) == {
         "proxy_secret_token", "cookie_secret", "dask_gateway_api_token", "user_sync_api_token", "dummy_password",
-        "service_daskhub_verify_api_token",
+        "service_daskhub_verify_api_token", "service_jupyterhub_idle_culler_api_token",
     }
     assert all(HEX64.match(value) for value in secrets.values())
     assert len(set(secrets.values())) == len(secrets)
