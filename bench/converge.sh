@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures the local target: a first converge of site.yml into a fresh
-# prefix, a second converge with nothing to do, then playbooks/verify.yml,
-# and prints the wall time of each. Goal: the no-op converge takes at most
+# prefix, a second converge with nothing to do, then playbooks/verify.yml
+# and playbooks/status.yml (the median of 5 runs), and prints the wall time
+# of each. Goal: the no-op converge takes at most
 # 10% of the first one (issue 20). It runs beside the default site (own prefix, ports,
 # instance and state) and removes everything it made at the end.
 #
@@ -71,12 +72,15 @@ if ! grep -Eq "localhost +: ok=[0-9]+ +changed=0 " "$work/second.log"; then
   exit 1
 fi
 verify=$(run "verify" "$work/verify.log" ansible-playbook playbooks/verify.yml -i "$inventory")
+# The read-only status (issue 21): the median of bench/status.sh's runs.
+status_line=$(bench/status.sh "$inventory" 5)
 
 ratio=$((100 * second / first))
 verdict=$([ $((10 * second)) -le "$first" ] && echo "goal met" || echo "goal MISSED")
-summary=$(printf '%s  first converge %ss  no-op converge %ss (%s%% of first, %s)  verify %ss  cpus=%s%s' \
+status_ms=$(sed -n 's/.* median=\([0-9]*\) ms.*/\1/p' <<<"$status_line")
+summary=$(printf '%s  first converge %ss  no-op converge %ss (%s%% of first, %s)  verify %ss  status %ss  cpus=%s%s' \
   "$(date -u +%Y-%m-%dT%H:%MZ)" "$(seconds "$first")" "$(seconds "$second")" "$ratio" "$verdict" \
-  "$(seconds "$verify")" "$(nproc)" \
+  "$(seconds "$verify")" "$(seconds "$status_ms")" "$(nproc)" \
   "${DASKHUB_BENCH_NO_PIP_CACHE:+  no pip cache}")
 echo "$summary"
 mkdir -p bench/results
