@@ -41,15 +41,23 @@ def scratch():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def test_a_port_already_taken_is_named_before_anything_changes(scratch):
+@pytest.mark.parametrize(
+    "variable, settings",
+    [
+        ("daskhub_local_gateway_port", {}),
+        # Monitoring's own ports are checked with the others, before its packages are installed.
+        ("daskhub_local_prometheus_port", {"daskhub_monitoring_enabled": True}),
+    ],
+)
+def test_a_port_already_taken_is_named_before_anything_changes(scratch, variable, settings):
     prefix = scratch / "prefix"
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        result = playbook(make_inventory(scratch, prefix, SCRATCH_PORTS, daskhub_local_gateway_port=port))
+        result = playbook(make_inventory(scratch, prefix, SCRATCH_PORTS, **{variable: port}, **settings))
     assert result.returncode != 0
-    assert f"daskhub_local_gateway_port: port {port} is already taken by process {os.getpid()}" in result.stdout
+    assert f"{variable}: port {port} is already taken by process {os.getpid()}" in result.stdout
     assert not prefix.exists()
 
 
