@@ -14,7 +14,7 @@ if str(COLLECTIONS_DIR) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS_DIR))
 
 # The deployed local stacks (tests/support/stacks.py), for every test module.
-from support.stacks import local_stack, upgraded_stack  # noqa: E402, F401
+from support.stacks import local_stack, upgraded_site, upgraded_stack  # noqa: E402, F401
 
 
 def pytest_collection_modifyitems(config, items):

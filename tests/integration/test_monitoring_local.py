@@ -18,7 +18,6 @@ import urllib.request
 
 import pytest
 import yaml
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import KernelError
 from support.browser import Browser
 from support.playbooks import ROOT, recap
 from support.stacks import LOCAL_STACK
@@ -103,13 +102,7 @@ def alices_cluster(monitored):
         name = kernel.execute("print(cluster.name)", timeout=60).strip()
         yield name
     finally:
-        try:
-            kernel.connect()
-            kernel.execute("cluster.shutdown()", timeout=120)
-        except KernelError:
-            pass
-        kernel.shutdown()
-        browser.stop_server(USER)
+        browser.end_session(USER, kernel)
 
 
 def test_the_hub_token_is_a_0600_file_and_not_in_prometheus_config(monitored):

@@ -9,23 +9,14 @@ pytestmark = [pytest.mark.stack, UPGRADED_STACK]
 
 
 @pytest.fixture(scope="module")
-def stack(upgraded_stack):
-    """The upgraded stack (shared-uid mode), after its upgrade tests: these tests leave it working.
-
-    Not the shared local stack, whose group is the suite's longest.
-    """
-    return upgraded_stack.stack
-
-
-@pytest.fixture(scope="module")
-def clusters(stack):
+def clusters(upgraded_site):
     """One running cluster of alice and one of bob, started through the gateway as those users."""
-    return {"alice": stack.start_cluster("alice"), "bob": stack.start_cluster("bob")}
+    return {"alice": upgraded_site.start_cluster("alice"), "bob": upgraded_site.start_cluster("bob")}
 
 
-def test_lists_every_users_clusters_with_workers(stack, clusters):
-    out = stack.playbook("playbooks/clusters.yml", "-vvv").stdout
-    for secret, value in stack.secrets().items():
+def test_lists_every_users_clusters_with_workers(upgraded_site, clusters):
+    out = upgraded_site.playbook("playbooks/clusters.yml", "-vvv").stdout
+    for secret, value in upgraded_site.secrets().items():
         assert value not in out, f"{secret} leaked into the -vvv output"
     assert "2 active Dask cluster(s)" in out
     for user, name in clusters.items():
@@ -37,40 +28,40 @@ def test_lists_every_users_clusters_with_workers(stack, clusters):
     assert "Stopped 0" in out
 
 
-def test_check_mode_lists_what_it_would_stop_and_stops_nothing(stack, clusters):
-    out = stack.playbook("playbooks/clusters.yml", "--check", "-e", "older_than=1s").stdout
+def test_check_mode_lists_what_it_would_stop_and_stops_nothing(upgraded_site, clusters):
+    out = upgraded_site.playbook("playbooks/clusters.yml", "--check", "-e", "older_than=1s").stdout
     summary = next(line for line in out.splitlines() if "Would stop" in line)
     assert summary.strip(" -'").startswith("Would stop 2:")
     assert all(name in summary for name in clusters.values())
-    assert stack.clusters_of("alice") == [clusters["alice"]]
-    assert stack.clusters_of("bob") == [clusters["bob"]]
+    assert upgraded_site.clusters_of("alice") == [clusters["alice"]]
+    assert upgraded_site.clusters_of("bob") == [clusters["bob"]]
 
 
-def test_stop_by_user_leaves_the_others(stack, clusters):
-    out = stack.playbook("playbooks/clusters.yml", "-e", "users=bob").stdout
+def test_stop_by_user_leaves_the_others(upgraded_site, clusters):
+    out = upgraded_site.playbook("playbooks/clusters.yml", "-e", "users=bob").stdout
     assert f"Stopped 1: {clusters['bob']}" in out
-    assert stack.clusters_of("bob") == []
-    assert stack.clusters_of("alice") == [clusters["alice"]]
+    assert upgraded_site.clusters_of("bob") == []
+    assert upgraded_site.clusters_of("alice") == [clusters["alice"]]
 
 
-def test_a_young_cluster_is_kept_an_old_one_stopped(stack, clusters):
-    out = stack.playbook("playbooks/clusters.yml", "-e", "older_than=1d").stdout
+def test_a_young_cluster_is_kept_an_old_one_stopped(upgraded_site, clusters):
+    out = upgraded_site.playbook("playbooks/clusters.yml", "-e", "older_than=1d").stdout
     assert "Stopped 0" in out
-    assert stack.clusters_of("alice") == [clusters["alice"]]
-    out = stack.playbook("playbooks/clusters.yml", "-e", "older_than=1s").stdout
+    assert upgraded_site.clusters_of("alice") == [clusters["alice"]]
+    out = upgraded_site.playbook("playbooks/clusters.yml", "-e", "older_than=1s").stdout
     assert f"Stopped 1: {clusters['alice']}" in out
-    assert stack.clusters_of("alice") == []
+    assert upgraded_site.clusters_of("alice") == []
 
 
-def test_bad_age_fails_before_anything(stack):
-    proc = stack.playbook("playbooks/clusters.yml", "-e", "older_than=soon", check=False)
+def test_bad_age_fails_before_anything(upgraded_site):
+    proc = upgraded_site.playbook("playbooks/clusters.yml", "-e", "older_than=soon", check=False)
     assert proc.returncode != 0
     assert "older_than: not a duration: 'soon'" in proc.stdout
 
 
-def test_tokens_minted_for_listing_are_revoked(stack):
-    stack.playbook("playbooks/clusters.yml")
-    status, tokens = stack.api("GET", "/users/alice/tokens")
+def test_tokens_minted_for_listing_are_revoked(upgraded_site):
+    upgraded_site.playbook("playbooks/clusters.yml")
+    status, tokens = upgraded_site.api("GET", "/users/alice/tokens")
     assert status == 200
     notes = [t.get("note") or "" for t in tokens["api_tokens"]]
     assert not any("clusters.yml" in note for note in notes), notes

@@ -24,16 +24,6 @@ from support.stacks import UPGRADED_STACK
 pytestmark = [pytest.mark.stack, UPGRADED_STACK]
 
 
-@pytest.fixture(scope="module")
-def stack(upgraded_stack):
-    """The upgraded stack (shared-uid mode), after its upgrade tests and before its uninstall tests.
-
-    Not the shared local stack: these tests need any working site, and the
-    shared stack's group is the suite's longest.
-    """
-    return upgraded_stack.stack
-
-
 TIMEOUT, EVERY, ACTIVITY, BOB_EVERY = 24, 4, 3, 2
 SHORT = {
     "daskhub_cull_timeout": TIMEOUT,
@@ -42,24 +32,24 @@ SHORT = {
 }
 
 
-def _running(stack, user) -> bool:
-    status, model = stack.api("GET", f"/users/{user}")
+def _running(upgraded_site, user) -> bool:
+    status, model = upgraded_site.api("GET", f"/users/{user}")
     assert status == 200
     return bool((model.get("servers") or {}).get(""))
 
 
-def test_the_culler_stops_an_idle_server_and_spares_an_active_one(stack):
-    password = stack.secrets()["dummy_password"]
-    stack.playbook("site.yml", "-e", json.dumps(SHORT))
+def test_the_culler_stops_an_idle_server_and_spares_an_active_one(upgraded_site):
+    password = upgraded_site.secrets()["dummy_password"]
+    upgraded_site.playbook("site.yml", "-e", json.dumps(SHORT))
     browsers = {}
     try:
-        status, services = stack.api("GET", "/services")
+        status, services = upgraded_site.api("GET", "/services")
         assert status == 200
         culler = services["jupyterhub-idle-culler"]
         assert culler["command"][-3:] == [f"--timeout={TIMEOUT}", f"--cull-every={EVERY}", "--concurrency=10"]
         assert culler["roles"] == ["jupyterhub-idle-culler"]
         for user in ("bob", "alice"):
-            browsers[user] = Browser(stack.hub_url)
+            browsers[user] = Browser(upgraded_site.hub_url)
             browsers[user].login(user, password)
             browsers[user].start_server(user)
         # alice's last request was her server's page, just now.
@@ -67,22 +57,22 @@ def test_the_culler_stops_an_idle_server_and_spares_an_active_one(stack):
         bob = browsers["bob"].kernel("bob")
         # bob works (a cell every BOB_EVERY s) until alice's idle server is gone.
         deadline = idle_since + TIMEOUT + EVERY + ACTIVITY + 45
-        while _running(stack, "alice"):
+        while _running(upgraded_site, "alice"):
             assert time.monotonic() < deadline, "alice's idle server was not culled"
             assert bob.execute("print(1 + 1)", timeout=30).strip() == "2"
             time.sleep(BOB_EVERY)
         culled_after = time.monotonic() - idle_since
         assert culled_after >= TIMEOUT - 2, f"alice's server went after {culled_after:.0f}s, before the timeout"
-        assert _running(stack, "bob"), "bob's active server was culled"
+        assert _running(upgraded_site, "bob"), "bob's active server was culled"
         bob.shutdown()
         # bob's server still works: a new kernel runs a new cell.
         fresh = browsers["bob"].kernel("bob")
         assert fresh.execute("import os\nprint(os.environ['JUPYTERHUB_USER'])", timeout=60).strip() == "bob"
         fresh.shutdown()
-        log = (stack.prefix / "log" / "jupyterhub.log").read_text(errors="replace")
+        log = (upgraded_site.prefix / "log" / "jupyterhub.log").read_text(errors="replace")
         assert "Culling server alice" in log
     finally:
         for user, browser in browsers.items():
-            if _running(stack, user):
+            if _running(upgraded_site, user):
                 browser.stop_server(user)
-        stack.playbook("site.yml")
+        upgraded_site.playbook("site.yml")

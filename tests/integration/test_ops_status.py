@@ -12,16 +12,6 @@ from support.stacks import UPGRADED_STACK
 pytestmark = [pytest.mark.stack, UPGRADED_STACK]
 
 
-@pytest.fixture(scope="module")
-def stack(upgraded_stack):
-    """The upgraded stack (shared-uid mode), after its upgrade tests and before its uninstall tests.
-
-    Not the shared local stack: these tests need any working site, and the
-    shared stack's group is the suite's longest.
-    """
-    return upgraded_stack.stack
-
-
 USER = "alice"
 NEW_CLUSTER = (
     "from dask_gateway import GatewayCluster\n"
@@ -34,23 +24,21 @@ NEW_CLUSTER = (
 
 
 @pytest.fixture(scope="module")
-def alices_cluster(stack):
+def alices_cluster(upgraded_site):
     """alice logs in through the hub's form, starts her server and makes a one-worker cluster in her kernel."""
-    browser = Browser(stack.hub_url)
-    browser.login(USER, stack.secrets()["dummy_password"])
+    browser = Browser(upgraded_site.hub_url)
+    browser.login(USER, upgraded_site.secrets()["dummy_password"])
     browser.start_server(USER)
     kernel = browser.kernel(USER)
     try:
         assert kernel.execute(NEW_CLUSTER, timeout=300).strip() == "1"
         yield browser, kernel
     finally:
-        kernel.execute("cluster.shutdown()", timeout=120)
-        kernel.shutdown()
-        browser.stop_server(USER)
+        browser.end_session(USER, kernel)
 
 
-def test_status_shows_users_alices_server_and_her_cluster(stack, alices_cluster):
-    proc = stack.playbook("playbooks/status.yml")
+def test_status_shows_users_alices_server_and_her_cluster(upgraded_site, alices_cluster):
+    proc = upgraded_site.playbook("playbooks/status.yml")
     out = re.sub(r"\n\s+(?![-\s])", " ", proc.stdout)  # the YAML callback wraps long lines
     for name in ("hub", "proxy", "gateway", "supervisord:jupyterhub", "supervisord:dask-gateway"):
         assert re.search(rf"{re.escape(name)}\s+up\b", out), out[-5000:]
@@ -62,21 +50,21 @@ def test_status_shows_users_alices_server_and_her_cluster(stack, alices_cluster)
     assert "last backup: never" in out
     assert "certificate: none (the hub is served over plain http)" in out
     assert recap(proc.stdout)["changed"] == 0
-    for name, value in stack.secrets().items():
+    for name, value in upgraded_site.secrets().items():
         assert value not in out, f"{name} is in status.yml's output"
 
 
-def test_a_stopped_gateway_fails_the_status_and_a_restarted_one_makes_clusters(stack, alices_cluster):
+def test_a_stopped_gateway_fails_the_status_and_a_restarted_one_makes_clusters(upgraded_site, alices_cluster):
     browser, _ = alices_cluster
-    assert stack.ctl("stop", "dask-gateway").returncode == 0
+    assert upgraded_site.ctl("stop", "dask-gateway").returncode == 0
     try:
-        proc = stack.playbook("playbooks/status.yml", check=False)
+        proc = upgraded_site.playbook("playbooks/status.yml", check=False)
         assert proc.returncode != 0
         assert "gateway is down" in proc.stdout
         assert "supervisord:dask-gateway is down: STOPPED" in proc.stdout
     finally:
-        stack.ctl("start", "dask-gateway")
-        stack.wait_for(stack.healthy, timeout=90, what="the gateway back")
+        upgraded_site.ctl("start", "dask-gateway")
+        upgraded_site.wait_for(upgraded_site.healthy, timeout=90, what="the gateway back")
     # A new kernel makes a new cluster through the restarted gateway.
     kernel = browser.kernel(USER)
     try:

@@ -121,13 +121,7 @@ def users_session(local_stack):
         )
         yield browser, kernel
     finally:
-        try:
-            kernel.connect()
-            kernel.execute("cluster.shutdown()", timeout=120)
-        except KernelError:
-            pass
-        kernel.shutdown()
-        browser.stop_server(USER)
+        browser.end_session(USER, kernel)
 
 
 def test_a_user_logs_in_and_gatewaycluster_works_with_no_configuration(users_session):

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import KernelSession
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import KernelError, KernelSession
 
 
 class Browser:
@@ -96,3 +96,17 @@ class Browser:
         session = KernelSession(f"{self.hub_url}{path}", headers=headers, timeout=timeout)
         session.start()
         return session
+
+    def end_session(self, user: str, kernel: KernelSession, cluster: str = "cluster") -> None:
+        """A session's teardown: the kernel's GatewayCluster ``cluster`` shut down, the kernel, then the server.
+
+        The kernel's websocket may have closed (a hub restart): it reconnects
+        first; a kernel that is gone leaves the server's stop to end the cluster.
+        """
+        try:
+            kernel.connect()
+            kernel.execute(f"{cluster}.shutdown()", timeout=120)
+        except KernelError:
+            pass
+        kernel.shutdown()
+        self.stop_server(user)

@@ -473,3 +473,13 @@ def upgraded_stack(tmp_path_factory):
         )
     finally:
         stack.purge()
+
+
+@pytest.fixture(scope="module")
+def upgraded_site(upgraded_stack):
+    """The upgraded stack's :class:`LocalStack`, for tests that need any working site (mark them ``UPGRADED_STACK``).
+
+    Shared-uid mode; they run after the upgrade tests and before the uninstall
+    tests. Not the shared local stack: its group is the suite's longest.
+    """
+    return upgraded_stack.stack
