@@ -43,6 +43,7 @@ class FilterModule:
             "local_service_account": local_usage.service_account,
             "local_public_url": _wrap(local_addresses.public_url),
             "local_hub_internal_url": _wrap(local_addresses.hub_internal_url),
+            "local_hub_bind_url": _wrap(local_addresses.hub_bind_url),
             "local_gateway_addresses": _wrap(local_addresses.gateway_addresses),
             "local_gateway_snippet": _wrap(local_usage.gateway_snippet),
             "local_hub_document": _wrap(local_documents.hub_document),

@@ -25,6 +25,16 @@ def hub_internal_url(settings: dict) -> str:
     return f"http://{connect_host(settings['bind_ip'])}:{settings['hub_port']}"
 
 
+def hub_host_port(settings: dict) -> str:
+    """The hub's own HTTP server (its API beside the proxy), always on loopback: host:port."""
+    return f"127.0.0.1:{int(settings['hub_api_port'])}"
+
+
+def hub_bind_url(settings: dict) -> str:
+    """The hub's own URL (JupyterHub.hub_bind_url): services, the gateway and status call its API here."""
+    return f"http://{hub_host_port(settings)}"
+
+
 def public_url(model: dict, settings: dict) -> str:
     """The URL users open: the model's hub_public_url, else the bind address."""
     url = (model.get("hub_public_url") or "").rstrip("/")

@@ -23,6 +23,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.render import files
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.addresses import (
     gateway_addresses,
     gateway_service_url,
+    hub_bind_url,
     url_host,
 )
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.monitoring import exporter as local_exporter
@@ -63,7 +64,7 @@ def hub_document(model: dict, settings: dict) -> dict:
     hub.update(
         {
             "bind_url": f"http://{url_host(settings['bind_ip'])}:{settings['hub_port']}",
-            "hub_bind_url": f"http://127.0.0.1:{settings['hub_api_port']}",
+            "hub_bind_url": hub_bind_url(settings),
             "db_url": f"sqlite:///{p['hub_db']}",
             # A pin change across a schema change (4.x to 5.x) would otherwise
             # stop the hub at start; JupyterHub copies the sqlite file first.
@@ -110,7 +111,7 @@ def hub_document(model: dict, settings: dict) -> dict:
     if cull_model.enabled(model):
         # On Kubernetes the chart runs the culler (values.py renders its cull.*);
         # here the hub does, as its managed service, with the store's token.
-        api_url = f"http://127.0.0.1:{settings['hub_api_port']}/hub/api"
+        api_url = f"{hub_bind_url(settings)}/hub/api"
         services.append(cull_model.local_service(model, p["python"], api_url))
         hub["load_roles"] = [*hub["load_roles"], cull_model.local_role(model)]
     # jupyterhub_config.py puts etc/ on the hub's sys.path for spawner_class.
@@ -140,7 +141,7 @@ def gateway_document(model: dict, settings: dict) -> dict:
     cluster = dict(gateway_model.gateway_cluster_config(model))
     guard = ["--preload", p["dashboard_guard"]]
     cluster.update({"scheduler_cmd": [*SCHEDULER_CMD, *guard], "worker_cmd": [*WORKER_CMD, *guard]})
-    authenticator = {"jupyterhub_api_url": f"http://127.0.0.1:{settings['hub_api_port']}/hub/api"}
+    authenticator = {"jupyterhub_api_url": f"{hub_bind_url(settings)}/hub/api"}
     if gateway_model.gateway_scoped_access(settings["gateway_version"]):
         # hub_roles grants users access:services!service=dask-gateway; naming
         # the service makes the gateway require that scope.

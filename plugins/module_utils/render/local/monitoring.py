@@ -21,6 +21,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.render import files
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.addresses import (
     connect_host,
     gateway_service_url,
+    hub_host_port,
     hub_internal_url,
 )
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.paths import paths
@@ -83,7 +84,7 @@ def prometheus_config(model: dict, settings: dict, ports: dict) -> dict:
                 "job_name": jobs["hub"],
                 "metrics_path": "/hub/metrics",
                 "authorization": {"type": "Bearer", "credentials_file": m["hub_token"]},
-                "static_configs": [{"targets": [f"127.0.0.1:{int(settings['hub_api_port'])}"]}],
+                "static_configs": [{"targets": [hub_host_port(settings)]}],
             },
             {
                 # The public proxy: the hub's health check through it (an empty answer, no metrics).
