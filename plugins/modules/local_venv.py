@@ -113,7 +113,10 @@ created:
   returned: always
   type: bool
 repaired:
-  description: What was wrong with a venv whose stamp matched (so it was rebuilt); empty when nothing was.
+  description:
+    - What was wrong with the venv, so that it was rebuilt from empty; empty when nothing was.
+    - Files missing under a matching stamp (a hand-deleted package), or a half-written package without a
+      stamp (an install killed midway), which the installer would take for installed.
   returned: always
   type: str
   sample: jupyterhub-5.5.4.dist-info lists jupyterhub/__init__.py, which is missing

@@ -20,10 +20,11 @@ which exports them):
     A private stack deployed at ``OLD_JUPYTERHUB`` (older hub database
     schema than the role's pin) and moved to the pin by
     ``playbooks/upgrade.yml``; returns an :class:`Upgrade`. The tests that
-    break a stack (uninstall, purge) use this one, after the upgrade tests.
-    Mark them ``UPGRADED_STACK``. It opts in to the shared-uid mode
-    (``daskhub_local_system_users: false``): as root its services run as
-    the service account ``SHARED_UID_ACCOUNT``.
+    break a stack (killed processes and installs, uninstall, purge) use this
+    one, after the upgrade tests. Mark them ``UPGRADED_STACK``. It opts in
+    to the shared-uid mode (``daskhub_local_system_users: false``): as root
+    its services run as the service account ``SHARED_UID_ACCOUNT``; and to
+    the cron watchdog (``daskhub_local_supervisor_watchdog: cron``).
 
 The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.stack``,
 or ``LocalStack(name, SLOTS[...], ports=..., **variables)`` for a private one,
@@ -102,7 +103,7 @@ OLD_JUPYTERHUB = "4.1.6"
 SHARED_UID_ACCOUNT = "daskhub"
 # Slots in a worker's port block: one per kind of stack, and one for the
 # inventories of tests that never deploy (their preflight reads the ports).
-SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2, "private": 3, "recovery": 4}
+SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2, "private": 3}
 LOCAL_STACK = pytest.mark.xdist_group("local_stack")
 UPGRADED_STACK = pytest.mark.xdist_group("upgraded_stack")
 
@@ -446,7 +447,13 @@ def local_stack():
 @pytest.fixture(scope="session")
 def upgraded_stack(tmp_path_factory):
     """A private stack at OLD_JUPYTERHUB, then playbooks/upgrade.yml to the pin (see the module docstring)."""
-    stack = LocalStack("upgraded-stack", SLOTS["upgraded_stack"], daskhub_local_system_users=False)
+    stack = LocalStack(
+        "upgraded-stack",
+        SLOTS["upgraded_stack"],
+        daskhub_local_system_users=False,
+        # The recovery tests (test_local_recovery.py) run its command as cron would.
+        daskhub_local_supervisor_watchdog="cron",
+    )
     try:
         old_versions = tmp_path_factory.mktemp("upgrade") / "old-versions.json"
         old_versions.write_text(

@@ -46,16 +46,11 @@ def _requirement(line):
     return _normalized(name), version
 
 
-def venv_problem(venv, requirements):
-    """What is missing from the installed packages, or "" when nothing is.
-
-    Cheap enough for every run (a few hundred milliseconds at most): it
-    reads each .dist-info's RECORD and checks that the files it lists
-    exist; no interpreter starts.
-    """
+def _installed(venv):
+    """({normalized name: version} of the installed packages, the first half-written one's problem or "")."""
     sites = glob.glob(os.path.join(venv, "lib", "python3*", "site-packages"))
     if not sites:
-        return f"{venv} has no site-packages"
+        return {}, f"{venv} has no site-packages"
     site = sites[0]
     installed = {}
     for entry in os.listdir(site):
@@ -67,10 +62,23 @@ def venv_problem(venv, requirements):
             with open(os.path.join(site, entry, "RECORD"), encoding="utf-8") as record:
                 listed = [line.split(",", 1)[0] for line in record if line.strip()]
         except OSError:
-            return f"{entry} has no RECORD (an install stopped midway)"
+            return installed, f"{entry} has no RECORD (an install stopped midway)"
         for path in listed:
             if not os.path.lexists(os.path.join(site, path)):
-                return f"{entry} lists {path}, which is missing"
+                return installed, f"{entry} lists {path}, which is missing"
+    return installed, ""
+
+
+def venv_problem(venv, requirements):
+    """What is missing from the installed packages, or "" when nothing is.
+
+    Cheap enough for every run (a few hundred milliseconds at most): it
+    reads each .dist-info's RECORD and checks that the files it lists
+    exist; no interpreter starts.
+    """
+    installed, half_written = _installed(venv)
+    if half_written:
+        return half_written
     for line in requirements:
         name, version = _requirement(line)
         if name not in installed:
@@ -216,6 +224,13 @@ def _ensure_venv_on(run: Run, params: dict, check_mode: bool) -> dict:
         if not result["repaired"]:
             return result
         created = True
+    elif not created:
+        # No stamp, or other pins: an install into this venv, unless a package
+        # in it is half written (an install killed midway), which the
+        # installer would take for installed: then straight from an empty
+        # venv, not one install that the check after it would reject.
+        result["repaired"] = _installed(venv)[1]
+        created = bool(result["repaired"])
     result.update(changed=True, pip_ran=True, created=created)
     if check_mode:
         return result

@@ -108,3 +108,27 @@ def test_a_venv_that_cannot_be_created_fails_with_the_interpreters_words(tmp_pat
         host_venv.ensure_venv(refused, params, check_mode=False)
     assert str(failure.value) == f"{tmp_path}/no-python -m venv {tmp_path}/venv failed: Error: no such interpreter"
     assert failure.value.result == {"changed": True, "pip_ran": True, "created": True}
+
+
+def test_an_unstamped_venv_with_a_half_written_package_is_rebuilt_from_empty_at_once(venv):
+    """After an install killed midway (no stamp, a file missing), check mode already says the venv is made anew:
+    the real run starts from an empty venv instead of first installing into the broken one."""
+    root, site, version = venv
+    (site / "six.py").unlink()
+    params = {
+        "venv": str(root),
+        "python": sys.executable,
+        "requirements": [f"six=={version}"],
+        "constraints": "",
+        "extra_args": [],
+        "installer": "pip",
+        "uv_version": None,
+        "imports": [],
+        "commands": [],
+    }
+    result = host_venv.ensure_venv(run, params, check_mode=True)
+    assert result["created"] is True and result["changed"] is True
+    assert result["repaired"] == f"six-{version}.dist-info lists six.py, which is missing"
+    (site / "six.py").write_text("")  # whole again: an unstamped venv is installed into, not rebuilt
+    result = host_venv.ensure_venv(run, params, check_mode=True)
+    assert result["created"] is False and result["repaired"] == ""
