@@ -34,10 +34,11 @@ import os
 import sqlite3
 import time
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.supervisor import supervisor_states, systemd_states
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import dask_clusters
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status_kubernetes as k8s
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import hub_api_url, hub_base_url
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import hub_api_url, hub_base_url, hub_client
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.gateway_clusters import GatewayClusters
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.status_report import stale_problem, table
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.transport import HttpTransport
@@ -47,6 +48,26 @@ BACKUP_STATE = os.path.join("backups", "last-backup.json")
 # dask-gateway-server's JobStatus (backends/db_base.py): CREATED, SUBMITTED, RUNNING.
 _ACTIVE = (1, 2, 3)
 DIST_PACKAGES = ("dask", "distributed")
+# The daskhub_status module's own options (documented there), beside the hub connection's.
+STATUS_SPEC = {
+    "target": {"type": "str", "choices": ["local", "kubernetes"], "required": True},
+    "gateway_url": {"type": "str", "required": True},
+    "hub_internal_url": {"type": "str"},
+    "timeout": {"type": "float", "default": 5},
+    "supervisor": {"type": "str", "choices": ["supervisord", "systemd", "none"], "default": "none"},
+    "supervisor_config": {"type": "path"},
+    "programs": {"type": "list", "elements": "str", "default": []},
+    "venv": {"type": "path"},
+    "gateway_db": {"type": "path"},
+    "pods": {"type": "list", "elements": "dict", "default": []},
+    "daskclusters": {"type": "list", "elements": "dict", "default": []},
+    "versions": {"type": "dict", "default": {}},
+    "state_dir": {"type": "path", "required": True},
+    "max_user_sync_age": {"type": "str"},
+    "max_backup_age": {"type": "str"},
+    "fail_on_stale": {"type": "bool", "default": True},
+}
+STATUS_REQUIRED_IF = [("supervisor", "supervisord", ["supervisor_config"])]
 
 
 def _utc(epoch: float) -> str:
@@ -342,3 +363,19 @@ def gather(params: dict, hub=None, supervisor_states=None, now=None) -> dict:
     result["problems"] = problems
     result["lines"] = table(result, params["target"])
     return result
+
+
+def run(module) -> dict:
+    """The daskhub_status module's work (``module_run.run_module``): the programs' states, then ``gather``.
+
+    A bad staleness limit or hub connection raises ValueError or HubAPIError.
+    """
+    params = module.params
+    states = None
+    if params["supervisor"] == "supervisord":
+        states = supervisor_states(params["supervisor_config"], timeout=params["timeout"])
+    elif params["supervisor"] == "systemd":
+        states = systemd_states(module.run_command, params["programs"])
+    limits = {name: limit(params[name], name) for name in ("max_user_sync_age", "max_backup_age")}
+    hub = hub_client(params, timeout=params["timeout"], retries=0, unavailable_timeout=0)
+    return {"changed": False, **gather(dict(params, **limits), hub=hub, supervisor_states=states)}

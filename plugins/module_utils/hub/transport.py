@@ -76,8 +76,9 @@ class HttpTransport:
     system's CAs takes 0.2 s, which a plain-http site need not pay.
     """
 
-    def __init__(self, timeout=DEFAULT_TIMEOUT, validate_certs=True, ca_path=None, user_agent="daskhub-deploy",
-                 https=True):
+    def __init__(
+        self, timeout=DEFAULT_TIMEOUT, validate_certs=True, ca_path=None, user_agent="daskhub-deploy", https=True
+    ):
         self.timeout = float(timeout)
         self.user_agent = user_agent
         # The TLS settings of every connection (the hub's REST API, the user
