@@ -50,17 +50,21 @@ DASKHUB_HOME_VOLUME = "daskhub-home"
 def daskhub_pod_volumes(settings: dict, username: str) -> dict:
     """{"scheduler"|"worker": (volumes, volumeMounts)} of ``username``'s pods, from the ``volumes`` settings.
 
-    ``{username}`` in a claim or a subPath is the user's name: KubeSpawner
-    names her claim and her home's subdirectory from it, escaped, and the
-    two spellings agree for names of lowercase letters and digits only.
+    ``{username}`` in a claim or a subPath is the user's name as the hub has
+    it (the shared claim's folder: KubeSpawner's ``{unescaped_username}``).
+    A user's own claim KubeSpawner names from her name escaped, by a scheme
+    that changed between its versions; the two agree for names of a
+    lowercase letter then lowercase letters and digits, and another name's
+    home cannot be found.
     """
     pods = {"scheduler": ([], []), "worker": ([], [])}
     home = settings.get("home")
     if home:
-        if not daskhub_re.fullmatch(r"[a-z0-9]+", username):
+        if "{username}" in home["claim"] and not daskhub_re.fullmatch(r"[a-z][a-z0-9]{0,62}", username):
             raise ValueError(
-                f"this site mounts each user's home on her Dask workers, which finds the home of users "
-                f"whose names are lowercase letters and digits only, not {username!r}: ask the site's admins"
+                f"this site mounts each user's own home claim on her Dask workers, which it finds for "
+                f"names of a lowercase letter then lowercase letters and digits, not {username!r}: "
+                "ask the site's admins (a shared home claim, daskhub_gateway_user_home.claim, has no such limit)"
             )
         claim = home["claim"].replace("{username}", username)
         volume = {"name": DASKHUB_HOME_VOLUME, "persistentVolumeClaim": {"claimName": claim}}

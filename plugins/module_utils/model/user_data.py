@@ -5,9 +5,12 @@ pods see it only when it is shared storage and mounted there too:
 
 - ``gateway.user_home`` (daskhub_gateway_user_home): the home on schedulers
   and workers at ``mount_path``. With ``claim``, one ReadWriteMany claim holds
-  every home, a subdirectory per user (the notebook's home is rendered from
-  it too, z2jh's ``singleuser.storage`` ``static``); without, each user's own
-  claim (``claim-<name>``, z2jh's dynamic storage, made ReadWriteMany).
+  every home, a subdirectory per user named as the hub names her (the
+  notebook's home is rendered from it too, z2jh's ``singleuser.storage``
+  ``static``); without, each user's own claim (``claim-<name>``, z2jh's
+  dynamic storage, made ReadWriteMany), which KubeSpawner names the same
+  way in all its versions only for names of a lowercase letter then
+  lowercase letters and digits.
 - ``gateway.extra_volumes`` (daskhub_gateway_extra_volumes): volumes (a host
   path such as CVMFS, a claim, an NFS export) on workers and, unless
   ``scheduler: false``, schedulers; ``sub_path`` may name the user,
@@ -34,6 +37,10 @@ RESERVED_VOLUMES = ("daskhub-home", "dask-credentials")
 # (KubeSpawner's claim-{username}{servername}, and claim-{user_server}).
 PER_USER_CLAIM = "claim-{username}"
 USERNAME = "{username}"
+# KubeSpawner's {username} is escaped, by a scheme that changed between its
+# versions; {unescaped_username} is the hub's name as it is, the name the
+# options handler has: the shared claim's folder is named by it.
+KUBESPAWNER_RAW_NAME = "{unescaped_username}"
 SOURCES = ("host_path", "claim", "nfs")
 _VOLUME_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -94,7 +101,7 @@ def home_storage(model: dict) -> dict:
         return {}
     storage = {"homeMountPath": home.get("mount_path") or HOME_MOUNT_PATH}
     if home.get("claim"):
-        storage.update(type="static", static={"pvcName": home["claim"], "subPath": USERNAME})
+        storage.update(type="static", static={"pvcName": home["claim"], "subPath": KUBESPAWNER_RAW_NAME})
     else:
         dynamic = {"storageAccessModes": ["ReadWriteMany"], "storageClass": home.get("storage_class") or None}
         storage.update(type="dynamic", dynamic=dynamic)

@@ -167,10 +167,14 @@ def test_each_user_s_own_claim_and_gpus_share_the_worker_container():
     assert container["volumeMounts"] == [{"name": "daskhub-home", "mountPath": "/home/jovyan"}]
 
 
-def test_a_name_whose_home_cannot_be_found_is_refused_with_the_reason():
-    options = _kube_options(daskhub_gateway_user_home=HOME)
-    with pytest.raises(ValueError, match=r"lowercase letters and digits only, not 'd\.dupont'"):
+def test_a_name_whose_own_claim_cannot_be_found_is_refused_with_the_reason():
+    options = _kube_options(daskhub_gateway_user_home={"enabled": True})
+    with pytest.raises(ValueError, match=r"lowercase letter then lowercase letters and digits, not 'd\.dupont'"):
         options.get_configuration(options.parse_options({}), User("d.dupont"))
+    # In a shared claim every name has its folder, as the hub spells it.
+    options = _kube_options(daskhub_gateway_user_home=HOME)
+    chosen = options.get_configuration(options.parse_options({}), User("daskhub-verify-user"))
+    assert chosen["worker_extra_container_config"]["volumeMounts"][0]["subPath"] == "daskhub-verify-user"
 
 
 def test_the_local_target_s_handler_mounts_nothing():

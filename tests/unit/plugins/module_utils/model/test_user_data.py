@@ -36,7 +36,7 @@ def test_a_shared_home_claim_is_a_folder_per_user_in_the_notebook_and_on_the_wor
     assert user_data.home_storage(model) == {
         "homeMountPath": "/home/jovyan",
         "type": "static",
-        "static": {"pvcName": "homes", "subPath": "{username}"},
+        "static": {"pvcName": "homes", "subPath": "{unescaped_username}"},
     }
 
 

@@ -47,7 +47,7 @@ def test_both_homes_validate_against_the_chart_schemas(home, mode, chart_data_di
     storage = hub_section(rendered)["singleuser"]["storage"]
     if home == "shared claim":
         assert storage["type"] == "static"
-        assert storage["static"] == {"pvcName": "daskhub-homes", "subPath": "{username}"}
+        assert storage["static"] == {"pvcName": "daskhub-homes", "subPath": "{unescaped_username}"}
     else:
         assert storage["dynamic"] == {"storageAccessModes": ["ReadWriteMany"], "storageClass": "filestore-rwx"}
     assert storage["homeMountPath"] == "/home/jovyan"
