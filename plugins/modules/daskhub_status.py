@@ -171,60 +171,16 @@ lines:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.host.supervisor import supervisor_states
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC, hub_client
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
 
-
-def _systemd_states(module, units) -> dict:
-    states = {}
-    for unit in units:
-        rc, out, _ = module.run_command(["systemctl", "show", "-p", "ActiveState", "--value", unit])
-        active = out.strip() if rc == 0 else "unknown"
-        states[unit] = "RUNNING" if active == "active" else active.upper()
-    return states
+ARGUMENT_SPEC = {**HUB_CONNECTION_SPEC, **status.STATUS_SPEC}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            **HUB_CONNECTION_SPEC,
-            "target": {"type": "str", "choices": ["local", "kubernetes"], "required": True},
-            "gateway_url": {"type": "str", "required": True},
-            "hub_internal_url": {"type": "str"},
-            "timeout": {"type": "float", "default": 5},
-            "supervisor": {"type": "str", "choices": ["supervisord", "systemd", "none"], "default": "none"},
-            "supervisor_config": {"type": "path"},
-            "programs": {"type": "list", "elements": "str", "default": []},
-            "venv": {"type": "path"},
-            "gateway_db": {"type": "path"},
-            "pods": {"type": "list", "elements": "dict", "default": []},
-            "daskclusters": {"type": "list", "elements": "dict", "default": []},
-            "versions": {"type": "dict", "default": {}},
-            "state_dir": {"type": "path", "required": True},
-            "max_user_sync_age": {"type": "str"},
-            "max_backup_age": {"type": "str"},
-            "fail_on_stale": {"type": "bool", "default": True},
-        },
-        required_if=[("supervisor", "supervisord", ["supervisor_config"])],
-        supports_check_mode=True,
-    )
-    params = module.params
-    states = None
-    if params["supervisor"] == "supervisord":
-        states = supervisor_states(params["supervisor_config"], timeout=params["timeout"])
-    elif params["supervisor"] == "systemd":
-        states = _systemd_states(module, params["programs"])
-    try:
-        limits = {name: status.limit(params[name], name) for name in ("max_user_sync_age", "max_backup_age")}
-        hub = hub_client(params, timeout=params["timeout"], retries=0, unavailable_timeout=0)
-    except (HubAPIError, ValueError) as err:
-        module.fail_json(msg=str(err))
-    params = dict(params, **limits)
-    result = status.gather(params, hub=hub, supervisor_states=states)
-    module.exit_json(changed=False, **result)
+    run_module(ARGUMENT_SPEC, status.run, (HubAPIError, ValueError), required_if=status.STATUS_REQUIRED_IF)
 
 
 if __name__ == "__main__":

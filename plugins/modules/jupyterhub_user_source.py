@@ -184,32 +184,14 @@ sources:
   sample: [{name: inventory, type: list, users: 2, admins: 1}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.user_sources import (
-    SOURCE_REQUIRED_IF,
-    SOURCE_SPEC,
-    SourceError,
-    desired_users,
-)
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub import user_sources
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
 
-ARGUMENT_SPEC = {
-    "sources": {
-        "type": "list",
-        "elements": "dict",
-        "required": True,
-        "options": SOURCE_SPEC,
-        "required_if": SOURCE_REQUIRED_IF,
-    },
-}
+ARGUMENT_SPEC = {"sources": {"type": "list", "elements": "dict", "required": True, **user_sources.SOURCES_OPTIONS}}
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = desired_users(module.params["sources"])
-    except SourceError as exc:
-        module.fail_json(msg=str(exc))
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, user_sources.run, (user_sources.SourceError,))
 
 
 if __name__ == "__main__":

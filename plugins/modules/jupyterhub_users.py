@@ -173,32 +173,15 @@ hub_version:
   sample: 5.5.4
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub import user_sync
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC, HUB_REQUEST_SPEC
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.user_sync import sync_users
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
 
-ARGUMENT_SPEC = {
-    **HUB_CONNECTION_SPEC,
-    **HUB_REQUEST_SPEC,
-    "users": {"type": "list", "elements": "str", "default": []},
-    "admins": {"type": "list", "elements": "str"},
-    "exclusive": {"type": "bool", "default": False},
-    "protected_users": {"type": "list", "elements": "str", "default": []},
-    "max_deletions": {"type": "str"},
-    "force_deletions": {"type": "bool", "default": False},
-    "allow_empty": {"type": "bool", "default": False},
-    "groups": {"type": "dict"},
-    "lowercase": {"type": "bool", "default": True},
-    "username_pattern": {"type": "str"},
-}
+ARGUMENT_SPEC = {**HUB_CONNECTION_SPEC, **HUB_REQUEST_SPEC, **user_sync.SYNC_SPEC}
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    result, failure = sync_users(module.params, check_mode=module.check_mode, diff=module._diff)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, user_sync.run)
 
 
 if __name__ == "__main__":

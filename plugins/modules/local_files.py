@@ -151,8 +151,8 @@ restarts:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.host.files import FilesError, ensure
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import files
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
 
 
 def _file_spec(mode: str, secret: bool) -> dict:
@@ -192,12 +192,7 @@ ARGUMENT_SPEC = {
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = ensure(module.params, module.check_mode, module._diff)
-    except FilesError as err:
-        module.fail_json(msg=str(err))
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, files.run, (files.FilesError,))
 
 
 if __name__ == "__main__":

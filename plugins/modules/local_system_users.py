@@ -96,8 +96,8 @@ accounts:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import ModuleFailure
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.system_users import ensure_system_users
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleFailure
 
 
 def main():

@@ -143,6 +143,25 @@ def test_a_user_logs_in_and_gatewaycluster_works_with_no_configuration(users_ses
     assert managed.split() == ["True", "True"]
     factory = kernel.execute("import dask\nprint(dask.config.get('labextension.factory.class'))", timeout=60)
     assert factory.strip() == "GatewayCluster"
+    # Her data on her workers (issue 22): they run as her, so a file she writes in her home, a worker reads.
+    seen = kernel.execute(
+        "import json, os, secrets\n"
+        "home = os.path.expanduser('~')\n"
+        "written = secrets.token_hex(8)\n"
+        "path = os.path.join(home, f'daskhub-worker-reads-{written}.txt')\n"
+        "with open(path, 'w') as stream:\n"
+        "    stream.write(written)\n"
+        "def _read(path):\n"
+        "    with open(path) as stream:\n"
+        "        return os.path.expanduser('~'), stream.read()\n"
+        "worker_home, read = client.submit(_read, path, pure=False).result(timeout=60)\n"
+        "os.remove(path)\n"
+        "print(json.dumps({'home': home, 'worker_home': worker_home, 'read_back': read == written}))\n",
+        timeout=120,
+    )
+    found = json.loads(seen.strip().splitlines()[-1])
+    assert found["read_back"] is True
+    assert found["worker_home"] == found["home"]
 
 
 # What alice's kernel tries: her account, then paths of root and of bob.

@@ -180,3 +180,8 @@ def ensure(params: dict, check: bool, want_diff: bool) -> dict:
     if diffs:
         result["diff"] = diffs
     return result
+
+
+def run(module) -> dict:
+    """The local_files module's work (``module_run.run_module``)."""
+    return ensure(module.params, module.check_mode, module._diff)

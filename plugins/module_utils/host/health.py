@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.transport import HttpTransport
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_PREFIX
-
-
-def _get_json(url: str, timeout: float):
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310  http(s) only
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-        return response.status, json.loads(response.read() or b"null")
 
 
 def health_checks(hub_url: str, gateway: bool = True) -> list[tuple[str, str]]:
@@ -25,18 +17,18 @@ def health_checks(hub_url: str, gateway: bool = True) -> list[tuple[str, str]]:
     return checks
 
 
-def check_once(name: str, url: str, timeout: float = 5.0) -> tuple[bool, str, object]:
+def check_once(http: HttpTransport, name: str, url: str) -> tuple[bool, str, object]:
     """One attempt: (healthy, reason, body)."""
-    try:
-        status, body = _get_json(url, timeout)
-    except urllib.error.HTTPError as err:
-        return False, f"{name}: {url} answered HTTP {err.code}", None
-    except (urllib.error.URLError, OSError, ValueError) as err:
-        reason = getattr(err, "reason", err)
-        return False, f"{name}: {url} did not answer ({reason})", None
-    if name.startswith("gateway") and not (isinstance(body, dict) and body.get("status") == "pass"):
-        return False, f"{name}: {url} reports {body!r}", body
-    return status == 200, f"{name}: HTTP {status}", body
+    answer = http.get(url)
+    if answer.status is None:
+        return False, f"{name}: {url} did not answer ({answer.error})", None
+    if answer.error:
+        return False, f"{name}: {url} answered {answer.error}", None
+    if answer.data is None:
+        return False, f"{name}: {url} answered HTTP {answer.status} without JSON", None
+    if name.startswith("gateway") and not (isinstance(answer.data, dict) and answer.data.get("status") == "pass"):
+        return False, f"{name}: {url} reports {answer.data!r}", answer.data
+    return answer.status == 200, f"{name}: HTTP {answer.status}", answer.data
 
 
 def wait_healthy(
@@ -49,10 +41,11 @@ def wait_healthy(
 ) -> dict:
     """Wait until every check passes; raise TimeoutError naming the failing one."""
     deadline = clock() + timeout
+    http = HttpTransport(5.0, https=hub_url.startswith("https:"))
     results = {}
     for name, url in health_checks(hub_url, gateway):
         while True:
-            healthy, reason, body = check_once(name, url)
+            healthy, reason, body = check_once(http, name, url)
             if healthy:
                 results[name] = body
                 break

@@ -4,8 +4,8 @@
 
 Commands run through the module's ``run_command`` (passed in as a ``Run``),
 which keeps Ansible's own Python path out of the programs it starts; a
-failure is raised as a ``ModuleFailure`` carrying the result the module
-reports beside its message.
+failure is raised as a ``module_run.ModuleFailure`` carrying the result the
+module reports beside its message.
 """
 
 from __future__ import annotations
@@ -13,11 +13,3 @@ from __future__ import annotations
 from collections.abc import Callable
 
 Run = Callable[[list], tuple]  # argv -> (rc, stdout, stderr), like AnsibleModule.run_command
-
-
-class ModuleFailure(Exception):
-    """A failure to report as the module's message, with the result to report beside it."""
-
-    def __init__(self, message: str, result: dict):
-        super().__init__(message)
-        self.result = result

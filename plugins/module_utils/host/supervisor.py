@@ -22,8 +22,9 @@ from collections.abc import Callable
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import health, processes
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
-from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import ModuleFailure, Run
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import Run
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import hub_base_url
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleFailure
 
 
 class SupervisorError(ModuleFailure):
@@ -44,6 +45,16 @@ def supervisor_states(config: str, timeout: float = 10) -> dict[str, str]:
         info["name"] if info["group"] == info["name"] else f"{info['group']}:{info['name']}": info["statename"]
         for info in infos
     }
+
+
+def systemd_states(run: Run, units) -> dict[str, str]:
+    """Unit -> RUNNING, or its ActiveState in capitals (FAILED, INACTIVE, ...; UNKNOWN where systemctl fails)."""
+    states = {}
+    for unit in units:
+        rc, out, _ = run(["systemctl", "show", "-p", "ActiveState", "--value", unit])
+        active = out.strip() if rc == 0 else "unknown"
+        states[unit] = "RUNNING" if active == "active" else active.upper()
+    return states
 
 
 def supervisor_reread(config: str, timeout: float = 10) -> list[str]:

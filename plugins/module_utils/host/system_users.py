@@ -15,7 +15,8 @@ import os
 import pwd
 from collections.abc import Callable
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import ModuleFailure, Run
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import Run
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleFailure
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation.names import account_problem
 
 

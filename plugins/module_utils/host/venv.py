@@ -17,7 +17,8 @@ import re
 import shlex
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import shared_python
-from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import ModuleFailure, Run
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import Run
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleFailure
 
 STAMP = ".daskhub-requirements.sha256"
 

@@ -16,11 +16,8 @@ Standard library only, so it runs inside modules and filters alike.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import hub_client
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.dask_clusters import (
@@ -59,11 +56,6 @@ class GatewayClusters:
         self.service = service
         self.timeout = float(timeout)
         self._tokens: dict[str, dict] = {}
-        handlers = [urllib.request.ProxyHandler({})]
-        if hub.ssl_context is not None:
-            # The gateway is behind the hub's proxy: the hub's TLS settings.
-            handlers.append(urllib.request.HTTPSHandler(context=hub.ssl_context))
-        self._opener = urllib.request.build_opener(*handlers)
 
     # -- tokens -------------------------------------------------------------
     def _token(self, user) -> str:
@@ -105,32 +97,29 @@ class GatewayClusters:
         # The gateway's JupyterHubAuthenticator reads "Authorization: jupyterhub
         # <token>"; "token <x>" is how a cluster's own API token authenticates.
         url = self.gateway_url + path
-        req = urllib.request.Request(  # noqa: S310  gateway_url is checked to be http(s)
-            url,
-            method=method,
-            headers={"Authorization": f"jupyterhub {self._token(user)}", "Accept": "application/json"},
+        # The gateway is behind the hub's proxy: through the hub's transport (its TLS settings).
+        answer = self.hub.get(
+            url, headers={"Authorization": f"jupyterhub {self._token(user)}"}, method=method, timeout=self.timeout
         )
-        try:
-            with self._opener.open(req, timeout=self.timeout) as resp:
-                raw = resp.read()
-                return resp.status, (json.loads(raw) if raw else None)
-        except urllib.error.HTTPError as exc:
-            body = exc.read().decode("utf-8", "replace")[:300]
-            if exc.code in (401, 403):
+        if answer.status is None:
+            raise ClustersError(
+                f"cannot reach the Dask Gateway at {self.gateway_url} ({method} {url}: {answer.error}). "
+                f"Is the gateway running and registered as the hub service {self.service!r}?"
+            )
+        if answer.error:
+            body = answer.body.decode("utf-8", "replace")[:300]
+            if answer.status in (401, 403):
                 hint = (
-                    f"the gateway refused a token minted for user {user!r} ({exc.code}). Its hub role must "
+                    f"the gateway refused a token minted for user {user!r} ({answer.status}). Its hub role must "
                     f"allow {GATEWAY_SERVICE_SCOPE.format(service=self.service)} (the 'user' role does on "
                     "our sites)"
                 )
             else:
-                hint = f"HTTP {exc.code}"
-            raise ClustersError(f"{method} {url}: {hint}: {body}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise ClustersError(
-                f"cannot reach the Dask Gateway at {self.gateway_url} ({method} {url}: "
-                f"{getattr(exc, 'reason', exc)}). Is the gateway running and registered as the hub "
-                f"service {self.service!r}?"
-            ) from None
+                hint = answer.error
+            raise ClustersError(f"{method} {url}: {hint}: {body}")
+        if answer.body and answer.data is None:
+            raise ClustersError(f"{method} {url}: HTTP {answer.status} with a body that is not JSON")
+        return answer.status, answer.data
 
     def list_user(self, user, now=None) -> list[dict]:
         _, listing = self._request("GET", "/api/v1/clusters/?status=" + ",".join(ACTIVE_STATUSES).lower(), user)
@@ -178,10 +167,10 @@ class GatewayClusters:
         behind the gateway proxy at /clusters/<name>/.
         """
         url = f"{self.gateway_url}/clusters/{urllib.parse.quote(name)}/json/counts.json"
+        answer = self.hub.get(url, timeout=self.timeout)
         try:
-            with self._opener.open(urllib.request.Request(url), timeout=self.timeout) as resp:  # noqa: S310
-                return int(json.loads(resp.read()).get("workers"))
-        except (urllib.error.URLError, OSError, ValueError, TypeError):
+            return int(answer.data.get("workers")) if answer.status == 200 else None
+        except (AttributeError, ValueError, TypeError):
             return None
 
     def stop(self, clusters) -> list[str]:

@@ -32,25 +32,42 @@ import datetime
 import json
 import os
 import sqlite3
-import ssl
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.supervisor import supervisor_states, systemd_states
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import dask_clusters
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status_kubernetes as k8s
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import hub_api_url, hub_base_url
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import hub_api_url, hub_base_url, hub_client
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.gateway_clusters import GatewayClusters
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.status_report import stale_problem, table
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.transport import tls_context
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.transport import HttpTransport
 
 USER_SYNC_STATE = "user-sync-last.json"
 BACKUP_STATE = os.path.join("backups", "last-backup.json")
 # dask-gateway-server's JobStatus (backends/db_base.py): CREATED, SUBMITTED, RUNNING.
 _ACTIVE = (1, 2, 3)
 DIST_PACKAGES = ("dask", "distributed")
+# The daskhub_status module's own options (documented there), beside the hub connection's.
+STATUS_SPEC = {
+    "target": {"type": "str", "choices": ["local", "kubernetes"], "required": True},
+    "gateway_url": {"type": "str", "required": True},
+    "hub_internal_url": {"type": "str"},
+    "timeout": {"type": "float", "default": 5},
+    "supervisor": {"type": "str", "choices": ["supervisord", "systemd", "none"], "default": "none"},
+    "supervisor_config": {"type": "path"},
+    "programs": {"type": "list", "elements": "str", "default": []},
+    "venv": {"type": "path"},
+    "gateway_db": {"type": "path"},
+    "pods": {"type": "list", "elements": "dict", "default": []},
+    "daskclusters": {"type": "list", "elements": "dict", "default": []},
+    "versions": {"type": "dict", "default": {}},
+    "state_dir": {"type": "path", "required": True},
+    "max_user_sync_age": {"type": "str"},
+    "max_backup_age": {"type": "str"},
+    "fail_on_stale": {"type": "bool", "default": True},
+}
+STATUS_REQUIRED_IF = [("supervisor", "supervisord", ["supervisor_config"])]
 
 
 def _utc(epoch: float) -> str:
@@ -80,67 +97,34 @@ def limit(value, name) -> float | None:
         raise ValueError(f"{name}: {err}") from None
 
 
-# --- HTTP ------------------------------------------------------------------------
-
-
-class Http:
-    """Plain GETs, never retried: a status is quick, and a down service is an answer."""
-
-    def __init__(self, timeout=5.0, validate_certs=True, ca_path=None):
-        self.timeout = float(timeout)
-        context = tls_context(validate_certs, ca_path)
-        self._opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
-        )
-
-    def get(self, url, token=None) -> tuple[int | None, dict | None, dict, str]:
-        """(status, JSON or None, headers, error text); status None when nothing answered."""
-        headers = {"Accept": "application/json", "User-Agent": "daskhub-deploy status"}
-        if token:
-            headers["Authorization"] = f"token {token}"
-        request = urllib.request.Request(url, headers=headers)  # noqa: S310  URLs of the site, http(s)
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                raw = response.read()
-                try:
-                    data = json.loads(raw) if raw else None
-                except ValueError:
-                    data = None
-                return response.status, data, dict(response.headers), ""
-        except urllib.error.HTTPError as exc:
-            return exc.code, None, dict(exc.headers or {}), f"HTTP {exc.code}"
-        except (urllib.error.URLError, OSError) as exc:
-            return None, None, {}, str(getattr(exc, "reason", exc))
-
-
 def service(name, up, detail="") -> dict:
     return {"name": name, "up": bool(up), "detail": detail}
 
 
-def web_services(http: Http, params: dict) -> tuple[list[dict], dict]:
+def web_services(http: HttpTransport, params: dict) -> tuple[list[dict], dict]:
     """The hub (its own API), the proxy (the public URL) and the gateway; and the versions they tell."""
     services, versions = [], {}
     public = hub_base_url(params["hub_url"])
     if params.get("hub_internal_url"):
-        status, data, _, error = http.get(hub_api_url(params["hub_internal_url"]) + "/")
+        status, data, _, error, _ = http.get(hub_api_url(params["hub_internal_url"]) + "/")
         up = status == 200 and isinstance(data, dict)
         detail = hub_api_url(params["hub_internal_url"]) if up else (error or f"HTTP {status}")
         services.append(service("hub", up, detail))
         if up:
             versions["jupyterhub"] = data.get("version")
-    status, data, headers, error = http.get(hub_api_url(public) + "/")
+    status, data, headers, error, _ = http.get(hub_api_url(public) + "/")
     # Only the hub's own answer carries its version header: a proxy without the hub's route answers 404/503.
     up = status == 200 and any(key.lower() == "x-jupyterhub-version" for key in headers)
     services.append(service("proxy", up, public if up else (error or f"HTTP {status} without the hub's answer")))
     if up and isinstance(data, dict):
         versions.setdefault("jupyterhub", data.get("version"))
     gateway = params["gateway_url"].rstrip("/")
-    status, data, _, error = http.get(gateway + "/api/health")
+    status, data, _, error, _ = http.get(gateway + "/api/health")
     health = (data or {}).get("status") if isinstance(data, dict) else None
     up = status == 200 and health in (None, "pass")
     services.append(service("gateway", up, gateway if up else (error or f"HTTP {status}: {health or 'no health'}")))
     if up:
-        status, data, _, _ = http.get(gateway + "/api/version")
+        status, data, _, _, _ = http.get(gateway + "/api/version")
         if status == 200 and isinstance(data, dict):
             versions["dask-gateway-server"] = data.get("version")
     return services, versions
@@ -314,34 +298,19 @@ def last_run(path, limit, now) -> dict:
 # --- The certificate ---------------------------------------------------------------------
 
 
-def certificate(url, timeout=5.0, now=None) -> dict | None:
+def certificate(http: HttpTransport, url, now=None) -> dict | None:
     """The expiry of the certificate an https URL presents (read even when it does not verify); None for http."""
-    parsed = urllib.parse.urlparse(url)
-    if parsed.scheme != "https":
+    found = http.certificate(url)
+    if found is None:
         return None
-    host, port = parsed.hostname, parsed.port or 443
-    try:
-        pem = ssl.get_server_certificate((host, port), timeout=timeout)
-    except (OSError, ssl.SSLError) as exc:
-        return {"host": host, "error": str(exc), "expires": None, "days_left": None}
-    expires = _not_after(pem)
+    expires = found["not_after"]
     now = time.time() if now is None else now
     return {
-        "host": host,
+        "host": found["host"],
         "expires": None if expires is None else _utc(expires),
         "days_left": None if expires is None else int((expires - now) // 86400),
-        "error": "" if expires is not None else "could not read its expiry",
+        "error": found["error"],
     }
-
-
-def _not_after(pem: str) -> float | None:
-    try:
-        from cryptography import x509  # noqa: PLC0415  optional: ansible's own dependency
-
-        cert = x509.load_pem_x509_certificate(pem.encode())
-        return cert.not_valid_after_utc.timestamp()
-    except Exception:
-        return None
 
 
 # --- All together -------------------------------------------------------------------------
@@ -350,7 +319,9 @@ def _not_after(pem: str) -> float | None:
 def gather(params: dict, hub=None, supervisor_states=None, now=None) -> dict:
     """The status of the site of ``params`` (the module's options); ``hub`` a HubClient with the token."""
     now = time.time() if now is None else now
-    http = Http(params.get("timeout", 5), params.get("validate_certs", True), params.get("ca_path"))
+    http = HttpTransport(
+        params.get("timeout", 5), params.get("validate_certs", True), params.get("ca_path"), "daskhub-deploy status"
+    )
     services, versions = web_services(http, params)
     if params["target"] == "local":
         if supervisor_states is not None:
@@ -388,7 +359,23 @@ def gather(params: dict, hub=None, supervisor_states=None, now=None) -> dict:
             entry = result[key]
             if entry["stale"]:
                 problems.append(stale_problem(what, entry))
-    result["certificate"] = certificate(params["hub_url"], http.timeout, now)
+    result["certificate"] = certificate(http, params["hub_url"], now)
     result["problems"] = problems
     result["lines"] = table(result, params["target"])
     return result
+
+
+def run(module) -> dict:
+    """The daskhub_status module's work (``module_run.run_module``): the programs' states, then ``gather``.
+
+    A bad staleness limit or hub connection raises ValueError or HubAPIError.
+    """
+    params = module.params
+    states = None
+    if params["supervisor"] == "supervisord":
+        states = supervisor_states(params["supervisor_config"], timeout=params["timeout"])
+    elif params["supervisor"] == "systemd":
+        states = systemd_states(module.run_command, params["programs"])
+    limits = {name: limit(params[name], name) for name in ("max_user_sync_age", "max_backup_age")}
+    hub = hub_client(params, timeout=params["timeout"], retries=0, unavailable_timeout=0)
+    return {"changed": False, **gather(dict(params, **limits), hub=hub, supervisor_states=states)}

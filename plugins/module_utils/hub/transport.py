@@ -1,9 +1,12 @@
 # Copyright: DaskHub deployer maintainers
 # BSD-3-Clause
-"""How the REST client talks to a hub: one request, its retries, its TLS, its parallelism.
+"""How the project talks to a hub over HTTP: one request, its retries, its TLS, its parallelism.
 
-``HubTransport`` knows nothing of the API's endpoints; ``hub.api.HubClient``
-adds them. Standard library only (urllib), so it runs inside an Ansible
+``HttpTransport`` is the one plain client: an unretried GET that returns
+the status, JSON and headers, and the certificate an https URL presents
+(what ``daskhub_status`` and the health checks ask). ``HubTransport`` adds
+the hub's token and the retries of its REST API; it knows nothing of the
+API's endpoints, ``hub.api.HubClient`` adds them. Standard library only (urllib), so it runs inside an Ansible
 module on any host and in plain Python scripts alike. Every failure raises
 HubAPIError with a message a human can act on (which token, which scope,
 which URL).
@@ -18,6 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import (
     HUB_HEADER,
@@ -53,7 +57,110 @@ def tls_context(validate_certs=True, ca_path=None):
     return context
 
 
-class HubTransport:
+class Answer(NamedTuple):
+    """What one plain GET got: ``status`` None when nothing answered (``error`` says why)."""
+
+    status: int | None
+    data: object  # the body as JSON; None when empty or not JSON
+    headers: dict
+    error: str  # "" for a 2xx or 3xx answer, "HTTP <status>" for an error answer, else the connection's failure
+    body: bytes
+
+
+class HttpTransport:
+    """Plain requests to a site's URLs (the hub, its proxy, the services behind it): one opener, never retried.
+
+    No proxy from the environment: the hub is usually local or in-cluster,
+    and a corporate HTTP proxy would only get in the way. ``https``: whether
+    to prepare the TLS settings (``validate_certs``, ``ca_path``); loading the
+    system's CAs takes 0.2 s, which a plain-http site need not pay.
+    """
+
+    def __init__(
+        self, timeout=DEFAULT_TIMEOUT, validate_certs=True, ca_path=None, user_agent="daskhub-deploy", https=True
+    ):
+        self.timeout = float(timeout)
+        self.user_agent = user_agent
+        # The TLS settings of every connection (the hub's REST API, the user
+        # servers and services behind its proxy); None for a plain-http site,
+        # whose opener gets an unloaded context that is never used instead of
+        # build_opener's default one, which loads the system's CAs. One HTTPS
+        # handler only: the opener would open https URLs with the first.
+        self.ssl_context = tls_context(validate_certs, ca_path) if https else None
+        context = self.ssl_context or ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        handlers = [urllib.request.HTTPSHandler(context=context), urllib.request.ProxyHandler({})]
+        self._opener = urllib.request.build_opener(*handlers)
+
+    def get(self, url, token=None, headers=None, method="GET", timeout=None) -> Answer:
+        """One request of ``url``, never retried: a down service is an answer, not an exception.
+
+        ``token`` goes as ``Authorization: token <token>``; ``headers`` are
+        added as given (e.g. the gateway's ``jupyterhub <token>``);
+        ``timeout`` replaces this client's for the one request.
+        """
+        if urllib.parse.urlparse(url).scheme not in ("http", "https"):
+            raise HubAPIError(f"{url!r} is not an http(s) URL")
+        sent = {"Accept": "application/json", "User-Agent": self.user_agent}
+        if token:
+            sent["Authorization"] = f"token {token}"
+        sent.update(headers or {})
+        req = urllib.request.Request(url, headers=sent, method=method)  # noqa: S310  checked to be http(s)
+        try:
+            with self._opener.open(req, timeout=self.timeout if timeout is None else timeout) as response:
+                raw = response.read()
+                return Answer(response.status, _json_or_none(raw), dict(response.headers), "", raw)
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            return Answer(exc.code, _json_or_none(raw), dict(exc.headers or {}), f"HTTP {exc.code}", raw)
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            return Answer(None, None, {}, str(getattr(exc, "reason", exc)), b"")
+
+    def status_of(self, url, headers=None):
+        """The HTTP status a plain GET of ``url`` (on the hub's host) gets, error statuses included.
+
+        Through this client's transport (its TLS settings, no proxy) but
+        without its token: what a browser without the hub's cookie gets.
+        Neither retried nor read as the hub's answer.
+        """
+        answer = self.get(url, headers={"Accept": "*/*", **(headers or {})})
+        if answer.status is None:
+            raise HubUnreachable(f"GET {url}: {answer.error}", method="GET", url=url)
+        return answer.status
+
+    def certificate(self, url) -> dict | None:
+        """The certificate an https ``url`` presents, read even when it does not verify; None for http.
+
+        {"host", "not_after" (epoch seconds, or None), "error"}.
+        """
+        parsed = urllib.parse.urlparse(url)
+        if parsed.scheme != "https":
+            return None
+        host, port = parsed.hostname, parsed.port or 443
+        try:
+            pem = ssl.get_server_certificate((host, port), timeout=self.timeout)
+        except (OSError, ssl.SSLError) as exc:
+            return {"host": host, "not_after": None, "error": str(exc)}
+        not_after = _not_after(pem)
+        return {"host": host, "not_after": not_after, "error": "" if not_after else "could not read its expiry"}
+
+
+def _json_or_none(raw):
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _not_after(pem: str) -> float | None:
+    try:
+        from cryptography import x509  # noqa: PLC0415  optional: ansible's own dependency
+
+        return x509.load_pem_x509_certificate(pem.encode()).not_valid_after_utc.timestamp()
+    except Exception:
+        return None
+
+
+class HubTransport(HttpTransport):
     """Requests to a JupyterHub REST API, retried and checked to come from the hub itself.
 
     ``api_url`` is the API root, e.g. ``http://127.0.0.1:8000/hub/api``.
@@ -80,28 +187,13 @@ class HubTransport:
             raise HubAPIError(f"the JupyterHub API URL {api_url!r} is not an http(s) URL")
         if not token:
             raise HubAPIError(f"no API token was given for the JupyterHub API at {api_url}")
+        super().__init__(timeout, validate_certs, ca_path, user_agent, https=parsed.scheme == "https")
         self.api_url = api_url.rstrip("/")
         self._token = token
-        self.timeout = float(timeout)
         self.retries = max(0, int(retries))
         self.backoff = float(backoff)
         self.parallelism = max(1, int(parallelism))
-        self.user_agent = user_agent
         self.unavailable_timeout = max(0.0, float(unavailable_timeout))
-        # build_opener adds a default HTTPS handler, whose context loads the
-        # system CA store (0.2 s); for a plain-http hub an unloaded context
-        # that is never used is enough.
-        handlers = [urllib.request.HTTPSHandler(context=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))]
-        # The TLS settings of every connection to this hub (its REST API, the
-        # user servers and services behind its proxy); None for a plain-http hub.
-        self.ssl_context = None
-        if parsed.scheme == "https":
-            self.ssl_context = tls_context(validate_certs, ca_path)
-            handlers.append(urllib.request.HTTPSHandler(context=self.ssl_context))
-        # No proxy from the environment: the hub API is usually local or
-        # in-cluster, and a corporate HTTP proxy would only get in the way.
-        handlers.append(urllib.request.ProxyHandler({}))
-        self._opener = urllib.request.build_opener(*handlers)
 
     # -- one request -----------------------------------------------------
     def request(self, method, path, body=None, query=None, accept=None, scope_hint=None, forbidden_hint=None):
@@ -177,24 +269,6 @@ class HubTransport:
                     method=method,
                     url=url,
                 ) from None
-
-    def status_of(self, url, headers=None):
-        """The HTTP status a plain GET of ``url`` (on the hub's host) gets, error statuses included.
-
-        Through this client's transport (its TLS settings, no proxy) but
-        without its token: what a browser without the hub's cookie gets.
-        Neither retried nor read as the hub's answer.
-        """
-        if urllib.parse.urlparse(url).scheme not in ("http", "https"):
-            raise HubAPIError(f"{url!r} is not an http(s) URL")
-        req = urllib.request.Request(url, headers={"User-Agent": self.user_agent, **(headers or {})})  # noqa: S310
-        try:
-            with self._opener.open(req, timeout=self.timeout) as resp:
-                return resp.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise HubUnreachable(f"GET {url}: {getattr(exc, 'reason', exc)}", method="GET", url=url) from None
 
     def request_unless(self, status, method, path, **kwargs):
         """``request``, or None when the hub itself answers ``status``.

@@ -58,6 +58,8 @@ SOURCE_REQUIRED_IF = [
     ("type", "http", ("url",)),
     ("type", "ldap", ("server",)),
 ]
+# The module's ``sources`` option: each element a source of SOURCE_SPEC.
+SOURCES_OPTIONS = {"options": SOURCE_SPEC, "required_if": SOURCE_REQUIRED_IF}
 
 
 class SourceError(Exception):
@@ -385,3 +387,8 @@ def desired_users(sources):
         "admins": sorted(set(admins)),
         "sources": [r.summary() for r in results],
     }
+
+
+def run(module) -> dict:
+    """The jupyterhub_user_source module's work (``module_run.run_module``)."""
+    return desired_users(module.params["sources"])

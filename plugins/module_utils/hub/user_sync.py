@@ -21,9 +21,24 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.hub.users import (
     normalize_names,
     plan_users,
 )
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleFailure
 
 # What was done, for the report of a run that failed half-way.
 DONE_KEYS = ("added", "removed", "admins_granted", "admins_revoked")
+
+# The jupyterhub_users module's own options (documented there), beside the hub connection's.
+SYNC_SPEC = {
+    "users": {"type": "list", "elements": "str", "default": []},
+    "admins": {"type": "list", "elements": "str"},
+    "exclusive": {"type": "bool", "default": False},
+    "protected_users": {"type": "list", "elements": "str", "default": []},
+    "max_deletions": {"type": "str"},
+    "force_deletions": {"type": "bool", "default": False},
+    "allow_empty": {"type": "bool", "default": False},
+    "groups": {"type": "dict"},
+    "lowercase": {"type": "bool", "default": True},
+    "username_pattern": {"type": "str"},
+}
 
 
 def normalized_inputs(p):
@@ -210,3 +225,11 @@ def sync_users(p, check_mode=False, diff=False):
         return result, f"{exc} (done before the failure: " + done_summary(done) + ")"
     result.update(planned)
     return result, None
+
+
+def run(module) -> dict:
+    """The jupyterhub_users module's work (``module_run.run_module``): a failure raises with the result so far."""
+    result, failure = sync_users(module.params, check_mode=module.check_mode, diff=module._diff)
+    if failure:
+        raise ModuleFailure(failure, result)
+    return result

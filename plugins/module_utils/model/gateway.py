@@ -12,6 +12,7 @@ same choices whichever target it runs on.
 
 from __future__ import annotations
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import user_data
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.quantities import (
     IMAGE_TAG_ERROR,
     _as_number,
@@ -79,6 +80,7 @@ def gateway_options(model: dict) -> dict:
             else None
         ),
         "image_tag_error": IMAGE_TAG_ERROR,
+        "volumes": user_data.volume_settings(model),
     }
 
 

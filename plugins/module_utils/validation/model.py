@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import cull as cull_model
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import user_data
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.hub import (
     AUTHENTICATORS,
     RESERVED_SERVICES,
@@ -293,6 +294,10 @@ def _validate_cull(model, errors):
     cull_model.validate(model, errors, variable_of)
 
 
+def _validate_user_data(model, errors):
+    user_data.validate(model, errors, variable_of)
+
+
 # --- All together ----------------------------------------------------------------
 
 
@@ -339,6 +344,7 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
         _validate_services,
         _validate_monitoring,
         _validate_cull,
+        _validate_user_data,
     )
     for rule in rules:
         try:

@@ -29,7 +29,7 @@ import json
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import cull as cull_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as hub_model
-from ansible_collections.daskhub.deploy.plugins.module_utils.model import quantities
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import quantities, user_data
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_PREFIX
 from ansible_collections.daskhub.deploy.plugins.module_utils.render import files as service_files
@@ -190,6 +190,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: s
                 "capacity": _as_quantity(singleuser.get("storage_capacity")),
                 "extraVolumes": volumes or None,
                 "extraVolumeMounts": mounts or None,
+                **user_data.home_storage(model),
             },
             "extraEnv": extra_env or None,
             "profileList": [_profile(p) for p in singleuser.get("profiles") or []] or None,

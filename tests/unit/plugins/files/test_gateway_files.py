@@ -116,6 +116,73 @@ def test_on_the_local_backend_the_handler_keeps_what_it_knows():
     assert HANDLER.daskhub_cluster_config_traits(unknown) is None
 
 
+# --- The user's data on her scheduler and workers (Kubernetes) ------------------------------
+
+HOME = {"enabled": True, "claim": "homes"}
+VOLUMES = [
+    {"name": "cvmfs", "host_path": "/var/lib/cvmfs-k8s", "mount_path": "/cvmfs",
+     "mount_propagation": "HostToContainer"},
+    {"name": "scratch", "claim": "scratch", "mount_path": "/scratch", "sub_path": "{username}", "scheduler": False},
+]
+
+
+def _kube_options(static_pod=None, **model):
+    config = Config()
+    config.DaskGateway.backend_class = KUBE_BACKEND
+    if static_pod is not None:  # what the chart sets from gateway.backend.worker.extraPodConfig
+        config.KubeClusterConfig.worker_extra_pod_config = static_pod
+    settings = gateway_model.gateway_options(build_model(daskhub_target="kubernetes", **model))
+    return HANDLER.daskhub_cluster_options(settings, config)
+
+
+def test_the_user_s_home_and_volumes_go_on_her_scheduler_and_workers_beside_the_chart_s_config():
+    static = {"tolerations": [{"key": "dask", "value": "worker"}], "nodeSelector": {"dask": "worker"}}
+    options = _kube_options(static, daskhub_gateway_user_home=HOME, daskhub_gateway_extra_volumes=VOLUMES)
+    chosen = options.get_configuration(options.parse_options({}), User("alice"))
+    home = {"name": "daskhub-home", "persistentVolumeClaim": {"claimName": "homes"}}
+    cvmfs = {"name": "cvmfs", "hostPath": {"path": "/var/lib/cvmfs-k8s"}}
+    scratch = {"name": "scratch", "persistentVolumeClaim": {"claimName": "scratch"}}
+    assert chosen["worker_extra_pod_config"] == dict(static, volumes=[home, cvmfs, scratch])
+    assert chosen["scheduler_extra_pod_config"] == {"volumes": [home, cvmfs]}
+    assert chosen["worker_extra_container_config"]["volumeMounts"] == [
+        {"name": "daskhub-home", "mountPath": "/home/jovyan", "subPath": "alice"},
+        {"name": "cvmfs", "mountPath": "/cvmfs", "readOnly": True, "mountPropagation": "HostToContainer"},
+        {"name": "scratch", "mountPath": "/scratch", "readOnly": True, "subPath": "alice"},
+    ]
+    assert [m["name"] for m in chosen["scheduler_extra_container_config"]["volumeMounts"]] == ["daskhub-home", "cvmfs"]
+    # bob gets his own folder of the same claims.
+    bob = options.get_configuration(options.parse_options({}), User("bob"))
+    assert {m.get("subPath") for m in bob["worker_extra_container_config"]["volumeMounts"]} == {"bob", None}
+
+
+def test_each_user_s_own_claim_and_gpus_share_the_worker_container():
+    gpus = {"enabled": True, "default": 1, "min": 0, "max": 2, "resource": "nvidia.com/gpu"}
+    options = _kube_options(daskhub_gateway_user_home={"enabled": True}, daskhub_gateway_worker_gpus=gpus)
+    chosen = options.get_configuration(options.parse_options({}), User("carol"))
+    assert chosen["worker_extra_pod_config"]["volumes"] == [
+        {"name": "daskhub-home", "persistentVolumeClaim": {"claimName": "claim-carol"}}
+    ]
+    container = chosen["worker_extra_container_config"]
+    assert container["resources"]["limits"] == {"nvidia.com/gpu": 1}
+    assert container["volumeMounts"] == [{"name": "daskhub-home", "mountPath": "/home/jovyan"}]
+
+
+def test_a_name_whose_own_claim_cannot_be_found_is_refused_with_the_reason():
+    options = _kube_options(daskhub_gateway_user_home={"enabled": True})
+    with pytest.raises(ValueError, match=r"lowercase letter then lowercase letters and digits, not 'd\.dupont'"):
+        options.get_configuration(options.parse_options({}), User("d.dupont"))
+    # In a shared claim every name has its folder, as the hub spells it.
+    options = _kube_options(daskhub_gateway_user_home=HOME)
+    chosen = options.get_configuration(options.parse_options({}), User("daskhub-verify-user"))
+    assert chosen["worker_extra_container_config"]["volumeMounts"][0]["subPath"] == "daskhub-verify-user"
+
+
+def test_the_local_target_s_handler_mounts_nothing():
+    options = _options(LOCAL_BACKEND, daskhub_gateway_user_home={"enabled": True})
+    chosen = options.get_configuration(options.parse_options({}), User("alice"))
+    assert not any(key.endswith("_config") for key in chosen)
+
+
 def test_config_traits_are_set_section_by_section():
     config = Config()
     TRAITS.daskhub_apply_config(config, {"ClusterConfig": {"idle_timeout": 60.0}, "Proxy": {"prefix": "/p"}})

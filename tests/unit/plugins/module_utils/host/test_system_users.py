@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import system_users
-from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import ModuleFailure
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleFailure
 
 GROUP = "daskhub-zz-unit-absent"  # no such group on this host
 

@@ -87,8 +87,6 @@ def test_the_filters_select_orphans_on_kubernetes_records():
 class RecordingHub:
     """Records the calls a GatewayClusters makes to the hub (the hub's part is tested on a real stack)."""
 
-    ssl_context = None  # a plain-http hub
-
     def __init__(self, users=()):
         self.users = set(users)
         self.calls = []

@@ -1,27 +1,20 @@
 """The status of a site (plugins/module_utils/hub/status.py and status_kubernetes.py): its pieces and its table.
 
-The gateway database is made with dask-gateway-server's own tables, the
-certificate is a real one served over TLS, down services are ports nothing
-listens on. The local target's whole path runs on the shared stack in
+The gateway database is made with dask-gateway-server's own tables, down
+services are ports nothing listens on; the certificate's expiry is read by
+the transport (test_transport.py). The local target's whole path runs on the shared stack in
 tests/integration/test_ops_status.py.
 """
 
 from __future__ import annotations
 
 import datetime
-import http.server
 import json
-import ssl
-import threading
 
 import pytest
 import sqlalchemy as sa
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status, status_report
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status_kubernetes as k8s
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from dask_gateway_server.backends import db_base
 from support.stacks import free_port
 
@@ -150,35 +143,3 @@ def test_everything_down_is_reported_and_the_table_says_so(tmp_path):
     assert "last backup: never" in lines
     assert "certificate: none (the hub is served over plain http)" in lines
     assert "PROBLEM: gateway is down" in lines
-
-
-@pytest.fixture
-def https_server(tmp_path):
-    """A real TLS server whose self-signed certificate expires in 30 days."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(tz=datetime.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30, hours=1)).sign(key, hashes.SHA256())
-    )
-    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    server = http.server.HTTPServer(("127.0.0.1", free_port()), http.server.BaseHTTPRequestHandler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-def test_the_certificate_the_hub_presents_is_read_even_unverified(https_server):
-    found = status.certificate(https_server)
-    assert found["host"] == "127.0.0.1"
-    assert found["days_left"] == 30
-    assert status.certificate("http://127.0.0.1:1") is None

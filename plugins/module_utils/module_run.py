@@ -1,0 +1,37 @@
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
+"""How a module runs: its arguments, one call into module_utils, its result or its failure.
+
+A module is its documentation, its argument spec and ``run_module(spec,
+work, errors)``; ``work(module)`` does the module's work and returns its
+result. A failure is an exception of ``errors``: its message is the
+module's ``msg``, and a ``ModuleFailure`` (or any exception with a
+``result``) reports that result beside it.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+class ModuleFailure(Exception):
+    """A failure to report as the module's message, with the result to report beside it."""
+
+    def __init__(self, message: str, result: dict):
+        super().__init__(message)
+        self.result = result
+
+
+def run_module(argument_spec: dict, work, errors=(ModuleFailure,), **options) -> None:
+    """Parse the module's arguments, run ``work(module)`` and exit with its result (or fail).
+
+    ``options`` go to AnsibleModule (``required_if``, ...); check mode is
+    supported unless they say otherwise.
+    """
+    options.setdefault("supports_check_mode", True)
+    module = AnsibleModule(argument_spec=argument_spec, **options)
+    try:
+        result = work(module)
+    except errors as err:
+        module.fail_json(msg=str(err), **(getattr(err, "result", None) or {}))
+    module.exit_json(**result)

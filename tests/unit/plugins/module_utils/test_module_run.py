@@ -1,0 +1,34 @@
+"""module_run.run_module, the one way a module runs, through real modules run by Ansible on localhost.
+
+local_files on a temporary folder: its result, check mode, a failure with
+the module's message (FilesError); jupyterhub_user_source: a failure of
+the work's own kind (SourceError) and an argument refused by the spec
+(its ``required_if``) before the work runs.
+"""
+
+from __future__ import annotations
+
+from support.playbooks import run_module
+
+
+def test_the_work_s_result_is_the_module_s_and_check_mode_reaches_it(tmp_path):
+    target = tmp_path / "etc" / "settings.json"
+    args = {"directories": {str(tmp_path / "etc"): "0755"}, "files": [{"path": str(target), "content": "{}\n"}]}
+    rc, result, _ = run_module("local_files", args, "--check")
+    assert (rc, result["changed"], target.exists()) == (0, True, False)
+    rc, result, _ = run_module("local_files", args)
+    assert (rc, result["changed"], target.read_text()) == (0, True, "{}\n")
+
+
+def test_a_failure_of_the_work_is_the_module_s_message(tmp_path):
+    args = {"files": [{"path": str(tmp_path / "f"), "content": "x", "owner": "no-such-account-here"}]}
+    rc, result, _ = run_module("local_files", args)
+    assert rc != 0
+    assert result["msg"] == "owner 'no-such-account-here' is not an account on this host"
+    rc, result, _ = run_module("jupyterhub_user_source", {"sources": [{"type": "file", "path": str(tmp_path / "no")}]})
+    assert rc != 0 and str(tmp_path / "no") in result["msg"]
+
+
+def test_the_spec_refuses_before_the_work_runs():
+    rc, result, _ = run_module("jupyterhub_user_source", {"sources": [{"type": "http"}]})
+    assert rc != 0 and "url" in result["msg"]
