@@ -37,6 +37,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model.quantities im
     worker_image,
 )
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.variables import variable_of
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation import oauth as oauth_rules
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation.inputs import input_errors
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation.names import validate_names
 
@@ -150,6 +151,13 @@ def _validate_auth(model, errors):
             url = oauth.get(key) or ""
             if url and not url.startswith(("https://", "http://")):
                 errors.append(f"{variable_of('oauth.' + key)}: must be an http(s) URL, got {url!r}")
+        if oauth.get("client_secret_placeholder"):
+            errors.append(
+                f"{variable_of('oauth.client_secret_placeholder')}: still a placeholder; set the client secret "
+                "the identity provider issued for this hub (keep it in Ansible Vault)"
+            )
+        oauth_rules.validate_callback(model, oauth, errors)
+    oauth_rules.validate_oauth_groups(model, errors)
 
 
 def _validate_https(model, errors):
@@ -206,6 +214,11 @@ def _validate_singleuser(model, errors):
         _check_request_limit(
             errors, f"{where}.mem", profile.get("mem_guarantee"), profile.get("mem_limit"), "guarantee", "limit"
         )
+        if profile.get("groups") and model.get("target") == "local":
+            errors.append(
+                f"{where}.groups: the local target offers no profiles (every server runs the one venv); "
+                "per-group profiles need daskhub_target: kubernetes"
+            )
         limits = profile.get("extra_resource_limits") or {}
         for resource, guarantee in (profile.get("extra_resource_guarantees") or {}).items():
             if resource in limits:
@@ -268,6 +281,7 @@ def _validate_gateway(model, errors):
         errors.append(
             f"{at('cluster_max_cores')}: {max_cores} is less than one default worker ({cores_spec['default']} cores)"
         )
+    oauth_rules.validate_group_limits(gateway, errors, at)
     _validate_ip(errors, at("traefik_load_balancer_ip"), gateway.get("traefik_load_balancer_ip"))
     for cidr in gateway.get("traefik_load_balancer_source_ranges") or []:
         try:
@@ -328,6 +342,12 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
             f"{variable_of('chart_mode')}: must be one of {', '.join(CHART_MODES)}, got {model.get('chart_mode')!r}"
         )
     validate_names(model, errors, system_accounts)
+    if system_accounts and (model.get("oauth") or {}).get("allowed_groups"):
+        errors.append(
+            f"{variable_of('oauth.allowed_groups')}: with system accounts each hub user runs as the host account "
+            f"of its name, and a user let in by group has none; name the users in {variable_of('users')} "
+            "or set daskhub_local_system_users: false (the shared-uid mode)"
+        )
     rules = (
         _validate_users,
         _validate_verify_user,

@@ -160,7 +160,9 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: s
     roles = hub_model.hub_roles(model, versions["dask-gateway"])
     values = {
         "hub": {
-            "config": hub_model.hub_config(model, versions["dask-gateway"]),
+            "config": hub_model.hub_config(
+                model, versions["dask-gateway"], hub_model.oauthenticator_major(versions["jupyterhub"])
+            ),
             "services": hub_model.hub_services(model, gateway_url, exporter=k8s_monitoring.exporter(model)),
             "loadRoles": {role["name"]: role for role in roles},
             "networkPolicy": network_policy,
