@@ -127,7 +127,7 @@ def _validate_verify_user(model, errors):
 DUMMY_PASSWORD_MIN = 16
 
 
-def _validate_auth(model, errors):
+def _validate_auth(model, errors, local_hub_port=None):
     authenticator = model.get("authenticator")
     if authenticator not in AUTHENTICATORS:
         errors.append(
@@ -156,7 +156,7 @@ def _validate_auth(model, errors):
                 f"{variable_of('oauth.client_secret_placeholder')}: still a placeholder; set the client secret "
                 "the identity provider issued for this hub (keep it in Ansible Vault)"
             )
-        oauth_rules.validate_callback(model, oauth, errors)
+        oauth_rules.validate_callback(model, oauth, errors, local_hub_port)
     oauth_rules.validate_oauth_groups(model, errors)
 
 
@@ -320,7 +320,8 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
     ``inputs`` (what the model role passes): ``values``, ``spec``,
     ``defined`` and ``known`` for ``input_errors``, and
     ``system_accounts`` (daskhub_local_system_users: true, false or auto)
-    with ``run_as_root`` (auto means true as root). Without them only the
+    with ``run_as_root`` (auto means true as root), and ``local_hub_port``
+    (the local hub's public URL, without daskhub_hub_public_url). Without them only the
     names and the cross-field rules are checked.
     """
     inputs = inputs or {}
@@ -351,7 +352,7 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
     rules = (
         _validate_users,
         _validate_verify_user,
-        _validate_auth,
+        lambda model, errors: _validate_auth(model, errors, inputs.get("local_hub_port")),
         _validate_https,
         _validate_proxy_ip,
         _validate_singleuser,

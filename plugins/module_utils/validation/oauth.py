@@ -17,8 +17,11 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model.variables imp
 CALLBACK_PATH = "/hub/oauth_callback"
 
 
-def validate_callback(model, oauth, errors):
-    """The callback URL is the hub's own: its path, and its origin where the model knows the public URL."""
+def validate_callback(model, oauth, errors, local_hub_port=None):
+    """The callback URL is the hub's own: its path, and its origin where the model knows the public URL.
+
+    The local target's URL without daskhub_hub_public_url needs its port (``local_hub_port``).
+    """
     callback = str(oauth.get("callback_url") or "")
     if not callback.startswith(("https://", "http://")):
         return
@@ -26,7 +29,11 @@ def validate_callback(model, oauth, errors):
     parts = urlsplit(callback)
     if parts.path.rstrip("/") != CALLBACK_PATH:
         errors.append(f"{where}: must end with {CALLBACK_PATH} (the hub's own callback), got {callback!r}")
-    public = hub_url(model) if model.get("target") != "local" or model.get("hub_public_url") else ""
+    public = ""
+    if model.get("target") != "local" or model.get("hub_public_url"):
+        public = hub_url(model)
+    elif local_hub_port is not None:
+        public = hub_url(model, int(local_hub_port))
     if public:
         expected = urlsplit(public)
         if (parts.scheme, parts.netloc) != (expected.scheme, expected.netloc):
@@ -40,6 +47,8 @@ def _public_url_source(model) -> str:
     """The variable the hub's public URL comes from (model/hub.py, hub_url)."""
     if model.get("hub_public_url"):
         return variable_of("hub_public_url")
+    if model.get("target") == "local":
+        return f"daskhub_local_hub_port, or set {variable_of('hub_public_url')}"
     if model.get("https_enabled") and model.get("https_hosts"):
         return variable_of("https_hosts")
     return variable_of("proxy_load_balancer_ip")

@@ -95,3 +95,10 @@ def test_users_let_in_by_group_need_the_shared_uid_mode_with_system_accounts():
     errors = errors_for(inputs, **OAUTH, **GROUPS)
     assert [e for e in errors if e.startswith("daskhub_oauth_allowed_groups: with system accounts")], errors
     assert errors_for({"system_accounts": False, "run_as_root": True}, **OAUTH, **GROUPS) == []
+
+
+def test_on_the_local_target_the_callback_is_at_the_hubs_port():
+    site = dict(OAUTH, daskhub_hub_public_url="", daskhub_oauth_callback_url="http://127.0.0.1:8000/hub/oauth_callback")
+    assert errors_for({"local_hub_port": 8000}, **site) == []
+    errors = errors_for({"local_hub_port": 8443}, **site)
+    assert [e for e in errors if "not at the hub's public URL http://127.0.0.1:8443 (daskhub_local_hub_port" in e]
