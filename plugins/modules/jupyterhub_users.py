@@ -73,6 +73,14 @@ options:
         intended wipe.
     type: bool
     default: false
+  protected_groups:
+    description:
+      - Members of these JupyterHub groups are protected as O(protected_users) are.
+      - "For the groups an identity provider manages (oauthenticator's C(manage_groups)): their members were let in
+        at login by group, and no source of this module lists them. Needs C(list:groups) and C(read:groups)."
+    type: list
+    elements: str
+    default: []
   groups:
     description:
       - Desired members of JupyterHub groups, as a mapping of group name to a list of usernames. Groups
@@ -184,6 +192,7 @@ ARGUMENT_SPEC = {
     "admins": {"type": "list", "elements": "str"},
     "exclusive": {"type": "bool", "default": False},
     "protected_users": {"type": "list", "elements": "str", "default": []},
+    "protected_groups": {"type": "list", "elements": "str", "default": []},
     "max_deletions": {"type": "str"},
     "force_deletions": {"type": "bool", "default": False},
     "allow_empty": {"type": "bool", "default": False},

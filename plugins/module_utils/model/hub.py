@@ -214,13 +214,22 @@ def server_token_scopes(gateway_version: str) -> list[str]:
     return scopes
 
 
+def _user_sync_group_scopes(model: dict) -> list[str]:
+    """Groups user sync manages (daskhub_user_sync_groups), or reads to protect the provider's members."""
+    if model.get("manage_groups"):
+        return ["list:groups", "admin:groups"]
+    if model.get("authenticator") == "generic-oauth" and (model.get("oauth") or {}).get("groups_claim"):
+        return ["list:groups", "read:groups"]
+    return []
+
+
 def hub_roles(model: dict, gateway_version: str) -> list[dict]:
     """JupyterHub roles: the user-sync service's, and gateway access for users."""
     roles = [
         {
             "name": USER_SYNC_SERVICE,
             "description": "Add and remove hub users from the site's user sources",
-            "scopes": list(USER_SYNC_SCOPES) + (["list:groups", "admin:groups"] if model.get("manage_groups") else []),
+            "scopes": list(USER_SYNC_SCOPES) + _user_sync_group_scopes(model),
             "services": [USER_SYNC_SERVICE],
         }
     ]
