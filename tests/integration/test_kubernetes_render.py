@@ -14,21 +14,20 @@ import pytest
 import yaml
 from support.kubeconfig import unreachable_kubeconfig
 from support.playbooks import ROOT, recap, run_playbook
+from support.site_models import EXAMPLE_VAULT
 
 PLAYBOOKS = [str(ROOT / "playbooks" / "prepare.yml"), str(ROOT / "playbooks" / "kubernetes.yml")]
-# What the site's vault holds in place of the example site's placeholder (which the model refuses).
-OAUTH_SECRET = "9d2f0e7c4b1a-issued-by-the-iam"
+OAUTH_SECRET = EXAMPLE_VAULT["vault_daskhub_oauth_client_secret"]
 
 
 def play(inventory, state, *args, **variables):
     settings = {
         "daskhub_state_dir": str(state),
         "daskhub_kubernetes_render_only": True,
-        "vault_daskhub_oauth_client_secret": OAUTH_SECRET,
+        **EXAMPLE_VAULT,
         **variables,
     }
     return run_playbook(*PLAYBOOKS, "-i", str(ROOT / "inventories" / inventory), "-e", json.dumps(settings), *args)
-
 
 
 def mode(path):

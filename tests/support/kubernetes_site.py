@@ -18,8 +18,6 @@ from support import site_models
 REPO = Path(__file__).resolve().parents[2]
 INVENTORIES = REPO / "inventories"
 CHART_DATA = REPO / "roles" / "daskhub_kubernetes_values" / "files" / "chart-data"
-# What a site's vault would hold in place of the example site's placeholder.
-EXAMPLE_CLIENT_SECRET = _secrets.token_hex(24)
 
 
 def inventory_names() -> list[str]:
@@ -30,7 +28,8 @@ def model(inventory: str | None = None, **overrides) -> dict:
     """The model of an inventory, always as a Kubernetes site."""
     overrides.setdefault("daskhub_target", "kubernetes")
     # The example site's vault.yml holds a placeholder, which the model refuses.
-    overrides.setdefault("vault_daskhub_oauth_client_secret", EXAMPLE_CLIENT_SECRET)
+    for name, value in site_models.EXAMPLE_VAULT.items():
+        overrides.setdefault(name, value)
     return site_models.build_model(INVENTORIES / inventory if inventory else None, **overrides)
 
 
@@ -65,4 +64,3 @@ def gateway_section(rendered, part="values"):
     if "daskhub" in releases:
         return releases["daskhub"][part]["dask-gateway"]
     return releases["dask-gateway"][part]
-

@@ -12,7 +12,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model.variables imp
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import inputs as input_rules
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import model as model_validation
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import names as name_rules
-from support.site_models import MODEL_ROLE, build_model, inventories, rendered_variables
+from support.site_models import EXAMPLE_VAULT, MODEL_ROLE, build_model, inventories, rendered_variables
 
 SPEC = yaml.safe_load((MODEL_ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["site_model"][
     "options"
@@ -32,11 +32,10 @@ class TaggedStr(str):
 @pytest.mark.parametrize("inventory", inventories(), ids=lambda path: path.name)
 def test_every_shipped_inventory_passes_every_check(inventory):
     # The one thing an operator must replace: the example site's vault.yml placeholder.
-    vault = {"vault_daskhub_oauth_client_secret": "9f1c0d3e-issued-by-the-iam"}
-    variables = rendered_variables(inventory, **vault)
+    variables = rendered_variables(inventory, **EXAMPLE_VAULT)
     values = {name: variables.get(name) for name in SPEC}
     assert input_rules.input_errors(values, SPEC, variables, known_variables()) == []
-    assert site_model_errors(build_model(inventory, **vault), values, list(variables)) == []
+    assert site_model_errors(build_model(inventory, **EXAMPLE_VAULT), values, list(variables)) == []
 
 
 def test_the_example_sites_placeholder_secret_is_refused():
