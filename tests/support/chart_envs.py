@@ -169,6 +169,7 @@ if __name__ == "__main__":  # warm the cache: python tests/support/chart_envs.py
         singleuser_env,
         lambda: gateway_env(GATEWAY_VERSION),
         lambda: gateway_env("2024.1.0"),
+        lambda: pinned_env("oidc-provider", REPO / "requirements" / "oidc-provider.txt"),
     ):
         try:
             print(build(), file=sys.stderr)
