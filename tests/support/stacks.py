@@ -123,7 +123,8 @@ OIDC_SITE = {
     "daskhub_oauth_admin_groups": ["hub-admins"],
     "daskhub_gateway_group_limits": {"physics": {"worker_cores": 2, "worker_memory": 2, "cluster_max_workers": 1}},
     # Users let in by group have no host account: the shared-uid mode, under
-    # an account of its own (the upgraded stack's purge removes "daskhub").
+    # an account of its own, so that nothing the upgraded stack (account
+    # "daskhub") does to its account's processes reaches this stack's.
     "daskhub_local_system_users": False,
     "daskhub_local_service_user": "daskhub-oidc",
 }
