@@ -27,6 +27,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model import secret
 from support import chart_boot, chart_envs, charts
 from support.browser import Browser
 from support.playbooks import ROOT, recap, run_ansible, run_playbook
+from support.site_models import EXAMPLE_VAULT
 
 # One xdist worker boots each mode once (the boot's ports are fixed per mode).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chart_boot")]
@@ -95,6 +96,7 @@ def test_user_sync_play_against_the_booted_hub(site):
         "daskhub_target": "kubernetes",
         "daskhub_chart_mode": site.mode,
         "daskhub_user_sync_api_url": site.hub_api,
+        **EXAMPLE_VAULT,
     }
     inventory = str(ROOT / "inventories" / site.inventory)
     first = run_playbook("playbooks/user-sync.yml", "-i", inventory, "-e", json.dumps(settings))
