@@ -195,6 +195,11 @@ IDP_SITE = {
     "daskhub_oauth_groups_claim": "groups",
     "daskhub_oauth_allowed_groups": ["physics"],
     "daskhub_oauth_admin_groups": ["hub-admins"],
+    # A profile for physics only: the hub runs plugins/files/hub/daskhub_profiles.py as an extraConfig entry.
+    "daskhub_singleuser_profiles": [
+        {"display_name": "Small", "default": True},
+        {"display_name": "GPU", "groups": ["physics"]},
+    ],
 }
 
 
@@ -220,6 +225,8 @@ def test_logins_through_the_identity_provider_and_its_groups_in_the_hub_image(si
             assert (oauth["manage_groups"], oauth["auth_state_groups_key"]) == (True, "oauth_user.groups")
         else:
             assert oauth["claim_groups_key"] == "groups" and "manage_groups" not in oauth
+        # The chart's config ran the per-group profiles' entry in the hub image's Python, and the hub is up.
+        assert "Loading extra config: daskhub-profiles" in site.pods["hub"].log_tail(200_000)
         with pytest.raises(urllib.error.HTTPError) as refused:
             Browser(site.public_url).login_oidc("eve", next_path="/hub/home")
         assert refused.value.code == 403
