@@ -10,7 +10,9 @@ code runs in the user's own notebook kernel with her server's token.
 
 from __future__ import annotations
 
+import json
 import urllib.error
+import urllib.request
 
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import CodeError
@@ -39,6 +41,17 @@ GatewayCluster(worker_cores=3)
 """
 
 
+def _offered_bounds(site, browser, user):
+    """The most worker cores and GiB the gateway offers ``user``, by its API, with a token she made at /hub/token."""
+    token = browser.new_token(user, ["access:services!service=dask-gateway"])
+    request = urllib.request.Request(
+        f"{site.hub_url}/services/dask-gateway/api/v1/options", headers={"Authorization": f"jupyterhub {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        fields = {field["field"]: field["spec"] for field in json.loads(answer.read())["cluster_options"]}
+    return fields["worker_cores"]["max"], fields["worker_memory"]["max"]
+
+
 @pytest.fixture(scope="module")
 def site(oidc_stack, oidc_provider):
     for user, groups in USERS.items():
@@ -54,16 +67,19 @@ def test_the_hub_takes_logins_from_the_provider_and_the_groups_decide(site):
     assert site.api("GET", "/users/bob")[0] == 404
 
     # carol logs in as an admin: the provider's hub-admins group.
-    landed = Browser(site.hub_url).login_oidc("carol", next_path="/hub/home")
-    assert landed == f"{site.hub_url}/hub/home"
+    carols = Browser(site.hub_url)
+    assert carols.login_oidc("carol", next_path="/hub/home") == f"{site.hub_url}/hub/home"
     status, carol = site.api("GET", "/users/carol")
     assert status == 200 and carol["admin"] is True and carol["groups"] == ["hub-admins"]
+    # hub-admins bounds nothing: the gateway offers carol the site's bounds.
+    assert _offered_bounds(site, carols, "carol") == (4, 8.0)
 
     # alice, by her group; JupyterHub's groups are the provider's.
     browser = Browser(site.hub_url)
     browser.login_oidc("alice", next_path="/hub/home")
     status, alice = site.api("GET", "/users/alice")
     assert status == 200 and alice["admin"] is False and alice["groups"] == ["physics"]
+    assert _offered_bounds(site, browser, "alice") == (2, 2.0)
 
     browser.start_server("alice")
     kernel = browser.kernel("alice")
