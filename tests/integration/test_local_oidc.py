@@ -59,6 +59,14 @@ def site(oidc_stack, oidc_provider):
     return oidc_stack
 
 
+def test_the_deploy_never_showed_the_client_secret_and_keeps_it_in_the_secret_file_only(site, oidc_provider):
+    secret = oidc_provider.client_secret
+    assert secret not in site.deploy_output
+    assert secret not in (site.prefix / "etc/hub-settings.json").read_text()
+    secret_file = site.prefix / "etc/hub-secrets.json"
+    assert secret in secret_file.read_text() and oct(secret_file.stat().st_mode & 0o777) == "0o600"
+
+
 def test_the_hub_takes_logins_from_the_provider_and_the_groups_decide(site):
     # bob is in no allowed group: the hub refuses him at the callback.
     with pytest.raises(urllib.error.HTTPError) as refused:
