@@ -94,7 +94,7 @@ def _suboptions(spec: dict) -> str:
     return " Keys: " + ", ".join(parts) + "."
 
 
-_DERIVED = {"is_set": "whether set", "length": "its length"}
+_DERIVED = {"is_set": "whether set", "length": "its length", "placeholder": "whether a placeholder"}
 
 
 def _fields(name: str) -> str:

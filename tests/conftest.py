@@ -14,7 +14,13 @@ if str(COLLECTIONS_DIR) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS_DIR))
 
 # The deployed local stacks (tests/support/stacks.py), for every test module.
-from support.stacks import local_stack, upgraded_site, upgraded_stack  # noqa: E402, F401
+from support.stacks import (  # noqa: E402, F401
+    local_stack,
+    oidc_provider,
+    oidc_stack,
+    upgraded_site,
+    upgraded_stack,
+)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -73,6 +73,14 @@ options:
         intended wipe.
     type: bool
     default: false
+  protected_groups:
+    description:
+      - Members of these JupyterHub groups are protected as O(protected_users) are.
+      - "For the groups an identity provider manages (oauthenticator's C(manage_groups)): their members were let in
+        at login by group, and no source of this module lists them. Needs C(list:groups) and C(read:groups)."
+    type: list
+    elements: str
+    default: []
   groups:
     description:
       - Desired members of JupyterHub groups, as a mapping of group name to a list of usernames. Groups

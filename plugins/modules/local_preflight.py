@@ -50,6 +50,12 @@ options:
     type: list
     elements: str
     default: []
+  endpoints:
+    description:
+      - URLs the hub will call, by the variable that names them (C(daskhub_oauth_token_url) -> URL). Each must answer
+        over HTTP (any status); one that cannot be connected to fails the check, naming its variable.
+    type: dict
+    default: {}
   python:
     description: Interpreter that will create the venv; checked for the minimum version and the venv module.
     type: str
@@ -149,6 +155,7 @@ def main():
             "cron": {"type": "bool", "default": False},
             "npm_packages": {"type": "dict", "default": {}},
             "mtimes": {"type": "dict", "default": {}},
+            "endpoints": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -24,7 +25,9 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import quantities
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
 from support import chart_boot, chart_envs, charts
+from support.browser import Browser
 from support.playbooks import ROOT, recap, run_ansible, run_playbook
+from support.site_models import EXAMPLE_VAULT
 
 # One xdist worker boots each mode once (the boot's ports are fixed per mode).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chart_boot")]
@@ -93,6 +96,7 @@ def test_user_sync_play_against_the_booted_hub(site):
         "daskhub_target": "kubernetes",
         "daskhub_chart_mode": site.mode,
         "daskhub_user_sync_api_url": site.hub_api,
+        **EXAMPLE_VAULT,
     }
     inventory = str(ROOT / "inventories" / site.inventory)
     first = run_playbook("playbooks/user-sync.yml", "-i", inventory, "-e", json.dumps(settings))
@@ -181,3 +185,57 @@ def test_the_templated_values_are_the_release_roles(site):
     hub_values = values.get("jupyterhub", values)
     secret_values = yaml.safe_load(site.manifests.secret_data("hub")["values.yaml"])
     assert secret_values["hub"]["loadRoles"] == hub_values["hub"]["loadRoles"]
+
+
+# Logins through the session's OIDC provider on loopback (support.stacks, oidc_provider):
+# who is in which of its groups, and what the site lets each group do.
+IDP_USERS = {"dora": ["physics"], "eve": ["students"], "frank": ["hub-admins"]}
+IDP_SITE = {
+    "daskhub_allow_all_users": False,
+    "daskhub_oauth_groups_claim": "groups",
+    "daskhub_oauth_allowed_groups": ["physics"],
+    "daskhub_oauth_admin_groups": ["hub-admins"],
+    # A profile for physics only: the hub runs plugins/files/hub/daskhub_profiles.py as an extraConfig entry.
+    "daskhub_singleuser_profiles": [
+        {"display_name": "Small", "default": True},
+        {"display_name": "GPU", "groups": ["physics"]},
+    ],
+}
+
+
+def test_logins_through_the_identity_provider_and_its_groups_in_the_hub_image(site, oidc_provider):
+    """generic-oauth with the provider's groups, in the hub image's own oauthenticator (16.2.1 or 17.4.0).
+
+    Last of the module: it rolls the site out with the provider's settings,
+    then back to the inventory's.
+    """
+    for user, groups in IDP_USERS.items():
+        oidc_provider.register(user, preferred_username=user, groups=groups)
+    variables = {
+        **oidc_provider.site_variables(site.public_url),
+        "daskhub_hub_public_url": site.public_url,
+        **IDP_SITE,
+    }
+    chart_boot.rollout(site, **variables)
+    try:
+        config = yaml.safe_load(site.manifests.secret_data("hub")["values.yaml"])["hub"]["config"]
+        oauth = config["GenericOAuthenticator"]
+        oauthenticator = hub_model.oauthenticator_major(site.hub_version)
+        if oauthenticator >= 17:
+            assert (oauth["manage_groups"], oauth["auth_state_groups_key"]) == (True, "oauth_user.groups")
+        else:
+            assert oauth["claim_groups_key"] == "groups" and "manage_groups" not in oauth
+        # The chart's config ran the per-group profiles' entry in the hub image's Python, and the hub is up.
+        assert "Loading extra config: daskhub-profiles" in site.pods["hub"].log_tail(200_000)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            Browser(site.public_url).login_oidc("eve", next_path="/hub/home")
+        assert refused.value.code == 403
+        assert Browser(site.public_url).login_oidc("dora", next_path="/hub/home") == f"{site.public_url}/hub/home"
+        assert Browser(site.public_url).login_oidc("frank", next_path="/hub/home") == f"{site.public_url}/hub/home"
+        dora, frank = _admin_view(site, "dora"), _admin_view(site, "frank")
+        assert (dora["admin"], frank["admin"]) == (False, True)
+        # 17 makes the provider's groups the hub's; 16.2.1 decides login and admin only.
+        expected = (["physics"], ["hub-admins"]) if oauthenticator >= 17 else ([], [])
+        assert (dora["groups"], frank["groups"]) == expected
+    finally:
+        chart_boot.rollout(site)

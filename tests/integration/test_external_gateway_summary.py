@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from support.playbooks import ROOT, ansible_env, run_playbook
+from support.site_models import EXAMPLE_VAULT
 from support.snippets import gateway_call
 
 PLAYBOOK = """\
@@ -27,6 +28,7 @@ def test_the_printed_snippet_uses_the_hubs_https_address_and_the_load_balancer_a
         "daskhub_kubernetes_values_rendered": {"hub_url": "https://daskhub.hep-analysis.example.org"},
         "daskhub_kubernetes_release_gateway_lb_address": "198.51.100.7",
         "daskhub_state_dir": str(tmp_path / "state"),
+        **EXAMPLE_VAULT,
     }
     inventory = str(ROOT / "inventories" / "example-site")
     env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")  # the printed lines, unwrapped

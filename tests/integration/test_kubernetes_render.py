@@ -14,15 +14,20 @@ import pytest
 import yaml
 from support.kubeconfig import unreachable_kubeconfig
 from support.playbooks import ROOT, recap, run_playbook
+from support.site_models import EXAMPLE_VAULT
 
 PLAYBOOKS = [str(ROOT / "playbooks" / "prepare.yml"), str(ROOT / "playbooks" / "kubernetes.yml")]
-OAUTH_PLACEHOLDER = "REPLACE-WITH-THE-IAM-CLIENT-SECRET"
+OAUTH_SECRET = EXAMPLE_VAULT["vault_daskhub_oauth_client_secret"]
 
 
 def play(inventory, state, *args, **variables):
-    settings = {"daskhub_state_dir": str(state), "daskhub_kubernetes_render_only": True, **variables}
+    settings = {
+        "daskhub_state_dir": str(state),
+        "daskhub_kubernetes_render_only": True,
+        **EXAMPLE_VAULT,
+        **variables,
+    }
     return run_playbook(*PLAYBOOKS, "-i", str(ROOT / "inventories" / inventory), "-e", json.dumps(settings), *args)
-
 
 
 def mode(path):
@@ -40,7 +45,7 @@ def test_example_site_renders_without_leaking_a_secret(tmp_path):
     assert mode(values_file) == "0o644"
     assert mode(build) == "0o700"
     store = yaml.safe_load((state / "secrets.yml").read_text())
-    secrets = {**store, "oauth_client_secret": OAUTH_PLACEHOLDER}
+    secrets = {**store, "oauth_client_secret": OAUTH_SECRET}
     values_text = values_file.read_text()
     rendered = yaml.safe_load(secrets_file.read_text())
     for name, value in secrets.items():
@@ -51,7 +56,7 @@ def test_example_site_renders_without_leaking_a_secret(tmp_path):
     assert hub["proxy"]["secretToken"] == store["proxy_secret_token"]
     assert hub["hub"]["cookieSecret"] == store["cookie_secret"]
     assert hub["hub"]["services"]["user-sync"]["apiToken"] == store["user_sync_api_token"]
-    assert hub["hub"]["config"]["GenericOAuthenticator"]["client_secret"] == OAUTH_PLACEHOLDER
+    assert hub["hub"]["config"]["GenericOAuthenticator"]["client_secret"] == OAUTH_SECRET
     gateway_token = rendered["dask-gateway"]["gateway"]["auth"]["jupyterhub"]["apiToken"]
     assert gateway_token == hub["hub"]["services"]["dask-gateway"]["apiToken"] == store["dask_gateway_api_token"]
     # --diff shows the values and only names the secrets file.
@@ -135,5 +140,5 @@ def test_an_unreachable_cluster_stops_before_helm_without_printing_secrets(tmp_p
     assert "Connection refused" in result.stdout
     assert not (state / "build").exists()
     store = yaml.safe_load((state / "secrets.yml").read_text())
-    for name, value in {**store, "oauth_client_secret": OAUTH_PLACEHOLDER}.items():
+    for name, value in {**store, "oauth_client_secret": OAUTH_SECRET}.items():
         assert value not in result.stdout + result.stderr, name

@@ -1,6 +1,7 @@
 """A user's browser, for the tests that take the user's own door: the hub's login form and cookies.
 
-``Browser.login`` posts the hub's login form; ``new_token`` asks for a token
+``Browser.login`` posts the hub's login form (``login_oidc``: the identity
+provider's, through the hub's OAuth redirects); ``new_token`` asks for a token
 as the hub's /hub/token page does; ``start_server`` asks for the user's
 server as the hub's home page does; ``kernel`` opens a kernel in it
 with the server's own cookies and XSRF token, as JupyterLab does, through
@@ -46,6 +47,25 @@ class Browser:
         form = {"username": user, "password": password, "_xsrf": self.cookie("_xsrf", "/hub")}
         request = urllib.request.Request(f"{self.hub_url}/hub/login{query}", data=urllib.parse.urlencode(form).encode())
         with self.opener.open(request, timeout=120) as response:
+            response.read()
+            return response.geturl()
+
+    def login_oidc(self, user: str, next_path: str = "") -> str:
+        """Log in through the hub's identity provider, as a browser does; returns the page the hub redirected to.
+
+        The hub's /hub/oauth_login sends the browser to the provider's login
+        page (its own form: oidc-provider-mock's, support.oidc_provider), whose
+        form posts the user's subject back to the same address; the provider
+        then redirects to the hub's callback, which sets the hub's cookie.
+        A refusal (a user outside the allowed groups) raises the hub's
+        urllib.error.HTTPError (403).
+        """
+        query = f"?{urllib.parse.urlencode({'next': next_path})}" if next_path else ""
+        with self.opener.open(f"{self.hub_url}/hub/oauth_login{query}", timeout=60) as response:
+            page, login_url = response.read().decode(), response.geturl()
+        assert 'name="sub"' in page and not login_url.startswith(self.hub_url), f"no provider login form at {login_url}"
+        form = urllib.parse.urlencode({"sub": user}).encode()  # the "Custom user" form: its subject
+        with self.opener.open(urllib.request.Request(login_url, data=form), timeout=120) as response:
             response.read()
             return response.geturl()
 

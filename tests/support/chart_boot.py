@@ -45,6 +45,7 @@ from support.boot_manifests import Manifests, env_of, expand, lay_out_volumes, p
 from support.boot_network import ClusterNetwork
 from support.boot_pods import Pod, wait_for
 from support.playbooks import ROOT, run_playbook
+from support.site_models import EXAMPLE_VAULT
 
 BOOT_CONFIGS = Path(__file__).resolve().parent / "boot_configs"
 MODES = {
@@ -69,6 +70,7 @@ def render(inventory: str, state: Path, mode: str, **variables) -> subprocess.Co
         "daskhub_target": "kubernetes",
         "daskhub_chart_mode": mode,
         "daskhub_kubernetes_render_only": True,
+        **EXAMPLE_VAULT,
         **variables,
     }
     result = run_playbook("site.yml", "-i", str(ROOT / "inventories" / inventory), "-e", json.dumps(settings))

@@ -155,6 +155,11 @@ def singleuser_env() -> Path:
     return _build("singleuser", find_python(SINGLEUSER_PYTHON), requirements, [*packages, "-c", str(constraints)])
 
 
+def pinned_env(name: str, pins: Path) -> Path:
+    """A test tool's venv from its fully pinned requirements file (requirements/<name>.txt), on Python 3.12."""
+    return _build(name, find_python("3.12"), pins.read_text(), ["--no-deps", "-r", str(pins)])
+
+
 if __name__ == "__main__":  # warm the cache: python tests/support/chart_envs.py
     # An environment this machine cannot build is said and left out: the
     # tests that need it skip, naming the same reason. A failed build fails.
@@ -164,6 +169,7 @@ if __name__ == "__main__":  # warm the cache: python tests/support/chart_envs.py
         singleuser_env,
         lambda: gateway_env(GATEWAY_VERSION),
         lambda: gateway_env("2024.1.0"),
+        lambda: pinned_env("oidc-provider", REPO / "requirements" / "oidc-provider.txt"),
     ):
         try:
             print(build(), file=sys.stderr)

@@ -33,6 +33,7 @@ import yaml
 from support import k8s_tools
 from support.kubeconfig import unreachable_kubeconfig
 from support.playbooks import ansible_env, run_playbook
+from support.site_models import EXAMPLE_VAULT
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -347,9 +348,7 @@ def add_chart_repos(scratch: Path, repos: ChartRepos, mode: str) -> tuple[Helm, 
         "daskhub_kubernetes_kubeconfig": str(kubeconfig),
         "daskhub_kubernetes_context": "site",
     }
-    result = run_playbook(
-        str(playbook), "-i", str(site), "-e", json.dumps(settings), env=ansible_env(**helm.env)
-    )
+    result = run_playbook(str(playbook), "-i", str(site), "-e", json.dumps(settings), env=ansible_env(**helm.env))
     return helm, result
 
 
@@ -380,7 +379,7 @@ def render_site(inventory: Path, scratch: Path, modes=MODES) -> tuple[dict, subp
         for mode in modes
     }
     (scratch / "modes.yml").write_text(yaml.safe_dump({"daskhub": {"hosts": hosts}}))
-    settings = {"daskhub_target": "kubernetes", "daskhub_kubernetes_render_only": True}
+    settings = {"daskhub_target": "kubernetes", "daskhub_kubernetes_render_only": True, **EXAMPLE_VAULT}
     env = ansible_env(**inventory_env(inventory, scratch))
     result = run_playbook(
         str(playbook),

@@ -98,3 +98,27 @@ def local_settings(where=None, **overrides) -> dict:
     }
     base.update(overrides)
     return base
+
+
+# What a site's vault holds in place of the example site's vault.yml
+# placeholder, which the model refuses: every test that renders example-site
+# passes it (as -e, or as an override).
+EXAMPLE_VAULT = {"vault_daskhub_oauth_client_secret": "9d2f0e7c4b1a-issued-by-the-iam"}
+
+# A generic-oauth site at https://hub.example.org, and its provider's groups,
+# for the tests of the identity provider's settings.
+OAUTH_SITE = {
+    "daskhub_authenticator": "generic-oauth",
+    "daskhub_oauth_client_id": "hub",
+    "daskhub_oauth_client_secret": "4e0b5f1c9a",
+    "daskhub_oauth_authorize_url": "https://iam.example.org/authorize",
+    "daskhub_oauth_token_url": "https://iam.example.org/token",
+    "daskhub_oauth_userdata_url": "https://iam.example.org/userinfo",
+    "daskhub_oauth_callback_url": "https://hub.example.org/hub/oauth_callback",
+    "daskhub_hub_public_url": "https://hub.example.org",
+}
+OAUTH_GROUPS = {
+    "daskhub_oauth_groups_claim": "groups",
+    "daskhub_oauth_allowed_groups": ["physics"],
+    "daskhub_oauth_admin_groups": ["hub-admins"],
+}

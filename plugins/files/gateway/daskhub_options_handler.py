@@ -4,6 +4,11 @@
 that turns a choice into ClusterConfig overrides, with the user's volumes (her home, the site's
 extra volumes) on her scheduler and workers on Kubernetes.
 
+Each user gets her own Options: the site's bounds, or for a member of the
+hub groups the site names (group_limits) the largest bound her groups give,
+and the most workers per cluster; a request over it is refused saying which
+groups set the bound.
+
 Reads its bounds as data, DASKHUB_GATEWAY_SETTINGS["options"], which
 plugins/module_utils/model/gateway.py renders from the site model
 (gateway_options), so both targets offer the same choices. Part of
@@ -105,9 +110,60 @@ def daskhub_with_volumes(overrides: dict, settings: dict, username: str, config)
     return overrides
 
 
-def daskhub_cluster_options(settings: dict, config) -> daskhub_options.Options:
-    """The Options users choose from, with the site's bounds; ``config`` is the gateway's (c)."""
+# The per-group bounds a hub group may set (DASKHUB_GATEWAY_SETTINGS["options"]["group_limits"]).
+DASKHUB_GROUP_BOUNDS = ("worker_cores", "worker_memory", "worker_gpus", "cluster_max_workers")
+
+
+def daskhub_user_bounds(settings: dict, groups) -> dict:
+    """What a user in hub ``groups`` may ask for: the largest bound any of her groups gives, else the site's.
+
+    Returns {"worker_cores": max, "worker_memory": max, "worker_gpus": max or None,
+    "cluster_max_workers": n or None (the site's ClusterConfig), "groups": the groups that gave a bound}.
+    """
+    gpus = settings.get("gpus")
+    bounds = {
+        "worker_cores": settings["worker_cores"]["max"],
+        "worker_memory": settings["worker_memory"]["max"],
+        "worker_gpus": gpus["max"] if gpus else None,
+        "cluster_max_workers": None,
+        "groups": [],
+    }
+    limits = settings.get("group_limits") or {}
+    mine = {group: limits[group] for group in sorted(set(groups or ())) if group in limits}
+    for key in DASKHUB_GROUP_BOUNDS:
+        given = [value[key] for value in mine.values() if value.get(key) is not None]
+        if given and not (key == "worker_gpus" and not gpus):
+            bounds[key] = max(given)
+    bounds["groups"] = sorted(mine)
+    return bounds
+
+
+class DaskhubOptions(daskhub_options.Options):
+    """Options whose refusals say where the bound comes from (the user's hub groups)."""
+
+    def __init__(self, *fields, handler=None, origin=""):
+        super().__init__(*fields, handler=handler)
+        self.daskhub_origin = origin
+
+    def parse_options(self, request):
+        try:
+            return super().parse_options(request)
+        except ValueError as err:
+            if not self.daskhub_origin:
+                raise
+            raise ValueError(f"{err} ({self.daskhub_origin})") from None
+
+
+def daskhub_cluster_options(settings: dict, config, user=None) -> daskhub_options.Options:
+    """The Options ``user`` chooses from, within her bounds; ``config`` is the gateway's (c).
+
+    ``user``: dask-gateway's User (its ``groups`` are the hub's groups of the
+    user, from the gateway's JupyterHub authenticator); None gives the site's
+    bounds, which a user in none of the groups of group_limits gets.
+    """
     cores, memory, gpus = settings["worker_cores"], settings["worker_memory"], settings.get("gpus")
+    bounds = daskhub_user_bounds(settings, getattr(user, "groups", None))
+    origin = f"the most your groups allow: {', '.join(bounds['groups'])}" if bounds["groups"] else ""
 
     def handler(options, user):
         image = options.image.strip()
@@ -121,6 +177,8 @@ def daskhub_cluster_options(settings: dict, config) -> daskhub_options.Options:
             "worker_memory_limit": memory_bytes,
             "image": image,
         }
+        if bounds["cluster_max_workers"] is not None:
+            overrides["cluster_max_workers"] = bounds["cluster_max_workers"]
         if gpus and options.num_gpus:
             resources = {gpus["resource"]: options.num_gpus}
             overrides["worker_extra_container_config"] = {"resources": {"limits": resources, "requests": resources}}
@@ -131,27 +189,33 @@ def daskhub_cluster_options(settings: dict, config) -> daskhub_options.Options:
             return overrides
         return {key: value for key, value in overrides.items() if key in known}
 
+    def bounded(spec, most):
+        """(default, min, max) of a field for this user: the site's range, capped at her bound."""
+        return min(spec["default"], most), min(spec["min"], most), most
+
+    core_default, core_min, core_max = bounded(cores, bounds["worker_cores"])
+    memory_default, memory_min, memory_max = bounded(memory, bounds["worker_memory"])
     fields = [
-        daskhub_options.Integer(
-            "worker_cores", default=cores["default"], min=cores["min"], max=cores["max"], label="Worker cores"
-        ),
+        daskhub_options.Integer("worker_cores", default=core_default, min=core_min, max=core_max, label="Worker cores"),
         daskhub_options.Float(
             "worker_memory",
-            default=memory["default"],
-            min=memory["min"],
-            max=memory["max"],
+            default=float(memory_default),
+            min=float(memory_min),
+            max=float(memory_max),
             label="Worker memory (GiB)",
         ),
         daskhub_options.String("image", default=settings["image"], label="Image"),
     ]
     if gpus:
+        gpu_default, gpu_min, gpu_max = bounded(gpus, bounds["worker_gpus"])
         fields.append(
-            daskhub_options.Integer(
-                "num_gpus", default=gpus["default"], min=gpus["min"], max=gpus["max"], label="GPUs per worker"
-            )
+            daskhub_options.Integer("num_gpus", default=gpu_default, min=gpu_min, max=gpu_max, label="GPUs per worker")
         )
-    return daskhub_options.Options(*fields, handler=handler)
+    return DaskhubOptions(*fields, handler=handler, origin=origin)
 
 
 if "c" in globals():  # run as config (traitlets gives it c), not imported
-    c.Backend.cluster_options = daskhub_cluster_options(DASKHUB_GATEWAY_SETTINGS["options"], c)
+    # dask-gateway calls it with the user asking (backends/base.py, get_cluster_options).
+    c.Backend.cluster_options = lambda user, settings=DASKHUB_GATEWAY_SETTINGS["options"], config=c: (
+        daskhub_cluster_options(settings, config, user)
+    )

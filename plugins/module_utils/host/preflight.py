@@ -85,6 +85,10 @@ def preflight(run: Run, params: dict) -> dict:
         params["adopted_accounts"],
         first_uid,
     )
+    for variable, url in sorted((params.get("endpoints") or {}).items()):
+        problem = host_probes.endpoint_problem(str(url))
+        if problem:
+            problems.append(f"{variable}: {problem}")
     found, missing = {}, []
     for name, command in sorted(params["tools"].items()):
         path = (

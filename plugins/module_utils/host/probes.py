@@ -1,9 +1,12 @@
-"""File-system probes of the local target's host: can other accounts run and reach our files, can the prefix be made."""
+"""Probes of the local target's host: can other accounts run and reach our files, can the prefix be made, can the
+host reach the identity provider."""
 
 from __future__ import annotations
 
 import json
 import os
+import urllib.error
+import urllib.request
 
 
 def shared_path_problem(path: str) -> str | None:
@@ -92,3 +95,20 @@ def mtime(path: str) -> float | None:
         return os.stat(path).st_mtime
     except OSError:
         return None
+
+
+def endpoint_problem(url: str, timeout: float = 10.0) -> str | None:
+    """Why the host cannot reach ``url`` (an identity provider's endpoint), or None when it answered.
+
+    Any HTTP answer counts, an error status included (a token endpoint
+    answers a bare GET with 405 or 400): the hub will be able to talk to it.
+    """
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310  http(s) only, checked by the model
+            response.read(0)
+    except urllib.error.HTTPError:
+        return None
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        return f"cannot reach {url} from this host ({reason})"
+    return None

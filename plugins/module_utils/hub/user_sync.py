@@ -32,6 +32,7 @@ SYNC_SPEC = {
     "admins": {"type": "list", "elements": "str"},
     "exclusive": {"type": "bool", "default": False},
     "protected_users": {"type": "list", "elements": "str", "default": []},
+    "protected_groups": {"type": "list", "elements": "str", "default": []},
     "max_deletions": {"type": "str"},
     "force_deletions": {"type": "bool", "default": False},
     "allow_empty": {"type": "bool", "default": False},
@@ -178,8 +179,11 @@ def sync_users(p, check_mode=False, diff=False):
         result["hub_version"] = str((client.info() or {}).get("version", ""))
         current = {u["name"]: bool(u.get("admin")) for u in client.list_users()}
         current_groups = None
-        if groups:
+        if groups or p.get("protected_groups"):
             current_groups = {g["name"]: g.get("users", []) for g in client.list_groups()}
+        # The identity provider's groups: their members logged in by group, no source lists them.
+        for group in p.get("protected_groups") or ():
+            protected = sorted(set(protected) | set((current_groups or {}).get(group) or ()))
         plan = plan_users(
             current,
             users,

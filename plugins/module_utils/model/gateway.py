@@ -81,6 +81,11 @@ def gateway_options(model: dict) -> dict:
         ),
         "image_tag_error": IMAGE_TAG_ERROR,
         "volumes": user_data.volume_settings(model),
+        # Per hub group, the most a member may ask for (worker_memory in GiB).
+        "group_limits": {
+            str(group): {key: _as_number(value) for key, value in (bounds or {}).items() if value is not None}
+            for group, bounds in sorted((gateway.get("group_limits") or {}).items())
+        },
     }
 
 

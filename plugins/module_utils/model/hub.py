@@ -55,8 +55,52 @@ def verify_user(model: dict) -> str:
     return str(model.get("verify_user") or DEFAULT_VERIFY_USER)
 
 
-def hub_config(model: dict, gateway_version: str) -> dict:
-    """JupyterHub traitlets config without secrets (z2jh `hub.config`)."""
+# The oauthenticator each hub runs, by the jupyterhub chart's major version
+# (its hub image: 3.2.1 has 16.2.1, 4.4.0 has 17.4.0); the local target
+# installs 17 (roles/daskhub_local, daskhub_local_versions.oauthenticator).
+OAUTHENTICATOR_OF_CHART = {3: 16, 4: 17}
+LOCAL_OAUTHENTICATOR = 17
+
+
+def oauthenticator_major(jupyterhub_chart_version: str | None) -> int:
+    """The oauthenticator major version of the hub: the chart's hub image's, or the local target's (None)."""
+    if jupyterhub_chart_version is None:
+        return LOCAL_OAUTHENTICATOR
+    major = int(str(jupyterhub_chart_version).split(".")[0])
+    return OAUTHENTICATOR_OF_CHART.get(major, LOCAL_OAUTHENTICATOR if major > 4 else 16)
+
+
+def idp_manages_groups(model: dict, oauthenticator: int = LOCAL_OAUTHENTICATOR) -> bool:
+    """Whether the identity provider owns JupyterHub group membership (a groups claim, oauthenticator 17)."""
+    oauth = model.get("oauth") or {}
+    return model.get("authenticator") == "generic-oauth" and bool(oauth.get("groups_claim")) and oauthenticator >= 17
+
+
+def _oauth_groups(oauth: dict, oauthenticator: int) -> dict:
+    """The groups settings of GenericOAuthenticator for the hub's oauthenticator.
+
+    17 reads the groups from the auth state (the userinfo is kept under
+    ``oauth_user``) and sets JupyterHub's groups at each login; its
+    allowed_groups and admin_groups need manage_groups. 16 has only
+    claim_groups_key, which decides login and admin and sets no group.
+    """
+    claim = oauth.get("groups_claim")
+    if not claim:
+        return {}
+    settings = {
+        "allowed_groups": sorted(_names(oauth.get("allowed_groups"))),
+        "admin_groups": sorted(_names(oauth.get("admin_groups"))),
+    }
+    if oauthenticator >= 17:
+        return {"manage_groups": True, "auth_state_groups_key": f"oauth_user.{claim}", **settings}
+    return {"claim_groups_key": claim, **settings}
+
+
+def hub_config(model: dict, gateway_version: str, oauthenticator: int = LOCAL_OAUTHENTICATOR) -> dict:
+    """JupyterHub traitlets config without secrets (z2jh `hub.config`).
+
+    ``oauthenticator``: the major version the hub runs (oauthenticator_major).
+    """
     entry_point, auth_class = AUTHENTICATORS[model["authenticator"]]
     # The verify user logs in like any user (playbooks/verify.yml starts its server).
     users = sorted(set(allowed_users(model)) | {verify_user(model)})
@@ -89,6 +133,7 @@ def hub_config(model: dict, gateway_version: str) -> dict:
         }
         if oauth.get("login_service"):
             specific["login_service"] = oauth["login_service"]
+        specific.update(_oauth_groups(oauth, oauthenticator))
     specific.update(model.get("authenticator_extra_config") or {})
     if specific:
         config[auth_class] = specific
@@ -169,13 +214,22 @@ def server_token_scopes(gateway_version: str) -> list[str]:
     return scopes
 
 
+def _user_sync_group_scopes(model: dict) -> list[str]:
+    """Groups user sync manages (daskhub_user_sync_groups), or reads to protect the provider's members."""
+    if model.get("manage_groups"):
+        return ["list:groups", "admin:groups"]
+    if model.get("authenticator") == "generic-oauth" and (model.get("oauth") or {}).get("groups_claim"):
+        return ["list:groups", "read:groups"]
+    return []
+
+
 def hub_roles(model: dict, gateway_version: str) -> list[dict]:
     """JupyterHub roles: the user-sync service's, and gateway access for users."""
     roles = [
         {
             "name": USER_SYNC_SERVICE,
             "description": "Add and remove hub users from the site's user sources",
-            "scopes": list(USER_SYNC_SCOPES) + (["list:groups", "admin:groups"] if model.get("manage_groups") else []),
+            "scopes": list(USER_SYNC_SCOPES) + _user_sync_group_scopes(model),
             "services": [USER_SYNC_SERVICE],
         }
     ]

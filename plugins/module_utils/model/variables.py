@@ -13,6 +13,7 @@ Controller side only; no Ansible imports.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sized
 from pathlib import Path
 
@@ -43,8 +44,19 @@ def _length(value) -> int:
     return 0 if value is None else len(str(value).strip())
 
 
+# What an operator leaves in a secret before replacing it (the example
+# site's REPLACE-WITH-THE-IAM-CLIENT-SECRET, "changeme", "<secret>").
+_PLACEHOLDER = re.compile(
+    r"^(<.*>|replace[-_ ].*|change[-_ ]?me|todo|xxx+|secret|placeholder|client[-_ ]?secret)$", re.IGNORECASE
+)
+
+
+def _placeholder(value) -> bool:
+    return value is not None and bool(_PLACEHOLDER.match(str(value).strip()))
+
+
 # How a declared field derives from its variable; a secret only ever through these.
-DERIVATIONS = {"is_set": _is_set, "length": _length}
+DERIVATIONS = {"is_set": _is_set, "length": _length, "placeholder": _placeholder}
 
 
 @functools.lru_cache(maxsize=1)

@@ -38,6 +38,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model.quantities im
     worker_image,
 )
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.variables import variable_of
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation import oauth as oauth_rules
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation.inputs import input_errors
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation.names import validate_names
 
@@ -127,7 +128,7 @@ def _validate_verify_user(model, errors):
 DUMMY_PASSWORD_MIN = 16
 
 
-def _validate_auth(model, errors):
+def _validate_auth(model, errors, local_hub_port=None):
     authenticator = model.get("authenticator")
     if authenticator not in AUTHENTICATORS:
         errors.append(
@@ -151,6 +152,13 @@ def _validate_auth(model, errors):
             url = oauth.get(key) or ""
             if url and not url.startswith(("https://", "http://")):
                 errors.append(f"{variable_of('oauth.' + key)}: must be an http(s) URL, got {url!r}")
+        if oauth.get("client_secret_placeholder"):
+            errors.append(
+                f"{variable_of('oauth.client_secret_placeholder')}: still a placeholder; set the client secret "
+                "the identity provider issued for this hub (keep it in Ansible Vault)"
+            )
+        oauth_rules.validate_callback(model, oauth, errors, local_hub_port)
+    oauth_rules.validate_oauth_groups(model, errors)
 
 
 def _validate_https(model, errors):
@@ -207,6 +215,11 @@ def _validate_singleuser(model, errors):
         _check_request_limit(
             errors, f"{where}.mem", profile.get("mem_guarantee"), profile.get("mem_limit"), "guarantee", "limit"
         )
+        if profile.get("groups") and model.get("target") == "local":
+            errors.append(
+                f"{where}.groups: the local target offers no profiles (every server runs the one venv); "
+                "per-group profiles need daskhub_target: kubernetes"
+            )
         limits = profile.get("extra_resource_limits") or {}
         for resource, guarantee in (profile.get("extra_resource_guarantees") or {}).items():
             if resource in limits:
@@ -269,6 +282,7 @@ def _validate_gateway(model, errors):
         errors.append(
             f"{at('cluster_max_cores')}: {max_cores} is less than one default worker ({cores_spec['default']} cores)"
         )
+    oauth_rules.validate_group_limits(gateway, errors, at)
     _validate_ip(errors, at("traefik_load_balancer_ip"), gateway.get("traefik_load_balancer_ip"))
     for cidr in gateway.get("traefik_load_balancer_source_ranges") or []:
         try:
@@ -311,7 +325,8 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
     ``inputs`` (what the model role passes): ``values``, ``spec``,
     ``defined`` and ``known`` for ``input_errors``, and
     ``system_accounts`` (daskhub_local_system_users: true, false or auto)
-    with ``run_as_root`` (auto means true as root). Without them only the
+    with ``run_as_root`` (auto means true as root), and ``local_hub_port``
+    (the local hub's public URL, without daskhub_hub_public_url). Without them only the
     names and the cross-field rules are checked.
     """
     inputs = inputs or {}
@@ -333,10 +348,16 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
             f"{variable_of('chart_mode')}: must be one of {', '.join(CHART_MODES)}, got {model.get('chart_mode')!r}"
         )
     validate_names(model, errors, system_accounts)
+    if system_accounts and (model.get("oauth") or {}).get("allowed_groups"):
+        errors.append(
+            f"{variable_of('oauth.allowed_groups')}: with system accounts each hub user runs as the host account "
+            f"of its name, and a user let in by group has none; name the users in {variable_of('users')} "
+            "or set daskhub_local_system_users: false (the shared-uid mode)"
+        )
     rules = (
         _validate_users,
         _validate_verify_user,
-        _validate_auth,
+        lambda model, errors: _validate_auth(model, errors, inputs.get("local_hub_port")),
         _validate_https,
         _validate_proxy_ip,
         _validate_singleuser,

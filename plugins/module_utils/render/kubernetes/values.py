@@ -35,6 +35,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway impor
 from ansible_collections.daskhub.deploy.plugins.module_utils.render import files as service_files
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import monitoring as k8s_monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import network_policies
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import profiles as k8s_profiles
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.external_gateway import (
     gateway_api_cleartext_warnings,
 )
@@ -160,7 +161,9 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: s
     roles = hub_model.hub_roles(model, versions["dask-gateway"])
     values = {
         "hub": {
-            "config": hub_model.hub_config(model, versions["dask-gateway"]),
+            "config": hub_model.hub_config(
+                model, versions["dask-gateway"], hub_model.oauthenticator_major(versions["jupyterhub"])
+            ),
             "services": hub_model.hub_services(model, gateway_url, exporter=k8s_monitoring.exporter(model)),
             "loadRoles": {role["name"]: role for role in roles},
             "networkPolicy": network_policy,
@@ -198,6 +201,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: s
         },
         "cull": cull_model.chart_values(model),
     }
+    values = deep_merge(values, k8s_profiles.hub_values(model, files_dir))
     return _prune(deep_merge(values, k8s_monitoring.hub_values(model, files_dir)))
 
 

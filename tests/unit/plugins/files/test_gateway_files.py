@@ -25,6 +25,7 @@ GATEWAY = service_files.SHARED / "gateway"
 HANDLER = service_files.import_file(GATEWAY / "daskhub_options_handler.py")
 AUTHENTICATOR = service_files.import_file(GATEWAY / "daskhub_authenticator.py")
 TRAITS = service_files.import_file(GATEWAY / "daskhub_config_traits.py")
+HANDLER_SOURCE = (GATEWAY / "daskhub_options_handler.py").read_text()
 KUBE_BACKEND = "dask_gateway_server.backends.kubernetes.KubeBackend"
 LOCAL_BACKEND = "dask_gateway_server.backends.local.UnsafeLocalBackend"
 
@@ -120,8 +121,12 @@ def test_on_the_local_backend_the_handler_keeps_what_it_knows():
 
 HOME = {"enabled": True, "claim": "homes"}
 VOLUMES = [
-    {"name": "cvmfs", "host_path": "/var/lib/cvmfs-k8s", "mount_path": "/cvmfs",
-     "mount_propagation": "HostToContainer"},
+    {
+        "name": "cvmfs",
+        "host_path": "/var/lib/cvmfs-k8s",
+        "mount_path": "/cvmfs",
+        "mount_propagation": "HostToContainer",
+    },
     {"name": "scratch", "claim": "scratch", "mount_path": "/scratch", "sub_path": "{username}", "scheduler": False},
 ]
 
@@ -181,6 +186,65 @@ def test_the_local_target_s_handler_mounts_nothing():
     options = _options(LOCAL_BACKEND, daskhub_gateway_user_home={"enabled": True})
     chosen = options.get_configuration(options.parse_options({}), User("alice"))
     assert not any(key.endswith("_config") for key in chosen)
+
+
+# --- Per-group bounds (daskhub_gateway_group_limits) ----------------------------------
+
+GROUP_LIMITS = {
+    "physics": {"worker_cores": 2, "worker_memory": 3, "cluster_max_workers": 2},
+    "power": {"worker_cores": 8, "worker_memory": 32, "worker_gpus": 2},
+}
+GPUS = {"enabled": True, "default": 0, "min": 0, "max": 1, "resource": "nvidia.com/gpu"}
+
+
+def _group_options(groups, backend=LOCAL_BACKEND):
+    """The Options the gateway builds for a user in ``groups``, as its config does (cluster_options(user))."""
+    config = Config()
+    config.DaskGateway.backend_class = backend
+    model = build_model(daskhub_gateway_group_limits=GROUP_LIMITS, daskhub_gateway_worker_gpus=GPUS)
+    namespace = {"c": config, "DASKHUB_GATEWAY_SETTINGS": gateway_model.gateway_settings(model, {})}
+    exec(compile(HANDLER_SOURCE, str(GATEWAY / "daskhub_options_handler.py"), "exec"), namespace)  # noqa: S102
+    user = User("alice", groups=groups)
+    return config.Backend.cluster_options(user), user
+
+
+def _bounds(options):
+    return {f.field: f.max for f in options.fields if hasattr(f, "max")}
+
+
+def test_a_user_in_no_bounded_group_gets_the_site_defaults():
+    options, user = _group_options(["students"])
+    assert _bounds(options) == {"worker_cores": 4, "worker_memory": 8.0, "num_gpus": 1}
+    chosen = options.get_configuration(options.parse_options({"worker_cores": 4}), user)
+    assert chosen["worker_cores"] == 4 and "cluster_max_workers" not in chosen
+
+
+def test_a_member_gets_her_groups_bounds_and_a_request_over_them_is_refused():
+    options, user = _group_options(["physics"])
+    assert _bounds(options) == {"worker_cores": 2, "worker_memory": 3.0, "num_gpus": 1}
+    chosen = options.get_configuration(options.parse_options({"worker_cores": 2, "worker_memory": 3}), user)
+    assert chosen == {"worker_cores": 2, "worker_memory": 3 * 2**30, "cluster_max_workers": 2}
+    with pytest.raises(ValueError, match=r"worker_cores must be <= 2.*\(the most your groups allow: physics\)"):
+        options.parse_options({"worker_cores": 3})
+    with pytest.raises(ValueError, match=r"worker_memory must be <= 3.*physics"):
+        options.parse_options({"worker_memory": 4})
+
+
+def test_a_member_of_several_groups_gets_the_largest_bound_and_may_exceed_the_site():
+    options, user = _group_options(["physics", "power"])
+    assert _bounds(options) == {"worker_cores": 8, "worker_memory": 32.0, "num_gpus": 2}
+    chosen = options.get_configuration(options.parse_options({"worker_cores": 8, "num_gpus": 2}), user)
+    # physics bounds the workers per cluster; power does not lift that.
+    assert chosen["cluster_max_workers"] == 2 and chosen["worker_cores"] == 8
+
+
+def test_the_kubernetes_backend_gets_the_same_bounds():
+    options, user = _group_options(["physics"], KUBE_BACKEND)
+    chosen = options.get_configuration(options.parse_options({}), user)
+    assert (chosen["worker_cores"], chosen["cluster_max_workers"]) == (1, 2)
+    assert chosen["worker_cores_limit"] == 1  # the Kubernetes ClusterConfig's traits are kept
+    with pytest.raises(ValueError, match="physics"):
+        options.parse_options({"worker_cores": 3})
 
 
 def test_config_traits_are_set_section_by_section():

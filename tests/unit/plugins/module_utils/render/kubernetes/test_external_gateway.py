@@ -34,7 +34,14 @@ def test_without_a_load_balancer_there_is_no_proxy_address():
     ("overrides", "expected"),
     [
         ({}, "also serves the gateway's HTTP API without TLS"),  # example site: HTTPS hub, gateway LoadBalancer
-        ({"daskhub_https_enabled": False, "daskhub_https_hosts": []}, "the hub has no HTTPS address"),
+        (
+            {
+                "daskhub_https_enabled": False,
+                "daskhub_https_hosts": [],
+                "daskhub_oauth_callback_url": "http://203.0.113.10/hub/oauth_callback",
+            },
+            "the hub has no HTTPS address",
+        ),
         ({"daskhub_gateway_traefik_service_type": "ClusterIP"}, None),
     ],
 )

@@ -210,7 +210,7 @@ def test_the_example_sites_options_handler_offers_its_limits_on_both_targets(tar
         _model, _, rendered = render("example-site")
         options = _run_extra_config(
             rendered, "dask_gateway_server.backends.kubernetes.KubeBackend"
-        ).Backend.cluster_options
+        ).Backend.cluster_options(User("alice"))
     else:
         config = Config()
         config.DaskGateway.backend_class = "dask_gateway_server.backends.local.UnsafeLocalBackend"

@@ -64,7 +64,8 @@ def _cluster_pods(rendered, user):
     for kind in ("scheduler", "worker"):
         setattr(config.KubeClusterConfig, f"{kind}_extra_pod_config", backend[kind].get("extraPodConfig") or {})
     service_files.run_extra_config(gateway_section(rendered)["gateway"]["extraConfig"], config)
-    options = config.Backend.cluster_options
+    # cluster_options is a function of the user asking (her groups bound her options).
+    options = config.Backend.cluster_options(User(user))
     chosen = options.get_configuration(options.parse_options({}), User(user))
     pods = []
     for kind in ("scheduler", "worker"):

@@ -351,6 +351,7 @@ def test_the_gateway_config_loads_its_settings_and_runs_the_shared_files(
     assert c.LocalBackend.db_encrypt_keys == ["a-key"]
     assert issubclass(c.DaskGateway.authenticator_class, JupyterHubAuthenticator)
     # The options handler, on the backend the settings name: what the local backends know.
-    options = c.Backend.cluster_options
+    # Each user's own Options (dask-gateway calls cluster_options with the user).
+    options = c.Backend.cluster_options(User("alice"))
     chosen_options = options.get_configuration(options.parse_options({"worker_cores": 1}), User("alice"))
     assert set(chosen_options) == {"worker_cores", "worker_memory"}
