@@ -241,3 +241,21 @@ def notebook_environment(model: dict, image_from_notebook: bool) -> dict:
     if image_from_notebook and not (model.get("gateway") or {}).get("worker_image"):
         environment.update(NOTEBOOK_IMAGE_OPTION)
     return environment
+
+
+# JupyterLab's announcements plugin asks each user whether to fetch news from
+# jupyterlab.github.io ("get notified about official Jupyter news?"), then
+# checks for updates: the site decides that, not every user in turn. JupyterLab
+# disables a plugin site-wide by page_config.json's disabledExtensions, read
+# from the labconfig/ folder of every Jupyter configuration directory.
+ANNOUNCEMENTS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
+
+
+def notebook_config_files() -> dict:
+    """Jupyter configuration files of every user server: {path in a Jupyter config directory: JSON data}.
+
+    The local target writes them under its prefix and names that directory in
+    the servers' JUPYTER_CONFIG_PATH; Kubernetes mounts them under
+    /etc/jupyter (singleuser.extraFiles), a directory Jupyter always reads.
+    """
+    return {"labconfig/page_config.json": {"disabledExtensions": {ANNOUNCEMENTS_PLUGIN: True}}}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import cull as cull_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
@@ -134,6 +135,17 @@ def _volumes(singleuser: dict) -> tuple[list, list]:
     return volumes, mounts
 
 
+def _notebook_files() -> dict:
+    """The user servers' Jupyter configuration (model/hub.py) under /etc/jupyter, which Jupyter always reads."""
+    return {
+        "daskhub-" + re.sub(r"[^-._a-zA-Z0-9]", "-", relative.removesuffix(".json")): {
+            "mountPath": f"/etc/jupyter/{relative}",
+            "data": data,
+        }
+        for relative, data in sorted(hub_model.notebook_config_files().items())
+    }
+
+
 def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: str | None = None) -> dict:
     singleuser = model["singleuser"]
     gateway_url = gateway_service_url(model)
@@ -192,6 +204,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: s
                 "extraVolumeMounts": mounts or None,
             },
             "extraEnv": extra_env or None,
+            "extraFiles": _notebook_files(),
             "profileList": [_profile(p) for p in singleuser.get("profiles") or []] or None,
             "networkPolicy": dict(network_policy, **additions["singleuser"]),
         },

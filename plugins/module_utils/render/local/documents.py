@@ -11,6 +11,7 @@ running the processes on one host.
 from __future__ import annotations
 
 import copy
+import json
 import os
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import accounts as host_accounts
@@ -59,6 +60,8 @@ def hub_document(model: dict, settings: dict) -> dict:
         hub_model.user_environment(addresses["address"], addresses["proxy_address"], addresses["public_address"])
     )
     environment.update(hub_model.notebook_environment(model, image_from_notebook=False))
+    # Jupyter reads configuration from these directories too (notebook_files).
+    environment["JUPYTER_CONFIG_PATH"] = p["jupyter_config"]
     system_users = bool(settings.get("system_users"))
     hub = config.setdefault("JupyterHub", {})
     hub.update(
@@ -201,3 +204,19 @@ def gateway_shared_files(settings: dict) -> list[dict]:
         }
         for name in gateway_model.GATEWAY_CONFIG_FILES
     ]
+
+
+def notebook_files(settings: dict) -> dict:
+    """The user servers' Jupyter configuration (model/hub.py, notebook_config_files) under etc/jupyter/.
+
+    Entries for local_files: ``directories`` (path -> mode) and ``files``.
+    A server reads them as it starts: nothing to restart.
+    """
+    root = paths(settings["prefix"])["jupyter_config"]
+    directories = {root: "0755"}
+    files = []
+    for relative, data in sorted(hub_model.notebook_config_files().items()):
+        path = os.path.join(root, relative)
+        directories[os.path.dirname(path)] = "0755"
+        files.append({"path": path, "content": json.dumps(data, indent=2, sort_keys=True) + "\n"})
+    return {"directories": directories, "files": files}

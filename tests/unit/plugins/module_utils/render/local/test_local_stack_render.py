@@ -125,6 +125,33 @@ def test_users_get_the_shared_gateway_environment(model):
     assert environment["DASK_GATEWAY__AUTH__TYPE"] == "jupyterhub"
 
 
+def test_both_targets_give_servers_the_same_jupyter_config_without_the_news_prompt(model, secrets):
+    # JupyterLab's announcements plugin is off for the whole site: no "official Jupyter news?" prompt.
+    expected = {"labconfig/page_config.json": {"disabledExtensions": {hub_model.ANNOUNCEMENTS_PLUGIN: True}}}
+    assert hub_model.notebook_config_files() == expected
+    # Local: files under etc/jupyter, named in the servers' JUPYTER_CONFIG_PATH, read by a server as it starts.
+    chosen = settings()
+    root = local_paths.paths(chosen["prefix"])["jupyter_config"]
+    rendered = local_documents.notebook_files(chosen)
+    assert rendered["directories"] == {root: "0755", os.path.join(root, "labconfig"): "0755"}
+    local = {os.path.relpath(f["path"], root): json.loads(f["content"]) for f in rendered["files"]}
+    assert local == expected
+    assert all("restarts" not in f for f in rendered["files"])
+    environment = local_documents.hub_document(model, chosen)["config"]["Spawner"]["environment"]
+    assert environment["JUPYTER_CONFIG_PATH"] == root
+    # Kubernetes: the same data, mounted under /etc/jupyter, which Jupyter always reads.
+    for release in helm_values.render(dict(model, target="kubernetes"), secrets)["releases"]:
+        values = release["values"]
+        hub = values.get("jupyterhub", values)
+        if "singleuser" in hub:
+            files = hub["singleuser"]["extraFiles"]
+            break
+    else:
+        pytest.fail("no jupyterhub values rendered")
+    mounted = {f["mountPath"].removeprefix("/etc/jupyter/"): f["data"] for f in files.values()}
+    assert mounted == expected
+
+
 def test_gateway_is_a_hub_service_at_its_proxy(model):
     services = {s["name"]: s for s in local_documents.hub_document(model, settings())["services"]}
     assert services["dask-gateway"] == {"name": "dask-gateway", "display": False, "url": "http://127.0.0.1:8002"}
