@@ -64,6 +64,9 @@ _OPEN_RANGES = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 # unprivileged uid the jupyterhub chart gives notebooks (singleuser.uid).
 CLUSTER_POD_SECURITY = {"runAsNonRoot": True, "runAsUser": 1000}
 
+# Jupyter always reads this directory (its system configuration directory).
+NOTEBOOK_CONFIG_DIR = "/etc/jupyter"
+
 
 def _prune(value):
     """Drop None and empty dicts a renderer produced for unset model fields."""
@@ -135,14 +138,18 @@ def _volumes(singleuser: dict) -> tuple[list, list]:
     return volumes, mounts
 
 
-def _notebook_files() -> dict:
-    """The user servers' Jupyter configuration (model/hub.py) under /etc/jupyter, which Jupyter always reads."""
+def _notebook_files(model: dict, files_dir: str | None = None) -> dict:
+    """The user servers' Jupyter configuration and the panel's extension (model/hub.py) under /etc/jupyter."""
+    files = {
+        relative: {"data": data}
+        for relative, data in hub_model.notebook_config_files(gateway_internal_address(model)).items()
+    }
+    for relative, name in hub_model.notebook_python_files().items():
+        files[relative] = {"stringData": service_files.read(name, files_dir)}
+    # The chart keeps the files in a Secret: its keys allow letters, digits, "-", "_" and ".".
     return {
-        "daskhub-" + re.sub(r"[^-._a-zA-Z0-9]", "-", relative.removesuffix(".json")): {
-            "mountPath": f"/etc/jupyter/{relative}",
-            "data": data,
-        }
-        for relative, data in sorted(hub_model.notebook_config_files().items())
+        "daskhub-" + re.sub(r"[^-._a-zA-Z0-9]", "-", path): dict(file, mountPath=f"{NOTEBOOK_CONFIG_DIR}/{path}")
+        for path, file in sorted(files.items())
     }
 
 
@@ -151,6 +158,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: s
     gateway_url = gateway_service_url(model)
     extra_env = {str(k): str(v) for k, v in (singleuser.get("extra_env") or {}).items()}
     extra_env.update(hub_model.notebook_environment(model, image_from_notebook=True))
+    extra_env["PYTHONPATH"] = hub_model.notebook_python_path(NOTEBOOK_CONFIG_DIR, extra_env)
     if composed:
         # The umbrella chart sets these in its hub extraConfig; composed, we do.
         extra_env.update(
@@ -204,7 +212,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: s
                 "extraVolumeMounts": mounts or None,
             },
             "extraEnv": extra_env or None,
-            "extraFiles": _notebook_files(),
+            "extraFiles": _notebook_files(model, files_dir),
             "profileList": [_profile(p) for p in singleuser.get("profiles") or []] or None,
             "networkPolicy": dict(network_policy, **additions["singleuser"]),
         },
