@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import cull as cull_model
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import gateway as gateway_model
@@ -35,7 +34,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model import secret
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_PREFIX
 from ansible_collections.daskhub.deploy.plugins.module_utils.render import files as service_files
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import monitoring as k8s_monitoring
-from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import network_policies
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import network_policies, notebook
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.external_gateway import (
     gateway_api_cleartext_warnings,
 )
@@ -63,9 +62,6 @@ _OPEN_RANGES = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 # (the local target's backends refuse uid 0 where they launch): the
 # unprivileged uid the jupyterhub chart gives notebooks (singleuser.uid).
 CLUSTER_POD_SECURITY = {"runAsNonRoot": True, "runAsUser": 1000}
-
-# Jupyter always reads this directory (its system configuration directory).
-NOTEBOOK_CONFIG_DIR = "/etc/jupyter"
 
 
 def _prune(value):
@@ -138,27 +134,12 @@ def _volumes(singleuser: dict) -> tuple[list, list]:
     return volumes, mounts
 
 
-def _notebook_files(model: dict, files_dir: str | None = None) -> dict:
-    """The user servers' Jupyter configuration and the panel's extension (model/hub.py) under /etc/jupyter."""
-    files = {
-        relative: {"data": data}
-        for relative, data in hub_model.notebook_config_files(gateway_internal_address(model)).items()
-    }
-    for relative, name in hub_model.notebook_python_files().items():
-        files[relative] = {"stringData": service_files.read(name, files_dir)}
-    # The chart keeps the files in a Secret: its keys allow letters, digits, "-", "_" and ".".
-    return {
-        "daskhub-" + re.sub(r"[^-._a-zA-Z0-9]", "-", path): dict(file, mountPath=f"{NOTEBOOK_CONFIG_DIR}/{path}")
-        for path, file in sorted(files.items())
-    }
-
-
 def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: str | None = None) -> dict:
     singleuser = model["singleuser"]
     gateway_url = gateway_service_url(model)
     extra_env = {str(k): str(v) for k, v in (singleuser.get("extra_env") or {}).items()}
     extra_env.update(hub_model.notebook_environment(model, image_from_notebook=True))
-    extra_env["PYTHONPATH"] = hub_model.notebook_python_path(NOTEBOOK_CONFIG_DIR, extra_env)
+    extra_env["PYTHONPATH"] = hub_model.notebook_python_path(notebook.CONFIG_DIR, extra_env)
     if composed:
         # The umbrella chart sets these in its hub extraConfig; composed, we do.
         extra_env.update(
@@ -212,7 +193,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: s
                 "extraVolumeMounts": mounts or None,
             },
             "extraEnv": extra_env or None,
-            "extraFiles": _notebook_files(model, files_dir),
+            "extraFiles": notebook.extra_files(model, files_dir),
             "profileList": [_profile(p) for p in singleuser.get("profiles") or []] or None,
             "networkPolicy": dict(network_policy, **additions["singleuser"]),
         },
