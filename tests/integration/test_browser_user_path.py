@@ -13,6 +13,7 @@ recorded, and none may come from the Dask panel. The times a person waits
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 
 import pytest
@@ -32,6 +33,7 @@ USER = "alice"  # a user of the default inventory
 SNIPPET = """from dask_gateway import GatewayCluster
 cluster = GatewayCluster(worker_cores=1, worker_memory=2)
 client = cluster.get_client()
+print("cluster:", cluster.name)
 cluster.scale(1)
 import dask.array as da
 print("sum:", int(da.ones((1000, 1000), chunks=(250, 250)).sum().compute()))
@@ -118,15 +120,17 @@ def test_alice_in_chromium_notebook_dask_panel_new_cluster_and_token(local_stack
         watch.mark("sum")
         shot("snippet-sum")
         assert SUM in output, output
+        cluster_name = re.search(r"cluster: (\S+)", output).group(1)
 
-        page.locator('.jp-SideBar [data-id="dask-dashboard-launcher"]').click()
+        if not page.locator(".dask-DaskSidebar").is_visible():
+            page.locator('.jp-SideBar [data-id="dask-dashboard-launcher"]').click()
         page.locator(".dask-DaskSidebar").wait_for(timeout=10_000)
         if not chromium.appears(page.locator(".dask-DashboardListing-item button").first, 40):
             problems.append(f"the Dask panel did not connect by itself: {_panel_state(page)}")
         shot("dask-panel")
         print("panel after the notebook's cluster:", _panel_state(page))
-        if page.locator(".dask-ClusterListingItem-title").count() < 1:
-            problems.append(f"the notebook's cluster is not listed in the Dask panel: {_panel_state(page)}")
+        if cluster_name not in _panel_state(page)["clusters"]:
+            problems.append(f"the notebook's cluster {cluster_name} is not listed in the Dask panel: {_panel_state(page)}")
 
         # Auto-detect (the magnifier), as a user would if it had not connected.
         if not page.locator(".dask-DashboardListing-item button").count():
@@ -140,7 +144,7 @@ def test_alice_in_chromium_notebook_dask_panel_new_cluster_and_token(local_stack
             button = page.locator(".dask-DashboardListing-item button", has_text=plot)
             if button.count():
                 button.first.click()
-                frame = page.frame_locator(".dask-DaskDashboard iframe").last
+                frame = page.frame_locator('.dask-DaskDashboard-widget iframe[src*="individual-"]').last
                 if not chromium.appears(frame.locator("canvas").first, 30):
                     problems.append(f"the {plot} plot did not draw")
                 shot(f"plot-{plot}")

@@ -54,6 +54,8 @@ def proxied_dashboard(link: str, base_url: str, gateway_address: str) -> str:
         return link
     path = urllib.parse.urlsplit(link).path
     gateway = urllib.parse.urlsplit(gateway_address)
+    if not path.startswith(gateway.path.rstrip("/") + "/"):
+        return link  # not a dashboard of this gateway (a LocalCluster's, say): as it was
     port = gateway.port or (443 if gateway.scheme == "https" else 80)
     return f"{base_url.rstrip('/')}/proxy/{gateway.hostname}:{port}{path}"
 
@@ -72,6 +74,7 @@ class GatewayPanel:
         self.adopted: dict[str, object] = {}  # cluster id -> GatewayCluster connected to here
         self.gateway = None
         self.listed = 0.0  # when the panel last asked for the list (time.monotonic())
+        self.starting = 0  # the panel's +NEW clusters being made: known to the gateway before the manager
 
     def install(self) -> None:
         import dask  # noqa: PLC0415  the server's; the module stays importable without it
@@ -106,6 +109,16 @@ class GatewayPanel:
             return list_clusters()
 
         self.manager.list_clusters = listed
+        start_cluster = self.manager.start_cluster
+
+        async def start(*args, **kwargs):
+            self.starting += 1
+            try:
+                return await start_cluster(*args, **kwargs)
+            finally:
+                self.starting -= 1
+
+        self.manager.start_cluster = start
 
     def _forget(self, cluster_id: str) -> None:
         self.manager._clusters.pop(cluster_id, None)
@@ -125,8 +138,14 @@ class GatewayPanel:
         except Exception as err:  # a gateway down or a token refused: the panel keeps what it has
             log.warning("daskhub dask panel: cannot list the gateway's clusters: %s", err)
             return
-        managed = {getattr(cluster, "name", None) for cluster in self.manager._clusters.values()}
-        for name in sorted(running - managed):
+        # A +NEW cluster on its way is the gateway's before the manager's: adopt nothing meanwhile.
+        managed = {
+            getattr(cluster, "name", None)
+            for identifier, cluster in self.manager._clusters.items()
+            if identifier not in self.adopted
+        }
+        adopted = {cluster.name for cluster in self.adopted.values()}
+        for name in [] if self.starting else sorted(running - managed - adopted):
             try:
                 cluster = await GatewayCluster.from_name(name, asynchronous=True)
             except Exception as err:  # it may have ended meanwhile
@@ -137,7 +156,7 @@ class GatewayPanel:
             self.manager._clusters[identifier] = cluster
             self.manager._cluster_names[identifier] = name
         for identifier, cluster in list(self.adopted.items()):
-            if cluster.name not in running:
+            if cluster.name not in running or cluster.name in managed:
                 self.adopted.pop(identifier)
                 self._forget(identifier)
                 await cluster.close()

@@ -49,6 +49,9 @@ def test_dashboards_go_through_the_users_server_with_their_path(panel, link, add
 def test_no_link_or_no_gateway_leaves_the_link_alone(panel):
     assert panel.proxied_dashboard("", "/user/alice/", "http://proxy-public/services/dask-gateway") == ""
     assert panel.proxied_dashboard("http://x/status", "/user/alice/", "") == "http://x/status"
+    # Another cluster's dashboard (a LocalCluster's) is left as it is.
+    local = "http://127.0.0.1:8787/status"
+    assert panel.proxied_dashboard(local, "/user/alice/", "http://proxy-public/services/dask-gateway") == local
 
 
 def test_a_gateway_clusters_panel_id_is_a_uuid_that_stays_the_same(panel):
