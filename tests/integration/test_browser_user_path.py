@@ -130,7 +130,7 @@ def test_alice_in_chromium_notebook_dask_panel_new_cluster_and_token(local_stack
         shot("dask-panel")
         print("panel after the notebook's cluster:", _panel_state(page))
         if cluster_name not in _panel_state(page)["clusters"]:
-            problems.append(f"the notebook's cluster {cluster_name} is not listed in the Dask panel: {_panel_state(page)}")
+            problems.append(f"the notebook's cluster {cluster_name} is not in the Dask panel: {_panel_state(page)}")
 
         # Auto-detect (the magnifier), as a user would if it had not connected.
         if not page.locator(".dask-DashboardListing-item button").count():
