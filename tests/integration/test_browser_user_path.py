@@ -39,6 +39,8 @@ import dask.array as da
 print("sum:", int(da.ones((1000, 1000), chunks=(250, 250)).sum().compute()))
 """
 SUM = "sum: 1000000"
+# Work for the plot to show while it is in view: a computation of a few seconds, in the background.
+AGAIN = 'work = client.compute(da.random.random((16000, 16000), chunks=(1000, 1000)).sum()); print("again:", work.key)'
 NEWS_PROMPT = "official Jupyter news"
 ANNOUNCEMENTS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
 # The Dask panel's requests: its cluster list, dashboard checks and proxies, the plots' index.
@@ -59,12 +61,19 @@ def _stopped(stack, password):
 
 def _run_cell(page, code, expect, timeout):
     """Type ``code`` into the notebook's last cell, run it, wait for ``expect`` in its output."""
-    page.locator(".jp-Notebook .jp-Cell").last.locator(".cm-content").click()
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    cell = cells.nth(cells.count() - 1)  # this one: running it adds a new last cell
+    cell.locator(".cm-content").click()
     page.keyboard.insert_text(code)
     page.keyboard.press("Shift+Enter")
-    output = page.locator(".jp-OutputArea-output", has_text=expect)
-    output.first.wait_for(timeout=timeout * 1000)
-    return output.first.inner_text()
+    output = cell.locator(".jp-OutputArea-output", has_text=expect).first
+    assert chromium.appears(output, timeout), f"no {expect!r} in the output of {code!r}: {cell.inner_text()[-2000:]}"
+    return output.inner_text()
+
+
+def _tab(page, title):
+    """The main area's tab whose title has ``title``."""
+    return page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=title).first
 
 
 def _panel_state(page):
@@ -147,29 +156,41 @@ def test_alice_in_chromium_notebook_dask_panel_new_cluster_and_token(local_stack
                 frame = page.frame_locator('.dask-DaskDashboard-widget iframe[src*="individual-"]').last
                 if not chromium.appears(frame.locator("canvas").first, 30):
                     problems.append(f"the {plot} plot did not draw")
+                _tab(page, ".ipynb").click()
+                _run_cell(page, AGAIN, "again:", timeout=60)
+                _tab(page, plot).click()
+                page.wait_for_timeout(4000)
                 shot(f"plot-{plot}")
                 break
         else:
             problems.append("no Task Stream or Progress plot in the Dask panel")
 
         # +NEW: a gateway cluster, listed by the panel.
-        before = page.locator(".dask-ClusterListingItem").count()
         page.locator(".dask-DaskClusterManager .jp-Toolbar").get_by_text("NEW").click()
-        if not chromium.appears(page.locator(".dask-ClusterListingItem").nth(before), 120):
+        # The panel names its own clusters after their class; it lists the notebook's by their gateway name.
+        new_cluster = page.locator(".dask-ClusterListingItem").filter(
+            has=page.locator(".dask-ClusterListingItem-title", has_text=re.compile(r"^GatewayCluster \d+$"))
+        )
+        if not chromium.appears(new_cluster, 120):
             problems.append(f"+NEW made no cluster: {_panel_state(page)}")
         watch.mark("new")
-        page.wait_for_timeout(3000)
+        new_cluster.scroll_into_view_if_needed()
         shot("dask-panel-new-cluster")
-        state = _panel_state(page)
-        print("panel after +NEW:", state)
-        if not any("/services/dask-gateway/clusters/" in (link or "") for link in state["links"]):
-            problems.append(f"+NEW's cluster is not a gateway cluster: {state}")
+        print("panel after +NEW:", _panel_state(page))
+        new_link = new_cluster.locator(".dask-ClusterListingItem-link a").first.get_attribute("href") or ""
+        if f"/user/{USER}/proxy/" not in new_link or "/services/dask-gateway/clusters/" not in new_link:
+            problems.append(f"+NEW's cluster is not a gateway cluster seen through {USER}'s server: {new_link}")
 
-        # +NEW's cluster and the notebook's, shut down from where they were made.
-        new_cluster = page.locator(".dask-ClusterListingItem", has_text="GatewayCluster 1")
-        if new_cluster.count():
-            new_cluster.locator('button[title^="Shutdown"]').click()
+        # +NEW's cluster and the notebook's, shut down from where they were made: the panel lists neither then.
+        new_name = new_cluster.locator(".dask-ClusterListingItem-title").inner_text()
+        new_cluster.locator('button[title^="Shutdown"]').click()
+        _tab(page, ".ipynb").click()
         _run_cell(page, "cluster.shutdown(); print('shut down')", "shut down", timeout=60)
+        for name in (new_name, cluster_name):
+            listed = page.locator(".dask-ClusterListingItem-title", has_text=re.compile(f"^{re.escape(name)}$"))
+            if not chromium.disappears(listed, 30):
+                problems.append(f"the panel still lists {name} after its shutdown: {_panel_state(page)}")
+        shot("clusters-shut-down")
 
         # /hub/token: a token, made in the page (painted over in the screenshot).
         page.goto(f"{hub}/hub/token")

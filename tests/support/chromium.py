@@ -80,6 +80,17 @@ def appears(locator, timeout: float) -> bool:
     return True
 
 
+def disappears(locator, timeout: float) -> bool:
+    """Whether ``locator`` matches nothing within ``timeout`` seconds."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: PLC0415
+
+    try:
+        locator.wait_for(state="detached", timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
 def login(page, hub_url: str, user: str, password: str, timeout: float = 30) -> None:
     """The hub's login form, as a person fills it in; returns once the form is sent and the hub answered."""
     page.goto(f"{hub_url.rstrip('/')}/hub/login", timeout=timeout * 1000)
