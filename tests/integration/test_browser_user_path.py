@@ -168,8 +168,10 @@ def test_alice_in_chromium_notebook_dask_panel_new_cluster_and_token(local_stack
         # +NEW: a gateway cluster, listed by the panel.
         page.locator(".dask-DaskClusterManager .jp-Toolbar").get_by_text("NEW").click()
         # The panel names its own clusters after their class; it lists the notebook's by their gateway name.
-        new_cluster = page.locator(".dask-ClusterListingItem").filter(
-            has=page.locator(".dask-ClusterListingItem-title", has_text=re.compile(r"^GatewayCluster \d+$"))
+        new_cluster = (
+            page.locator(".dask-ClusterListingItem")
+            .filter(has=page.locator(".dask-ClusterListingItem-title", has_text=re.compile(r"^GatewayCluster \d+$")))
+            .last
         )
         if not chromium.appears(new_cluster, 120):
             problems.append(f"+NEW made no cluster: {_panel_state(page)}")
