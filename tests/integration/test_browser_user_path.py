@@ -139,6 +139,9 @@ def test_alice_in_chromium_notebook_dask_panel_new_cluster_and_token(local_stack
         if page.locator(".dask-ClusterListingItem").count():
             page.locator(".dask-ClusterListingItem").first.scroll_into_view_if_needed()
         shot("dask-panel")
+        # Long after JupyterLab started, where the prompt would have shown (a notification toast).
+        if page.get_by_text(NEWS_PROMPT).count():
+            problems.append(f"JupyterLab shows the {NEWS_PROMPT!r} prompt")
         print("panel after the notebook's cluster:", _panel_state(page))
         if cluster_name not in _panel_state(page)["clusters"]:
             problems.append(f"the notebook's cluster {cluster_name} is not in the Dask panel: {_panel_state(page)}")
