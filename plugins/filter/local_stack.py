@@ -55,5 +55,6 @@ class FilterModule:
             "local_gateway_document": _wrap(local_documents.gateway_document),
             "local_gateway_secret_document": _wrap(local_documents.gateway_secret_document),
             "local_gateway_shared_files": _wrap(local_documents.gateway_shared_files),
+            "local_notebook_files": _wrap(local_documents.notebook_files),
             "local_usage_lines": _wrap(local_usage.usage_lines),
         }

@@ -242,11 +242,21 @@ class Verifier:
         if name not in listed:
             raise StepFailed("Dask panel: +NEW", f"the panel's cluster {name!r} is not a gateway cluster: {listed}")
         link = model.get("dashboard_link") or ""
-        status, check = self.kernel.request(
-            "GET", "dask/dashboard-check/" + urllib.parse.quote(link, safe=""), timeout=self.params["timeout"]
-        )
-        if status != 200 or not (check or {}).get("isActive"):
-            raise StepFailed("Dask panel: +NEW", f"the panel finds no dashboard at {link!r}: HTTP {status} {check}")
+        base = urllib.parse.urlsplit(self.server_url).path
+        if link.startswith(base):
+            # Through the user's own server (the project's panel extension,
+            # plugins/files/notebook/): the panel asks for the plots' index
+            # there, with the user's login, as the browser does.
+            index = link[len(base) :].removesuffix("status").rstrip("/") + "/individual-plots.json"
+            status, plots = self.kernel.request("GET", index, timeout=self.params["timeout"])
+            found = status == 200 and bool(plots)
+        else:
+            status, plots = self.kernel.request(
+                "GET", "dask/dashboard-check/" + urllib.parse.quote(link, safe=""), timeout=self.params["timeout"]
+            )
+            found = status == 200 and bool((plots or {}).get("isActive"))
+        if not found:
+            raise StepFailed("Dask panel: +NEW", f"the panel finds no dashboard at {link!r}: HTTP {status} {plots}")
         status, _ = self.kernel.request("DELETE", f"dask/clusters/{model['id']}", timeout=self.params["timeout"])
         if status != 204:
             raise StepFailed("Dask panel: +NEW", f"DELETE dask/clusters/{model['id']} answered HTTP {status}")

@@ -9,6 +9,8 @@ The rules a model must follow are checked in validation/model.py.
 
 from __future__ import annotations
 
+import urllib.parse
+
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.cull import CULLER_SERVICE
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import (
@@ -295,3 +297,50 @@ def notebook_environment(model: dict, image_from_notebook: bool) -> dict:
     if image_from_notebook and not (model.get("gateway") or {}).get("worker_image"):
         environment.update(NOTEBOOK_IMAGE_OPTION)
     return environment
+
+
+# JupyterLab's announcements plugin asks each user whether to fetch news from
+# jupyterlab.github.io ("get notified about official Jupyter news?"), then
+# checks for updates: the site decides that, not every user in turn. JupyterLab
+# disables a plugin site-wide by page_config.json's disabledExtensions, read
+# from the labconfig/ folder of every Jupyter configuration directory.
+ANNOUNCEMENTS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
+# The Dask panel's server extension (plugins/files/notebook/): the user's
+# gateway clusters listed in the panel, their dashboards through the user's
+# server. Servers import it from a folder beside their Jupyter configuration.
+NOTEBOOK_EXTENSION = "daskhub_dask_panel"
+NOTEBOOK_EXTENSION_FILE = f"notebook/{NOTEBOOK_EXTENSION}.py"
+NOTEBOOK_PYTHON_DIR = "daskhub-python"
+# jupyter-server-proxy's own default: it proxies to no other host.
+PROXY_HOSTS = ("localhost", "127.0.0.1")
+
+
+def notebook_config_files(gateway_address: str) -> dict:
+    """Jupyter configuration files of every user server: {path in a Jupyter config directory: JSON data}.
+
+    ``gateway_address``: DASK_GATEWAY__ADDRESS of the servers, whose host
+    serves the clusters' dashboards; the panel's server extension reaches
+    them there through jupyter-server-proxy, which must allow that host. The
+    local target writes the files under its prefix and names that directory
+    in the servers' JUPYTER_CONFIG_PATH; Kubernetes mounts them under
+    /etc/jupyter (singleuser.extraFiles), a directory Jupyter always reads.
+    """
+    host = urllib.parse.urlsplit(gateway_address).hostname
+    return {
+        "labconfig/page_config.json": {"disabledExtensions": {ANNOUNCEMENTS_PLUGIN: True}},
+        "jupyter_server_config.d/daskhub.json": {
+            "ServerApp": {"jpserver_extensions": {NOTEBOOK_EXTENSION: True}},
+            "ServerProxy": {"host_allowlist": sorted({*PROXY_HOSTS, host} - {None})},
+        },
+    }
+
+
+def notebook_python_files() -> dict:
+    """The Python files servers import: {path in their Jupyter config directory: file of plugins/files/}."""
+    return {f"{NOTEBOOK_PYTHON_DIR}/{NOTEBOOK_EXTENSION}.py": NOTEBOOK_EXTENSION_FILE}
+
+
+def notebook_python_path(config_dir: str, environment: dict) -> str:
+    """The servers' PYTHONPATH: the site's own (extra_env), then the folder of notebook_python_files."""
+    ours = f"{config_dir.rstrip('/')}/{NOTEBOOK_PYTHON_DIR}"
+    return ":".join(part for part in (environment.get("PYTHONPATH"), ours) if part)

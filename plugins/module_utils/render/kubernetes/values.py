@@ -34,7 +34,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model import secret
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_PREFIX
 from ansible_collections.daskhub.deploy.plugins.module_utils.render import files as service_files
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import monitoring as k8s_monitoring
-from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import network_policies
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import network_policies, notebook
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import profiles as k8s_profiles
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.external_gateway import (
     gateway_api_cleartext_warnings,
@@ -140,6 +140,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: s
     gateway_url = gateway_service_url(model)
     extra_env = {str(k): str(v) for k, v in (singleuser.get("extra_env") or {}).items()}
     extra_env.update(hub_model.notebook_environment(model, image_from_notebook=True))
+    extra_env["PYTHONPATH"] = hub_model.notebook_python_path(notebook.CONFIG_DIR, extra_env)
     if composed:
         # The umbrella chart sets these in its hub extraConfig; composed, we do.
         extra_env.update(
@@ -196,6 +197,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: s
                 **user_data.home_storage(model),
             },
             "extraEnv": extra_env or None,
+            "extraFiles": notebook.extra_files(model, files_dir),
             "profileList": [_profile(p) for p in singleuser.get("profiles") or []] or None,
             "networkPolicy": dict(network_policy, **additions["singleuser"]),
         },

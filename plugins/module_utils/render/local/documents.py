@@ -11,6 +11,7 @@ running the processes on one host.
 from __future__ import annotations
 
 import copy
+import json
 import os
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import accounts as host_accounts
@@ -59,6 +60,9 @@ def hub_document(model: dict, settings: dict) -> dict:
         hub_model.user_environment(addresses["address"], addresses["proxy_address"], addresses["public_address"])
     )
     environment.update(hub_model.notebook_environment(model, image_from_notebook=False))
+    # Jupyter reads configuration from this directory too, and Python the panel's extension (notebook_files).
+    environment["JUPYTER_CONFIG_PATH"] = p["jupyter_config"]
+    environment["PYTHONPATH"] = hub_model.notebook_python_path(p["jupyter_config"], environment)
     system_users = bool(settings.get("system_users"))
     hub = config.setdefault("JupyterHub", {})
     hub.update(
@@ -201,3 +205,27 @@ def gateway_shared_files(settings: dict) -> list[dict]:
         }
         for name in gateway_model.GATEWAY_CONFIG_FILES
     ]
+
+
+def notebook_files(model: dict, settings: dict) -> dict:
+    """The user servers' Jupyter configuration and the panel's extension (model/hub.py) under etc/jupyter/.
+
+    Entries for local_files: ``directories`` (path -> mode) and ``files``.
+    A server reads them as it starts: nothing to restart.
+    """
+    root = paths(settings["prefix"])["jupyter_config"]
+    address = gateway_addresses(model, settings)["address"]
+    contents = {
+        relative: json.dumps(data, indent=2, sort_keys=True) + "\n"
+        for relative, data in hub_model.notebook_config_files(address).items()
+    }
+    contents.update(
+        {relative: service_files.read(name) for relative, name in hub_model.notebook_python_files().items()}
+    )
+    directories = {root: "0755"}
+    files = []
+    for relative, content in sorted(contents.items()):
+        path = os.path.join(root, relative)
+        directories[os.path.dirname(path)] = "0755"
+        files.append({"path": path, "content": content})
+    return {"directories": directories, "files": files}

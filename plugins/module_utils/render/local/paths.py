@@ -9,7 +9,9 @@ Layout of a prefix::
     etc/             jupyterhub_config.py, dask_gateway_config.py and the
                      settings they load (*-settings.json), the secrets
                      (*-secrets.json, 0600), the hub's spawner classes, the
-                     gateway's backends and its shared files (plugins/files/gateway/)
+                     gateway's backends and its shared files (plugins/files/gateway/);
+                     etc/jupyter/, the user servers' Jupyter configuration
+                     (their JUPYTER_CONFIG_PATH)
     state/           hub and gateway databases, gateway DB key (0700)
     log/ run/        service logs (log/servers/<user>.log: each user's server,
                      0600); supervisord socket and pid file
@@ -57,6 +59,7 @@ def paths(prefix: str) -> dict:
         "chp": os.path.join(prefix, "proxy", "node_modules", ".bin", "configurable-http-proxy"),
         "chp_package_json": os.path.join(prefix, "proxy", "node_modules", "configurable-http-proxy", "package.json"),
         "etc": etc,
+        "jupyter_config": os.path.join(etc, "jupyter"),
         "state": state,
         "log": os.path.join(prefix, "log"),
         "server_logs": os.path.join(prefix, "log", "servers"),

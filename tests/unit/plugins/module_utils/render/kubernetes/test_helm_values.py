@@ -104,12 +104,14 @@ def test_example_site_key_by_key():
     # Single-user servers.
     singleuser = hub["singleuser"]
     assert singleuser["startTimeout"] == 900
-    # The site's own variable, and the Dask panel's factory; the site names its
-    # worker image, so workers do not follow the notebook's.
+    # The site's own variable, the Dask panel's factory and its server
+    # extension's folder; the site names its worker image, so workers do not
+    # follow the notebook's.
     assert singleuser["extraEnv"] == {
         "ATLAS_LOCAL_ROOT_BASE": "/cvmfs/atlas.cern.ch/repo/ATLASLocalRootBase",
         "DASK_LABEXTENSION__FACTORY__MODULE": "dask_gateway",
         "DASK_LABEXTENSION__FACTORY__CLASS": "GatewayCluster",
+        "PYTHONPATH": "/etc/jupyter/daskhub-python",
     }
     assert singleuser["storage"]["extraVolumes"] == [{"name": "cvmfs", "hostPath": {"path": "/var/lib/cvmfs-k8s"}}]
     assert singleuser["storage"]["extraVolumeMounts"] == [

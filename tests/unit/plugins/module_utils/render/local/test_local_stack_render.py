@@ -125,6 +125,57 @@ def test_users_get_the_shared_gateway_environment(model):
     assert environment["DASK_GATEWAY__AUTH__TYPE"] == "jupyterhub"
 
 
+def test_both_targets_give_servers_the_same_jupyter_config_and_dask_panel_extension(model, secrets):
+    # JupyterLab's announcements plugin is off for the whole site: no "official Jupyter news?" prompt;
+    # the Dask panel's server extension is on, and jupyter-server-proxy may reach the gateway's host.
+    extension = (service_files.SHARED / "notebook/daskhub_dask_panel.py").read_text()
+
+    def expected(gateway_host):
+        return {
+            "labconfig/page_config.json": {"disabledExtensions": {hub_model.ANNOUNCEMENTS_PLUGIN: True}},
+            "jupyter_server_config.d/daskhub.json": {
+                "ServerApp": {"jpserver_extensions": {"daskhub_dask_panel": True}},
+                "ServerProxy": {"host_allowlist": sorted({"127.0.0.1", "localhost", gateway_host})},
+            },
+            "daskhub-python/daskhub_dask_panel.py": extension,
+        }
+
+    # Local: files under etc/jupyter, named in the servers' JUPYTER_CONFIG_PATH, read by a server as it starts.
+    chosen = settings()
+    root = local_paths.paths(chosen["prefix"])["jupyter_config"]
+    rendered = local_documents.notebook_files(model, chosen)
+    assert rendered["directories"] == {
+        root: "0755",
+        os.path.join(root, "labconfig"): "0755",
+        os.path.join(root, "jupyter_server_config.d"): "0755",
+        os.path.join(root, "daskhub-python"): "0755",
+    }
+    local = {
+        os.path.relpath(f["path"], root): f["content"] if f["path"].endswith(".py") else json.loads(f["content"])
+        for f in rendered["files"]
+    }
+    assert local == expected("127.0.0.1")
+    assert all("restarts" not in f for f in rendered["files"])
+    environment = local_documents.hub_document(model, chosen)["config"]["Spawner"]["environment"]
+    assert environment["JUPYTER_CONFIG_PATH"] == root
+    assert environment["PYTHONPATH"] == os.path.join(root, "daskhub-python")
+    # Kubernetes: the same files, mounted under /etc/jupyter, which Jupyter always reads.
+    for release in helm_values.render(dict(model, target="kubernetes"), secrets)["releases"]:
+        values = release["values"]
+        hub = values.get("jupyterhub", values)
+        if "singleuser" in hub:
+            singleuser = hub["singleuser"]
+            break
+    else:
+        pytest.fail("no jupyterhub values rendered")
+    mounted = {
+        f["mountPath"].removeprefix("/etc/jupyter/"): f.get("data", f.get("stringData"))
+        for f in singleuser["extraFiles"].values()
+    }
+    assert mounted == expected("proxy-public")
+    assert singleuser["extraEnv"]["PYTHONPATH"] == "/etc/jupyter/daskhub-python"
+
+
 def test_gateway_is_a_hub_service_at_its_proxy(model):
     services = {s["name"]: s for s in local_documents.hub_document(model, settings())["services"]}
     assert services["dask-gateway"] == {"name": "dask-gateway", "display": False, "url": "http://127.0.0.1:8002"}

@@ -1,0 +1,161 @@
+"""A real browser for the tests that look at the pages a user sees: Debian's Chromium, driven by Playwright.
+
+One way to start it (:func:`chromium`), one login step (:func:`login`, the
+hub's own form, as a person types into it; a login through an identity
+provider's page is another function beside it, and the rest of a test does
+not change), the page's failed responses (:class:`FailedResponses`) and a
+screenshot per step (:class:`Screenshots`, kept in
+``build/test-results/screenshots/<test>/NN-<step>.png`` for a person to look at).
+
+The browser is the OS package (``/usr/bin/chromium``), never one Playwright
+downloads: scripts/test-deps.sh installs it and the pinned Playwright
+(requirements/browser-tests.txt, with PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1).
+Where either is missing, :func:`missing` says which, for the test's skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from support.playbooks import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+# No sandbox (the tests run as root), no GPU, nothing the browser would
+# fetch or sync by itself: the only traffic is the pages a test opens.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+SCREENSHOTS = ROOT / "build" / "test-results" / "screenshots"
+VIEWPORT = {"width": 1400, "height": 900}
+
+
+def missing() -> str:
+    """Why the browser cannot run here ("" when it can)."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is not installed (Debian's chromium; scripts/test-deps.sh installs it)"
+    try:
+        import playwright.sync_api  # noqa: F401, PLC0415
+    except ImportError:
+        return "playwright is not installed (requirements/browser-tests.txt; scripts/test-deps.sh installs it)"
+    return ""
+
+
+@contextlib.contextmanager
+def chromium():
+    """A Chromium browser (Playwright's ``Browser``), closed at the end."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415  only where it is installed
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser):
+    """A page in a fresh context (no cookies), the size of a laptop's screen."""
+    return browser.new_context(viewport=VIEWPORT).new_page()
+
+
+def appears(locator, timeout: float) -> bool:
+    """Whether ``locator`` shows within ``timeout`` seconds (False, not an exception, when it does not)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: PLC0415
+
+    try:
+        locator.wait_for(timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
+def disappears(locator, timeout: float) -> bool:
+    """Whether ``locator`` matches nothing within ``timeout`` seconds."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: PLC0415
+
+    try:
+        locator.wait_for(state="detached", timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
+def login(page, hub_url: str, user: str, password: str, timeout: float = 30) -> None:
+    """The hub's login form, as a person fills it in; returns once the form is sent and the hub answered."""
+    page.goto(f"{hub_url.rstrip('/')}/hub/login", timeout=timeout * 1000)
+    page.fill("#username_input", user)
+    page.fill("#password_input", password)
+    with page.expect_navigation(timeout=timeout * 1000):
+        page.click("#login_submit")
+
+
+class Screenshots:
+    """Each step's PNG in SCREENSHOTS/<test>/NN-<step>.png; the folder is emptied first."""
+
+    def __init__(self, page, test_name: str):
+        self.page = page
+        self.folder = SCREENSHOTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", test_name)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        self.taken: list[Path] = []
+
+    def __call__(self, step: str, mask=()) -> Path:
+        """Screenshot the page now; ``mask``: locators painted over (a token on the page)."""
+        path = self.folder / f"{len(self.taken) + 1:02d}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', step)}.png"
+        self.page.screenshot(path=str(path), mask=list(mask))
+        self.taken.append(path)
+        return path
+
+    def listing(self) -> str:
+        return "\n".join(str(path.relative_to(ROOT)) for path in self.taken)
+
+
+@dataclass
+class FailedResponses:
+    """Every response of the page (and its frames) with a status >= 400, and every request that failed."""
+
+    page: object
+    failures: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.page.on("response", self._response)
+        self.page.on("requestfailed", self._failed)
+
+    def _response(self, response):
+        if response.status >= 400:
+            self.failures.append(f"{response.status} {response.request.method} {response.url}")
+
+    def _failed(self, request):
+        failure = request.failure or ""
+        # A page that navigates away aborts what it was still loading: not an error of the site.
+        if "ERR_ABORTED" not in failure:
+            self.failures.append(f"failed {request.method} {request.url}: {failure}")
+
+    def matching(self, pattern: str) -> list[str]:
+        return [failure for failure in self.failures if re.search(pattern, failure)]
+
+
+class Stopwatch:
+    """Times between named moments, in seconds, for the test's report."""
+
+    def __init__(self):
+        self.start = time.monotonic()
+        self.marks: dict[str, float] = {}
+
+    def mark(self, name: str) -> float:
+        self.marks[name] = time.monotonic() - self.start
+        return self.marks[name]
+
+    def between(self, first: str, last: str) -> float:
+        return self.marks[last] - self.marks[first]
