@@ -249,3 +249,21 @@ def cron_fields(expression: str, variable: str = "daskhub_backup_schedule") -> l
         if numbers is None or any(n < low or n > high for n in numbers):
             raise ValueError(f"{variable}={expression!r}: the {name} field {field!r} is not cron's ({low}-{high})")
     return fields
+
+
+def run_restore_check(module) -> dict:
+    """The site_backup_check module's work (``module_run.run_module``): the manifest, or every reason at once."""
+    p = module.params
+    versions = {key: str(value) for key, value in p["versions"].items() if value not in (None, "")}
+    manifest, errors = restore_errors(
+        p["path"],
+        p["site"],
+        p["target"],
+        versions,
+        p["hub_upgrades_db"],
+        other_site=p["allow_other_site"],
+        version_mismatch=p["allow_version_mismatch"],
+    )
+    if errors:
+        raise BackupError("Cannot restore, nothing was changed:\n- " + "\n- ".join(errors))
+    return {"changed": False, "manifest": manifest}

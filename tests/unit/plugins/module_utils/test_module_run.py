@@ -3,7 +3,8 @@
 local_files on a temporary folder: its result, check mode, a failure with
 the module's message (FilesError); jupyterhub_user_source: a failure of
 the work's own kind (SourceError) and an argument refused by the spec
-(its ``required_if``) before the work runs.
+(its ``required_if``) before the work runs; site_backup_check: a failure
+that lists every reason.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def test_a_failure_of_the_work_is_the_module_s_message(tmp_path):
     assert result["msg"] == "owner 'no-such-account-here' is not an account on this host"
     rc, result, _ = run_module("jupyterhub_user_source", {"sources": [{"type": "file", "path": str(tmp_path / "no")}]})
     assert rc != 0 and str(tmp_path / "no") in result["msg"]
+
+
+def test_a_check_that_fails_names_every_reason(tmp_path):
+    args = {"path": str(tmp_path / "none"), "site": "s", "target": "local", "versions": {}, "hub_upgrades_db": False}
+    rc, result, _ = run_module("site_backup_check", args)
+    assert rc != 0 and result["msg"].startswith("Cannot restore, nothing was changed:\n- ")
 
 
 def test_the_spec_refuses_before_the_work_runs():
