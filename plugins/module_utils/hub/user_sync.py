@@ -230,3 +230,13 @@ def sync_users(p, check_mode=False, diff=False):
 def run(module) -> dict:
     """The jupyterhub_users module's work (``module_run.run_module``): a failure raises with the result so far."""
     return result_or_failure(sync_users(module.params, check_mode=module.check_mode, diff=module._diff))
+
+
+def run_list(module) -> dict:
+    """The jupyterhub_user_list module's work: the hub's users and admins, sorted."""
+    users = hub_client(module.params, timeout=module.params["timeout"]).list_users()
+    return {
+        "changed": False,
+        "users": sorted(user["name"] for user in users),
+        "admins": sorted(user["name"] for user in users if user.get("admin")),
+    }
