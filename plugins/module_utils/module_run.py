@@ -35,3 +35,19 @@ def run_module(argument_spec: dict, work, errors=(ModuleFailure,), **options) ->
     except errors as err:
         module.fail_json(msg=str(err), **(getattr(err, "result", None) or {}))
     module.exit_json(**result)
+
+
+def result_or_failure(outcome) -> dict:
+    """A work's (result, failure message or None): the result, or a ModuleFailure that reports it."""
+    result, failure = outcome
+    if failure:
+        raise ModuleFailure(failure, result)
+    return result
+
+
+def warned(module, outcome) -> dict:
+    """A work's (result, warnings): each warning through ``module.warn``, then the result."""
+    result, warnings = outcome
+    for warning in warnings:
+        module.warn(warning)
+    return result

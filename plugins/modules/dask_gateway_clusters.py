@@ -136,34 +136,30 @@ lines:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.dask_clusters import ClustersError
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.gateway_clusters import clusters_run
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module, warned
+
+ARGUMENT_SPEC = {
+    **HUB_CONNECTION_SPEC,
+    "gateway_url": {"type": "str", "required": True},
+    "gateway_service": {"type": "str", "default": "dask-gateway"},
+    "older_than": {"type": "str"},
+    "users": {"type": "list", "elements": "str", "default": []},
+    "timeout": {"type": "float", "default": 30},
+    "orphaned": {"type": "bool", "default": False},
+    "gateway_db": {"type": "path"},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            **HUB_CONNECTION_SPEC,
-            "gateway_url": {"type": "str", "required": True},
-            "gateway_service": {"type": "str", "default": "dask-gateway"},
-            "older_than": {"type": "str"},
-            "users": {"type": "list", "elements": "str", "default": []},
-            "timeout": {"type": "float", "default": 30},
-            "orphaned": {"type": "bool", "default": False},
-            "gateway_db": {"type": "path"},
-        },
-        supports_check_mode=True,
+    run_module(
+        ARGUMENT_SPEC,
+        lambda module: warned(module, clusters_run(module.params, check=module.check_mode)),
+        (HubAPIError, ClustersError),
     )
-    try:
-        result, warnings = clusters_run(module.params, check=module.check_mode)
-    except (HubAPIError, ClustersError) as err:
-        module.fail_json(msg=str(err))
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -51,28 +51,19 @@ checks:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import health
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_URL_SPEC, hub_base_url
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_URL_SPEC
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+
+ARGUMENT_SPEC = {
+    **HUB_URL_SPEC,
+    "gateway": {"type": "bool", "default": True},
+    "timeout": {"type": "int", "default": 120},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            **HUB_URL_SPEC,
-            "gateway": {"type": "bool", "default": True},
-            "timeout": {"type": "int", "default": 120},
-        },
-        supports_check_mode=True,
-    )
-    try:
-        checks = health.wait_healthy(
-            hub_base_url(module.params["hub_url"]), gateway=module.params["gateway"], timeout=module.params["timeout"]
-        )
-    except TimeoutError as err:
-        module.fail_json(msg=str(err))
-    hub = checks.get("hub API") or {}
-    module.exit_json(changed=False, hub_version=hub.get("version", ""), checks=checks)
+    run_module(ARGUMENT_SPEC, health.run, (TimeoutError,))
 
 
 if __name__ == "__main__":

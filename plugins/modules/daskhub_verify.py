@@ -99,30 +99,25 @@ versions:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.verify import verify
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import result_or_failure, run_module
+
+ARGUMENT_SPEC = {
+    **HUB_CONNECTION_SPEC,
+    "user": {"type": "str", "required": True},
+    "worker_cores": {"type": "int", "required": True},
+    "worker_memory": {"type": "float", "required": True},
+    "worker_cores_max": {"type": "int", "required": True},
+    "image": {"type": "str", "required": True},
+    "target": {"type": "str", "default": "local", "choices": ["local", "kubernetes"]},
+    "log_dir": {"type": "str", "default": ""},
+    "timeout": {"type": "int", "default": 180},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            **HUB_CONNECTION_SPEC,
-            "user": {"type": "str", "required": True},
-            "worker_cores": {"type": "int", "required": True},
-            "worker_memory": {"type": "float", "required": True},
-            "worker_cores_max": {"type": "int", "required": True},
-            "image": {"type": "str", "required": True},
-            "target": {"type": "str", "default": "local", "choices": ["local", "kubernetes"]},
-            "log_dir": {"type": "str", "default": ""},
-            "timeout": {"type": "int", "default": 180},
-        },
-        supports_check_mode=False,
-    )
-    result, failure = verify(module.params)
-    if failure:
-        module.fail_json(msg=failure, **result)
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, lambda module: result_or_failure(verify(module.params)), supports_check_mode=False)
 
 
 if __name__ == "__main__":

@@ -141,31 +141,21 @@ gateway_address:
   returned: always
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.build import BuildError, build
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import build
+
+ARGUMENT_SPEC = {
+    "model": {"type": "dict", "required": True},
+    "secrets": {"type": "dict", "required": True, "no_log": True},
+    "dest": {"type": "path", "required": True},
+    "chart_data_dir": {"type": "path", "required": True},
+    "files_dir": {"type": "path", "required": True},
+    "validate": {"type": "bool", "default": True},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "model": {"type": "dict", "required": True},
-            "secrets": {"type": "dict", "required": True, "no_log": True},
-            "dest": {"type": "path", "required": True},
-            "chart_data_dir": {"type": "path", "required": True},
-            "files_dir": {"type": "path", "required": True},
-            "validate": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-    )
-    try:
-        result, warnings = build(module.params, check=module.check_mode)
-    except BuildError as err:
-        module.fail_json(msg=str(err))
-    for warning in warnings:
-        module.warn(warning)
-    if not module._diff:
-        del result["diff"]
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, build.run, (build.BuildError,))
 
 
 if __name__ == "__main__":

@@ -47,29 +47,19 @@ admins:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub import user_sync
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
-from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC, hub_client
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+
+ARGUMENT_SPEC = {
+    **HUB_CONNECTION_SPEC,
+    "timeout": {"type": "float", "default": 30},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            **HUB_CONNECTION_SPEC,
-            "timeout": {"type": "float", "default": 30},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    try:
-        users = hub_client(params, timeout=params["timeout"]).list_users()
-    except HubAPIError as err:
-        module.fail_json(msg=str(err))
-    module.exit_json(
-        changed=False,
-        users=sorted(user["name"] for user in users),
-        admins=sorted(user["name"] for user in users if user.get("admin")),
-    )
+    run_module(ARGUMENT_SPEC, user_sync.run_list, (HubAPIError,))
 
 
 if __name__ == "__main__":

@@ -67,31 +67,17 @@ killed:
   elements: int
 """
 
-import os
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.host.processes import (
-    processes_under,
-    stop_everything_under,
-)
+ARGUMENT_SPEC = {
+    "paths": {"type": "list", "elements": "path", "required": True},
+    "timeout": {"type": "int", "default": 20},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "paths": {"type": "list", "elements": "path", "required": True},
-            "timeout": {"type": "int", "default": 20},
-        },
-        supports_check_mode=True,
-    )
-    relative = [path for path in module.params["paths"] if not os.path.isabs(path)]
-    if relative:
-        module.fail_json(msg=f"paths must be absolute: {relative}")
-    if module.check_mode:
-        found = processes_under(module.params["paths"])
-        module.exit_json(changed=bool(found), stopped=found, killed=[])
-    stopped, killed = stop_everything_under(module.params["paths"], module.params["timeout"])
-    module.exit_json(changed=bool(stopped), stopped=stopped, killed=killed)
+    run_module(ARGUMENT_SPEC, processes.run_leftovers, (ValueError,))
 
 
 if __name__ == "__main__":

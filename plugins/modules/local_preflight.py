@@ -136,34 +136,28 @@ npm_versions:
   sample: {configurable-http-proxy: 4.6.3}
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.preflight import PreflightError, preflight
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+
+ARGUMENT_SPEC = {
+    "prefix": {"type": "path", "required": True},
+    "ports": {"type": "dict", "required": True},
+    "tools": {"type": "dict", "default": {}},
+    "python": {"type": "str"},
+    "min_python": {"type": "str", "default": "3.12"},
+    "shared_prefix": {"type": "bool", "default": False},
+    "accounts": {"type": "dict", "default": {}},
+    "accounts_group": {"type": "str", "default": "daskhub-users"},
+    "adopted_accounts": {"type": "list", "elements": "str", "default": []},
+    "cron": {"type": "bool", "default": False},
+    "npm_packages": {"type": "dict", "default": {}},
+    "mtimes": {"type": "dict", "default": {}},
+    "endpoints": {"type": "dict", "default": {}},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "prefix": {"type": "path", "required": True},
-            "ports": {"type": "dict", "required": True},
-            "tools": {"type": "dict", "default": {}},
-            "python": {"type": "str"},
-            "min_python": {"type": "str", "default": "3.12"},
-            "shared_prefix": {"type": "bool", "default": False},
-            "accounts": {"type": "dict", "default": {}},
-            "accounts_group": {"type": "str", "default": "daskhub-users"},
-            "adopted_accounts": {"type": "list", "elements": "str", "default": []},
-            "cron": {"type": "bool", "default": False},
-            "npm_packages": {"type": "dict", "default": {}},
-            "mtimes": {"type": "dict", "default": {}},
-            "endpoints": {"type": "dict", "default": {}},
-        },
-        supports_check_mode=True,
-    )
-    try:
-        result = preflight(module.run_command, module.params)
-    except PreflightError as err:
-        module.fail_json(msg=str(err), problems=err.problems)
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, lambda module: preflight(module.run_command, module.params), (PreflightError,))
 
 
 if __name__ == "__main__":

@@ -145,32 +145,30 @@ health:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.supervisor import SupervisorError, ensure_supervisord
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+
+ARGUMENT_SPEC = {
+    "venv_bin": {"type": "path", "required": True},
+    "config": {"type": "path", "required": True},
+    "state": {"type": "str", "default": "started", "choices": ["started", "stopped"]},
+    "programs": {"type": "list", "elements": "str", "default": []},
+    "restart": {"type": "list", "elements": "str", "default": []},
+    "timeout": {"type": "int", "default": 60},
+    "proxy_dir": {"type": "path"},
+    "ports": {"type": "dict", "default": {}},
+    "stop_timeout": {"type": "int", "default": 10},
+    "health_url": {"type": "str"},
+    "health_timeout": {"type": "int", "default": 120},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "venv_bin": {"type": "path", "required": True},
-            "config": {"type": "path", "required": True},
-            "state": {"type": "str", "default": "started", "choices": ["started", "stopped"]},
-            "programs": {"type": "list", "elements": "str", "default": []},
-            "restart": {"type": "list", "elements": "str", "default": []},
-            "timeout": {"type": "int", "default": 60},
-            "proxy_dir": {"type": "path"},
-            "ports": {"type": "dict", "default": {}},
-            "stop_timeout": {"type": "int", "default": 10},
-            "health_url": {"type": "str"},
-            "health_timeout": {"type": "int", "default": 120},
-        },
-        supports_check_mode=True,
+    run_module(
+        ARGUMENT_SPEC,
+        lambda module: ensure_supervisord(module.run_command, module.params, module.check_mode, module.warn),
+        (SupervisorError,),
     )
-    try:
-        result = ensure_supervisord(module.run_command, module.params, module.check_mode, module.warn)
-    except SupervisorError as err:
-        module.fail_json(msg=str(err), **err.result)
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -95,27 +95,23 @@ accounts:
   sample: [{"name": "alice", "home": "/home/alice"}]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.system_users import ensure_system_users
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleFailure
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+
+ARGUMENT_SPEC = {
+    "users": {"type": "list", "elements": "str", "required": True},
+    "group": {"type": "str", "default": "daskhub-users"},
+    "shell": {"type": "str", "default": "/bin/bash"},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "remove_home": {"type": "bool", "default": False},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "users": {"type": "list", "elements": "str", "required": True},
-            "group": {"type": "str", "default": "daskhub-users"},
-            "shell": {"type": "str", "default": "/bin/bash"},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "remove_home": {"type": "bool", "default": False},
-        },
-        supports_check_mode=True,
+    run_module(
+        ARGUMENT_SPEC,
+        lambda module: ensure_system_users(module.run_command, module.params, module.check_mode, module.warn),
     )
-    try:
-        result = ensure_system_users(module.run_command, module.params, module.check_mode, module.warn)
-    except ModuleFailure as err:
-        module.fail_json(msg=str(err), **err.result)
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

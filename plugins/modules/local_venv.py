@@ -128,32 +128,30 @@ shared_python:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.venv import VenvError, ensure_venv
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+
+ARGUMENT_SPEC = {
+    "venv": {"type": "path", "required": True},
+    "python": {"type": "path", "required": True},
+    "requirements": {"type": "list", "elements": "str", "required": True},
+    "constraints": {"type": "str", "default": ""},
+    "extra_args": {"type": "list", "elements": "str", "default": []},
+    "installer": {"type": "str", "choices": ["uv", "pip"], "default": "uv"},
+    "uv_version": {"type": "str"},
+    "imports": {"type": "list", "elements": "str", "default": []},
+    "commands": {"type": "list", "elements": "str", "default": []},
+    "shared_python_dest": {"type": "path"},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "venv": {"type": "path", "required": True},
-            "python": {"type": "path", "required": True},
-            "requirements": {"type": "list", "elements": "str", "required": True},
-            "constraints": {"type": "str", "default": ""},
-            "extra_args": {"type": "list", "elements": "str", "default": []},
-            "installer": {"type": "str", "choices": ["uv", "pip"], "default": "uv"},
-            "uv_version": {"type": "str"},
-            "imports": {"type": "list", "elements": "str", "default": []},
-            "commands": {"type": "list", "elements": "str", "default": []},
-            "shared_python_dest": {"type": "path"},
-        },
+    run_module(
+        ARGUMENT_SPEC,
+        lambda module: ensure_venv(module.run_command, module.params, module.check_mode),
+        (VenvError,),
         required_if=[("installer", "uv", ["uv_version"])],
-        supports_check_mode=True,
     )
-    try:
-        result = ensure_venv(module.run_command, module.params, module.check_mode)
-    except VenvError as err:
-        module.fail_json(msg=str(err), **err.result)
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

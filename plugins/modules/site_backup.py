@@ -101,55 +101,25 @@ status:
   sample: {time: "2026-03-01T02:30:00Z", ok: true, path: /srv/daskhub/backups/local-20260301T023000Z}
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
 from ansible_collections.daskhub.deploy.plugins.module_utils.state import backups
+
+ARGUMENT_SPEC = {
+    "path": {"type": "path", "required": True},
+    "site": {"type": "str", "required": True},
+    "target": {"type": "str", "required": True, "choices": ["local", "kubernetes"]},
+    "versions": {"type": "dict", "default": {}},
+    "accounts": {"type": "list", "elements": "dict", "default": []},
+    "notes": {"type": "list", "elements": "str", "default": []},
+    "keep": {"type": "int", "default": 7},
+    "status_file": {"type": "path", "required": True},
+    "state": {"type": "str", "default": "present", "choices": ["present", "failed"]},
+    "error": {"type": "str", "default": ""},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path", "required": True},
-            "site": {"type": "str", "required": True},
-            "target": {"type": "str", "required": True, "choices": ["local", "kubernetes"]},
-            "versions": {"type": "dict", "default": {}},
-            "accounts": {"type": "list", "elements": "dict", "default": []},
-            "notes": {"type": "list", "elements": "str", "default": []},
-            "keep": {"type": "int", "default": 7},
-            "status_file": {"type": "path", "required": True},
-            "state": {"type": "str", "default": "present", "choices": ["present", "failed"]},
-            "error": {"type": "str", "default": ""},
-        },
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        if p["state"] == "failed":
-            status = {"time": backups.iso_time(), "ok": False, "path": p["path"], "error": p["error"]}
-            if not module.check_mode:
-                status = backups.write_status(p["status_file"], False, p["path"], error=p["error"])
-            module.exit_json(changed=True, status=status)
-        root = os.path.dirname(p["path"].rstrip("/"))
-        if module.check_mode and not os.path.isdir(p["path"]):
-            # Check mode collected no file: only say what the retention would remove.
-            found = backups.backups_of(root, p["site"])
-            removed = found[: max(len(found) - (p["keep"] - 1), 0)] if p["keep"] > 0 else []
-            module.exit_json(changed=True, manifest={}, removed=removed, status={})
-        if not os.path.isdir(p["path"]):
-            module.fail_json(msg=f"no backup folder at {p['path']}")
-        if not module.check_mode:
-            backups.secure(p["path"])
-        manifest = backups.build_manifest(p["path"], p["site"], p["target"], p["versions"], p["accounts"], p["notes"])
-        if module.check_mode:
-            removed = backups.backups_of(root, p["site"])[: -p["keep"]] if p["keep"] > 0 else []
-            module.exit_json(changed=True, manifest=manifest, removed=removed, status={})
-        backups.write_manifest(p["path"], manifest)
-        removed = backups.prune(root, p["site"], p["keep"])
-        status = backups.write_status(p["status_file"], True, p["path"])
-    except (OSError, backups.BackupError) as err:
-        module.fail_json(msg=f"backup {p['path']}: {err}")
-    module.exit_json(changed=True, manifest=manifest, removed=removed, status=status)
+    run_module(ARGUMENT_SPEC, backups.run_backup, (backups.BackupError,))
 
 
 if __name__ == "__main__":

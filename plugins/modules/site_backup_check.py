@@ -80,37 +80,22 @@ manifest:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
 from ansible_collections.daskhub.deploy.plugins.module_utils.state import backups
+
+ARGUMENT_SPEC = {
+    "path": {"type": "path", "required": True},
+    "site": {"type": "str", "required": True},
+    "target": {"type": "str", "required": True},
+    "versions": {"type": "dict", "default": {}},
+    "hub_upgrades_db": {"type": "bool", "default": False},
+    "allow_other_site": {"type": "bool", "default": False},
+    "allow_version_mismatch": {"type": "bool", "default": False},
+}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "path": {"type": "path", "required": True},
-            "site": {"type": "str", "required": True},
-            "target": {"type": "str", "required": True},
-            "versions": {"type": "dict", "default": {}},
-            "hub_upgrades_db": {"type": "bool", "default": False},
-            "allow_other_site": {"type": "bool", "default": False},
-            "allow_version_mismatch": {"type": "bool", "default": False},
-        },
-        supports_check_mode=True,
-    )
-    p = module.params
-    versions = {key: str(value) for key, value in p["versions"].items() if value not in (None, "")}
-    manifest, errors = backups.restore_errors(
-        p["path"],
-        p["site"],
-        p["target"],
-        versions,
-        p["hub_upgrades_db"],
-        other_site=p["allow_other_site"],
-        version_mismatch=p["allow_version_mismatch"],
-    )
-    if errors:
-        module.fail_json(msg="Cannot restore, nothing was changed:\n- " + "\n- ".join(errors))
-    module.exit_json(changed=False, manifest=manifest)
+    run_module(ARGUMENT_SPEC, backups.run_restore_check, (backups.BackupError,))
 
 
 if __name__ == "__main__":

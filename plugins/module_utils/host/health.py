@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import hub_base_url
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.transport import HttpTransport
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_PREFIX
 
@@ -53,3 +54,10 @@ def wait_healthy(
                 raise TimeoutError(f"not healthy after {timeout:.0f}s: {reason}")
             sleep(interval)
     return results
+
+
+def run(module) -> dict:
+    """The daskhub_health module's work (``module_run.run_module``): TimeoutError names the failing check."""
+    params = module.params
+    checks = wait_healthy(hub_base_url(params["hub_url"]), gateway=params["gateway"], timeout=params["timeout"])
+    return {"changed": False, "hub_version": (checks.get("hub API") or {}).get("version", ""), "checks": checks}

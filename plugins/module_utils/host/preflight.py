@@ -25,6 +25,7 @@ class PreflightError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("The local target cannot be installed:\n" + "\n".join(f"  - {p}" for p in problems))
         self.problems = problems
+        self.result = {"problems": problems}  # what the module reports beside the message
 
 
 def python_problem(run: Run, python: str, minimum: str) -> str | None:

@@ -152,6 +152,19 @@ def stop_everything_under(directories: list[str], timeout: float, rounds: int = 
     return stopped, killed
 
 
+def run_leftovers(module) -> dict:
+    """The local_leftover_processes module's work: what runs from ``paths`` stopped (in check mode, named)."""
+    paths = module.params["paths"]
+    relative = [path for path in paths if not os.path.isabs(path)]
+    if relative:
+        raise ValueError(f"paths must be absolute: {relative}")
+    if module.check_mode:
+        found = processes_under(paths)
+        return {"changed": bool(found), "stopped": found, "killed": []}
+    stopped, killed = stop_everything_under(paths, module.params["timeout"])
+    return {"changed": bool(stopped), "stopped": stopped, "killed": killed}
+
+
 # -- supervisord ------------------------------------------------------------------------
 def _read_config(config: str) -> configparser.RawConfigParser:
     parser = configparser.RawConfigParser(inline_comment_prefixes=(";",), strict=False)

@@ -71,13 +71,21 @@ class HttpTransport:
     """Plain requests to a site's URLs (the hub, its proxy, the services behind it): one opener, never retried.
 
     No proxy from the environment: the hub is usually local or in-cluster,
-    and a corporate HTTP proxy would only get in the way. ``https``: whether
-    to prepare the TLS settings (``validate_certs``, ``ca_path``); loading the
-    system's CAs takes 0.2 s, which a plain-http site need not pay.
+    and a corporate HTTP proxy would only get in the way; a service outside
+    the site (a user source's HTTP endpoint) asks for it with
+    ``environment_proxy``. ``https``: whether to prepare the TLS settings
+    (``validate_certs``, ``ca_path``); loading the system's CAs takes 0.2 s,
+    which a plain-http site need not pay.
     """
 
     def __init__(
-        self, timeout=DEFAULT_TIMEOUT, validate_certs=True, ca_path=None, user_agent="daskhub-deploy", https=True
+        self,
+        timeout=DEFAULT_TIMEOUT,
+        validate_certs=True,
+        ca_path=None,
+        user_agent="daskhub-deploy",
+        https=True,
+        environment_proxy=False,
     ):
         self.timeout = float(timeout)
         self.user_agent = user_agent
@@ -88,7 +96,9 @@ class HttpTransport:
         # handler only: the opener would open https URLs with the first.
         self.ssl_context = tls_context(validate_certs, ca_path) if https else None
         context = self.ssl_context or ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        handlers = [urllib.request.HTTPSHandler(context=context), urllib.request.ProxyHandler({})]
+        handlers = [urllib.request.HTTPSHandler(context=context)]
+        if not environment_proxy:
+            handlers.append(urllib.request.ProxyHandler({}))
         self._opener = urllib.request.build_opener(*handlers)
 
     def get(self, url, token=None, headers=None, method="GET", timeout=None) -> Answer:

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
+
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.transport import HttpTransport
 
 TRUE_WORDS = {"1", "true", "yes", "y", "admin", "on", "x"}
 
@@ -205,26 +204,24 @@ def read_http(spec):
     headers.update(spec.get("headers") or {})
     if spec.get("bearer_token"):
         headers["Authorization"] = f"Bearer {spec['bearer_token']}"
-    context = None
-    if url.startswith("https:"):
-        context = ssl.create_default_context(cafile=spec.get("ca_path"))
-        if spec.get("validate_certs") is False:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
     if urllib.parse.urlparse(url).scheme not in ("http", "https"):
         raise SourceError(f"{where}: only http and https URLs are read")
-    req = urllib.request.Request(url, headers=headers)  # noqa: S310  scheme checked above
-    try:
-        with urllib.request.urlopen(req, timeout=spec.get("timeout") or 30, context=context) as resp:  # noqa: S310
-            raw = resp.read()
-    except urllib.error.HTTPError as exc:
-        raise SourceError(f"{where} answered HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise SourceError(f"cannot reach {where}: {getattr(exc, 'reason', exc)}") from None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise SourceError(f"{where} did not return JSON") from None
+    # Outside the site: through the environment's proxy, if it names one.
+    http = HttpTransport(
+        spec.get("timeout") or 30,
+        validate_certs=spec.get("validate_certs") is not False,
+        ca_path=spec.get("ca_path"),
+        https=url.startswith("https:"),
+        environment_proxy=True,
+    )
+    answer = http.get(url, headers=headers)
+    if answer.status is None:
+        raise SourceError(f"cannot reach {where}: {answer.error}")
+    if answer.error:
+        raise SourceError(f"{where} answered {answer.error}")
+    data = answer.data
+    if data is None:
+        raise SourceError(f"{where} did not return JSON")
     users_query = spec.get("users_query")
     users_data = _jmespath_search(users_query, data, where) if users_query else data
     if users_data is None:

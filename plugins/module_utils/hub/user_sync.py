@@ -21,7 +21,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.hub.users import (
     normalize_names,
     plan_users,
 )
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleFailure
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import result_or_failure
 
 # What was done, for the report of a run that failed half-way.
 DONE_KEYS = ("added", "removed", "admins_granted", "admins_revoked")
@@ -233,7 +233,14 @@ def sync_users(p, check_mode=False, diff=False):
 
 def run(module) -> dict:
     """The jupyterhub_users module's work (``module_run.run_module``): a failure raises with the result so far."""
-    result, failure = sync_users(module.params, check_mode=module.check_mode, diff=module._diff)
-    if failure:
-        raise ModuleFailure(failure, result)
-    return result
+    return result_or_failure(sync_users(module.params, check_mode=module.check_mode, diff=module._diff))
+
+
+def run_list(module) -> dict:
+    """The jupyterhub_user_list module's work: the hub's users and admins, sorted."""
+    users = hub_client(module.params, timeout=module.params["timeout"]).list_users()
+    return {
+        "changed": False,
+        "users": sorted(user["name"] for user in users),
+        "admins": sorted(user["name"] for user in users if user.get("admin")),
+    }

@@ -249,3 +249,59 @@ def cron_fields(expression: str, variable: str = "daskhub_backup_schedule") -> l
         if numbers is None or any(n < low or n > high for n in numbers):
             raise ValueError(f"{variable}={expression!r}: the {name} field {field!r} is not cron's ({low}-{high})")
     return fields
+
+
+def run_restore_check(module) -> dict:
+    """The site_backup_check module's work (``module_run.run_module``): the manifest, or every reason at once."""
+    p = module.params
+    versions = {key: str(value) for key, value in p["versions"].items() if value not in (None, "")}
+    manifest, errors = restore_errors(
+        p["path"],
+        p["site"],
+        p["target"],
+        versions,
+        p["hub_upgrades_db"],
+        other_site=p["allow_other_site"],
+        version_mismatch=p["allow_version_mismatch"],
+    )
+    if errors:
+        raise BackupError("Cannot restore, nothing was changed:\n- " + "\n- ".join(errors))
+    return {"changed": False, "manifest": manifest}
+
+
+def run_backup(module) -> dict:
+    """The site_backup module's work (``module_run.run_module``): seal the backup in ``path``, or record its failure.
+
+    A failure raises BackupError naming the backup.
+    """
+    p, check = module.params, module.check_mode
+    if p["state"] != "failed" and not check and not os.path.isdir(p["path"]):
+        raise BackupError(f"no backup folder at {p['path']}")
+    try:
+        return _seal(p, check)
+    except (OSError, BackupError) as err:
+        raise BackupError(f"backup {p['path']}: {err}") from None
+
+
+def _seal(p: dict, check: bool) -> dict:
+    if p["state"] == "failed":
+        status = {"time": iso_time(), "ok": False, "path": p["path"], "error": p["error"]}
+        if not check:
+            status = write_status(p["status_file"], False, p["path"], error=p["error"])
+        return {"changed": True, "status": status}
+    root = os.path.dirname(p["path"].rstrip("/"))
+    if check and not os.path.isdir(p["path"]):
+        # Check mode collected no file: only say what the retention would remove.
+        found = backups_of(root, p["site"])
+        removed = found[: max(len(found) - (p["keep"] - 1), 0)] if p["keep"] > 0 else []
+        return {"changed": True, "manifest": {}, "removed": removed, "status": {}}
+    if not check:
+        secure(p["path"])
+    manifest = build_manifest(p["path"], p["site"], p["target"], p["versions"], p["accounts"], p["notes"])
+    if check:
+        removed = backups_of(root, p["site"])[: -p["keep"]] if p["keep"] > 0 else []
+        return {"changed": True, "manifest": manifest, "removed": removed, "status": {}}
+    write_manifest(p["path"], manifest)
+    removed = prune(root, p["site"], p["keep"])
+    status = write_status(p["status_file"], True, p["path"])
+    return {"changed": True, "manifest": manifest, "removed": removed, "status": status}

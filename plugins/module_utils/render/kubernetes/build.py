@@ -112,3 +112,14 @@ def build(params: dict, check: bool = False) -> tuple[dict, list[str]]:
         "diff": diffs,
     }
     return result, rendered["warnings"]
+
+
+def run(module) -> dict:
+    """The helm_values module's work (``module_run.run_module``): its warnings through the module, the diff
+    only with --diff."""
+    result, warnings = build(module.params, check=module.check_mode)
+    for warning in warnings:
+        module.warn(warning)
+    if not module._diff:
+        del result["diff"]
+    return result

@@ -3,7 +3,8 @@
 local_files on a temporary folder: its result, check mode, a failure with
 the module's message (FilesError); jupyterhub_user_source: a failure of
 the work's own kind (SourceError) and an argument refused by the spec
-(its ``required_if``) before the work runs.
+(its ``required_if``) before the work runs; site_backup_check: a failure
+that lists every reason; site_backup: a failure recorded, a missing backup named.
 """
 
 from __future__ import annotations
@@ -27,6 +28,22 @@ def test_a_failure_of_the_work_is_the_module_s_message(tmp_path):
     assert result["msg"] == "owner 'no-such-account-here' is not an account on this host"
     rc, result, _ = run_module("jupyterhub_user_source", {"sources": [{"type": "file", "path": str(tmp_path / "no")}]})
     assert rc != 0 and str(tmp_path / "no") in result["msg"]
+
+
+def test_a_check_that_fails_names_every_reason(tmp_path):
+    args = {"path": str(tmp_path / "none"), "site": "s", "target": "local", "versions": {}, "hub_upgrades_db": False}
+    rc, result, _ = run_module("site_backup_check", args)
+    assert rc != 0 and result["msg"].startswith("Cannot restore, nothing was changed:\n- ")
+
+
+def test_a_failed_backup_is_recorded_and_a_missing_one_named(tmp_path):
+    status_file = tmp_path / "last-backup.json"
+    args = {"path": str(tmp_path / "b1"), "site": "s", "target": "local", "status_file": str(status_file)}
+    rc, result, _ = run_module("site_backup", {**args, "state": "failed", "error": "disk full"})
+    assert (rc, result["status"]["ok"], result["status"]["error"]) == (0, False, "disk full")
+    assert '"ok": false' in status_file.read_text()
+    rc, result, _ = run_module("site_backup", args)
+    assert rc != 0 and result["msg"] == f"no backup folder at {tmp_path / 'b1'}"
 
 
 def test_the_spec_refuses_before_the_work_runs():

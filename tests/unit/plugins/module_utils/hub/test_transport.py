@@ -27,8 +27,11 @@ from support.stacks import free_port
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        if self.path == "/json":
-            body, status, kind = json.dumps({"seen": self.headers.get("Authorization")}).encode(), 200, "json"
+        if self.path.endswith("/json"):  # a proxy is asked for the whole URL
+            seen = {"seen": self.headers.get("Authorization")}
+            if self.path.startswith("http:"):
+                seen["proxied"] = self.path
+            body, status, kind = json.dumps(seen).encode(), 200, "json"
         elif self.path == "/text":
             body, status, kind = b"<html>not json</html>", 200, "html"
         else:
@@ -99,6 +102,19 @@ def test_an_error_answer_and_a_body_that_is_not_json_are_answers_not_exceptions(
     text = http.get(http_server + "/text")
     assert (text.status, text.data, text.body) == (200, None, b"<html>not json</html>")
     assert http.status_of(http_server + "/missing") == 404
+
+
+def test_the_environment_s_proxy_only_for_a_service_outside_the_site(http_server, monkeypatch):
+    monkeypatch.setenv("http_proxy", http_server)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    outside = "http://users.example.invalid/json"
+    assert HttpTransport(5, https=False, environment_proxy=True).get(outside).data == {
+        "seen": None,
+        "proxied": outside,
+    }
+    # The site's own URLs never go through it.
+    assert HttpTransport(2, https=False).get(outside).status is None
 
 
 def test_nothing_answering_is_a_status_of_none_and_status_of_names_the_url():
