@@ -29,6 +29,21 @@ def never(argv):
     raise AssertionError(f"check mode ran {argv}")
 
 
+def _params(venv, python, requirements, installer="pip", uv_version=None):
+    """The module's options for ensure_venv, nothing to import or run after the install."""
+    return {
+        "venv": venv,
+        "python": python,
+        "requirements": requirements,
+        "constraints": "",
+        "extra_args": [],
+        "installer": installer,
+        "uv_version": uv_version,
+        "imports": [],
+        "commands": [],
+    }
+
+
 @pytest.fixture
 def venv(tmp_path):
     """A real venv (no pip) holding a copy of the installed six: its module and its .dist-info."""
@@ -72,34 +87,14 @@ def test_the_check_imports_and_runs_the_commands_of_the_venvs_bin(venv):
 
 
 def test_check_mode_reports_a_new_venv_and_writes_nothing(tmp_path):
-    params = {
-        "venv": str(tmp_path / "venv"),
-        "python": sys.executable,
-        "requirements": ["six==1.17.0"],
-        "constraints": "",
-        "extra_args": [],
-        "installer": "uv",
-        "uv_version": "0.0.0",
-        "imports": [],
-        "commands": [],
-    }
+    params = _params(str(tmp_path / "venv"), sys.executable, ["six==1.17.0"], installer="uv", uv_version="0.0.0")
     result = host_venv.ensure_venv(never, params, check_mode=True)
     assert result == {"changed": True, "pip_ran": True, "created": True, "repaired": ""}
     assert not (tmp_path / "venv").exists()
 
 
 def test_a_venv_that_cannot_be_created_fails_with_the_interpreters_words(tmp_path):
-    params = {
-        "venv": str(tmp_path / "venv"),
-        "python": str(tmp_path / "no-python"),
-        "requirements": [],
-        "constraints": "",
-        "extra_args": [],
-        "installer": "pip",
-        "uv_version": None,
-        "imports": [],
-        "commands": [],
-    }
+    params = _params(str(tmp_path / "venv"), str(tmp_path / "no-python"), [], installer="pip")
 
     def refused(argv):
         return 1, "", "Error: no such interpreter\n"
@@ -115,17 +110,7 @@ def test_an_unstamped_venv_with_a_half_written_package_is_rebuilt_from_empty_at_
     the real run starts from an empty venv instead of first installing into the broken one."""
     root, site, version = venv
     (site / "six.py").unlink()
-    params = {
-        "venv": str(root),
-        "python": sys.executable,
-        "requirements": [f"six=={version}"],
-        "constraints": "",
-        "extra_args": [],
-        "installer": "pip",
-        "uv_version": None,
-        "imports": [],
-        "commands": [],
-    }
+    params = _params(str(root), sys.executable, [f"six=={version}"], installer="pip")
     result = host_venv.ensure_venv(run, params, check_mode=True)
     assert result["created"] is True and result["changed"] is True
     assert result["repaired"] == f"six-{version}.dist-info lists six.py, which is missing"
