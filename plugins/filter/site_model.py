@@ -10,11 +10,13 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model import variab
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import model as model_validation
 
 
-def site_model_errors(model, values=None, defined=None, system_accounts=False, run_as_root=False):
+def site_model_errors(model, values=None, defined=None, system_accounts=False, run_as_root=False, local_bind_ip=None):
     """Every problem of the model; with ``values`` (lookup daskhub.deploy.site_variables) its inputs too.
 
     ``defined``: every daskhub_* name the play has, checked against the names
     the project declares (roles/daskhub_model/meta/variables.yml).
+    ``local_bind_ip``: the local target's daskhub_local_bind_ip, for the
+    public site's rules (validation/public_site.py).
     """
     inputs = {}
     if values is not None:
@@ -28,6 +30,8 @@ def site_model_errors(model, values=None, defined=None, system_accounts=False, r
         }
     elif system_accounts:
         inputs = {"system_accounts": system_accounts, "run_as_root": run_as_root}
+    if local_bind_ip is not None:
+        inputs = {**inputs, "local_bind_ip": str(local_bind_ip)}
     return model_validation.validate(model, inputs)
 
 
