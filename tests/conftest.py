@@ -13,7 +13,9 @@ COLLECTIONS_DIR = REPO_ROOT / ".collections"
 if str(COLLECTIONS_DIR) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS_DIR))
 
-# The deployed local stacks (tests/support/stacks.py), for every test module.
+# The deployed local stacks (tests/support/stacks.py), and the public site
+# (HTTPS from a local ACME server, tests/support/public_stack.py), for every test module.
+from support.public_stack import pebble, public_stack  # noqa: E402, F401
 from support.stacks import local_stack, upgraded_site, upgraded_stack  # noqa: E402, F401
 
 

@@ -102,7 +102,7 @@ OLD_JUPYTERHUB = "4.1.6"
 SHARED_UID_ACCOUNT = "daskhub"
 # Slots in a worker's port block: one per kind of stack, and one for the
 # inventories of tests that never deploy (their preflight reads the ports).
-SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2, "private": 3, "recovery": 4}
+SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2, "private": 3, "recovery": 4, "public_stack": 5}
 LOCAL_STACK = pytest.mark.xdist_group("local_stack")
 UPGRADED_STACK = pytest.mark.xdist_group("upgraded_stack")
 

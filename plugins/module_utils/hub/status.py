@@ -350,7 +350,7 @@ def _not_after(pem: str) -> float | None:
 def gather(params: dict, hub=None, supervisor_states=None, now=None) -> dict:
     """The status of the site of ``params`` (the module's options); ``hub`` a HubClient with the token."""
     now = time.time() if now is None else now
-    http = Http(params.get("timeout", 5), params.get("validate_certs", True), params.get("ca_path"))
+    http = Http(params.get("timeout", 5), params.get("validate_certs", True), params.get("ca_path") or None)
     services, versions = web_services(http, params)
     if params["target"] == "local":
         if supervisor_states is not None:

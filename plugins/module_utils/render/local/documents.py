@@ -62,6 +62,12 @@ def hub_document(model: dict, settings: dict) -> dict:
         hub_model.user_environment(addresses["address"], addresses["proxy_address"], addresses["public_address"])
     )
     environment.update(hub_model.notebook_environment(model, image_from_notebook=False))
+    if https(settings) and settings.get("site_ca"):
+        # A private CA signs the hub's certificate: the users' servers and
+        # kernels (the Dask panel fetching a dashboard, a client of the hub)
+        # trust it through OpenSSL's default file; its default directory
+        # keeps the system's CAs.
+        environment["SSL_CERT_FILE"] = p["site_ca"]
     system_users = bool(settings.get("system_users"))
     hub = config.setdefault("JupyterHub", {})
     hub.update(
