@@ -35,9 +35,12 @@ CLUSTER = (
 def served_certificate(stack) -> dict:
     """The certificate the hub's port serves, verified against the site's CA for PUBLIC_HOST."""
     context = ssl.create_default_context(cafile=str(stack.site_ca))
-    with socket.create_connection(("127.0.0.1", stack.ports["daskhub_local_hub_port"]), timeout=10) as raw:
-        with context.wrap_socket(raw, server_hostname=PUBLIC_HOST) as tls:
-            return tls.getpeercert()
+    address = ("127.0.0.1", stack.ports["daskhub_local_hub_port"])
+    with (
+        socket.create_connection(address, timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=PUBLIC_HOST) as tls,
+    ):
+        return tls.getpeercert()
 
 
 def issuer(certificate: dict) -> str:
