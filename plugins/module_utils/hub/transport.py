@@ -91,13 +91,16 @@ class HubTransport:
         # build_opener adds a default HTTPS handler, whose context loads the
         # system CA store (0.2 s); for a plain-http hub an unloaded context
         # that is never used is enough.
-        handlers = [urllib.request.HTTPSHandler(context=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))]
+        # One HTTPS handler only: the opener asks them in turn, and the first
+        # one's context (with no CA at all) would answer for an https hub.
         # The TLS settings of every connection to this hub (its REST API, the
         # user servers and services behind its proxy); None for a plain-http hub.
         self.ssl_context = None
         if parsed.scheme == "https":
             self.ssl_context = tls_context(validate_certs, ca_path)
-            handlers.append(urllib.request.HTTPSHandler(context=self.ssl_context))
+        handlers = [
+            urllib.request.HTTPSHandler(context=self.ssl_context or ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+        ]
         # No proxy from the environment: the hub API is usually local or
         # in-cluster, and a corporate HTTP proxy would only get in the way.
         handlers.append(urllib.request.ProxyHandler({}))

@@ -176,7 +176,7 @@ def _validate_https(model, errors):
             "autohttps pod, takes no CA bundle); leave it empty on Kubernetes"
         )
     days = model.get("https_renew_days")
-    if days is not None and (not _is_number(days) or int(days) < 1):
+    if days is not None and (isinstance(days, bool) or not str(days).strip().isdigit() or int(days) < 1):
         errors.append(f"{variable_of('https_renew_days')}: must be a whole number of days >= 1, got {days!r}")
 
 
