@@ -4,6 +4,8 @@ from a real ACME server on loopback (pebble, real HTTP-01 validation on the stac
 alice takes the user's door over HTTPS: the hub's login form, her own server, a kernel in it, and a
 GatewayCluster made with no configuration, its schedulers' traffic through the gateway's TLS-only port.
 A forced renewal replaces the certificate while her server keeps running.
+Its measured time (one run, two busy cores): about 170 s, of which the deploy (setup) 45-76 s and the
+purge (teardown) 12-41 s.
 """
 
 from __future__ import annotations
@@ -96,8 +98,12 @@ def test_a_forced_renewal_serves_a_new_certificate_and_alices_server_keeps_runni
     browser, kernel = alices_session
     before = served_certificate(public_stack)
     pid = kernel.execute("import os\nprint(os.getppid())", timeout=60).strip()
-    # Any certificate has fewer days left than this: due now.
-    output = public_stack.playbook("playbooks/certificates.yml", "-e", "daskhub_https_renew_days=100000").stdout
+    # Any certificate has fewer days left than this: due now. Check mode says so, and changes nothing.
+    due = ("-e", "daskhub_https_renew_days=100000")
+    output = public_stack.playbook("playbooks/certificates.yml", "--check", *due).stdout
+    assert recap(output)["changed"] >= 1
+    assert served_certificate(public_stack)["serialNumber"] == before["serialNumber"]
+    output = public_stack.playbook("playbooks/certificates.yml", *due).stdout
     assert recap(output)["changed"] >= 1
     deadline = time.monotonic() + 60
     while True:
