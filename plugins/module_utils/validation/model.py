@@ -17,6 +17,7 @@ Pure Python, no Ansible imports, like the model/ pieces it checks.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 
@@ -162,8 +163,12 @@ def _validate_https(model, errors):
     kind = model.get("https_type") or "letsencrypt"
     if kind == "manual":
         for field in ("https_certificate_file", "https_key_file"):
-            if not model.get(field):
+            path = model.get(field)
+            if not path:
                 errors.append(f"{variable_of(field)}: required when {variable_of('https_type')} is manual")
+            elif not os.path.isfile(os.path.expanduser(str(path))):
+                # Read on the controller, where this check runs.
+                errors.append(f"{variable_of(field)}: no such file on the controller: {path!r}")
         return
     if not model.get("https_letsencrypt_contact_email"):
         errors.append(f"{variable_of('https_letsencrypt_contact_email')}: required when {enabled} (ACME)")

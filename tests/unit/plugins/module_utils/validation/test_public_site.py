@@ -87,6 +87,14 @@ def test_the_kubernetes_target_is_not_concerned_by_the_local_bind_address():
     ("variables", "expected"),
     [
         ({"daskhub_https_type": "manual"}, ["daskhub_https_certificate_file", "daskhub_https_key_file"]),
+        (
+            {
+                "daskhub_https_type": "manual",
+                "daskhub_https_certificate_file": "/nonexistent/site.crt",
+                "daskhub_https_key_file": "/nonexistent/site.key",
+            },
+            ["daskhub_https_certificate_file", "daskhub_https_key_file"],
+        ),
         ({"daskhub_https_acme_directory": "http://acme.example.org/dir"}, ["daskhub_https_acme_directory"]),
         ({"daskhub_https_renew_days": 0}, ["daskhub_https_renew_days"]),
         (
