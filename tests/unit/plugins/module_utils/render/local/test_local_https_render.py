@@ -8,6 +8,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model import hub as
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import addresses as local_addresses
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import documents as local_documents
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import paths as local_paths
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import usage as local_usage
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.tls import subject_alt_names
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import local_settings as settings_checks
 from support.site_models import build_model, local_settings
@@ -107,3 +108,11 @@ def test_the_certificate_names_hosts_and_addresses():
         "IP:192.0.2.7",
         "IP:2001:db8::1",
     ]
+
+
+def test_the_closing_message_sends_users_outside_the_hub_to_the_sites_name(tmp_path):
+    snippet = local_usage.gateway_snippet(build_model(**HTTPS), https_settings(tmp_path))
+    assert (
+        'Gateway("https://hub.example.org/services/dask-gateway", proxy_address="gateway://hub.example.org:8002"'
+        in (snippet)
+    )
