@@ -94,6 +94,14 @@ def test_verify_walks_the_users_path_over_https(public_stack):
     public_stack.playbook("playbooks/verify.yml")
 
 
+def test_status_and_user_sync_reach_the_hub_over_https_with_the_sites_ca(public_stack):
+    status = public_stack.playbook("playbooks/status.yml").stdout
+    assert f"certificate of {PUBLIC_HOST}: expires" in status
+    assert "PROBLEM" not in status
+    sync = public_stack.playbook("playbooks/user-sync.yml").stdout
+    assert recap(sync)["failed"] == 0
+
+
 def test_a_forced_renewal_serves_a_new_certificate_and_alices_server_keeps_running(public_stack, alices_session):
     browser, kernel = alices_session
     before = served_certificate(public_stack)
