@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System packages the test suite uses beyond .venv: a real slapd for the LDAP
-# user source, cron for the schedule test, Node.js and npm for
+# user source, cron for the schedule test, pebble (an ACME server) for HTTPS, Node.js and npm for
 # configurable-http-proxy and the helm/kubectl test copies, and the headers
 # the jupyterhub 3.2.1 hub image's pinned pycurl and psycopg2 build from
 # source with (tests/support/chart_envs.py), and Debian's Chromium with the
@@ -12,6 +12,8 @@ set -euo pipefail
 missing=()
 command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || missing+=(slapd ldap-utils)
 command -v crontab >/dev/null 2>&1 || missing+=(cron)
+# Let's Encrypt's test ACME server: the public site's certificates (tests/support/public_stack.py).
+command -v pebble >/dev/null 2>&1 || missing+=(pebble)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 for package in libcurl4-openssl-dev libssl-dev libpq-dev chromium chromium-driver; do

@@ -13,14 +13,11 @@ COLLECTIONS_DIR = REPO_ROOT / ".collections"
 if str(COLLECTIONS_DIR) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS_DIR))
 
-# The deployed local stacks (tests/support/stacks.py), for every test module.
-from support.stacks import (  # noqa: E402, F401
-    local_stack,
-    oidc_provider,
-    oidc_stack,
-    upgraded_site,
-    upgraded_stack,
-)
+# The deployed local stacks (tests/support/stacks.py), and the public site
+# (HTTPS from a local ACME server, logins through an OpenID Connect provider,
+# tests/support/public_stack.py), for every test module.
+from support.public_stack import oidc_provider, pebble, public_stack  # noqa: E402, F401
+from support.stacks import local_stack, upgraded_site, upgraded_stack  # noqa: E402, F401
 
 
 def pytest_collection_modifyitems(config, items):

@@ -14,6 +14,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import documents as local_documents
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import monitoring as local_monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import paths as local_paths
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import tls as local_tls
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local import usage as local_usage
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import local_settings as settings_checks
 
@@ -57,4 +58,5 @@ class FilterModule:
             "local_gateway_shared_files": _wrap(local_documents.gateway_shared_files),
             "local_notebook_files": _wrap(local_documents.notebook_files),
             "local_usage_lines": _wrap(local_usage.usage_lines),
+            "local_tls_subject_alt_names": _wrap(local_tls.subject_alt_names),
         }

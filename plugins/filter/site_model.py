@@ -10,13 +10,17 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model import variab
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import model as model_validation
 
 
-def site_model_errors(model, values=None, defined=None, system_accounts=False, run_as_root=False, local_hub_port=None):
+def site_model_errors(
+    model, values=None, defined=None, system_accounts=False, run_as_root=False, local_hub_port=None, local_bind_ip=None
+):
     """Every problem of the model; with ``values`` (lookup daskhub.deploy.site_variables) its inputs too.
 
     ``defined``: every daskhub_* name the play has, checked against the names
     the project declares (roles/daskhub_model/meta/variables.yml).
     ``local_hub_port``: the local target's hub port (daskhub_local_hub_port),
     part of its public URL when daskhub_hub_public_url is empty.
+    ``local_bind_ip``: the local target's daskhub_local_bind_ip, for the
+    public site's rules (validation/public_site.py).
     """
     inputs = {}
     if values is not None:
@@ -32,6 +36,8 @@ def site_model_errors(model, values=None, defined=None, system_accounts=False, r
         inputs = {"system_accounts": system_accounts, "run_as_root": run_as_root}
     if local_hub_port is not None:
         inputs = dict(inputs, local_hub_port=local_hub_port)
+    if local_bind_ip is not None:
+        inputs = {**inputs, "local_bind_ip": str(local_bind_ip)}
     return model_validation.validate(model, inputs)
 
 

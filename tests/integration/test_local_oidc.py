@@ -1,7 +1,7 @@
 """Real logins on the local target: generic-oauth through an OpenID Connect provider on loopback.
 
 The provider (oidc-provider-mock, support/oidc_provider.py) holds each
-user's ``groups`` claim; the site (support.stacks.OIDC_SITE) lets in the
+user's ``groups`` claim; the public site (support.public_stack.OIDC_SITE, with HTTPS from pebble) lets in the
 ``physics`` group, makes ``hub-admins`` admins, and bounds the gateway's
 options for ``physics``. Every login goes through the provider's own login
 page and the hub's OAuth redirects (support.browser, ``login_oidc``); user
@@ -11,21 +11,17 @@ code runs in the user's own notebook kernel with her server's token.
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import CodeError
 from support.browser import Browser
-from support.stacks import OIDC_STACK
+from support.public_stack import PUBLIC_STACK
 
-pytestmark = [pytest.mark.stack, OIDC_STACK]
+pytestmark = [pytest.mark.stack, PUBLIC_STACK]
 
-USERS = {
-    "alice": ["physics"],  # allowed by group; the group bounds her clusters
-    "bob": ["students"],  # in no allowed group
-    "carol": ["hub-admins"],  # an admin by group
-}
 # Within physics' bounds (2 cores, 2 GiB, 1 worker a cluster), then over them.
 WITHIN = """
 from dask_gateway import GatewayCluster
@@ -47,16 +43,15 @@ def _offered_bounds(site, browser, user):
     request = urllib.request.Request(
         f"{site.hub_url}/services/dask-gateway/api/v1/options", headers={"Authorization": f"jupyterhub {token}"}
     )
-    with urllib.request.urlopen(request, timeout=60) as answer:
+    context = ssl.create_default_context(cafile=str(site.site_ca))
+    with urllib.request.urlopen(request, timeout=60, context=context) as answer:
         fields = {field["field"]: field["spec"] for field in json.loads(answer.read())["cluster_options"]}
     return fields["worker_cores"]["max"], fields["worker_memory"]["max"]
 
 
 @pytest.fixture(scope="module")
-def site(oidc_stack, oidc_provider):
-    for user, groups in USERS.items():
-        oidc_provider.register(user, preferred_username=user, groups=groups)
-    return oidc_stack
+def site(public_stack):
+    return public_stack
 
 
 def test_the_deploy_never_showed_the_client_secret_and_keeps_it_in_the_secret_file_only(site, oidc_provider):
@@ -70,12 +65,12 @@ def test_the_deploy_never_showed_the_client_secret_and_keeps_it_in_the_secret_fi
 def test_the_hub_takes_logins_from_the_provider_and_the_groups_decide(site):
     # bob is in no allowed group: the hub refuses him at the callback.
     with pytest.raises(urllib.error.HTTPError) as refused:
-        Browser(site.hub_url).login_oidc("bob", next_path="/hub/home")
+        Browser(site.hub_url, ca_file=str(site.site_ca)).login_oidc("bob", next_path="/hub/home")
     assert refused.value.code == 403
     assert site.api("GET", "/users/bob")[0] == 404
 
     # carol logs in as an admin: the provider's hub-admins group.
-    carols = Browser(site.hub_url)
+    carols = Browser(site.hub_url, ca_file=str(site.site_ca))
     assert carols.login_oidc("carol", next_path="/hub/home") == f"{site.hub_url}/hub/home"
     status, carol = site.api("GET", "/users/carol")
     assert status == 200 and carol["admin"] is True and carol["groups"] == ["hub-admins"]
@@ -83,7 +78,7 @@ def test_the_hub_takes_logins_from_the_provider_and_the_groups_decide(site):
     assert _offered_bounds(site, carols, "carol") == (4, 8.0)
 
     # alice, by her group; JupyterHub's groups are the provider's.
-    browser = Browser(site.hub_url)
+    browser = Browser(site.hub_url, ca_file=str(site.site_ca))
     browser.login_oidc("alice", next_path="/hub/home")
     status, alice = site.api("GET", "/users/alice")
     assert status == 200 and alice["admin"] is False and alice["groups"] == ["physics"]

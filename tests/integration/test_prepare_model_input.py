@@ -129,3 +129,18 @@ def test_a_short_or_blank_dummy_password_is_refused_without_being_shown(site):
     out = failure(play(site), site)
     assert "daskhub_dummy_password: 14 characters" in out
     assert "hunter2" not in out
+
+
+def test_a_public_bind_address_with_the_dummy_authenticator_and_no_https_is_refused(site):
+    """Issue 22, item 2: the site open to the network is refused before anything changes, naming the variables."""
+    with_vars(site, daskhub_local_bind_ip="0.0.0.0")  # noqa: S104  the setting under test
+    out = failure(play(site), site)
+    assert "daskhub_https_enabled: must be true when daskhub_local_bind_ip is 0.0.0.0" in out
+    assert "daskhub_authenticator: dummy is refused when daskhub_local_bind_ip is 0.0.0.0" in out
+    assert "daskhub_allow_insecure_public_site" in out
+
+
+def test_the_documented_override_accepts_the_public_site(site):
+    with_vars(site, daskhub_local_bind_ip="0.0.0.0", daskhub_allow_insecure_public_site=True)  # noqa: S104
+    result = play(site, "--check")
+    assert result.returncode == 0, result.stdout[-3000:]

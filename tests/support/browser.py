@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -21,10 +22,14 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.hub.kernel import K
 
 
 class Browser:
-    def __init__(self, hub_url: str):
+    def __init__(self, hub_url: str, ca_file: str | None = None):
+        """``ca_file``: the CA an https hub's certificate chains to, when the system does not trust it."""
         self.hub_url = hub_url.rstrip("/")
         self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), urllib.request.HTTPSHandler(context=self.context)
+        )
 
     def cookie(self, name: str, path_prefix: str = "/") -> str:
         return next((c.value for c in self.jar if c.name == name and c.path.startswith(path_prefix)), "")
@@ -113,7 +118,7 @@ class Browser:
     def kernel(self, user: str, timeout: float = 120) -> KernelSession:
         path = f"/user/{user}/"
         headers = {"X-XSRFToken": self.cookie("_xsrf", path), "Cookie": self.cookie_header(path + "api/")}
-        session = KernelSession(f"{self.hub_url}{path}", headers=headers, timeout=timeout)
+        session = KernelSession(f"{self.hub_url}{path}", headers=headers, timeout=timeout, context=self.context)
         session.start()
         return session
 

@@ -16,11 +16,9 @@ which exports them):
     account. Only this stack makes accounts, so parallel stacks never
     fight over them.
 
-``oidc_stack`` (session scope)
-    A private stack whose hub logs in through the session's OpenID Connect
-    provider on loopback (``oidc_provider``, support/oidc_provider.py), with
-    the provider's groups deciding logins, admins and the gateway's bounds
-    (``OIDC_SITE``). Mark its tests ``OIDC_STACK``. Shared-uid mode.
+``public_stack`` (session scope, tests/support/public_stack.py)
+    The public site: HTTPS from a local ACME server, logins through an
+    OpenID Connect provider and its groups. Mark its tests ``PUBLIC_STACK``.
 
 ``upgraded_stack`` (session scope)
     A private stack deployed at ``OLD_JUPYTERHUB`` (older hub database
@@ -82,9 +80,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import chart_envs, hub_api
+from support import hub_api
 from support.browser import Browser
-from support.oidc_provider import OIDCProvider
 from support.playbooks import ROOT, VENV_BIN, ansible_env, run_playbook
 from support.versions import local_versions
 
@@ -110,25 +107,9 @@ OLD_JUPYTERHUB = "4.1.6"
 SHARED_UID_ACCOUNT = "daskhub"
 # Slots in a worker's port block: one per kind of stack, and one for the
 # inventories of tests that never deploy (their preflight reads the ports).
-SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2, "private": 3, "oidc_stack": 5}
+SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2, "private": 3, "public_stack": 5}
 LOCAL_STACK = pytest.mark.xdist_group("local_stack")
 UPGRADED_STACK = pytest.mark.xdist_group("upgraded_stack")
-OIDC_STACK = pytest.mark.xdist_group("oidc_stack")
-# The OIDC stack's site beyond its provider's endpoints: the provider's groups
-# decide who logs in and who is an admin, and bound the gateway's options.
-OIDC_SITE = {
-    "daskhub_users": [],
-    "daskhub_admin_users": [],
-    "daskhub_oauth_groups_claim": "groups",
-    "daskhub_oauth_allowed_groups": ["physics"],
-    "daskhub_oauth_admin_groups": ["hub-admins"],
-    "daskhub_gateway_group_limits": {"physics": {"worker_cores": 2, "worker_memory": 2, "cluster_max_workers": 1}},
-    # Users let in by group have no host account: the shared-uid mode, under
-    # an account of its own, so that nothing the upgraded stack (account
-    # "daskhub") does to its account's processes reaches this stack's.
-    "daskhub_local_system_users": False,
-    "daskhub_local_service_user": "daskhub-oidc",
-}
 
 
 def worker_id() -> str:
@@ -513,35 +494,3 @@ def upgraded_site(upgraded_stack):
     tests. Not the shared local stack: its group is the suite's longest.
     """
     return upgraded_stack.stack
-
-
-@pytest.fixture(scope="session")
-def oidc_provider():
-    """The session's OpenID Connect provider on loopback (support.oidc_provider), stopped at the end."""
-    provider = OIDCProvider(free_port())
-    try:
-        provider.start()
-    except chart_envs.EnvUnavailable as missing:
-        pytest.skip(f"oidc-provider-mock cannot be installed here: {missing}")
-    try:
-        yield provider
-    finally:
-        provider.stop()
-
-
-@pytest.fixture(scope="session")
-def oidc_stack(oidc_provider):
-    """A private stack whose hub logs in through ``oidc_provider`` (generic-oauth, OIDC_SITE); mark users OIDC_STACK.
-
-    The provider's own variables (support.oidc_provider, site_variables) and
-    OIDC_SITE's, nothing else: another fixture's variables (HTTPS) compose
-    with them the same way.
-    """
-    ports = port_block(SLOTS["oidc_stack"])
-    hub_url = f"http://127.0.0.1:{ports['daskhub_local_hub_port']}"
-    stack = LocalStack("oidc-stack", SLOTS["oidc_stack"], **oidc_provider.site_variables(hub_url), **OIDC_SITE)
-    try:
-        stack.deploy()
-        yield stack
-    finally:
-        stack.purge()

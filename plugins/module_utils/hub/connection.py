@@ -66,6 +66,7 @@ def hub_client(params: dict, **kwargs) -> HubClient:
         hub_api_url(params["hub_url"]),
         params["hub_token"],
         validate_certs=params["validate_certs"],
-        ca_path=params["ca_path"],
+        # An empty path (a site without its own CA) means the system's trust store.
+        ca_path=params["ca_path"] or None,
         **kwargs,
     )

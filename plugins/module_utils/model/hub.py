@@ -156,6 +156,10 @@ def hub_url(model: dict, local_port: int = 8000) -> str:
     if model.get("hub_public_url"):
         return str(model["hub_public_url"]).rstrip("/")
     if model.get("target") == "local":
+        if model.get("https_enabled") and model.get("https_hosts"):
+            # The certificate's name, which must lead to this host.
+            port = int(local_port)
+            return f"https://{model['https_hosts'][0]}" + ("" if port == 443 else f":{port}")
         return f"http://127.0.0.1:{int(local_port)}"
     if model.get("https_enabled") and model.get("https_hosts"):
         return f"https://{model['https_hosts'][0]}"

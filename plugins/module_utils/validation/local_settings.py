@@ -8,6 +8,7 @@ import os
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import names as name_rules
 
 PORT_NAMES = ("hub_port", "hub_api_port", "proxy_api_port", "gateway_port", "gateway_api_port")
+HTTPS_PORT_NAMES = ("http_port", "gateway_http_port")
 
 
 class LocalSettingsError(ValueError):
@@ -18,7 +19,8 @@ def check_settings(settings: dict) -> list[str]:
     """Every problem of the local settings, one readable line each."""
     errors = []
     ports = {}
-    for name in PORT_NAMES:
+    # The HTTP port and the gateway's HTTP side exist only with HTTPS.
+    for name in PORT_NAMES + (HTTPS_PORT_NAMES if settings.get("https") else ()):
         value = settings.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
             errors.append(f"daskhub_local_{name}: must be a TCP port (1-65535), got {value!r}")
@@ -30,6 +32,8 @@ def check_settings(settings: dict) -> list[str]:
         ipaddress.ip_address(settings.get("bind_ip") or "")
     except ValueError:
         errors.append(f"daskhub_local_bind_ip: not an IP address: {settings.get('bind_ip')!r}")
+    if settings.get("https") and not settings.get("https_host"):
+        errors.append("daskhub_https_hosts: the local target's HTTPS needs the hub's host name first")
     prefix = settings.get("prefix") or ""
     if not os.path.isabs(os.path.expanduser(prefix)):
         errors.append(f"daskhub_local_prefix: must be an absolute path, got {prefix!r}")

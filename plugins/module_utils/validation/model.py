@@ -17,6 +17,7 @@ Pure Python, no Ansible imports, like the model/ pieces it checks.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 
@@ -41,6 +42,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model.variables imp
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation import oauth as oauth_rules
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation.inputs import input_errors
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation.names import validate_names
+from ansible_collections.daskhub.deploy.plugins.module_utils.validation.public_site import public_site_errors
 
 TARGETS = ("local", "kubernetes")
 CHART_MODES = ("daskhub", "composed")
@@ -162,12 +164,34 @@ def _validate_auth(model, errors, local_hub_port=None):
 
 
 def _validate_https(model, errors):
-    if model.get("https_enabled"):
-        enabled = variable_of("https_enabled")
-        if not model.get("https_hosts"):
-            errors.append(f"{variable_of('https_hosts')}: at least one host name is required when {enabled}")
-        if not model.get("https_letsencrypt_contact_email"):
-            errors.append(f"{variable_of('https_letsencrypt_contact_email')}: required when {enabled} (Let's Encrypt)")
+    if not model.get("https_enabled"):
+        return
+    enabled = variable_of("https_enabled")
+    if not model.get("https_hosts"):
+        errors.append(f"{variable_of('https_hosts')}: at least one host name is required when {enabled}")
+    kind = model.get("https_type") or "letsencrypt"
+    if kind == "manual":
+        for field in ("https_certificate_file", "https_key_file"):
+            path = model.get(field)
+            if not path:
+                errors.append(f"{variable_of(field)}: required when {variable_of('https_type')} is manual")
+            elif not os.path.isfile(os.path.expanduser(str(path))):
+                # Read on the controller, where this check runs.
+                errors.append(f"{variable_of(field)}: no such file on the controller: {path!r}")
+        return
+    if not model.get("https_letsencrypt_contact_email"):
+        errors.append(f"{variable_of('https_letsencrypt_contact_email')}: required when {enabled} (ACME)")
+    directory = model.get("https_acme_directory") or ""
+    if not directory.startswith("https://"):
+        errors.append(f"{variable_of('https_acme_directory')}: must be an https:// URL, got {directory!r}")
+    if model.get("target") == "kubernetes" and model.get("https_acme_ca_bundle"):
+        errors.append(
+            f"{variable_of('https_acme_ca_bundle')}: the local target only (the chart's ACME client, in the "
+            "autohttps pod, takes no CA bundle); leave it empty on Kubernetes"
+        )
+    days = model.get("https_renew_days")
+    if days is not None and (isinstance(days, bool) or not str(days).strip().isdigit() or int(days) < 1):
+        errors.append(f"{variable_of('https_renew_days')}: must be a whole number of days >= 1, got {days!r}")
 
 
 def _validate_ip(errors, variable, value):
@@ -354,6 +378,8 @@ def validate(model: dict, inputs: Mapping | None = None) -> list[str]:
             f"of its name, and a user let in by group has none; name the users in {variable_of('users')} "
             "or set daskhub_local_system_users: false (the shared-uid mode)"
         )
+    if model.get("target") == "local" and "local_bind_ip" in inputs:
+        errors += public_site_errors(model, inputs["local_bind_ip"])
     rules = (
         _validate_users,
         _validate_verify_user,

@@ -48,7 +48,9 @@ def _public_url_source(model) -> str:
     if model.get("hub_public_url"):
         return variable_of("hub_public_url")
     if model.get("target") == "local":
-        return f"daskhub_local_hub_port, or set {variable_of('hub_public_url')}"
+        https = model.get("https_enabled") and model.get("https_hosts")
+        host = f"{variable_of('https_hosts')}[0]" if https else "127.0.0.1"
+        return f"{host} and daskhub_local_hub_port, or set {variable_of('hub_public_url')}"
     if model.get("https_enabled") and model.get("https_hosts"):
         return variable_of("https_hosts")
     return variable_of("proxy_load_balancer_ip")

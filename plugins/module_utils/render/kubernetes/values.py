@@ -39,6 +39,10 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes i
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.external_gateway import (
     gateway_api_cleartext_warnings,
 )
+from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.https import (
+    https_secret_values,
+    https_values,
+)
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.merge import deep_merge
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.network_policies import (
     network_policy_additions,
@@ -149,14 +153,7 @@ def _jupyterhub_values(model: dict, versions: dict, composed: bool, files_dir: s
             )
         )
     volumes, mounts = _volumes(singleuser)
-    https = None
-    if model.get("https_enabled"):
-        https = {
-            "enabled": True,
-            "type": "letsencrypt",
-            "hosts": list(model.get("https_hosts") or []),
-            "letsencrypt": {"contactEmail": model.get("https_letsencrypt_contact_email")},
-        }
+    https = https_values(model)
     network_policy = {"enabled": bool(model.get("hub_network_policy_enabled"))}
     additions = network_policy_additions(model)
     roles = hub_model.hub_roles(model, versions["dask-gateway"])
@@ -212,7 +209,7 @@ def _jupyterhub_secrets(model: dict, secrets: dict) -> dict:
     # The chart defines its culler's service itself (cull.*), with the hub's own token.
     tokens.pop(cull_model.CULLER_SERVICE, None)
     return {
-        "proxy": {"secretToken": secrets["proxy_secret_token"]},
+        "proxy": {"secretToken": secrets["proxy_secret_token"], **https_secret_values(model)},
         "hub": {
             "cookieSecret": secrets["cookie_secret"],
             "config": hub_model.hub_secret_config(model, secrets),

@@ -20,9 +20,33 @@ def connect_host(bind_ip: str) -> str:
     return bind_ip
 
 
+def https(settings: dict) -> bool:
+    """Whether the hub's public proxy serves HTTPS (daskhub_https_enabled)."""
+    return bool(settings.get("https"))
+
+
 def hub_internal_url(settings: dict) -> str:
-    """The hub's public proxy as seen from this host (no trailing slash)."""
-    return f"http://{connect_host(settings['bind_ip'])}:{settings['hub_port']}"
+    """The hub's public proxy as seen from this host (no trailing slash).
+
+    With HTTPS its certificate names the public host, not this address: the
+    play's own probes of it (health) check that it serves, not whom.
+    """
+    scheme = "https" if https(settings) else "http"
+    return f"{scheme}://{connect_host(settings['bind_ip'])}:{settings['hub_port']}"
+
+
+def gateway_http_url(settings: dict) -> str:
+    """The gateway's HTTP side (its API and the dashboards), as this host's processes reach it.
+
+    Without HTTPS the gateway's proxy serves it on its public port beside
+    the schedulers' TLS; with HTTPS that port takes only TLS (the schedulers'
+    gateway://) and the HTTP side moves to loopback, where the hub's proxy
+    (the hub service) and the notebooks on this host reach it, as the hub
+    and the notebooks reach traefik inside a Kubernetes cluster.
+    """
+    if https(settings):
+        return f"http://127.0.0.1:{settings['gateway_http_port']}"
+    return f"http://{connect_host(settings['bind_ip'])}:{settings['gateway_port']}"
 
 
 def hub_host_port(settings: dict) -> str:
@@ -40,6 +64,9 @@ def public_url(model: dict, settings: dict) -> str:
     url = (model.get("hub_public_url") or "").rstrip("/")
     if url:
         return url
+    if https(settings):
+        port = int(settings["hub_port"])
+        return f"https://{settings['https_host']}" + ("" if port == 443 else f":{port}")
     host = settings["bind_ip"]
     if host in WILDCARD_HOSTS:
         host = settings.get("fqdn") or "127.0.0.1"
@@ -51,8 +78,9 @@ def public_url(model: dict, settings: dict) -> str:
 def gateway_addresses(model: dict, settings: dict) -> dict:
     """The three gateway addresses: API (through the hub), scheduler proxy, public."""
     return {
-        # Same shape as Kubernetes: users reach the gateway as a hub service.
-        "address": hub_internal_url(settings) + GATEWAY_PREFIX,
+        # Same shape as Kubernetes: users reach the gateway as a hub service
+        # (with HTTPS, its HTTP side on loopback: gateway_http_url).
+        "address": (gateway_http_url(settings) if https(settings) else hub_internal_url(settings)) + GATEWAY_PREFIX,
         # Scheduler traffic (TLS) goes to the gateway's own proxy, which
         # multiplexes it with HTTP on one port, as traefik does on Kubernetes.
         "proxy_address": f"gateway://{connect_host(settings['bind_ip'])}:{settings['gateway_port']}",
@@ -61,4 +89,5 @@ def gateway_addresses(model: dict, settings: dict) -> dict:
 
 
 def gateway_service_url(settings: dict) -> str:
-    return f"http://{connect_host(settings['bind_ip'])}:{settings['gateway_port']}"
+    """The hub service dask-gateway's URL: where the hub's proxy sends /services/dask-gateway."""
+    return gateway_http_url(settings)

@@ -23,8 +23,11 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway impor
 from ansible_collections.daskhub.deploy.plugins.module_utils.render import files as service_files
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.addresses import (
     gateway_addresses,
+    gateway_http_url,
     gateway_service_url,
+    https,
     hub_bind_url,
+    public_url,
     url_host,
 )
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.monitoring import exporter as local_exporter
@@ -63,6 +66,12 @@ def hub_document(model: dict, settings: dict) -> dict:
     # Jupyter reads configuration from this directory too, and Python the panel's extension (notebook_files).
     environment["JUPYTER_CONFIG_PATH"] = p["jupyter_config"]
     environment["PYTHONPATH"] = hub_model.notebook_python_path(p["jupyter_config"], environment)
+    if https(settings) and settings.get("site_ca"):
+        # A private CA signs the hub's certificate: the users' servers and
+        # kernels (the Dask panel fetching a dashboard, a client of the hub)
+        # trust it through OpenSSL's default file; its default directory
+        # keeps the system's CAs.
+        environment["SSL_CERT_FILE"] = p["site_ca"]
     system_users = bool(settings.get("system_users"))
     hub = config.setdefault("JupyterHub", {})
     hub.update(
@@ -89,6 +98,11 @@ def hub_document(model: dict, settings: dict) -> dict:
         "command": [p["chp"]],
         "pid_file": p["proxy_pid"],
     }
+    if https(settings):
+        # The hub hands them to its proxy (--ssl-cert, --ssl-key), which
+        # reads them as it starts: a renewed certificate restarts the hub.
+        hub.update({"bind_url": f"https://{url_host(settings['bind_ip'])}:{settings['hub_port']}"})
+        hub.update({"ssl_cert": p["tls_cert"], "ssl_key": p["tls_key"]})
     spawner = {
         "cmd": [os.path.join(p["venv_bin"], "jupyterhub-singleuser")],
         "environment": environment,
@@ -118,8 +132,37 @@ def hub_document(model: dict, settings: dict) -> dict:
         api_url = f"{hub_bind_url(settings)}/hub/api"
         services.append(cull_model.local_service(model, p["python"], api_url))
         hub["load_roles"] = [*hub["load_roles"], cull_model.local_role(model)]
+    if https(settings):
+        services.append(http_redirect_service(model, settings))
     # jupyterhub_config.py puts etc/ on the hub's sys.path for spawner_class.
     return {"config": config, "services": services, "classes_dir": p["etc"], "secrets_file": p["hub_secrets_json"]}
+
+
+# The hub's managed service on the plain-HTTP port (roles/daskhub_local/files/daskhub_http_redirect.py).
+HTTP_REDIRECT_SERVICE = "daskhub-http-redirect"
+
+
+def http_redirect_service(model: dict, settings: dict) -> dict:
+    """The hub service that answers ACME's HTTP-01 challenges and redirects the rest to HTTPS.
+
+    Managed by the hub, so it runs and restarts with it; no route, no role.
+    """
+    p = paths(settings["prefix"])
+    return {
+        "name": HTTP_REDIRECT_SERVICE,
+        "command": [
+            p["python"],
+            p["http_redirect_py"],
+            "--bind",
+            settings["bind_ip"],
+            "--port",
+            str(int(settings["http_port"])),
+            "--webroot",
+            p["acme_webroot"],
+            "--https-url",
+            public_url(model, settings),
+        ],
+    }
 
 
 def hub_secret_document(model: dict, secrets: dict, settings: dict) -> dict:
@@ -151,13 +194,18 @@ def gateway_document(model: dict, settings: dict) -> dict:
         # the service makes the gateway require that scope.
         authenticator["jupyterhub_service_name"] = gateway_model.GATEWAY_SERVICE
     bind = url_host(settings["bind_ip"])
+    proxy = {"address": f"{bind}:{settings['gateway_port']}", "prefix": GATEWAY_PREFIX}
+    if https(settings):
+        # The public port then takes only the schedulers' TLS (gateway://);
+        # the HTTP side serves loopback (addresses.gateway_http_url).
+        proxy.update({"address": gateway_http_url(settings).split("://", 1)[1], "tcp_address": proxy["address"]})
     config = {
         "DaskGateway": {
             "backend_class": SYSTEM_BACKEND if system_users else UNSAFE_BACKEND,
             "address": f"127.0.0.1:{settings['gateway_api_port']}",
             "authenticator_class": "dask_gateway_server.auth.JupyterHubAuthenticator",
         },
-        "Proxy": {"address": f"{bind}:{settings['gateway_port']}", "prefix": GATEWAY_PREFIX},
+        "Proxy": proxy,
         "JupyterHubAuthenticator": authenticator,
         "LocalBackend": {
             "db_url": f"sqlite:///{p['gateway_db']}",

@@ -16,6 +16,9 @@ Layout of a prefix::
     log/ run/        service logs (log/servers/<user>.log: each user's server,
                      0600); supervisord socket and pid file
     home/            home directories of the SimpleLocalProcessSpawner users
+    tls/             the hub's certificate (fullchain.pem), its key and the
+                     ACME account key (0600), in a 0700 directory
+    acme-challenge/  HTTP-01 answers, served on the HTTP port (render/local/https.py)
     clusters/        working directories of the gateway's clusters
 
 Pure Python (standard library only) so filters, modules and tests share it.
@@ -82,4 +85,13 @@ def paths(prefix: str) -> dict:
         "gateway_db": os.path.join(state, "dask_gateway.sqlite"),
         "gateway_db_key": os.path.join(state, "dask_gateway_db.key"),
         "proxy_pid": os.path.join(state, "jupyterhub-proxy.pid"),
+        "tls": os.path.join(prefix, "tls"),
+        "tls_cert": os.path.join(prefix, "tls", "fullchain.pem"),
+        "tls_key": os.path.join(prefix, "tls", "privkey.pem"),
+        "tls_account_key": os.path.join(prefix, "tls", "acme-account.key"),
+        "tls_csr": os.path.join(prefix, "tls", "request.csr"),
+        "acme_webroot": os.path.join(prefix, "acme-challenge"),
+        "http_redirect_py": os.path.join(etc, "daskhub_http_redirect.py"),
+        # The site's private CA (daskhub_https_ca_bundle), readable by all.
+        "site_ca": os.path.join(etc, "site-ca.pem"),
     }

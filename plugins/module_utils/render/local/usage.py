@@ -13,11 +13,14 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.paths 
 
 def gateway_snippet(model: dict, settings: dict) -> str:
     """The three lines a user runs outside a notebook (JUPYTERHUB_API_TOKEN set)."""
-    addresses = gateway_addresses(model, settings)
+    proxy_address = gateway_addresses(model, settings)["proxy_address"]
+    if settings.get("https"):
+        # From elsewhere the gateway's TLS port is reached by the site's name too.
+        proxy_address = f"gateway://{settings['https_host']}:{settings['gateway_port']}"
     public = public_url(model, settings) + GATEWAY_PREFIX
     return (
         "from dask_gateway import Gateway\n"
-        f'gateway = Gateway("{public}", proxy_address="{addresses["proxy_address"]}", auth="jupyterhub")\n'
+        f'gateway = Gateway("{public}", proxy_address="{proxy_address}", auth="jupyterhub")\n'
         "cluster = gateway.new_cluster(worker_cores=1, worker_memory=2)"
     )
 

@@ -1,0 +1,80 @@
+"""An https hub reached with the site's own CA (ca_path): a real TLS server, no fake transport."""
+
+from __future__ import annotations
+
+import datetime
+import http.server
+import ipaddress
+import json
+import ssl
+import threading
+
+import pytest
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.transport import HubTransport
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from support.stacks import free_port
+
+
+class HubAnswer(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"version": "5.5.4"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-JupyterHub-Version", "5.5.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        return
+
+
+@pytest.fixture
+def private_ca_hub(tmp_path):
+    """An https server for localhost whose certificate only the file it yields (its CA) verifies."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "daskhub test private CA")])
+    now = datetime.datetime.now(tz=datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "ca.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = http.server.HTTPServer(("127.0.0.1", free_port()), HubAnswer)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "ca.pem", tmp_path / "key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://localhost:{server.server_address[1]}/hub/api", str(tmp_path / "ca.pem")
+    server.shutdown()
+
+
+def test_the_sites_ca_verifies_an_https_hub(private_ca_hub):
+    api_url, ca_path = private_ca_hub
+    status, body = HubTransport(api_url, "token", ca_path=ca_path, retries=0).request("GET", "/")
+    assert (status, body) == (200, {"version": "5.5.4"})
+
+
+def test_without_the_sites_ca_the_hub_is_refused(private_ca_hub):
+    api_url, _ = private_ca_hub
+    with pytest.raises(HubAPIError, match="CERTIFICATE_VERIFY_FAILED"):
+        HubTransport(api_url, "token", retries=0).request("GET", "/")
