@@ -64,9 +64,15 @@ def chromium():
             browser.close()
 
 
-def new_page(browser):
-    """A page in a fresh context (no cookies), the size of a laptop's screen."""
-    return browser.new_context(viewport=VIEWPORT).new_page()
+def new_page(browser, private_ca: bool = False):
+    """A page in a fresh context (no cookies), the size of a laptop's screen.
+
+    ``private_ca``: the site's certificate chains to a CA of the test's own
+    (pebble's), which Chromium's trust store (NSS) does not hold; the page
+    then takes any certificate, and the test checks the one served with
+    Python's ssl against that CA (test_local_https).
+    """
+    return browser.new_context(viewport=VIEWPORT, ignore_https_errors=private_ca).new_page()
 
 
 def appears(locator, timeout: float) -> bool:
@@ -98,6 +104,23 @@ def login(page, hub_url: str, user: str, password: str, timeout: float = 30) -> 
     page.fill("#password_input", password)
     with page.expect_navigation(timeout=timeout * 1000):
         page.click("#login_submit")
+
+
+def login_oidc(page, hub_url: str, user: str, shot=None, timeout: float = 60) -> None:
+    """The identity provider's login page, as a person uses it: the hub's "Sign in" sends the browser
+    there, she gives her name and authorizes, and the provider sends her back to the hub's callback.
+
+    The page is oidc-provider-mock's own form (support/oidc_provider.py);
+    ``shot``: a :class:`Screenshots`, for the provider's page.
+    """
+    page.goto(f"{hub_url.rstrip('/')}/hub/oauth_login", timeout=timeout * 1000)
+    page.locator("#subject-input").wait_for(timeout=timeout * 1000)
+    assert not page.url.startswith(hub_url), f"the hub did not send the browser to its provider: {page.url}"
+    page.fill("#subject-input", user)
+    if shot is not None:
+        shot("identity-provider-login")
+    with page.expect_navigation(timeout=timeout * 1000):
+        page.locator('button[type="submit"]', has_text="Authorize").click()
 
 
 class Screenshots:

@@ -17,13 +17,14 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors impo
 __all__ = ["HubAPIError", "call", "status_of"]
 
 
-def call(api_url: str, token: str, method: str, path: str, body=None, accept=None, timeout: float = 60):
+def call(api_url: str, token: str, method: str, path: str, body=None, accept=None, timeout: float = 60, ca_file=None):
     """(HTTP status, JSON or None) of one API call.
 
     An error answer raises HubAPIError with its ``.status`` (the HTTP code);
     a hub that cannot be reached raises it with ``.status`` None.
+    ``ca_file``: the CA an https hub's certificate chains to (the public stack's).
     """
-    client = HubClient(api_url, token, timeout=timeout, retries=0, unavailable_timeout=0)
+    client = HubClient(api_url, token, timeout=timeout, ca_path=ca_file, retries=0, unavailable_timeout=0)
     return client.request(method, path, body=body, accept=accept)
 
 

@@ -200,6 +200,8 @@ class LocalStack:
         self.ports = {**port_block(slot), **(ports or {})}
         self.inventory = make_inventory(self.root, self.prefix, self.ports, **overrides)
         self.hub_url = f"http://127.0.0.1:{self.ports['daskhub_local_hub_port']}"
+        # The CA an https stack's certificate chains to (the public stack sets it); None: the system's.
+        self.site_ca = None
         self.python = self.prefix / "venv/bin/python"
         self.deployed = False
         self.deploy_output = ""
@@ -241,7 +243,9 @@ class LocalStack:
         """(status, JSON) of a hub API call (support.hub_api); HTTP errors are returned, not raised."""
         token = token or self.secrets()["user_sync_api_token"]
         try:
-            return hub_api.call(f"{self.hub_url}/hub/api", token, method, path, body=body, timeout=30)
+            return hub_api.call(
+                f"{self.hub_url}/hub/api", token, method, path, body=body, timeout=30, ca_file=self.site_ca
+            )
         except hub_api.HubAPIError as error:
             if error.status is None:
                 raise
