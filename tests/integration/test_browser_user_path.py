@@ -66,6 +66,11 @@ def _run_cell(page, code, expect, timeout):
     cell.locator(".cm-content").click()
     page.keyboard.insert_text(code)
     page.keyboard.press("Shift+Enter")
+    # Run means queued: "[*]" then a number. A press the page did not take (still "[ ]") is pressed again.
+    prompt = cell.locator(".jp-InputPrompt")
+    if not chromium.appears(prompt.filter(has_text=re.compile(r"\[(\*|\d+)\]")), 15):
+        cell.locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
     output = cell.locator(".jp-OutputArea-output", has_text=expect).first
     assert chromium.appears(output, timeout), f"no {expect!r} in the output of {code!r}: {cell.inner_text()[-2000:]}"
     return output.inner_text()
@@ -122,7 +127,10 @@ def test_alice_in_chromium_notebook_dask_panel_new_cluster_and_token(local_stack
 
         page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click()
         page.locator(".jp-Notebook").wait_for(timeout=60_000)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+        # The kernel started and connected: the status bar names it and says Idle. (The execution
+        # indicator says idle before there is a kernel at all, and a cell run then is dropped.)
+        kernel_idle = page.get_by_text(re.compile(r"\(ipykernel\)\s*\|\s*Idle")).first
+        assert chromium.appears(kernel_idle, 180), "the notebook's kernel did not start"
         shot("notebook")
         watch.mark("cell")
         output = _run_cell(page, SNIPPET, SUM, timeout=180)

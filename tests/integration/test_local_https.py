@@ -10,12 +10,18 @@ Measured (the whole module, one worker, two cores shared with other runs): 96 s 
 
 from __future__ import annotations
 
+import datetime
 import http.client
+import json
 import socket
 import ssl
 import time
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from support.browser import Browser
 from support.playbooks import recap
 from support.public_stack import PUBLIC_HOST, PUBLIC_STACK
@@ -34,9 +40,9 @@ CLUSTER = (
 )
 
 
-def served_certificate(stack) -> dict:
-    """The certificate the hub's port serves, verified against the site's CA for PUBLIC_HOST."""
-    context = ssl.create_default_context(cafile=str(stack.site_ca))
+def served_certificate(stack, cafile=None) -> dict:
+    """The certificate the hub's port serves, verified against the site's CA (or ``cafile``) for PUBLIC_HOST."""
+    context = ssl.create_default_context(cafile=str(cafile or stack.site_ca))
     address = ("127.0.0.1", stack.ports["daskhub_local_hub_port"])
     with (
         socket.create_connection(address, timeout=10) as raw,
@@ -132,6 +138,83 @@ def test_a_forced_renewal_serves_a_new_certificate_and_alices_server_keeps_runni
         assert fresh.execute("print(6 * 7)", timeout=60).strip() == "42"
     finally:
         fresh.shutdown()
+
+
+def _operator_certificate(folder):
+    """A certificate for PUBLIC_HOST valid for 5 days, as an operator's CA issues it: (CA, certificate, key) files."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "daskhub tests: the operator's CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=5))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, PUBLIC_HOST)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=5))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(PUBLIC_HOST)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    files = (folder / "operator-ca.pem", folder / "operator-cert.pem", folder / "operator-key.pem")
+    files[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files[1].write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    files[2].write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    files[2].chmod(0o600)
+    return files
+
+
+def test_the_operators_certificate_is_served_then_acme_takes_over_again(public_stack, tmp_path):
+    """daskhub_https_type: manual serves the operator's files; back to ACME, that certificate (5 days left,
+    due) is replaced by pebble's at the next converge."""
+    ca, certificate, key = _operator_certificate(tmp_path)
+    bundle = tmp_path / "site-ca.pem"  # the site's CA bundle: the operator's CA beside pebble's root
+    bundle.write_text(public_stack.site_ca.read_text() + ca.read_text())
+    manual = tmp_path / "manual.json"
+    manual.write_text(
+        json.dumps(
+            {
+                "daskhub_https_type": "manual",
+                "daskhub_https_certificate_file": str(certificate),
+                "daskhub_https_key_file": str(key),
+                "daskhub_https_ca_bundle": str(bundle),
+            }
+        )
+    )
+    output = public_stack.playbook("site.yml", "-e", f"@{manual}").stdout
+    assert recap(output)["changed"] >= 1
+    served = _wait_for_issuer(public_stack, "the operator's CA", cafile=bundle)
+    assert ("DNS", PUBLIC_HOST) in served["subjectAltName"]
+    assert "".join(key.read_text().splitlines()[1:2])[:40] not in output
+    public_stack.playbook("site.yml")
+    assert "Pebble Intermediate" in issuer(_wait_for_issuer(public_stack, "Pebble Intermediate", cafile=bundle))
+
+
+def _wait_for_issuer(stack, name, cafile, timeout=60):
+    """The served certificate once its issuer names ``name`` (the hub restarts to load a new one)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            served = served_certificate(stack, cafile)
+            if name in issuer(served):
+                return served
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"the hub does not serve a certificate from {name}"
+        time.sleep(1)
 
 
 def test_a_second_converge_changes_nothing_and_shows_no_key_or_secret(public_stack):
