@@ -10,7 +10,6 @@ Measured (the whole module, one worker, two cores shared with other runs): 96 s 
 
 from __future__ import annotations
 
-import datetime
 import http.client
 import json
 import socket
@@ -18,10 +17,8 @@ import ssl
 import time
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+from support import certificates
 from support.browser import Browser
 from support.playbooks import recap
 from support.public_stack import PUBLIC_HOST, PUBLIC_STACK
@@ -142,39 +139,12 @@ def test_a_forced_renewal_serves_a_new_certificate_and_alices_server_keeps_runni
 
 def _operator_certificate(folder):
     """A certificate for PUBLIC_HOST valid for 5 days, as an operator's CA issues it: (CA, certificate, key) files."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "daskhub tests: the operator's CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=5))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca_key, hashes.SHA256())
+    ca = certificates.issue("daskhub tests: the operator's CA", days=5, ca=True)
+    certificate, key = certificates.issue(PUBLIC_HOST, (PUBLIC_HOST,), days=5, by=ca).write(
+        folder / "operator-cert.pem", folder / "operator-key.pem"
     )
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, PUBLIC_HOST)]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=5))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(PUBLIC_HOST)]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    files = (folder / "operator-ca.pem", folder / "operator-cert.pem", folder / "operator-key.pem")
-    files[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    files[1].write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    files[2].write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    files[2].chmod(0o600)
-    return files
+    (folder / "operator-ca.pem").write_bytes(ca.certificate.public_bytes(serialization.Encoding.PEM))
+    return folder / "operator-ca.pem", certificate, key
 
 
 def test_the_operators_certificate_is_served_then_acme_takes_over_again(public_stack, tmp_path):

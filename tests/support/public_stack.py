@@ -26,8 +26,6 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import os
 import shutil
@@ -40,12 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
-from support import chart_envs
+from support import certificates, chart_envs
 from support.oidc_provider import OIDCProvider
 from support.stacks import SLOTS, LocalStack, free_port, port_block, worker_id
 
@@ -89,41 +84,9 @@ class Pebble:
 
 def _api_certificate(folder: Path) -> Path:
     """A CA and the certificate of pebble's API (127.0.0.1) it signs; returns the CA's file."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "daskhub tests: pebble API CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    (folder / "api-ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    (folder / "api.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    key_file = folder / "api-key.pem"
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    key_file.chmod(0o600)
+    ca = certificates.issue("daskhub tests: pebble API CA", ca=True)
+    certificates.issue("127.0.0.1", ("127.0.0.1", "localhost"), by=ca).write(folder / "api.pem", folder / "api-key.pem")
+    (folder / "api-ca.pem").write_bytes(ca.certificate.public_bytes(serialization.Encoding.PEM))
     return folder / "api-ca.pem"
 
 

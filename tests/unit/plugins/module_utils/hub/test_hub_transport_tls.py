@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
 import http.server
-import ipaddress
 import json
 import ssl
 import threading
@@ -12,10 +10,7 @@ import threading
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.transport import HubTransport
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from support import certificates
 from support.stacks import free_port
 
 
@@ -36,27 +31,8 @@ class HubAnswer(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def private_ca_hub(tmp_path):
     """An https server for localhost whose certificate only the file it yields (its CA) verifies."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "daskhub test private CA")])
-    now = datetime.datetime.now(tz=datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    (tmp_path / "ca.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    certificates.issue("daskhub test private CA", ("localhost", "127.0.0.1"), ca=True).write(
+        tmp_path / "ca.pem", tmp_path / "key.pem"
     )
     server = http.server.HTTPServer(("127.0.0.1", free_port()), HubAnswer)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -18,10 +18,7 @@ import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError, HubUnreachable
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.transport import HttpTransport
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from support import certificates
 from support.stacks import free_port
 
 
@@ -63,23 +60,7 @@ def http_server():
 @pytest.fixture
 def https_server(tmp_path):
     """A real TLS server whose self-signed certificate expires in 30 days."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(tz=datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30, hours=1))
-        .sign(key, hashes.SHA256())
-    )
-    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    certificates.issue("localhost", days=30 + 1 / 24).write(tmp_path / "cert.pem", tmp_path / "key.pem")
     server = http.server.HTTPServer(("127.0.0.1", free_port()), _Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
