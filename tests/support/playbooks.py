@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -26,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 ANSIBLE_PLAYBOOK = str(VENV_BIN / "ansible-playbook")
 ANSIBLE = str(VENV_BIN / "ansible")
+# Where each run's wall and CPU seconds go (one line a run), to find what the
+# suite's time is spent on: build/test-results/ansible-runs.tsv.
+RUN_LOG = ROOT / "build" / "test-results" / "ansible-runs.tsv"
 _RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$", re.MULTILINE)
 
 
@@ -77,7 +82,8 @@ def _run(
 ) -> subprocess.CompletedProcess:
     environment = dict(env) if env is not None else ansible_env()
     environment.update(extra_env or {})
-    return subprocess.run(
+    started, before = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(
         command,
         cwd=cwd,
         env=environment,
@@ -87,6 +93,19 @@ def _run(
         check=False,
         timeout=timeout,
     )
+    _log_run(command, time.monotonic() - started, before)
+    return proc
+
+
+def _log_run(command: list[str], wall: float, before) -> None:
+    """One line in RUN_LOG: the test, the command (no secret: tests pass none on the command line), wall and CPU."""
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    test = os.environ.get("PYTEST_CURRENT_TEST", "-").rsplit(" (", 1)[0]
+    what = " ".join(Path(part).name if part.startswith("/") else part for part in command[:4])
+    RUN_LOG.parent.mkdir(parents=True, exist_ok=True)
+    with RUN_LOG.open("a") as log:
+        log.write(f"{test}\t{what}\t{wall:.1f}\t{cpu:.1f}\n")
 
 
 def run_playbook(
