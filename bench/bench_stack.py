@@ -78,10 +78,12 @@ class Site:
             **self.ports,
             **overrides,
         }
-        # group_vars/daskhub.yml becomes a directory, so that the bench's settings load after the model.
+        # The bench's settings load after the model (group_vars/daskhub/main.yml). A checkout from before
+        # that folder has group_vars/daskhub.yml, which then becomes the folder's model.yml.
         model = self.inventory / "group_vars/daskhub.yml"
-        (self.inventory / "group_vars/daskhub").mkdir()
-        model.rename(self.inventory / "group_vars/daskhub/model.yml")
+        (self.inventory / "group_vars/daskhub").mkdir(exist_ok=True)
+        if model.is_file():
+            model.rename(self.inventory / "group_vars/daskhub/model.yml")
         (self.inventory / "group_vars/daskhub/zz-bench.yml").write_text(yaml.safe_dump(settings))
 
     def busy_ports(self) -> list[str]:

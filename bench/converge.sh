@@ -34,7 +34,7 @@ trap cleanup EXIT
 mkdir -p "$inventory/group_vars/all" "$inventory/group_vars/daskhub"
 cp inventories/local/hosts.yml "$inventory/hosts.yml"
 cp inventories/local/group_vars/all/*.yml "$inventory/group_vars/all/"
-cp inventories/local/group_vars/daskhub.yml "$inventory/group_vars/daskhub/model.yml"
+cp inventories/local/group_vars/daskhub/main.yml "$inventory/group_vars/daskhub/model.yml"
 cat > "$inventory/group_vars/daskhub/zz-bench.yml" <<YAML
 ---
 daskhub_state_dir: $work/state

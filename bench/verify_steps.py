@@ -9,7 +9,7 @@ of its times, then how many runs failed and the wall time of each run. Everythin
 Goal: no step stalls. A step whose largest time is far above its median
 stalled in some run: the rejection steps stalled 10.0 s in 7 of 8 runs, and
 hung for good now and then, while dask-gateway's clients were left to the
-cycle collector (README, "One Gateway() per notebook").
+cycle collector (docs/notebook-users.md, "One Gateway() per notebook").
 
   .venv/bin/python bench/verify_steps.py [--runs 8] [--port-base 19200] [--repo DIR]
 

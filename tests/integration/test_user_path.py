@@ -125,7 +125,7 @@ def users_session(local_stack):
 
 
 def test_a_user_logs_in_and_gatewaycluster_works_with_no_configuration(users_session):
-    """The site's promise, as a new user would: the README's snippets in her own server."""
+    """The site's promise, as a new user would: the snippets of docs/notebook-users.md in her own server."""
     browser, kernel = users_session
     assert kernel.execute(
         "import dask.array as da\nprint(int(da.arange(1000, chunks=100).sum().compute()))", timeout=180

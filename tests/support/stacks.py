@@ -172,7 +172,7 @@ def make_inventory(root: Path, prefix: Path, ports: dict[str, int], **overrides)
     (inventory / "group_vars" / "daskhub").mkdir(parents=True)
     shutil.copytree(ROOT / "inventories/local/group_vars/all", inventory / "group_vars" / "all")
     shutil.copy(ROOT / "inventories/local/hosts.yml", inventory / "hosts.yml")
-    shutil.copy(ROOT / "inventories/local/group_vars/daskhub.yml", inventory / "group_vars/daskhub/model.yml")
+    shutil.copy(ROOT / "inventories/local/group_vars/daskhub/main.yml", inventory / "group_vars/daskhub/model.yml")
     settings = {
         "daskhub_state_dir": str(root / "state"),
         "daskhub_local_prefix": str(prefix),

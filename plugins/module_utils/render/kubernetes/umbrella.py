@@ -30,7 +30,7 @@ def umbrella_move(model: dict, deployed_chart: str, move: bool) -> dict:
                 f"Release {release} in namespace {namespace} runs the umbrella chart {deployed_chart}, but "
                 "daskhub_chart_mode is composed (the default for new sites). Nothing was changed. To keep this "
                 "site as it is, set daskhub_chart_mode: daskhub in its inventory. To move it to the jupyterhub "
-                'and dask-gateway charts, read README.md ("Moving a site from daskhub to composed") and run '
+                'and dask-gateway charts, read docs/kubernetes.md ("Moving a site from daskhub to composed") and run '
                 "with -e daskhub_kubernetes_move_from_daskhub=true (first with --check --diff)."
             ),
         }
