@@ -115,25 +115,37 @@ clusters:
       workers: 2
       options: {worker_cores: 1, worker_memory: 2}
 selected:
-  description: The clusters chosen to stop (in check mode, that would be stopped).
+  description: The clusters chosen to stop (in check mode, that would be stopped), records as in RV(clusters).
   returned: always
   type: list
   elements: dict
+  sample:
+    - name: 4c1e0f8a2b6d4f0e9d0a1b2c3d4e5f60
+      user: alice
+      status: RUNNING
+      started: "2026-03-01T10:00:00Z"
+      age_seconds: 7260
+      workers: 2
+      options: {worker_cores: 1, worker_memory: 2}
 stopped:
   description: Names of the clusters stopped by this run (empty in check mode).
   returned: always
   type: list
   elements: str
+  sample: [4c1e0f8a2b6d4f0e9d0a1b2c3d4e5f60]
 unknown_users:
   description: Names in O(users) that the hub does not know.
   returned: always
   type: list
   elements: str
+  sample: [mallory]
 lines:
   description: One human-readable line per cluster found.
   returned: always
   type: list
   elements: str
+  sample:
+    - "4c1e0f8a2b6d4f0e9d0a1b2c3d4e5f60  user=alice  status=RUNNING  age=2h1m  workers=2"
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError

@@ -154,16 +154,19 @@ admins_granted:
   returned: always
   type: list
   elements: str
+  sample: [carol]
 admins_revoked:
   description: Users that lost the admin flag.
   returned: always
   type: list
   elements: str
+  sample: [bob]
 kept_protected:
   description: Users not desired but kept because they are protected.
   returned: always
   type: list
   elements: str
+  sample: [daskhub-verify]
 groups:
   description: Per managed group, whether it was created and the members added and removed.
   returned: always
