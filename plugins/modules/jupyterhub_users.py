@@ -106,8 +106,10 @@ seealso:
 attributes:
   check_mode:
     support: full
+    description: Reads or plans only, and reports what it would change.
   diff_mode:
     support: full
+    description: Shows what changed, never a secret.
 """
 
 EXAMPLES = r"""

@@ -43,6 +43,7 @@ attributes:
     description: Lists the processes it would stop and stops none.
   diff_mode:
     support: none
+    description: Returns no diff.
 """
 
 EXAMPLES = r"""

@@ -45,8 +45,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reads or plans only, and reports what it would change.
   action:
     support: full
+    description: An action plugin of the same name runs it, partly on the controller.
 """
 
 EXAMPLES = r"""

@@ -71,6 +71,7 @@ attributes:
     description: Writes nothing; reports the backups the retention would remove.
   diff_mode:
     support: none
+    description: Returns no diff.
 """
 
 EXAMPLES = r"""

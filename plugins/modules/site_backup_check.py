@@ -61,6 +61,7 @@ attributes:
     description: It only reads.
   diff_mode:
     support: none
+    description: Returns no diff.
 """
 
 EXAMPLES = r"""

@@ -46,6 +46,7 @@ attributes:
     description: Reports the backup it would write.
   diff_mode:
     support: none
+    description: Returns no diff.
 """
 
 EXAMPLES = r"""
