@@ -118,7 +118,7 @@ def assemble_tree() -> None:
         shutil.rmtree(TREE)
     TREE.mkdir(parents=True)
     for entry in sorted(ROOT.iterdir()):
-        if entry.name not in ("docs", "build", ".git") and not entry.name.startswith(".venv"):
+        if entry.name not in ("docs", "build") and not entry.name.startswith("."):
             (TREE / entry.name).symlink_to(entry)
     shutil.copytree(DOCS, SOURCE, ignore=shutil.ignore_patterns("sphinx", "__pycache__"))
     # antsibull-docs writes only into a folder nobody else may write to.
