@@ -24,6 +24,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The repository is the collection daskhub.deploy, linked in by scripts/bootstrap.sh.
+sys.path.insert(0, str(ROOT / ".collections"))
+
+from ansible_collections.daskhub.deploy.plugins.module_utils.yaml_io import string_values  # noqa: E402
+
 ANSIBLE_DOC = str(Path(sys.executable).parent / "ansible-doc")
 COLLECTION = "daskhub.deploy"
 LEGACY_MARKUP = re.compile(r"\bI\([^)]*\)")
@@ -84,18 +89,7 @@ def missing_samples(returns: dict, prefix: str = "") -> list[str]:
 
 
 def legacy_markup(doc) -> list[str]:
-    return sorted({match for text in strings(doc) for match in LEGACY_MARKUP.findall(text)})
-
-
-def strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
+    return sorted({match for text in string_values(doc) for match in LEGACY_MARKUP.findall(text)})
 
 
 def text_problems(names: list[str], rendered: tuple[int, str, str]) -> list[str]:

@@ -120,13 +120,8 @@ selected:
   type: list
   elements: dict
   sample:
-    - name: 4c1e0f8a2b6d4f0e9d0a1b2c3d4e5f60
-      user: alice
-      status: RUNNING
-      started: "2026-03-01T10:00:00Z"
-      age_seconds: 7260
-      workers: 2
-      options: {worker_cores: 1, worker_memory: 2}
+    - {name: 9b2f61d07c3e4a5b8e1f2a3b4c5d6e7f, user: bob, status: RUNNING, started: "2026-02-28T08:00:00Z",
+       age_seconds: 100800, workers: 0, options: {worker_cores: 2, worker_memory: 4}}
 stopped:
   description: Names of the clusters stopped by this run (empty in check mode).
   returned: always
