@@ -168,7 +168,7 @@ kept_protected:
   returned: always
   type: list
   elements: str
-  sample: [daskhub-verify]
+  sample: [daskhub-verify-user]
 groups:
   description: Per managed group, whether it was created and the members added and removed.
   returned: always
