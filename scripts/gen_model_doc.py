@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -66,22 +65,10 @@ SECTIONS = [
 ]
 
 
-# Ansible's documentation markup of argument_specs.yml, as Markdown: code, values, options, return
-# values, environment variables and plugins in backticks (the plugin's type left out), italics in stars.
-_MARKUP = re.compile(r"\b(C|V|O|RV|E|M|P|I)\(([^()]*)\)")
-
-
-def _markup(match: re.Match) -> str:
-    kind, content = match.groups()
-    if kind == "I":
-        return f"*{content}*"
-    return f"`{content.split('#', 1)[0] if kind == 'P' else content}`"
-
-
 def _text(value) -> str:
     if isinstance(value, list):
         value = " ".join(value)
-    return _MARKUP.sub(_markup, str(value)).replace("|", "\\|").replace("\n", " ")
+    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 def _default(value) -> str:
