@@ -27,7 +27,9 @@ myst_all_links_external = False
 suppress_warnings: list[str] = []
 
 pygments_style = "ansible"
-highlight_language = "YAML+Jinja"
+# A code block without a language (a shell line in a guide) is shown as it is;
+# the reference names its languages (yaml+jinja).
+highlight_language = "none"
 html_theme = "sphinx_ansible_theme"
 html_show_sphinx = False
 html_use_smartypants = True
