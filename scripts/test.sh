@@ -53,6 +53,8 @@ beside_pytest() {
   step ansible-lint ansible-lint --profile production &&
     step syntax-check syntax_check &&
     step ansible-doc python scripts/check_plugin_docs.py &&
+    # The docs site (build/docs/html): the reference and the guides, warnings as errors.
+    step docs python scripts/build_docs.py &&
     # Skips itself without Docker, kind and the internet; the summary names why.
     step molecule-kind kind_scenario
 }

@@ -15,6 +15,8 @@ class ModuleDocFragment:
 attributes:
   check_mode:
     support: full
+    description: Reads or plans only, and reports what it would change.
   diff_mode:
     support: none
+    description: Returns no diff.
 """

@@ -15,7 +15,7 @@ description:
   - Returns one mapping, variable name to its value as the play sees it (templates resolved), for the
     variables of the C(model) table in C(roles/daskhub_model/meta/variables.yml).
   - A declared variable the play does not define is left out.
-  - The filter C(daskhub.deploy.site_model) builds the site model from it; the model role's check validates it.
+  - The filter P(daskhub.deploy.site_model#filter) builds the site model from it; the model role's check validates it.
   - Secrets are among the values (the OAuth client secret, the dummy password); never print the result.
 options:
   model_only:
@@ -43,6 +43,12 @@ _raw:
   description: One mapping, variable name to value.
   type: list
   elements: dict
+  sample:
+    - daskhub_target: local
+      daskhub_release_name: dhub
+      daskhub_namespace: daskhub
+      daskhub_users: [alice, bob]
+      daskhub_admin_users: [carol]
 """
 
 

@@ -115,25 +115,32 @@ clusters:
       workers: 2
       options: {worker_cores: 1, worker_memory: 2}
 selected:
-  description: The clusters chosen to stop (in check mode, that would be stopped).
+  description: The clusters chosen to stop (in check mode, that would be stopped), records as in RV(clusters).
   returned: always
   type: list
   elements: dict
+  sample:
+    - {name: 9b2f61d07c3e4a5b8e1f2a3b4c5d6e7f, user: bob, status: RUNNING, started: "2026-02-28T08:00:00Z",
+       age_seconds: 100800, workers: 0, options: {worker_cores: 2, worker_memory: 4}}
 stopped:
   description: Names of the clusters stopped by this run (empty in check mode).
   returned: always
   type: list
   elements: str
+  sample: [4c1e0f8a2b6d4f0e9d0a1b2c3d4e5f60]
 unknown_users:
   description: Names in O(users) that the hub does not know.
   returned: always
   type: list
   elements: str
+  sample: [mallory]
 lines:
   description: One human-readable line per cluster found.
   returned: always
   type: list
   elements: str
+  sample:
+    - "4c1e0f8a2b6d4f0e9d0a1b2c3d4e5f60  user=alice  status=RUNNING  age=2h1m  workers=2"
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError

@@ -45,10 +45,14 @@ hub_version:
   description: JupyterHub version reported by the hub API.
   returned: success
   type: str
+  sample: 5.5.4
 checks:
-  description: Check name -> the JSON body it answered.
+  description: Check name -> the JSON body it answered (the gateway's only with O(gateway)).
   returned: success
   type: dict
+  sample:
+    hub API: {version: 5.5.4}
+    gateway health through the hub: {status: pass}
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import health

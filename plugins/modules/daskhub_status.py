@@ -124,51 +124,114 @@ EXAMPLES = r"""
 
 RETURN = r"""
 services:
-  description: Each service, C({name, up, detail}).
+  description: Each service, C({name, up, detail}); C(detail) is its address when up, else why it is down.
   returned: always
   type: list
   elements: dict
+  sample:
+    - {name: hub, up: true, detail: "http://127.0.0.1:8081/hub/api"}
+    - {name: proxy, up: true, detail: "http://127.0.0.1:8000"}
+    - {name: gateway, up: true, detail: "http://127.0.0.1:8000/services/dask-gateway"}
 versions:
   description: Package -> version of what runs.
   returned: always
   type: dict
   sample: {jupyterhub: 5.5.4, dask-gateway-server: 2026.3.0, dask: 2026.8.0, distributed: 2026.8.0}
+now:
+  description: The time of the check, UTC.
+  returned: always
+  type: str
+  sample: "2026-03-01T12:00:00Z"
 hub:
-  description: C({users, admins, servers, servers_visible}); null when the hub did not answer.
+  description:
+    - C({users, admins, servers, servers_visible}); null when the hub did not answer.
+    - C(servers) are the running or pending servers; C(servers_visible) is false when the token lacks C(read:servers).
   returned: always
   type: dict
+  sample:
+    users: 3
+    admins: 1
+    servers:
+      - {server: alice, user: alice, ready: true, pending: null, last_activity: "2026-03-01T11:58:02.123456Z"}
+    servers_visible: true
 clusters:
-  description: Every active Dask cluster, the records of C(dask_gateway_clusters) with C(cores) and C(memory_bytes).
+  description:
+    - Every active Dask cluster, the records of M(daskhub.deploy.dask_gateway_clusters) with C(cores) and
+      C(memory_bytes).
   returned: always
   type: list
   elements: dict
+  sample:
+    - name: 4c1e0f8a2b6d4f0e9d0a1b2c3d4e5f60
+      user: alice
+      status: RUNNING
+      started: "2026-03-01T10:00:00Z"
+      age_seconds: 7200
+      workers: 2
+      cores: 2.0
+      memory_bytes: 4294967296
 users_clusters:
   description: Per user, C({user, clusters, workers, cores, memory_bytes}).
   returned: always
   type: list
   elements: dict
+  sample:
+    - {user: alice, clusters: 1, workers: 2, cores: 2.0, memory_bytes: 4294967296}
 user_sync:
-  description: The last user sync, C({found, time, ok, age_seconds, stale, limit_seconds, detail}).
+  description:
+    - The last user sync, C({found, time, ok, age_seconds, stale, limit_seconds, detail}).
+    - C(stale) is true when it is older than O(max_user_sync_age) or failed.
   returned: always
   type: dict
+  sample:
+    found: true
+    time: "2026-03-01T11:45:00Z"
+    ok: true
+    age_seconds: 900
+    stale: false
+    limit_seconds: 7200.0
+    detail: 3 users before, 0 added, 0 removed
 backup:
-  description: The last backup, as RV(user_sync).
+  description: The last backup, as RV(user_sync); C(detail) is the backup's path.
   returned: always
   type: dict
+  sample:
+    found: true
+    time: "2026-03-01T02:00:00Z"
+    ok: true
+    age_seconds: 36000
+    stale: false
+    limit_seconds: 93600.0
+    detail: /var/backups/daskhub/daskhub-20260301T020000Z
 certificate:
   description: C({host, expires, days_left, error}) of an https hub; null over http.
   returned: always
   type: dict
+  sample: {host: daskhub.example.org, expires: "2026-05-30T08:14:07Z", days_left: 89, error: null}
 problems:
   description: What should fail a monitoring check; empty when all is well.
   returned: always
   type: list
   elements: str
+  sample: ["gateway is down: HTTP 503: no health", "the last backup was 1d4h ago, more than 1d2h"]
 lines:
   description: The table, one line each.
   returned: always
   type: list
   elements: str
+  sample:
+    - status of the local target at 2026-03-01T12:00:00Z
+    - "  hub                          up    http://127.0.0.1:8081/hub/api"
+    - "  proxy                        up    http://127.0.0.1:8000"
+    - "  gateway                      up    http://127.0.0.1:8000/services/dask-gateway"
+    - "versions: dask-gateway-server 2026.3.0, jupyterhub 5.5.4"
+    - "users: 3 (1 admins); servers: 1 running: alice"
+    - "dask clusters:"
+    - "  alice: 1 cluster(s), 2 worker(s), 2 cores, 4 GiB"
+    - "    4c1e0f8a2b6d4f0e9d0a1b2c3d4e5f60  user=alice  status=RUNNING  age=2h0m  workers=2  cores=2  memory=4 GiB"
+    - "last user sync: ok, 15m0s ago (2026-03-01T11:45:00Z)  3 users before, 0 added, 0 removed"
+    - "last backup: ok, 10h0m ago (2026-03-01T02:00:00Z)  /var/backups/daskhub/daskhub-20260301T020000Z"
+    - "certificate: none (the hub is served over plain http)"
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status

@@ -89,14 +89,38 @@ EXAMPLES = r"""
 
 RETURN = r"""
 steps:
-  description: The steps that passed, in order, each with its name, its seconds and what it found.
+  description:
+    - The steps that passed, in order, each C({step, seconds, result}); C(result) is what the step found.
   returned: always
   type: list
   elements: dict
+  sample:
+    - {step: hub answers, seconds: 0.1, result: {jupyterhub: 5.5.4}}
+    - step: start the user's own server
+      seconds: 4.2
+      result: {url: "http://127.0.0.1:8000/user/alice/", was_running: false}
+    - {step: open a kernel in the server, seconds: 1.3, result: {kernel: 0b9d1c2e-5f4a-4e0b-8d6c-1a2b3c4d5e6f}}
+    - {step: reject a bogus token, seconds: 0.0, result: {status: 401}}
 versions:
-  description: dask, distributed and dask-gateway versions in the notebook, the scheduler and each worker.
+  description: dask, distributed and dask-gateway versions in the notebook, the scheduler and each worker (by address).
   returned: when the cluster got a worker
   type: dict
+  sample:
+    notebook: {dask: 2026.8.0, distributed: 2026.8.0, dask_gateway: 2026.3.0}
+    scheduler: {dask: 2026.8.0, distributed: 2026.8.0, dask_gateway: 2026.3.0}
+    workers:
+      "tls://127.0.0.1:40123": {dask: 2026.8.0, distributed: 2026.8.0, dask_gateway: 2026.3.0}
+failed_step:
+  description: The name of the step that failed.
+  returned: failure of a step
+  type: str
+  sample: GatewayCluster() with the site's default options
+cleanup_problems:
+  description: What could not be cleaned up (a cluster left running, the server left started); empty when all was.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC

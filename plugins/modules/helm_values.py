@@ -83,27 +83,42 @@ releases:
     key:
       description: C(daskhub), C(jupyterhub) or C(dask-gateway).
       type: str
+      sample: jupyterhub
     name:
       description: The Helm release name.
       type: str
+      sample: dhub
     chart:
-      description: The chart reference, for example C(dask/daskhub).
+      description: The chart reference, for example V(dask/daskhub).
       type: str
+      sample: jupyterhub/jupyterhub
     version:
       description: The pinned chart version.
       type: str
+      sample: 4.4.0
     values_file:
       description: Path of the values file (nothing secret).
       type: str
+      sample: /srv/daskhub/inventories/example-site/state/build/jupyterhub/values.yaml
     secrets_file:
       description: Path of the secrets file (mode 0600).
       type: str
+      sample: /srv/daskhub/inventories/example-site/state/build/jupyterhub/secrets.yaml
     values:
-      description: The rendered values, without secrets.
+      description: The rendered values, without secrets (here only their C(cull) part).
       type: dict
+      sample:
+        cull: {enabled: true, users: false, adminUsers: true, removeNamedServers: false, timeout: 3600, every: 600,
+               concurrency: 10, maxAge: 0}
     secret_keys:
       description: Where the secrets file sets values, each value replaced by a placeholder.
       type: dict
+      sample:
+        proxy: {secretToken: "********"}
+        hub:
+          cookieSecret: "********"
+          config: {GenericOAuthenticator: {client_secret: "********"}}
+          services: {dask-gateway: {apiToken: "********"}, user-sync: {apiToken: "********"}}
 network_policies:
   description:
     - The NetworkPolicy objects of the gateway's pods (api, controller, traefik, schedulers, workers), which
@@ -112,6 +127,21 @@ network_policies:
   returned: always
   type: list
   elements: dict
+  sample:
+    - apiVersion: networking.k8s.io/v1
+      kind: NetworkPolicy
+      metadata:
+        name: traefik-dhub-dask-gateway
+        namespace: daskhub
+        labels: {app.kubernetes.io/managed-by: daskhub-deploy}
+      spec:
+        podSelector:
+          matchLabels: {gateway.dask.org/instance: dhub-dask-gateway, app.kubernetes.io/component: traefik}
+        policyTypes: [Ingress]
+        ingress:
+          - from:
+              - podSelector: {matchLabels: {component: proxy, app: jupyterhub, release: dhub}}
+            ports: [{port: web, protocol: TCP}]
 monitoring_objects:
   description:
     - With C(daskhub_monitoring_enabled), the ServiceMonitors, the PodMonitor, the PrometheusRule and the
@@ -121,11 +151,29 @@ monitoring_objects:
   returned: always
   type: list
   elements: dict
+  sample:
+    - apiVersion: monitoring.coreos.com/v1
+      kind: ServiceMonitor
+      metadata:
+        name: dhub-jupyterhub
+        namespace: daskhub
+        labels:
+          app.kubernetes.io/managed-by: daskhub-deploy
+          app.kubernetes.io/component: daskhub-monitoring
+          app.kubernetes.io/instance: dhub
+      spec:
+        selector: {matchLabels: {component: hub, release: dhub}}
+        namespaceSelector: {matchNames: [daskhub]}
+        endpoints:
+          - port: hub
+            path: /hub/metrics
+            interval: 30s
+            authorization: {type: Bearer, credentials: {name: dhub-prometheus-hub-token, key: token}}
 chart_versions:
   description: Versions of the jupyterhub and dask-gateway charts the site runs (subcharts under daskhub).
   type: dict
   returned: always
-  sample: {"jupyterhub": "3.2.1", "dask-gateway": "2024.1.0"}
+  sample: {"jupyterhub": "4.4.0", "dask-gateway": "2026.3.0"}
 gateway_traefik_service:
   description: Name of the Service in front of the gateway (its LoadBalancer when exposed).
   type: str
@@ -135,10 +183,12 @@ hub_url:
   description: The URL users open, empty when the cluster assigns it (a new LoadBalancer IP).
   type: str
   returned: always
+  sample: https://daskhub.example.org
 gateway_address:
   description: The Dask Gateway address through the hub, empty when the hub URL is unknown.
   type: str
   returned: always
+  sample: https://daskhub.example.org/services/dask-gateway
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module

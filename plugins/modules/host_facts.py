@@ -26,10 +26,13 @@ options: {}
 attributes:
   check_mode:
     support: full
+    description: Reads or plans only, and reports what it would change.
   action:
     support: full
+    description: An action plugin of the same name runs it, partly on the controller.
   facts:
     support: full
+    description: Returns C(ansible_facts) that update the host's facts.
 """
 
 EXAMPLES = r"""

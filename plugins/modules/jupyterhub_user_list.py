@@ -40,11 +40,13 @@ users:
   returned: success
   type: list
   elements: str
+  sample: [alice, bob, carol]
 admins:
   description: The names of the hub's admin users, sorted.
   returned: success
   type: list
   elements: str
+  sample: [carol]
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import user_sync

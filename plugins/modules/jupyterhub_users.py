@@ -106,8 +106,10 @@ seealso:
 attributes:
   check_mode:
     support: full
+    description: Reads or plans only, and reports what it would change.
   diff_mode:
     support: full
+    description: Shows what changed, never a secret.
 """
 
 EXAMPLES = r"""
@@ -154,16 +156,19 @@ admins_granted:
   returned: always
   type: list
   elements: str
+  sample: [carol]
 admins_revoked:
   description: Users that lost the admin flag.
   returned: always
   type: list
   elements: str
+  sample: [bob]
 kept_protected:
   description: Users not desired but kept because they are protected.
   returned: always
   type: list
   elements: str
+  sample: [daskhub-verify-user]
 groups:
   description: Per managed group, whether it was created and the members added and removed.
   returned: always

@@ -7,17 +7,17 @@ DOCUMENTATION = r"""
 module: local_files
 short_description: Ensure the local DaskHub prefix's directories, files and keys in one call
 description:
-  - Creates the I(directories) with their modes, hands the I(owned) ones to
-    I(owner), writes each of I(files) and I(secret_files) when its content,
+  - Creates the O(directories) with their modes, hands the O(owned) ones to
+    O(owner), writes each of O(files) and O(secret_files) when its content,
     mode or owner differs (atomically, the new file getting its mode and
-    owner before it replaces the old one), and creates each of I(generated)
+    owner before it replaces the old one), and creates each of O(generated)
     once, with random content, mode 0600.
   - One call for what a converge asks of every file, where a task per file
     cost a module start each (most of the time of a converge with nothing
     to do).
   - Reports which programs must restart to load what changed, from each
-    entry's I(restarts); the role passes them to the supervisor in one call.
-  - The contents of I(secret_files) are never shown, in the result, the diff
+    entry's O(files[].restarts); the role passes them to the supervisor in one call.
+  - The contents of O(secret_files) are never shown, in the result, the diff
     or the logs.
 version_added: 0.2.0
 author: DaskHub deployer maintainers
@@ -27,11 +27,11 @@ options:
     type: dict
     default: {}
   owner:
-    description: Account that gets the I(owned) directories; empty leaves them alone.
+    description: Account that gets the O(owned) directories; empty leaves them alone.
     type: str
     default: ""
   owned:
-    description: Directories that, with everything in them, belong to I(owner).
+    description: Directories that, with everything in them, belong to O(owner).
     type: list
     elements: str
     default: []
@@ -64,7 +64,7 @@ options:
         type: str
         default: "0644"
   secret_files:
-    description: Like I(files) (the same suboptions), for content that must never be shown.
+    description: Like O(files) (the same suboptions), for content that must never be shown.
     type: list
     elements: dict
     default: []
@@ -77,7 +77,7 @@ options:
   generated:
     description:
       - Keys only this host needs (the gateway's database encryption key),
-        created once with I(size) random bytes and kept as they are, so data
+        created once with O(generated[].size) random bytes and kept as they are, so data
         encrypted with them stays readable across runs and upgrades.
     type: list
     elements: dict
@@ -111,7 +111,7 @@ attributes:
     description: Reports what would be created or written.
   diff_mode:
     support: full
-    description: Shows each changed file of I(files); a changed secret file only by name.
+    description: Shows each changed file of O(files); a changed secret file only by name.
 """
 
 EXAMPLES = r"""
@@ -144,11 +144,13 @@ changed_paths:
   returned: always
   type: list
   elements: str
+  sample: [/opt/daskhub/etc/hub-settings.json, /opt/daskhub/etc/hub-secrets.json]
 restarts:
-  description: The programs to restart, from the I(restarts) of what changed.
+  description: The programs to restart, from the O(files[].restarts) of what changed.
   returned: always
   type: list
   elements: str
+  sample: [jupyterhub]
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import files

@@ -16,8 +16,8 @@ description:
     C(stop_clusters_on_shutdown) are off). Stopping the services therefore
     leaves them running, from software that uninstall is about to remove.
   - This module finds every process whose executable or command line lies
-    under one of I(paths) (the local target's venv and proxy), sends each
-    C(SIGTERM), waits up to I(timeout) seconds, then sends C(SIGKILL) to
+    under one of O(paths) (the local target's venv and proxy), sends each
+    C(SIGTERM), waits up to O(timeout) seconds, then sends C(SIGKILL) to
     what is left. Its own process and its parents are never matched.
   - It needs neither supervisord nor the venv to work, so it also stops the
     services themselves, their proxies and a supervisord of a broken site
@@ -43,6 +43,7 @@ attributes:
     description: Lists the processes it would stop and stops none.
   diff_mode:
     support: none
+    description: Returns no diff.
 """
 
 EXAMPLES = r"""
@@ -61,10 +62,11 @@ stopped:
   elements: dict
   sample: [{"pid": 4242, "command": "/opt/daskhub/venv/bin/python /opt/daskhub/venv/bin/jupyterhub-singleuser"}]
 killed:
-  description: The pids that had to be sent SIGKILL after I(timeout).
+  description: The pids that had to be sent C(SIGKILL) after O(timeout).
   returned: always
   type: list
   elements: int
+  sample: [4242]
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes

@@ -66,7 +66,7 @@ options:
   shared_prefix:
     description:
       - Other accounts run the stack's processes (as when the play runs as
-        root), so every directory above I(prefix) must be searchable by them.
+        root), so every directory above O(prefix) must be searchable by them.
     type: bool
     default: false
   cron:
@@ -103,16 +103,19 @@ tools:
   description: Absolute path of each tool found, name -> path.
   returned: always
   type: dict
+  sample: {node: /usr/bin/node, npm: /usr/bin/npm}
 missing_tools:
   description: Names of the tools that were not found.
   returned: always
   type: list
   elements: str
+  sample: [npm]
 ports_in_use_by_us:
   description: Port names already served by this installation.
   returned: always
   type: list
   elements: str
+  sample: [hub_port, hub_api_port, proxy_api_port, gateway_port, gateway_api_port]
 first_uid:
   description: The host's UID_MIN, the first uid of ordinary accounts; the gateway runs no cluster below it.
   returned: always
@@ -120,17 +123,18 @@ first_uid:
   sample: 1000
 cron:
   description:
-    - With I(cron), whether a cron daemon (C(daemon)) and C(crontab) are
+    - With O(cron), whether a cron daemon (C(daemon)) and C(crontab) are
       installed, and whether a daemon runs (C(running)).
-  returned: when I(cron) is set
+  returned: when O(cron) is set
   type: dict
   sample: {daemon: true, crontab: true, running: true}
 mtimes:
-  description: The modification time of each of I(mtimes), seconds since the epoch, null for a missing path.
+  description: The modification time of each of O(mtimes), seconds since the epoch, null for a missing path.
   returned: always
   type: dict
+  sample: {hub_secrets: 1772366400.123, tokens_revoked: null}
 npm_versions:
-  description: The installed version of each of I(npm_packages), null when it is not installed.
+  description: The installed version of each of O(npm_packages), null when it is not installed.
   returned: always
   type: dict
   sample: {configurable-http-proxy: 4.6.3}

@@ -12,23 +12,23 @@ short_description: Start the local DaskHub supervisord idempotently and restart 
 description:
   - Used where systemd is not PID 1 (containers, CI, workstations without
     systemd). supervisord comes from the local target's venv.
-  - With I(state=started), starts supervisord when it does not answer on its
+  - With O(state=started), starts supervisord when it does not answer on its
     socket; otherwise applies changed program definitions (C(reread) and
     C(update), which restarts only the changed programs), restarts the
-    programs in I(restart), and starts programs that are not running.
+    programs in O(restart), and starts programs that are not running.
   - Before it starts supervisord, it stops what a dead supervisord of this
-    I(config) left running (killed by SIGKILL or the OOM killer), namely the
+    O(config) left running (killed by SIGKILL or the OOM killer), namely the
     programs, everything in their process groups, and their proxies
-    (configurable-http-proxy from I(proxy_dir), dask-gateway-proxy from the
-    venv), C(SIGTERM) then C(SIGKILL) after I(stop_timeout). They would
+    (configurable-http-proxy from O(proxy_dir), dask-gateway-proxy from the
+    venv), C(SIGTERM) then C(SIGKILL) after O(stop_timeout). They would
     hold the ports the new programs need. Users' notebook servers, kernels
     and Dask clusters run in sessions of their own and are left alone; the
     restarted hub and gateway adopt them. The role's cron watchdog runs the
     same code (module_utils/host/processes.py); the rest is module_utils/host/supervisor.py.
-  - Waits until every program in I(programs) is RUNNING and fails with
+  - Waits until every program in O(programs) is RUNNING and fails with
     their status otherwise, naming the process that holds a port a program
-    needs (I(ports)).
-  - With I(state=stopped), shuts supervisord and its programs down. It never
+    needs (O(ports)).
+  - With O(state=stopped), shuts supervisord and its programs down. It never
     fails on a broken venv or a supervisord that does not answer; it warns,
     and leaves the rest to C(local_leftover_processes).
 version_added: 0.1.0
@@ -83,7 +83,7 @@ options:
         otherwise. Not in check mode.
     type: str
   health_timeout:
-    description: Seconds to wait for I(health_url).
+    description: Seconds to wait for O(health_url).
     type: int
     default: 120
 attributes:
@@ -117,15 +117,18 @@ started:
   description: supervisord was started by this call.
   returned: always
   type: bool
+  sample: false
 restarted:
   description: Programs restarted or updated by this call.
   returned: always
   type: list
   elements: str
+  sample: [jupyterhub]
 status:
   description: Program name -> supervisor state after the call.
   returned: always
   type: dict
+  sample: {jupyterhub: RUNNING, dask-gateway: RUNNING}
 orphans:
   description: >-
     What a dead supervisord had left running and this call stopped (in check
@@ -135,14 +138,18 @@ orphans:
   elements: dict
   sample: [{"pid": 4242, "command": "/opt/daskhub/venv/bin/python /opt/daskhub/venv/bin/jupyterhub -f ..."}]
 killed:
-  description: The pids of I(orphans) that needed C(SIGKILL).
+  description: The pids of RV(orphans) that needed C(SIGKILL).
   returned: always
   type: list
   elements: int
+  sample: [4242]
 health:
-  description: With I(health_url), each check's name -> the JSON body it answered.
-  returned: when I(health_url) is set, not in check mode
+  description: With O(health_url), each check's name -> the JSON body it answered.
+  returned: when O(health_url) is set, not in check mode
   type: dict
+  sample:
+    hub API: {version: 5.5.4}
+    gateway health through the hub: {status: pass}
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.supervisor import SupervisorError, ensure_supervisord

@@ -13,16 +13,16 @@ description:
   - With C(daskhub_local_system_users), the local target spawns notebooks and
     Dask clusters as the user's own system account (LocalProcessSpawner and
     the gateway's LocalBackend). This module makes the set of accounts in
-    I(group) equal I(users). Missing ones are created with a home directory,
+    O(group) equal O(users). Missing ones are created with a home directory,
     accounts in the group that are no longer users are removed (their home
     directory is kept, so no data is lost by a typo in the user list). New
     homes are mode 0700, so only their user reads them.
-  - Accounts that exist but are not in I(group) were not made by us; they
+  - Accounts that exist but are not in O(group) were not made by us; they
     are used as they are and never removed.
   - One call for all users, so the play never loops over users.
-  - With I(state=absent) (uninstall with purge), removes the accounts of
-    I(users) that are members of I(group), their homes too with
-    I(remove_home), and the group once it has no member left. Accounts not
+  - With O(state=absent) (uninstall with purge), removes the accounts of
+    O(users) that are members of O(group), their homes too with
+    O(remove_home), and the group once it has no member left. Accounts not
     in the group are never touched. Run it after their processes are gone
     (C(local_leftover_processes)), because C(userdel) refuses an account that still
     runs a process, and the module then fails, naming it. In check mode it
@@ -44,12 +44,12 @@ options:
     type: str
     default: /bin/bash
   state:
-    description: C(present) makes the group's accounts equal I(users); C(absent) removes those of I(users).
+    description: C(present) makes the group's accounts equal O(users); C(absent) removes those of O(users).
     type: str
     choices: [present, absent]
     default: present
   remove_home:
-    description: With I(state=absent), remove the accounts' home directories too.
+    description: With O(state=absent), remove the accounts' home directories too.
     type: bool
     default: false
 attributes:
@@ -78,16 +78,18 @@ created:
   returned: always
   type: list
   elements: str
+  sample: [carol]
 removed:
   description: >-
-    Accounts removed (with I(state=present) their homes are kept; with
-    I(state=absent) removed with I(remove_home)).
+    Accounts removed (with O(state=present) their homes are kept; with
+    O(state=absent) removed with O(remove_home)).
   returned: always
   type: list
   elements: str
+  sample: [mallory]
 accounts:
   description: >-
-    With I(state=absent), the accounts of I(users) in I(group) before the call
+    With O(state=absent), the accounts of O(users) in O(group) before the call
     (the ones removed, or in check mode the ones left), with their homes.
   returned: always
   type: list

@@ -12,17 +12,17 @@ short_description: Install pinned Python packages into a venv, skipping the inst
 description:
   - Creates the venv when missing, then installs the given requirements and
     constraints with uv (C(uv pip install), the default) or with pip.
-  - With C(installer=uv), uv of I(uv_version) is first installed into the
+  - With C(installer=uv), uv of O(uv_version) is first installed into the
     venv by the venv's pip, then installs the rest, bytecode compiled and
     copied, not linked, from its cache; it is several times faster than
     pip. uv reads its own settings (C(UV_DEFAULT_INDEX), C(UV_INDEX),
     C(uv.toml), C(SSL_CERT_FILE)), not pip's configuration; only the uv
     package itself comes through pip's.
-  - Rebuilds the venv when it was made from another interpreter than I(python).
+  - Rebuilds the venv when it was made from another interpreter than O(python).
   - Writes a stamp (a SHA-256 of requirements, constraints and the venv's
     interpreter version, the installer) into the venv only after the install
-    succeeded and the venv passed its check (it imports I(imports) and runs
-    I(commands)); it runs again whenever the stamp does not match, so a
+    succeeded and the venv passed its check (it imports O(imports) and runs
+    O(commands)); it runs again whenever the stamp does not match, so a
     half-finished install is retried and a converge with nothing to do
     installs nothing.
   - A matching stamp is not taken on trust. Every run also checks, cheaply
@@ -80,9 +80,9 @@ options:
   shared_python_dest:
     description:
       - Where the stack's accounts run the interpreter from, as root (they
-        may not run I(python) where it is, under C(/root) for example). The
+        may not run O(python) where it is, under C(/root) for example). The
         venv is made on an interpreter they can run, provided
-        there (a copy of I(python)'s installation, or I(python) itself when
+        there (a copy of O(python)'s installation, or O(python) itself when
         they can run it), in the same call.
     type: path
 attributes:
@@ -108,10 +108,12 @@ pip_ran:
   description: Whether the installer ran (uv or pip).
   returned: always
   type: bool
+  sample: true
 created:
   description: Whether the venv was created (or rebuilt).
   returned: always
   type: bool
+  sample: false
 repaired:
   description:
     - What was wrong with the venv, so that it was rebuilt from empty; empty when nothing was.
@@ -122,10 +124,15 @@ repaired:
   sample: jupyterhub-5.5.4.dist-info lists jupyterhub/__init__.py, which is missing
 shared_python:
   description:
-    - With I(shared_python_dest), the interpreter used (C(python)), whether
-      it is a copy (C(copied)), its C(version).
-  returned: when I(shared_python_dest) is set
+    - With O(shared_python_dest), the interpreter used (C(python)), whether
+      it is a copy (C(copied)), its C(version) and the interpreter it was copied from (C(source)).
+  returned: when O(shared_python_dest) is set
   type: dict
+  sample:
+    python: /opt/daskhub/python/bin/python3.12
+    copied: true
+    version: 3.12.1
+    source: /root/.pyenv/versions/3.12.1/bin/python3.12
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.venv import VenvError, ensure_venv

@@ -45,8 +45,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reads or plans only, and reports what it would change.
   action:
     support: full
+    description: An action plugin of the same name runs it, partly on the controller.
 """
 
 EXAMPLES = r"""
@@ -62,22 +64,27 @@ path:
   description: The absolute path of the lock file.
   returned: always
   type: str
+  sample: /srv/daskhub/inventories/site/state/site.lock
 holder_pid:
   description: The process that holds the lock for this run.
   returned: when acquired
   type: int
+  sample: 31337
 waited:
   description: Seconds spent waiting for the lock.
   returned: when acquired
   type: float
+  sample: 0.02
 held_already:
   description: This run held the lock already (an earlier play of it took it), so nothing was taken.
   returned: when this run held the lock already
   type: bool
+  sample: true
 released:
   description: Whether a lock held by this run was released.
   returned: when released
   type: bool
+  sample: true
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -20,8 +20,8 @@ description:
   - A corrupt or unreadable store fails the task with a message naming the file, and the file is left as it was.
   - The store may be encrypted with Ansible Vault. An encrypted store is decrypted with the play's vault secrets
     (C(--vault-password-file), C(--vault-id), C(--ask-vault-pass)) and written back encrypted.
-  - No value is ever put in the task result outside RV(ansible_facts), nor in an error message or diff, and the
-    default callbacks do not print the result even at C(-vvv). Still set C(no_log) on the task, as the
+  - No value is ever put in the task result outside RV(ansible_facts.daskhub_secrets), nor in an error message or
+    diff, and the default callbacks do not print the result even at C(-vvv). Still set C(no_log) on the task, as the
     role C(daskhub.deploy.daskhub_secrets) does, so that no callback can print the facts.
 options:
   path:

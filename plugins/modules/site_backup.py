@@ -71,6 +71,7 @@ attributes:
     description: Writes nothing; reports the backups the retention would remove.
   diff_mode:
     support: none
+    description: Returns no diff.
 """
 
 EXAMPLES = r"""
@@ -86,14 +87,27 @@ EXAMPLES = r"""
 
 RETURN = r"""
 manifest:
-  description: The manifest written (no secret).
+  description: The manifest written (no secret), as C(manifest.json) in the backup holds it.
   returned: state=present
   type: dict
+  sample:
+    format: 1
+    time: "2026-03-01T02:30:00Z"
+    site: local
+    target: local
+    versions: {collection: 0.1.0, dask_gateway: 2026.3.0, jupyterhub: 5.5.4}
+    files:
+      jupyterhub.sqlite: {sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08, size: 163840}
+      dask_gateway.sqlite: {sha256: 60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752, size: 53248}
+      secrets.yml: {sha256: fd61a03af4f77d870fc21e05e7e80678095c92d808cfb3b5c279ee04c74aca13, size: 2811}
+    accounts: [{name: alice, uid: 1001}, {name: bob, uid: 1002}]
+    notes: []
 removed:
   description: The older backups the retention removed (or would, in check mode).
   returned: state=present
   type: list
   elements: str
+  sample: [/srv/daskhub/backups/local-20260222T023000Z]
 status:
   description: What O(status_file) holds.
   returned: always

@@ -61,6 +61,7 @@ attributes:
     description: It only reads.
   diff_mode:
     support: none
+    description: Returns no diff.
 """
 
 EXAMPLES = r"""
@@ -75,9 +76,18 @@ EXAMPLES = r"""
 
 RETURN = r"""
 manifest:
-  description: The backup's manifest (no secret in it).
+  description: The backup's manifest (no secret in it), as M(daskhub.deploy.site_backup) wrote it.
   returned: success
   type: dict
+  sample:
+    {format: 1, time: "2026-03-01T02:30:00Z", site: example-site, target: kubernetes,
+     versions: {collection: 0.1.0, dask_gateway: 2026.3.0, jupyterhub: 5.5.4},
+     files: {jupyterhub.sqlite: {sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08,
+                                 size: 163840},
+             secrets.yml: {sha256: fd61a03af4f77d870fc21e05e7e80678095c92d808cfb3b5c279ee04c74aca13, size: 2811}},
+     accounts: [],
+     notes: ["The gateway runs the kube backend: it has no database (its clusters are DaskCluster resources,
+              which end with their users' sessions), so there is none in the backup."]}
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 module: sqlite_backup
 short_description: Copy a live SQLite database (the hub's) to a timestamped backup file
 description:
-  - Writes I(dest_dir)/I(prefix)-I(<UTC timestamp>).sqlite with SQLite's
+  - Writes C(<dest_dir>/<prefix>-<UTC timestamp>.sqlite) (O(dest_dir), O(prefix)) with SQLite's
     online backup, so a service writing the database at the same time
     cannot leave a torn copy. The file is mode 0600, its folder 0700.
   - With O(dest), the copy goes to that exact file instead (C(playbooks/backup.yml)
@@ -46,6 +46,7 @@ attributes:
     description: Reports the backup it would write.
   diff_mode:
     support: none
+    description: Returns no diff.
 """
 
 EXAMPLES = r"""
