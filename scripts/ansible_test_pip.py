@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Let ansible-test make its virtual environments without ci-files.testing.ansible.com.
 
 ``ansible-test sanity`` (and ``units`` where it manages the Python) builds a

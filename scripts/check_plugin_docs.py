@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render every module's documentation with ansible-doc, as users will see it.
 
 Fails when ansible-doc cannot render a module or when EXAMPLES or RETURN is

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write docs/site-model.md, the site model reference, from the model role.
 
 The reference is generated from roles/daskhub_model/meta/argument_specs.yml

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The summary at the end of scripts/test.sh: each step's time, pytest's counts, every skip and why.
 
 Reads what test.sh leaves in its results directory: ``steps.tsv`` (one line

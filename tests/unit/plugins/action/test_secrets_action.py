@@ -86,6 +86,7 @@ class ActionModule(ActionBase):
         return result
 """
 
+
 class Run:
     def __init__(self, proc: subprocess.CompletedProcess[str], report_path: Path) -> None:
         self.returncode = proc.returncode
