@@ -181,6 +181,10 @@ class KernelSession:
     ):
         self.server_url = server_url.rstrip("/") + "/"
         self._context = context
+        # What urlopen(context=...) would build for each request, built once:
+        # the environment's proxy, the hub's TLS settings.
+        handlers = [urllib.request.HTTPSHandler(context=context)] if context else []
+        self._opener = urllib.request.build_opener(*handlers)
         self._auth = dict(headers or {})
         if token:
             self._auth["Authorization"] = f"token {token}"
@@ -200,9 +204,7 @@ class KernelSession:
             urllib.parse.urljoin(self.server_url, path.lstrip("/")), data=data, method=method, headers=headers
         )
         try:
-            with urllib.request.urlopen(  # noqa: S310
-                request, timeout=timeout or self.timeout, context=self._context
-            ) as response:
+            with self._opener.open(request, timeout=timeout or self.timeout) as response:
                 raw = response.read()
                 status = response.status
         except urllib.error.HTTPError as err:
