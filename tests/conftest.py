@@ -12,6 +12,11 @@ COLLECTIONS_DIR = REPO_ROOT / ".collections"
 # ones bundled with the `ansible` package merge under it.
 if str(COLLECTIONS_DIR) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS_DIR))
+# The tests' helpers (``support``): pytest puts this folder on the path by
+# itself, ansible-test units (scripts/run_ansible_test.py) imports this file
+# as a module of the collection and does not.
+if str(REPO_ROOT / "tests") not in sys.path:
+    sys.path.insert(1, str(REPO_ROOT / "tests"))
 
 # The deployed local stacks (tests/support/stacks.py), and the public site
 # (HTTPS from a local ACME server, logins through an OpenID Connect provider,
