@@ -9,10 +9,10 @@ directory, which must be ``.../ansible_collections/daskhub/deploy/``, and
 it under that directory too. The committed link
 ``.collections/ansible_collections/daskhub/deploy`` (to the repository's root)
 is no such directory: the kernel and pytest resolve it back to the root. So
-this copies the collection, as ``ansible-galaxy collection build`` would
-take it (the files git tracks or would track, without ``.collections``), to
-``build/ansible-test/ansible_collections/daskhub/deploy`` (3.5 MB, a fraction
-of a second) and runs ansible-test there. Paths in its reports are the
+this copies the collection (the files git tracks or would track, the link
+too, so that the tests' playbooks find the collection through ansible.cfg as
+in the repository) to ``build/ansible-test/ansible_collections/daskhub/deploy``
+(3.5 MB, a fraction of a second) and runs ansible-test there. Paths in its reports are the
 repository's. The copy is a git repository of its own with nothing
 committed: ansible-test takes the files git lists there.
 
@@ -78,8 +78,20 @@ def pip_bootstrap() -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     if not (CACHE / wheel).exists():
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-             "--no-deps", "--only-binary", ":all:", "--dest", str(CACHE), f"pip=={version}"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "--dest",
+                str(CACHE),
+                f"pip=={version}",
+            ],
             check=True,
         )
     text = GET_PIP.format(version=version, wheel=wheel)
@@ -89,14 +101,18 @@ def pip_bootstrap() -> None:
 
 
 def collection_files() -> list[str]:
-    """The collection's files: tracked or not ignored, present, outside .collections."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
-    return sorted(
-        {path for path in listed if path and not path.startswith(".collections/") and os.path.lexists(ROOT / path)}
+    """The collection's files: tracked or not ignored, and present."""
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
     )
+    return sorted({path for path in listed if path and os.path.lexists(ROOT / path)})
 
 
 def copy_tree() -> None:
@@ -109,6 +125,16 @@ def copy_tree() -> None:
     # A repository of its own: ansible-test lists the files of the nearest
     # repository upwards, which would otherwise be ours, where build/ is ignored.
     subprocess.run(["git", "init", "--quiet", str(TREE)], check=True)
+    # What the tests take from beside the files git lists, by link: .venv
+    # (the interpreter the local target shares), .cache (the tools they
+    # fetched once) and ../shared (the charts' data, see DEVELOPERS.md); the
+    # first two out of ansible-test's sight.
+    for name in (".venv", ".cache"):
+        if (ROOT / name).exists():
+            (TREE / name).symlink_to(ROOT / name)
+    (TREE / ".git" / "info" / "exclude").write_text("/.venv\n/.cache\n")
+    if (ROOT.parent / "shared").exists():
+        (TREE.parent / "shared").symlink_to(ROOT.parent / "shared")
 
 
 def main(argv: list[str]) -> int:
