@@ -53,8 +53,28 @@ beside_pytest() {
   step ansible-lint ansible-lint --profile production &&
     step syntax-check syntax_check &&
     step ansible-doc python scripts/check_plugin_docs.py &&
+    step ansible-test-sanity ansible_test sanity &&
+    step ansible-test-units ansible_test units &&
     # Skips itself without Docker, kind and the internet; the summary names why.
     step molecule-kind kind_scenario
+}
+
+# ansible-test, from the collection's own path (scripts/run_ansible_test.py:
+# a copy at build/ansible-test/ansible_collections/daskhub/deploy), on the
+# controller's Python, one core. sanity: every test that applies here;
+# its environments are built once from PyPI and kept in ~/.ansible/test/venv.
+# units: tests/unit/plugins, the layout ansible-test knows (pytest below
+# leaves them to it); its JUnit report goes beside pytest's for the summary.
+ansible_test() {
+  local status=0
+  if [ "$1" = sanity ]; then
+    python scripts/run_ansible_test.py sanity --python 3.12 --local --color no || status=$?
+  else
+    python scripts/run_ansible_test.py units --python 3.12 --local --color no --num-workers 1 tests/unit/plugins/ ||
+      status=$?
+    cp build/ansible-test/ansible_collections/daskhub/deploy/tests/output/junit/*units.xml "$results/" 2>/dev/null || true
+  fi
+  return "$status"
 }
 
 # The kind scenario where Docker and kind are installed. Elsewhere only its
@@ -85,7 +105,8 @@ beside=$!
 # (838 s). The tests of one shared stack go to one worker (xdist_group,
 # tests/support/stacks.py), so each stack is deployed once.
 pytest_status=0
-step pytest pytest -n "$(($(nproc) + 1))" --dist loadgroup --junitxml="$results/pytest.xml" || pytest_status=$?
+step pytest pytest -n "$(($(nproc) + 1))" --dist loadgroup --junitxml="$results/pytest.xml" \
+  --ignore=tests/unit/plugins || pytest_status=$?
 beside_status=0
 wait "$beside" || beside_status=$?
 cat "$results/beside-pytest.out"

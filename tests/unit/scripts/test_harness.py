@@ -172,6 +172,17 @@ def test_summary_lists_counts_times_and_every_skip_with_its_reason(tmp_path):
     assert "skipped: 2:" in out
 
 
+def test_summary_counts_ansible_test_units_beside_pytest(tmp_path):
+    (tmp_path / "python3.12-controller-units.xml").write_text(JUNIT)
+    proc = run_summary(tmp_path, JUNIT)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    counts = "3 tests, 1 passed, 1 failed, 0 errors, 1 skipped (12 s in tests)"
+    assert f"ansible-test units (python3.12-controller-units): {counts}" in out
+    assert out.count("FAILED tests.unit.test_a::test_bad") == 2
+    assert "skipped: 2:" in out
+
+
 def test_the_kind_scenarios_own_skip_reaches_the_summary_whole(tmp_path):
     """molecule/kind/create.yml itself, on this machine: its reason lands in the summary on one line."""
     if shutil.which("docker") and shutil.which("kind"):
