@@ -14,7 +14,9 @@ class ModuleDocFragment:
     CHECK_MODE_ONLY = r"""
 attributes:
   check_mode:
+    description: Runs in check mode and reports what it read or would change, changing nothing.
     support: full
   diff_mode:
+    description: Shows no diff; there is no file or list to compare.
     support: none
 """
