@@ -82,10 +82,11 @@ def print_counts(label: str, report: dict) -> None:
 def main(results: Path) -> int:
     print("\n=== Summary")
     rows = steps(results)
-    width = max([len(name) for name, _, _ in rows] + [4])
+    width = max([len(row[0]) for row in rows] + [4])
     for name, seconds, status in rows:
         print(f"{name:<{width}}  {seconds:>5} s  {'ok' if status == 0 else f'FAILED (exit {status})'}")
-    print(f"{'total':<{width}}  {sum(seconds for _, seconds, _ in rows):>5} s  (the steps' sum; some run side by side)")
+    total = sum(row[1] for row in rows)
+    print(f"{'total':<{width}}  {total:>5} s  (the steps' sum; some run side by side)")
     started = results / "started"
     if started.exists():
         wall = int(time.time()) - int(started.read_text().strip())
@@ -100,7 +101,7 @@ def main(results: Path) -> int:
         if report["counts"]["tests"] == 0:
             print("pytest ran no test: that is a failure")
             status = 1
-    skips = [(test_id, reason) for test_id, reason in report["skips"]] if report else []
+    skips = list(report["skips"]) if report else []
     # ansible-test units' pytest (tests/unit/plugins), one report per test context.
     for path in sorted(results.glob("*-units.xml")):
         units = pytest_report(results, path.name)

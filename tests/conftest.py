@@ -21,8 +21,11 @@ if str(REPO_ROOT / "tests") not in sys.path:
 # The deployed local stacks (tests/support/stacks.py), and the public site
 # (HTTPS from a local ACME server, logins through an OpenID Connect provider,
 # tests/support/public_stack.py), for every test module.
-from support.public_stack import oidc_provider, pebble, public_stack  # noqa: E402, F401
-from support.stacks import local_stack, upgraded_site, upgraded_stack  # noqa: E402, F401
+from support.public_stack import oidc_provider, pebble, public_stack  # noqa: E402
+from support.stacks import local_stack, upgraded_site, upgraded_stack  # noqa: E402
+
+# The fixtures above are this file's by import: pytest finds them here.
+__all__ = ["local_stack", "oidc_provider", "pebble", "public_stack", "upgraded_site", "upgraded_stack"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -86,7 +86,7 @@ class WebSocket:
             raise KernelError(f"websocket {parsed.path} refused: {status_line}")
         answer = {}
         for line in header_lines:
-            name, _, value = line.partition(":")
+            name, _unused, value = line.partition(":")
             answer[name.strip().lower()] = value.strip()
         expected = base64.b64encode(hashlib.sha1((key + _WEBSOCKET_GUID).encode()).digest()).decode()  # noqa: S324  RFC 6455
         if answer.get("sec-websocket-accept") != expected:
@@ -108,7 +108,7 @@ class WebSocket:
             if not chunk:
                 raise KernelError("the server closed the connection during the websocket handshake")
             self._buffer += chunk
-        head, _, self._buffer = self._buffer.partition(marker)
+        head, _unused, self._buffer = self._buffer.partition(marker)
         return head
 
     def _send_frame(self, opcode: int, payload: bytes) -> None:

@@ -87,7 +87,7 @@ def validate_release(release: dict, chart_data_dir: str) -> list[str]:
     supplied = deep_merge(release["values"], release["secrets"])
     secret_strings = [s for s in string_values(release["secrets"]) if s]
     if release.get("defaults"):
-        umbrella_defaults, _ = chart_data(chart_data_dir, *release["defaults"])
+        umbrella_defaults, _unused = chart_data(chart_data_dir, *release["defaults"])
         supplied = coalesce(supplied, umbrella_defaults)
     messages = []
     for section, (chart, version) in release["sections"].items():
