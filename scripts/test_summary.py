@@ -107,7 +107,7 @@ def main(results: Path) -> int:
         units = pytest_report(results, path.name)
         print_counts(f"ansible-test units ({path.stem})", units)
         skips += units["skips"]
-    skips += [(f"{step} (scenario)", reason) for step, reason in self_skips(results)]
+    skips += [(f"{step} (step)", reason) for step, reason in self_skips(results)]
     print(f"skipped: {len(skips)}" + (":" if skips else ""))
     for what, reason in skips:
         print(f"  {what}: {reason}")
