@@ -43,8 +43,8 @@ syntax_check() {
 step yamllint yamllint --strict .
 step ruff ruff check .
 
-# The static checks and the kind scenario (which skips itself without
-# Docker) run beside pytest: each keeps at most one core busy, and none
+# The static checks, ansible-test and the kind scenario (which skips itself
+# without Docker) run beside pytest: each keeps at most one core busy, and none
 # touches what the tests deploy. Their output goes to their logs and is
 # shown after. Molecule's default scenario runs inside pytest: it is the
 # shared stack's deploy (tests/support/stacks.py), so the site it converges
