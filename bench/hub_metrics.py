@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The cost of Prometheus' scrape on the hub (issue 21's closing note), on a stack of its own.
 
 Deploys the default inventory with daskhub_monitoring_enabled into a private

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Load benchmark: N users through the hub's door, with a hub restart in the middle.
 
 Deploys the default inventory (site.yml, the project's own playbook) into a
@@ -75,6 +74,7 @@ client.wait_for_workers(1, timeout=300)
 print(int(da.arange(1000, chunks=100).sum().compute()))
 cluster.shutdown()
 """
+
 
 def account_exists(name: str) -> bool:
     try:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark of the user sync against a real local JupyterHub.
 
 Desired: 5,000 users. The hub has 4,750 of them plus 250 others, and 10

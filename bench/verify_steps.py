@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark of playbooks/verify.yml's steps on a local stack of its own.
 
 Deploys the default inventory into a private prefix with the project's

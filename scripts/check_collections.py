@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check that the collections Ansible will load satisfy requirements.yml.
 
 Ansible loads the first copy of a collection it finds on its search path

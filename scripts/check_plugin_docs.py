@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render every module's, filter's, lookup's and role's documentation with ansible-doc, as users will see it.
 
 Fails when ansible-doc cannot render one; when a module lacks EXAMPLES or

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write docs/site-model.md, the site model guide and reference, from the model role.
 
 The guide's prose is scripts/site-model-guide.md (edit it there); the

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Install requirements.yml from Ansible Galaxy when it can be reached.
 
 Offline (the usual case on air-gapped sites and on our CI machines) the

@@ -5,7 +5,8 @@
 # the jupyterhub 3.2.1 hub image's pinned pycurl and psycopg2 build from
 # source with (tests/support/chart_envs.py), and Debian's Chromium with the
 # pinned Playwright that drives it (requirements/browser-tests.txt, into
-# .venv, never a browser download). Installs only what
+# .venv, never a browser download), and ShellCheck, which a test of
+# ansible-test sanity runs (scripts/run_ansible_test.py). Installs only what
 # is missing, and only where it can (root with apt-get); elsewhere the tests
 # that need a missing one skip and say why.
 set -euo pipefail
@@ -16,6 +17,7 @@ command -v crontab >/dev/null 2>&1 || missing+=(cron)
 command -v pebble >/dev/null 2>&1 || missing+=(pebble)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 for package in libcurl4-openssl-dev libssl-dev libpq-dev chromium chromium-driver; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done

@@ -43,8 +43,8 @@ syntax_check() {
 step yamllint yamllint --strict .
 step ruff ruff check .
 
-# The static checks and the kind scenario (which skips itself without
-# Docker) run beside pytest: each keeps at most one core busy, and none
+# The static checks, ansible-test and the kind scenario (which skips itself
+# without Docker) run beside pytest: each keeps at most one core busy, and none
 # touches what the tests deploy. Their output goes to their logs and is
 # shown after. Molecule's default scenario runs inside pytest: it is the
 # shared stack's deploy (tests/support/stacks.py), so the site it converges
@@ -55,8 +55,33 @@ beside_pytest() {
     step ansible-doc python scripts/check_plugin_docs.py &&
     # The docs site (build/docs/html): the reference and the guides, warnings as errors.
     step docs python scripts/build_docs.py &&
+    step ansible-test-sanity ansible_test sanity &&
+    step ansible-test-units ansible_test units &&
     # Skips itself without Docker, kind and the internet; the summary names why.
     step molecule-kind kind_scenario
+}
+
+# ansible-test, from the collection's own path (scripts/run_ansible_test.py:
+# a copy at build/ansible-test/ansible_collections/daskhub/deploy), on the
+# controller's Python, one core. sanity: every test that applies here but
+# pylint (the reason below, in the summary); its environments are built once
+# from PyPI and kept in ~/.ansible/test/venv. units: tests/unit/plugins, the
+# layout ansible-test knows (pytest below leaves them to it); its JUnit
+# report goes beside pytest's for the summary.
+PYLINT_SKIP="ansible-test sanity's pylint: not in the test command for its 58 s of CPU (the suite's budget);
+ruff's pylint rules (PL) and pyflakes' run on every file in the ruff step, and it passes when run
+(scripts/run_ansible_test.py sanity --python 3.12 --local --test pylint)"
+ansible_test() {
+  local status=0
+  if [ "$1" = sanity ]; then
+    python scripts/run_ansible_test.py sanity --python 3.12 --local --color no --skip-test pylint || status=$?
+    echo "$PYLINT_SKIP" >"$DASKHUB_TEST_SKIPS/ansible-test-sanity.txt"
+  else
+    python scripts/run_ansible_test.py units --python 3.12 --local --color no --num-workers 1 tests/unit/plugins/ ||
+      status=$?
+    cp build/ansible-test/ansible_collections/daskhub/deploy/tests/output/junit/*units.xml "$results/" 2>/dev/null || true
+  fi
+  return "$status"
 }
 
 # The kind scenario where Docker and kind are installed. Elsewhere only its
@@ -87,7 +112,8 @@ beside=$!
 # (838 s). The tests of one shared stack go to one worker (xdist_group,
 # tests/support/stacks.py), so each stack is deployed once.
 pytest_status=0
-step pytest pytest -n "$(($(nproc) + 1))" --dist loadgroup --junitxml="$results/pytest.xml" || pytest_status=$?
+step pytest pytest -n "$(($(nproc) + 1))" --dist loadgroup --junitxml="$results/pytest.xml" \
+  --ignore=tests/unit/plugins || pytest_status=$?
 beside_status=0
 wait "$beside" || beside_status=$?
 cat "$results/beside-pytest.out"

@@ -1,10 +1,10 @@
-#!/usr/bin/env python3
 """The summary at the end of scripts/test.sh: each step's time, pytest's counts, every skip and why.
 
 Reads what test.sh leaves in its results directory: ``steps.tsv`` (one line
 per step: name, seconds, exit status), ``pytest.xml`` (pytest's JUnit
-report) and ``skips/<step>.txt`` (the reason of a step that skipped itself:
-Molecule's kind scenario writes it where ``DASKHUB_TEST_SKIPS`` points).
+report), ``*-units.xml`` (ansible-test units' reports) and
+``skips/<step>.txt`` (the reason of a step that skipped itself: Molecule's
+kind scenario writes it where ``DASKHUB_TEST_SKIPS`` points).
 Exits non-zero when pytest ran no test at all, so that a suite that collects
 nothing cannot pass.
 
@@ -30,9 +30,9 @@ def steps(results: Path) -> list[tuple[str, int, int]]:
     return rows
 
 
-def pytest_report(results: Path) -> dict | None:
-    """Counts, skips (test id, reason) and failures of pytest's JUnit XML; None without one."""
-    path = results / "pytest.xml"
+def pytest_report(results: Path, name: str = "pytest.xml") -> dict | None:
+    """Counts, skips (test id, reason) and failures of a pytest JUnit XML; None without one."""
+    path = results / name
     if not path.exists():
         return None
     root = ET.parse(path).getroot()  # noqa: S314  our own pytest run wrote it
@@ -69,13 +69,24 @@ def self_skips(results: Path) -> list[tuple[str, str]]:
     ]
 
 
+def print_counts(label: str, report: dict) -> None:
+    counts = report["counts"]
+    print(
+        f"{label}: {counts['tests']} tests, {counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['errors']} errors, {counts['skipped']} skipped ({report['seconds']:.0f} s in tests)"
+    )
+    for test_id in report["failures"]:
+        print(f"  FAILED {test_id}")
+
+
 def main(results: Path) -> int:
     print("\n=== Summary")
     rows = steps(results)
-    width = max([len(name) for name, _, _ in rows] + [4])
+    width = max([len(row[0]) for row in rows] + [4])
     for name, seconds, status in rows:
         print(f"{name:<{width}}  {seconds:>5} s  {'ok' if status == 0 else f'FAILED (exit {status})'}")
-    print(f"{'total':<{width}}  {sum(seconds for _, seconds, _ in rows):>5} s  (the steps' sum; some run side by side)")
+    total = sum(row[1] for row in rows)
+    print(f"{'total':<{width}}  {total:>5} s  (the steps' sum; some run side by side)")
     started = results / "started"
     if started.exists():
         wall = int(time.time()) - int(started.read_text().strip())
@@ -86,18 +97,17 @@ def main(results: Path) -> int:
     if report is None:
         print("pytest: no report (the pytest step did not run)")
     else:
-        counts = report["counts"]
-        print(
-            f"pytest: {counts['tests']} tests, {counts['passed']} passed, {counts['failed']} failed, "
-            f"{counts['errors']} errors, {counts['skipped']} skipped ({report['seconds']:.0f} s in tests)"
-        )
-        for test_id in report["failures"]:
-            print(f"  FAILED {test_id}")
-        if counts["tests"] == 0:
+        print_counts("pytest", report)
+        if report["counts"]["tests"] == 0:
             print("pytest ran no test: that is a failure")
             status = 1
-    skips = [(test_id, reason) for test_id, reason in report["skips"]] if report else []
-    skips += [(f"{step} (scenario)", reason) for step, reason in self_skips(results)]
+    skips = list(report["skips"]) if report else []
+    # ansible-test units' pytest (tests/unit/plugins), one report per test context.
+    for path in sorted(results.glob("*-units.xml")):
+        units = pytest_report(results, path.name)
+        print_counts(f"ansible-test units ({path.stem})", units)
+        skips += units["skips"]
+    skips += [(f"{step} (step)", reason) for step, reason in self_skips(results)]
     print(f"skipped: {len(skips)}" + (":" if skips else ""))
     for what, reason in skips:
         print(f"  {what}: {reason}")

@@ -12,12 +12,20 @@ COLLECTIONS_DIR = REPO_ROOT / ".collections"
 # ones bundled with the `ansible` package merge under it.
 if str(COLLECTIONS_DIR) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS_DIR))
+# The tests' helpers (``support``): pytest puts this folder on the path by
+# itself, ansible-test units (scripts/run_ansible_test.py) imports this file
+# as a module of the collection and does not.
+if str(REPO_ROOT / "tests") not in sys.path:
+    sys.path.insert(1, str(REPO_ROOT / "tests"))
 
 # The deployed local stacks (tests/support/stacks.py), and the public site
 # (HTTPS from a local ACME server, logins through an OpenID Connect provider,
 # tests/support/public_stack.py), for every test module.
-from support.public_stack import oidc_provider, pebble, public_stack  # noqa: E402, F401
-from support.stacks import local_stack, upgraded_site, upgraded_stack  # noqa: E402, F401
+from support.public_stack import oidc_provider, pebble, public_stack  # noqa: E402
+from support.stacks import local_stack, upgraded_site, upgraded_stack  # noqa: E402
+
+# The fixtures above are this file's by import: pytest finds them here.
+__all__ = ["local_stack", "oidc_provider", "pebble", "public_stack", "upgraded_site", "upgraded_stack"]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -14,9 +14,11 @@ class ModuleDocFragment:
     CHECK_MODE_ONLY = r"""
 attributes:
   check_mode:
+    description: Runs in check mode and reports what it read or would change, changing nothing.
     support: full
     description: Reads or plans only, and reports what it would change.
   diff_mode:
+    description: Shows no diff; there is no file or list to compare.
     support: none
     description: Returns no diff.
 """

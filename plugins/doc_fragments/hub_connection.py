@@ -8,11 +8,18 @@ the modules that call the hub's API (the action group ``hub``);
 probes the hub; ``daskhub.deploy.hub_connection.requests``: the timeout,
 retries and parallelism of the requests, for a module that lets the play
 tune them.
+
+Each fragment is one literal string, as Ansible's documentation tools read
+them without running this file (ansible-test's yamllint reads each
+assignment's text); DOCUMENTATION and URL repeat ``hub_url``.
 """
 
 from __future__ import annotations
 
-_HUB_URL = r"""
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
   hub_url:
     description:
       - The hub's public URL, for example V(http://127.0.0.1:8000) or V(https://daskhub.example.org), with the
@@ -21,9 +28,6 @@ _HUB_URL = r"""
     type: str
     required: true
     aliases: [api_url, hub_api_url]
-"""
-
-_HUB_AUTH = r"""
   hub_token:
     description:
       - An API token of the hub with the scopes this module needs (its description names them). Never logged.
@@ -41,7 +45,20 @@ _HUB_AUTH = r"""
     type: path
 """
 
-_HUB_REQUESTS = r"""
+    URL = r"""
+options:
+  hub_url:
+    description:
+      - The hub's public URL, for example V(http://127.0.0.1:8000) or V(https://daskhub.example.org), with the
+        hub's base URL if it has one; the REST API is under C(<hub_url>/hub/api).
+      - The REST API root itself (a URL ending in C(/hub/api)) is accepted too.
+    type: str
+    required: true
+    aliases: [api_url, hub_api_url]
+"""
+
+    REQUESTS = r"""
+options:
   timeout:
     description:
       - Seconds to wait for each API request.
@@ -64,11 +81,3 @@ _HUB_REQUESTS = r"""
     type: float
     default: 90
 """
-
-
-class ModuleDocFragment:
-    DOCUMENTATION = "\noptions:" + _HUB_URL + _HUB_AUTH
-
-    URL = "\noptions:" + _HUB_URL
-
-    REQUESTS = "\noptions:" + _HUB_REQUESTS

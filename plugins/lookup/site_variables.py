@@ -4,12 +4,9 @@
 
 from __future__ import annotations
 
-from ansible.plugins.lookup import LookupBase
-from ansible_collections.daskhub.deploy.plugins.module_utils.model import variables as site_variables
-
 DOCUMENTATION = r"""
 name: site_variables
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 short_description: The site's daskhub_* variables that roles/daskhub_model/meta/variables.yml declares
 description:
   - Returns one mapping, variable name to its value as the play sees it (templates resolved), for the
@@ -50,6 +47,9 @@ _raw:
       daskhub_users: [alice, bob]
       daskhub_admin_users: [carol]
 """
+
+from ansible.plugins.lookup import LookupBase
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import variables as site_variables
 
 
 class LookupModule(LookupBase):

@@ -6,10 +6,14 @@ A module is its documentation, its argument spec and ``run_module(spec,
 work, errors)``; ``work(module)`` does the module's work and returns its
 result. A failure is an exception of ``errors``: its message is the
 module's ``msg``, and a ``ModuleFailure`` (or any exception with a
-``result``) reports that result beside it.
+``result``) reports that result beside it. A Python library missing where
+the module runs (an ImportError of its work, such as yaml_io.require_yaml's)
+fails it with that message too.
 """
 
 from __future__ import annotations
+
+import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -34,6 +38,8 @@ def run_module(argument_spec: dict, work, errors=(ModuleFailure,), **options) ->
         result = work(module)
     except errors as err:
         module.fail_json(msg=str(err), **(getattr(err, "result", None) or {}))
+    except ImportError as err:
+        module.fail_json(msg=str(err), exception=traceback.format_exc())
     module.exit_json(**result)
 
 

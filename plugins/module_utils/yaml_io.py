@@ -1,14 +1,26 @@
-"""YAML out: readable values files, their diffs, and secrets kept out of both."""
+"""YAML out: readable values files, their diffs, and secrets kept out of both; PyYAML for the others."""
 
 from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import re
+import sys
 
-import yaml
+try:
+    import yaml
+except ImportError:  # ansible-core's requirement on the controller; a host without it learns it from require_yaml
+    yaml = None
 
 REDACTED = "********"
+
+
+def require_yaml():
+    """PyYAML's ``yaml``, or an ImportError that says where it is missing (run_module reports it)."""
+    if yaml is None:
+        raise ImportError(f"this needs the Python package PyYAML, which {sys.executable} does not have")
+    return yaml
 
 
 # --- Secrets out of sight --------------------------------------------------------
@@ -56,10 +68,6 @@ _AMBIGUOUS = re.compile(
 )
 
 
-class _Dumper(yaml.SafeDumper):
-    """Readable values files: code blocks as literal blocks, ambiguous strings quoted."""
-
-
 def _represent_str(dumper, data):
     if "\n" in data:
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
@@ -68,11 +76,19 @@ def _represent_str(dumper, data):
     return dumper.represent_scalar("tag:yaml.org,2002:str", data)
 
 
-_Dumper.add_representer(str, _represent_str)
+@functools.cache
+def _dumper():
+    class Dumper(require_yaml().SafeDumper):
+        """Readable values files: code blocks as literal blocks, ambiguous strings quoted."""
+
+    Dumper.add_representer(str, _represent_str)
+    return Dumper
 
 
 def dump_yaml(data) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=1000, allow_unicode=True)
+    return require_yaml().dump(
+        data, Dumper=_dumper(), sort_keys=True, default_flow_style=False, width=1000, allow_unicode=True
+    )
 
 
 def values_diff(before: dict | None, after: dict, label: str = "values") -> str:

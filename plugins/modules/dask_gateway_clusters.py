@@ -25,7 +25,7 @@ description:
   - Used by C(playbooks/clusters.yml) on the local target; on Kubernetes that
     playbook works on the DaskCluster resources instead.
 version_added: 0.1.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - daskhub.deploy.hub_connection
   - daskhub.deploy.attributes.check_mode_only

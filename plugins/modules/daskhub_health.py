@@ -16,7 +16,7 @@ description:
     proves that the gateway service route exists.
   - Works for either target, given a URL the host running it can reach.
 version_added: 0.1.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - daskhub.deploy.hub_connection.url
 options:

@@ -26,7 +26,7 @@ description:
   - Never changes anything (C(changed) is always false) and never fails for what it finds; RV(problems)
     lists a service down or a limit passed (O(max_user_sync_age), O(max_backup_age)), for the play to fail on.
 version_added: 0.2.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - daskhub.deploy.hub_connection
   - daskhub.deploy.attributes.check_mode_only

@@ -30,7 +30,7 @@ description:
   - O(hub_token) is the token of the hub service C(daskhub-verify), which may start, stop and open
     O(user)'s server; the kernel runs with the server's own token, never with it.
 version_added: 0.1.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - daskhub.deploy.hub_connection
 options:

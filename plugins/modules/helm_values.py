@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
 """Render and validate the Helm values and secrets files of a DaskHub site."""
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ description:
     fails with the path of each offending key.
   - In check mode nothing is written. With C(--diff) the change of each
     C(values.yaml) is shown; a change of C(secrets.yaml) is only named.
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 options:
   model:
     description: The site model, C(daskhub_model) of the daskhub_model role.
@@ -104,7 +106,7 @@ releases:
       description: Path of the secrets file (mode 0600).
       type: str
       sample: /srv/daskhub/inventories/example-site/state/build/jupyterhub/secrets.yaml
-    values:
+    rendered_values:
       description: The rendered values, without secrets (here only their C(cull) part).
       type: dict
       sample:

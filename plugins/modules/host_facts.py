@@ -21,16 +21,19 @@ description:
     name of PID 1; C(pkg_mgr) is the first of apt, dnf, yum, zypper, apk found.
   - This is an action plugin; it takes no options.
 author:
-  - DaskHub deployer maintainers
+  - DaskHub deployer maintainers (!UNKNOWN)
 options: {}
 attributes:
   check_mode:
+    description: Only reads, in check mode as in a normal run.
     support: full
     description: Reads or plans only, and reports what it would change.
   action:
+    description: An action plugin; on the controller itself no module starts.
     support: full
     description: An action plugin of the same name runs it, partly on the controller.
   facts:
+    description: Returns C(ansible_facts), which update the host's facts.
     support: full
     description: Returns C(ansible_facts) that update the host's facts.
 """

@@ -16,7 +16,7 @@ description:
     owner is no longer a hub user.
   - O(hub_token) needs the scopes C(list:users) and C(read:users).
 version_added: 0.1.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - daskhub.deploy.hub_connection
 options:

@@ -19,7 +19,7 @@ description:
     nothing.
   - Reads only; never changes anything.
 author:
-  - DaskHub deployer maintainers
+  - DaskHub deployer maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - daskhub.deploy.attributes.check_mode_only
 requirements:

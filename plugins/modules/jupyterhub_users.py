@@ -30,7 +30,7 @@ description:
     (O(admins)) also needs the token's owner to be a hub admin (for a service, membership of the C(admin)
     role). Managing O(groups) needs C(list:groups), C(read:groups) and C(admin:groups).
 author:
-  - DaskHub deployer maintainers
+  - DaskHub deployer maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - daskhub.deploy.hub_connection
   - daskhub.deploy.hub_connection.requests
@@ -105,9 +105,11 @@ seealso:
   - module: daskhub.deploy.jupyterhub_user_source
 attributes:
   check_mode:
+    description: Only reads the hub and reports what it would change.
     support: full
     description: Reads or plans only, and reports what it would change.
   diff_mode:
+    description: The diff lists the hub's users before and after.
     support: full
     description: Shows what changed, never a secret.
 """

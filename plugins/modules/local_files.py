@@ -1,3 +1,5 @@
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
 """Ensures the local target's directories, files and keys in one call."""
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ description:
   - The contents of O(secret_files) are never shown, in the result, the diff
     or the logs.
 version_added: 0.2.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 options:
   directories:
     description: Directory -> its mode, an octal string such as C('0755').
@@ -177,7 +179,8 @@ ARGUMENT_SPEC = {
     "owner": {"type": "str", "default": ""},
     "owned": {"type": "list", "elements": "str", "default": []},
     "files": _file_spec("0644", secret=False),
-    "secret_files": _file_spec("0600", secret=True),
+    # Their paths are no secret (they are reported); each content is no_log.
+    "secret_files": {**_file_spec("0600", secret=True), "no_log": False},
     "generated": {
         "type": "list",
         "elements": "dict",

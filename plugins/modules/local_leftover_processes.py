@@ -26,7 +26,7 @@ description:
     nothing is left (at most three rounds), for what was started meanwhile.
   - Linux only (it reads C(/proc)).
 version_added: 0.1.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 options:
   paths:
     description: Directories whose programs must no longer run (absolute paths).
@@ -42,6 +42,7 @@ attributes:
     support: full
     description: Lists the processes it would stop and stops none.
   diff_mode:
+    description: Shows no diff; there is no file or list to compare.
     support: none
     description: Returns no diff.
 """

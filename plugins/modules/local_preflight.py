@@ -20,7 +20,7 @@ description:
   - Missing C(node)/C(npm) are reported in RV(missing_tools), not failed on,
     so the role can install them from the OS packages first.
 version_added: 0.1.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 options:
   prefix:
     description: Installation prefix of the local target.

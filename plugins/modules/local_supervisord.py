@@ -32,7 +32,7 @@ description:
     fails on a broken venv or a supervisord that does not answer; it warns,
     and leaves the rest to C(local_leftover_processes).
 version_added: 0.1.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 options:
   venv_bin:
     description: C(bin) directory of the venv with supervisord and supervisorctl.

@@ -28,7 +28,7 @@ description:
     runs a process, and the module then fails, naming it. In check mode it
     lists them (what uninstall reports as left behind).
 version_added: 0.1.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 options:
   users:
     description: Hub user names that need an account.

@@ -33,7 +33,7 @@ description:
     then rebuilt from scratch, because the installer would take the
     half-installed packages for installed ones.
 version_added: 0.1.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 options:
   venv:
     description: Directory of the venv.

@@ -19,7 +19,7 @@ description:
     (C(.txt), so that Ansible does not read it as inventory when it lies in the inventory's directory).
   - This is an action plugin; it always runs on the controller, whatever the host.
 author:
-  - DaskHub deployer maintainers
+  - DaskHub deployer maintainers (!UNKNOWN)
 options:
   path:
     description:
@@ -44,9 +44,11 @@ options:
     default: ansible-playbook
 attributes:
   check_mode:
+    description: Takes and releases the lock in check mode as in a normal run.
     support: full
     description: Reads or plans only, and reports what it would change.
   action:
+    description: An action plugin; it runs on the controller.
     support: full
     description: An action plugin of the same name runs it, partly on the controller.
 """
@@ -86,14 +88,3 @@ released:
   type: bool
   sample: true
 """
-
-from ansible.module_utils.basic import AnsibleModule
-
-
-def main():
-    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
-    module.fail_json(msg="daskhub.deploy.run_lock is an action plugin and runs on the controller only")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,3 +1,5 @@
+# Copyright: DaskHub deployer maintainers
+# BSD-3-Clause
 # Documentation of the daskhub.deploy.secrets action plugin (plugins/action/secrets.py).
 # The action runs on the controller; this file only gives ansible-doc and
 # ansible-lint something to read, as for ansible.builtin.set_fact.
@@ -109,7 +111,7 @@ notes:
 seealso:
   - module: ansible.builtin.set_fact
 author:
-  - DaskHub deployer maintainers
+  - DaskHub deployer maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -19,7 +19,7 @@ description:
   - With O(state=failed) it only records a failed backup in O(status_file).
   - The manifest holds no secret; the files it lists do, and are never read into the result.
 version_added: 0.1.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 options:
   path:
     description: The backup's folder, holding its files.
@@ -70,6 +70,7 @@ attributes:
     support: full
     description: Writes nothing; reports the backups the retention would remove.
   diff_mode:
+    description: Shows no diff; there is no file or list to compare.
     support: none
     description: Returns no diff.
 """

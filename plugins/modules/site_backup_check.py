@@ -23,7 +23,7 @@ description:
     hub always does, after copying the sqlite file), else refused.
   - Reads only; never changes anything.
 version_added: 0.1.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 options:
   path:
     description: The backup's folder (C(daskhub_restore_from)).
@@ -60,6 +60,7 @@ attributes:
     support: full
     description: It only reads.
   diff_mode:
+    description: Shows no diff; there is no file or list to compare.
     support: none
     description: Returns no diff.
 """

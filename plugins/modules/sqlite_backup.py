@@ -20,7 +20,7 @@ description:
   - Always reports C(changed) (a new file) unless the database is missing
     and O(missing_ok) is set.
 version_added: 0.1.0
-author: DaskHub deployer maintainers
+author: DaskHub deployer maintainers (!UNKNOWN)
 options:
   src:
     description: The database file.
@@ -45,6 +45,7 @@ attributes:
     support: full
     description: Reports the backup it would write.
   diff_mode:
+    description: Shows no diff; there is no file or list to compare.
     support: none
     description: Returns no diff.
 """

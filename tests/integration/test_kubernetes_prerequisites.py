@@ -114,7 +114,6 @@ def play(site, mirror, *args, **variables):
     return run_playbook(playbook, "-i", str(site / "site"), "-e", json.dumps(settings), *args, env=env)
 
 
-
 def downloads(mirror):
     return [path for path in mirror["requests"] if "index.yaml" not in path]
 

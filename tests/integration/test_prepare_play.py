@@ -34,7 +34,6 @@ def play(inventory: Path, *args: str, check: bool = True) -> subprocess.Complete
     return result
 
 
-
 def test_secrets_are_created_once_and_never_printed(site):
     first = play(site, "-vvv")
     store = site / "state" / "secrets.yml"

@@ -38,4 +38,3 @@ def umask(value: int):
 
 def vault(password: bytes = b"correct horse", vault_id: str = "default") -> VaultLib:
     return VaultLib(secrets=[(vault_id, VaultSecret(password))])
-

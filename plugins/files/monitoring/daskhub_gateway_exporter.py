@@ -84,7 +84,7 @@ class Exporter:
         users, clusters, up, error = [], [], 0, ""
         try:
             users = self.hub.list_users()
-            clusters, _ = self.gateway.list_all(hub_users=users)
+            clusters, _unused = self.gateway.list_all(hub_users=users)
             up = 1
         except Exception as exc:  # reported as daskhub_gateway_up 0; the next poll tries again
             error = str(exc)

@@ -46,7 +46,7 @@ def tcp_listeners() -> dict[str, tuple[str, int]]:
 
 def listening_inodes(port: int) -> set[str]:
     """Socket inodes listening on TCP ``port`` (IPv4 and IPv6); {"unknown"} without /proc when it is taken."""
-    inodes = {inode for inode, (_, listening) in tcp_listeners().items() if listening == port}
+    inodes = {inode for inode, (_unused, listening) in tcp_listeners().items() if listening == port}
     if not inodes and _bind_fails(port):
         inodes.add("unknown")
     return inodes

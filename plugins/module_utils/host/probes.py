@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
+
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
+from ansible_collections.daskhub.deploy.plugins.module_utils.hub.transport import HttpTransport
 
 
 def shared_path_problem(path: str) -> str | None:
@@ -103,12 +104,10 @@ def endpoint_problem(url: str, timeout: float = 10.0) -> str | None:
     Any HTTP answer counts, an error status included (a token endpoint
     answers a bare GET with 405 or 400): the hub will be able to talk to it.
     """
+    # Outside the site: through the environment's proxy, as the hub will reach it.
+    client = HttpTransport(timeout=timeout, environment_proxy=True, https=url.startswith("https:"))
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310  http(s) only, checked by the model
-            response.read(0)
-    except urllib.error.HTTPError:
-        return None
-    except (urllib.error.URLError, OSError, ValueError) as err:
-        reason = getattr(err, "reason", err)
-        return f"cannot reach {url} from this host ({reason})"
-    return None
+        answer = client.get(url, headers={"Accept": "*/*"})
+    except (HubAPIError, ValueError) as err:
+        return f"cannot reach {url} from this host ({err})"
+    return None if answer.status is not None else f"cannot reach {url} from this host ({answer.error})"

@@ -140,7 +140,7 @@ def stop_everything_under(directories: list[str], timeout: float, rounds: int = 
     restarts none); another round catches what was started meanwhile.
     """
     stopped, killed = [], []
-    for _ in range(rounds):
+    for _unused in range(rounds):
         found = processes_under(directories)
         if not found:
             break

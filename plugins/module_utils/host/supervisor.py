@@ -51,7 +51,7 @@ def systemd_states(run: Run, units) -> dict[str, str]:
     """Unit -> RUNNING, or its ActiveState in capitals (FAILED, INACTIVE, ...; UNKNOWN where systemctl fails)."""
     states = {}
     for unit in units:
-        rc, out, _ = run(["systemctl", "show", "-p", "ActiveState", "--value", unit])
+        rc, out, _unused = run(["systemctl", "show", "-p", "ActiveState", "--value", unit])
         active = out.strip() if rc == 0 else "unknown"
         states[unit] = "RUNNING" if active == "active" else active.upper()
     return states

@@ -28,7 +28,7 @@ def _venv_base(venv):
     try:
         with open(os.path.join(venv, "pyvenv.cfg"), encoding="utf-8") as handle:
             for line in handle:
-                key, _, value = line.partition("=")
+                key, _unused, value = line.partition("=")
                 if key.strip() == "executable":
                     return value.strip()
     except OSError:
@@ -57,7 +57,7 @@ def _installed(venv):
     for entry in os.listdir(site):
         if not entry.endswith(".dist-info"):
             continue
-        name, _, version = entry[: -len(".dist-info")].partition("-")
+        name, _unused, version = entry[: -len(".dist-info")].partition("-")
         installed[_normalized(name)] = version
         try:
             with open(os.path.join(site, entry, "RECORD"), encoding="utf-8") as record:

@@ -183,7 +183,7 @@ class HubClient(HubTransport):
     def start_server(self, user, server_name="", options=None):
         """Ask the hub to start a server; returns the HTTP status (201 started, 202 pending)."""
         try:
-            status, _ = self.request(
+            status, _unused = self.request(
                 "POST", self._server_path(user, server_name), body=options or {}, scope_hint="servers"
             )
         except HubAPIError as exc:
@@ -195,7 +195,7 @@ class HubClient(HubTransport):
     def stop_server(self, user, server_name=""):
         """Ask the hub to stop a server; returns the HTTP status (204 stopped, 202 pending)."""
         try:
-            status, _ = self.request("DELETE", self._server_path(user, server_name), scope_hint="servers")
+            status, _unused = self.request("DELETE", self._server_path(user, server_name), scope_hint="servers")
         except HubAPIError as exc:
             if exc.status == 400 and "not running" in (exc.hub_message or ""):
                 return 204

@@ -122,7 +122,7 @@ class GatewayClusters:
         return answer.status, answer.data
 
     def list_user(self, user, now=None) -> list[dict]:
-        _, listing = self._request("GET", "/api/v1/clusters/?status=" + ",".join(ACTIVE_STATUSES).lower(), user)
+        _unused, listing = self._request("GET", "/api/v1/clusters/?status=" + ",".join(ACTIVE_STATUSES).lower(), user)
         records = from_gateway(user, listing, now=now)
         for record in records:
             record["workers"] = self.worker_count(record["name"]) if record["status"] == "RUNNING" else 0

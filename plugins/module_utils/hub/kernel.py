@@ -86,7 +86,7 @@ class WebSocket:
             raise KernelError(f"websocket {parsed.path} refused: {status_line}")
         answer = {}
         for line in header_lines:
-            name, _, value = line.partition(":")
+            name, _unused, value = line.partition(":")
             answer[name.strip().lower()] = value.strip()
         expected = base64.b64encode(hashlib.sha1((key + _WEBSOCKET_GUID).encode()).digest()).decode()  # noqa: S324  RFC 6455
         if answer.get("sec-websocket-accept") != expected:
@@ -108,7 +108,7 @@ class WebSocket:
             if not chunk:
                 raise KernelError("the server closed the connection during the websocket handshake")
             self._buffer += chunk
-        head, _, self._buffer = self._buffer.partition(marker)
+        head, _unused, self._buffer = self._buffer.partition(marker)
         return head
 
     def _send_frame(self, opcode: int, payload: bytes) -> None:
@@ -181,6 +181,10 @@ class KernelSession:
     ):
         self.server_url = server_url.rstrip("/") + "/"
         self._context = context
+        # What urlopen(context=...) would build for each request, built once:
+        # the environment's proxy, the hub's TLS settings.
+        handlers = [urllib.request.HTTPSHandler(context=context)] if context else []
+        self._opener = urllib.request.build_opener(*handlers)
         self._auth = dict(headers or {})
         if token:
             self._auth["Authorization"] = f"token {token}"
@@ -200,9 +204,7 @@ class KernelSession:
             urllib.parse.urljoin(self.server_url, path.lstrip("/")), data=data, method=method, headers=headers
         )
         try:
-            with urllib.request.urlopen(  # noqa: S310
-                request, timeout=timeout or self.timeout, context=self._context
-            ) as response:
+            with self._opener.open(request, timeout=timeout or self.timeout) as response:
                 raw = response.read()
                 status = response.status
         except urllib.error.HTTPError as err:

@@ -106,25 +106,25 @@ def web_services(http: HttpTransport, params: dict) -> tuple[list[dict], dict]:
     services, versions = [], {}
     public = hub_base_url(params["hub_url"])
     if params.get("hub_internal_url"):
-        status, data, _, error, _ = http.get(hub_api_url(params["hub_internal_url"]) + "/")
+        status, data, _unused, error, _unused = http.get(hub_api_url(params["hub_internal_url"]) + "/")
         up = status == 200 and isinstance(data, dict)
         detail = hub_api_url(params["hub_internal_url"]) if up else (error or f"HTTP {status}")
         services.append(service("hub", up, detail))
         if up:
             versions["jupyterhub"] = data.get("version")
-    status, data, headers, error, _ = http.get(hub_api_url(public) + "/")
+    status, data, headers, error, _unused = http.get(hub_api_url(public) + "/")
     # Only the hub's own answer carries its version header: a proxy without the hub's route answers 404/503.
     up = status == 200 and any(key.lower() == "x-jupyterhub-version" for key in headers)
     services.append(service("proxy", up, public if up else (error or f"HTTP {status} without the hub's answer")))
     if up and isinstance(data, dict):
         versions.setdefault("jupyterhub", data.get("version"))
     gateway = params["gateway_url"].rstrip("/")
-    status, data, _, error, _ = http.get(gateway + "/api/health")
+    status, data, _unused, error, _unused = http.get(gateway + "/api/health")
     health = (data or {}).get("status") if isinstance(data, dict) else None
     up = status == 200 and health in (None, "pass")
     services.append(service("gateway", up, gateway if up else (error or f"HTTP {status}: {health or 'no health'}")))
     if up:
-        status, data, _, _, _ = http.get(gateway + "/api/version")
+        status, data, _unused, _unused, _unused = http.get(gateway + "/api/version")
         if status == 200 and isinstance(data, dict):
             versions["dask-gateway-server"] = data.get("version")
     return services, versions
@@ -157,7 +157,7 @@ def venv_versions(venv: str, names=DIST_PACKAGES) -> dict:
                 continue
             for entry in os.listdir(site):
                 if entry.endswith(".dist-info"):
-                    name, _, version = entry[: -len(".dist-info")].partition("-")
+                    name, _unused, version = entry[: -len(".dist-info")].partition("-")
                     if name.lower().replace("_", "-") in names:
                         found[name.lower().replace("_", "-")] = version
     return found
@@ -212,7 +212,7 @@ def clusters_from_gateway_db(path, now=None) -> list[dict]:
     finally:
         connection.close()
     records = []
-    for _, name, user, status, start, config, workers in rows:
+    for _unused, name, user, status, start, config, workers in rows:
         try:
             settings = json.loads(config) if config else {}
         except (TypeError, ValueError):

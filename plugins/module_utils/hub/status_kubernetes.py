@@ -73,8 +73,8 @@ def clusters(daskclusters, pods, now=None) -> list[dict]:
         sizes.setdefault(labels.get("gateway.dask.org/cluster"), []).append(_container_size(pod))
     for record in records:
         mine = sizes.get(record.get("resource_name"), [])
-        cores = [c for c, _ in mine]
-        memory = [m for _, m in mine]
+        cores = [c for c, _unused in mine]
+        memory = [m for _unused, m in mine]
         record["cores"] = None if None in cores else float(sum(cores))
         record["memory_bytes"] = None if None in memory else int(sum(memory))
     return records

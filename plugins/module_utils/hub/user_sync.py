@@ -119,12 +119,12 @@ def apply(client, plan, done):
         done["added"].extend(plan.add_admins)
     flags = {n: True for n in plan.grant_admin}
     flags.update({n: False for n in plan.revoke_admin})
-    _, errors = client.set_admins(flags)
+    _unused, errors = client.set_admins(flags)
     done["admins_granted"].extend(n for n in plan.grant_admin if n not in errors)
     done["admins_revoked"].extend(n for n in plan.revoke_admin if n not in errors)
     if errors:
         raise first_error(errors, "admin flag change")
-    _, errors = client.delete_users(plan.remove)
+    _unused, errors = client.delete_users(plan.remove)
     if plan.remove:
         # What the hub confirms, not what the answers suggested: a deletion
         # may have landed although its answer was lost in a restart.

@@ -257,7 +257,7 @@ class Verifier:
             found = status == 200 and bool((plots or {}).get("isActive"))
         if not found:
             raise StepFailed("Dask panel: +NEW", f"the panel finds no dashboard at {link!r}: HTTP {status} {plots}")
-        status, _ = self.kernel.request("DELETE", f"dask/clusters/{model['id']}", timeout=self.params["timeout"])
+        status, _unused = self.kernel.request("DELETE", f"dask/clusters/{model['id']}", timeout=self.params["timeout"])
         if status != 204:
             raise StepFailed("Dask panel: +NEW", f"DELETE dask/clusters/{model['id']} answered HTTP {status}")
         self.clusters.remove(name)

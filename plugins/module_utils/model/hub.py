@@ -68,7 +68,7 @@ def oauthenticator_major(jupyterhub_chart_version: str | None) -> int:
     """The oauthenticator major version of the hub: the chart's hub image's, or the local target's (None)."""
     if jupyterhub_chart_version is None:
         return LOCAL_OAUTHENTICATOR
-    major = int(str(jupyterhub_chart_version).split(".")[0])
+    major = int(str(jupyterhub_chart_version).split(".", maxsplit=1)[0])
     return OAUTHENTICATOR_OF_CHART.get(major, LOCAL_OAUTHENTICATOR if major > 4 else 16)
 
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping, Sized
 from pathlib import Path
 
-import yaml
+from ansible_collections.daskhub.deploy.plugins.module_utils.yaml_io import require_yaml
 
 # The collection root (this file is plugins/module_utils/model/variables.py).
 COLLECTION = Path(__file__).resolve().parents[3]
@@ -26,12 +26,11 @@ MODEL_ROLE = ROLES / "daskhub_model"
 DECLARATION = MODEL_ROLE / "meta" / "variables.yml"
 MODEL_ENTRY_POINT = "site_model"
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 
 def _load(path: Path):
+    yaml = require_yaml()
     with path.open(encoding="utf-8") as stream:
-        return yaml.load(stream, Loader=_Loader)  # noqa: S506  a safe loader
+        return yaml.load(stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _is_set(value) -> bool:

@@ -8,12 +8,13 @@ cut short or missing a name is told from a whole one.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
+from ansible_collections.daskhub.deploy.plugins.module_utils.yaml_io import require_yaml
 
 SECRET_BYTES = 32
 VAULT_HEADER = b"$ANSIBLE_VAULT"
@@ -46,15 +47,8 @@ def generate_secret() -> str:
     return secrets.token_hex(SECRET_BYTES)
 
 
-class StoreLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys.
-
-    PyYAML keeps the last of duplicate keys silently; rewriting such a store
-    would drop the other value, so it is reported as corrupt instead.
-    """
-
-
-def _construct_mapping_without_duplicates(loader: StoreLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+def _construct_mapping_without_duplicates(loader, node) -> dict[Any, Any]:
+    yaml = require_yaml()
     loader.flatten_mapping(node)
     seen: set[str] = set()
     for key_node, _value_node in node.value:
@@ -67,7 +61,21 @@ def _construct_mapping_without_duplicates(loader: StoreLoader, node: yaml.Mappin
     return loader.construct_mapping(node)
 
 
-StoreLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_without_duplicates)
+@functools.cache
+def store_loader():
+    """SafeLoader that refuses duplicate keys.
+
+    PyYAML keeps the last of duplicate keys silently; rewriting such a store
+    would drop the other value, so it is reported as corrupt instead.
+    """
+
+    class StoreLoader(require_yaml().SafeLoader):
+        pass
+
+    StoreLoader.add_constructor(
+        require_yaml().resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_without_duplicates
+    )
+    return StoreLoader
 
 
 def check_name(name: object, what: str) -> str:
@@ -127,10 +135,11 @@ def parse(path: str, raw: bytes) -> dict[str, str]:
     except UnicodeDecodeError as exc:
         problem = f"is not UTF-8 text (invalid byte at offset {exc.start}); is it corrupt?"
         raise SecretsStoreError(path, problem) from None
+    yaml = require_yaml()
     loader = None
     try:
         # The constructor already scans for unprintable characters.
-        loader = StoreLoader(text)
+        loader = store_loader()(text)
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         # Only the problem and its position: PyYAML's full message quotes
@@ -160,7 +169,7 @@ def parse(path: str, raw: bytes) -> dict[str, str]:
 
 def render(stored: dict[str, str]) -> bytes:
     """A store's plain text: FILE_HEADER, the YAML mapping, the STORE_END line listing its names."""
-    body = yaml.safe_dump(stored, default_flow_style=False, sort_keys=True, allow_unicode=True, width=4096)
+    body = require_yaml().safe_dump(stored, default_flow_style=False, sort_keys=True, allow_unicode=True, width=4096)
     return (FILE_HEADER + body + STORE_END + " ".join(sorted(stored)) + "\n").encode("utf-8")
 
 

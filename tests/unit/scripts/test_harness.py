@@ -168,7 +168,18 @@ def test_summary_lists_counts_times_and_every_skip_with_its_reason(tmp_path):
     assert "FAILED tests.unit.test_a::test_bad" in out
     assert "tests.unit.test_a::test_skip[4.0.2]: the schedule does not depend on the hub version" in out
     # The scenario's reason, on one line.
-    assert out.count("molecule-kind (scenario): the kind scenario needs Docker.") == 1
+    assert out.count("molecule-kind (step): the kind scenario needs Docker.") == 1
+    assert "skipped: 2:" in out
+
+
+def test_summary_counts_ansible_test_units_beside_pytest(tmp_path):
+    (tmp_path / "python3.12-controller-units.xml").write_text(JUNIT)
+    proc = run_summary(tmp_path, JUNIT)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    counts = "3 tests, 1 passed, 1 failed, 0 errors, 1 skipped (12 s in tests)"
+    assert f"ansible-test units (python3.12-controller-units): {counts}" in out
+    assert out.count("FAILED tests.unit.test_a::test_bad") == 2
     assert "skipped: 2:" in out
 
 
@@ -186,7 +197,7 @@ def test_the_kind_scenarios_own_skip_reaches_the_summary_whole(tmp_path):
     reason = (skips / "molecule-kind.txt").read_text().strip()
     assert reason.startswith("the kind scenario needs ") and "\n" not in reason
     out = run_summary(tmp_path, JUNIT).stdout
-    assert f"  molecule-kind (scenario): {reason}\n" in out
+    assert f"  molecule-kind (step): {reason}\n" in out
     assert "\x1b" not in out
 
 

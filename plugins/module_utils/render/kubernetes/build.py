@@ -80,7 +80,8 @@ def write_release(release: dict, folder: str, check: bool) -> tuple[bool, list[d
         "version": release["version"],
         "values_file": values_file,
         "secrets_file": secrets_file,
-        "values": release["values"],
+        # Not "values": Jinja would read item.values as the dict's method.
+        "rendered_values": release["values"],
         "secret_keys": secret_placeholders(release["secrets"]),
     }
     return changed, diffs, summary

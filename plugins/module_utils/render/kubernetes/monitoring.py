@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 import os
 
-import yaml
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_PREFIX
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.secrets import service_secret_name
 from ansible_collections.daskhub.deploy.plugins.module_utils.render import files as service_files
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.releases import gateway_service_url
+from ansible_collections.daskhub.deploy.plugins.module_utils.yaml_io import require_yaml
 
 # Where the hub pod finds the exporter and the project's client (hub.extraFiles).
 EXPORTER_DIR = "/usr/local/share/daskhub/monitoring"
@@ -148,7 +148,7 @@ def objects(model: dict, files_dir: str | None = None) -> list[dict]:
     token_secret = _meta(model, "prometheus-hub-token")  # token_secret()'s
     hub_selector = {"matchLabels": {"component": "hub", "release": release}}
     rules = monitoring.render_rules(
-        yaml.safe_load(service_files.read(f"monitoring/{monitoring.RULES_FILE}", files_dir)), model
+        require_yaml().safe_load(service_files.read(f"monitoring/{monitoring.RULES_FILE}", files_dir)), model
     )
     items = [
         {

@@ -13,10 +13,9 @@ import functools
 import os
 import re
 
-import yaml
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.merge import coalesce, deep_merge
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes.releases import ValuesError
-from ansible_collections.daskhub.deploy.plugins.module_utils.yaml_io import REDACTED, string_values
+from ansible_collections.daskhub.deploy.plugins.module_utils.yaml_io import REDACTED, require_yaml, string_values
 
 try:
     from jsonschema import Draft7Validator
@@ -28,7 +27,7 @@ except ImportError:  # reported when validation runs, so docs and rendering work
 def _load_yaml_cached(path: str, mtime: float):
     del mtime  # part of the cache key only: an edited file is read again
     with open(path, encoding="utf-8") as stream:
-        return yaml.safe_load(stream)
+        return require_yaml().safe_load(stream)
 
 
 def _load_yaml(path: str):
@@ -88,7 +87,7 @@ def validate_release(release: dict, chart_data_dir: str) -> list[str]:
     supplied = deep_merge(release["values"], release["secrets"])
     secret_strings = [s for s in string_values(release["secrets"]) if s]
     if release.get("defaults"):
-        umbrella_defaults, _ = chart_data(chart_data_dir, *release["defaults"])
+        umbrella_defaults, _unused = chart_data(chart_data_dir, *release["defaults"])
         supplied = coalesce(supplied, umbrella_defaults)
     messages = []
     for section, (chart, version) in release["sections"].items():

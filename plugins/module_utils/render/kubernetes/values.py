@@ -82,10 +82,10 @@ def _prune(value):
 def split_image(image: str) -> tuple[str, str]:
     """("registry:5000/org/img", "tag") from "registry:5000/org/img:tag"."""
     if "@" in image:
-        name, _, digest = image.partition("@")
+        name, _unused, digest = image.partition("@")
         return name, f"@{digest}"
-    head, _, last = image.rpartition("/")
-    name, _, tag = last.partition(":")
+    head, _unused, last = image.rpartition("/")
+    name, _unused, tag = last.partition(":")
     return (f"{head}/{name}" if head else name), tag
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 
-import yaml
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import monitoring
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.gateway import GATEWAY_PREFIX
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.secrets import service_secret_name
@@ -25,6 +24,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.addres
     hub_internal_url,
 )
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.local.paths import paths
+from ansible_collections.daskhub.deploy.plugins.module_utils.yaml_io import require_yaml
 
 PROMETHEUS_BIN = "/usr/bin/prometheus"
 ALERTMANAGER_BIN = "/usr/bin/prometheus-alertmanager"
@@ -139,7 +139,7 @@ def program_commands(settings: dict, ports: dict) -> dict:
 
 def _yaml(data) -> str:
     # Through JSON: Ansible's tagged strings become plain ones, which safe_dump represents.
-    return yaml.safe_dump(json.loads(json.dumps(data)), sort_keys=False)
+    return require_yaml().safe_dump(json.loads(json.dumps(data)), sort_keys=False)
 
 
 def _library_files(library: str, module_utils_dir: str | None) -> list[dict]:
@@ -162,7 +162,8 @@ def monitoring_files(model: dict, settings: dict, ports: dict, alertmanager_extr
     if not monitoring.enabled(model):
         return {"directories": {}, "files": []}
     m = monitoring_paths(settings["prefix"])
-    rules = monitoring.render_rules(yaml.safe_load(service_files.read(f"monitoring/{monitoring.RULES_FILE}")), model)
+    rules_file = service_files.read(f"monitoring/{monitoring.RULES_FILE}")
+    rules = monitoring.render_rules(require_yaml().safe_load(rules_file), model)
     directories = {m["etc"]: "0755", m["dashboards"]: "0755", m["library"]: "0755"}
     # Every level of the library's package path (namespace packages: no __init__.py).
     path = m["library"]

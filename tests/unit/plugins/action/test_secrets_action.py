@@ -13,7 +13,7 @@ from ansible.parsing.vault import VaultLib, VaultSecret
 from support.playbooks import VENV_BIN, recap, run_playbook
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-NAMES = ["proxy_secret_token", "cookie_secret", "dask_gateway_api_token"]
+NAMES = ("proxy_secret_token", "cookie_secret", "dask_gateway_api_token")
 VAULT_PASSWORD = "test vault password"
 
 # The secrets task has no no_log on purpose: the plugin alone must keep the
@@ -86,6 +86,7 @@ class ActionModule(ActionBase):
         return result
 """
 
+
 class Run:
     def __init__(self, proc: subprocess.CompletedProcess[str], report_path: Path) -> None:
         self.returncode = proc.returncode
@@ -112,7 +113,7 @@ def site(tmp_path: Path):
     def run(*args: str, names=NAMES, role=False, expect_failure=False, **extra_vars) -> Run:
         report = tmp_path / "report.json"
         report.unlink(missing_ok=True)
-        variables = {"store_path": str(store), "secret_names": names, "report_path": str(report), **extra_vars}
+        variables = {"store_path": str(store), "secret_names": list(names), "report_path": str(report), **extra_vars}
         proc = run_playbook(
             *("-i", "localhost,", "-c", "local"),
             *("-e", f"ansible_python_interpreter={VENV_BIN / 'python'}"),

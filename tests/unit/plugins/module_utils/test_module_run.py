@@ -4,11 +4,16 @@ local_files on a temporary folder: its result, check mode, a failure with
 the module's message (FilesError); jupyterhub_user_source: a failure of
 the work's own kind (SourceError) and an argument refused by the spec
 (its ``required_if``) before the work runs; site_backup_check: a failure
-that lists every reason; site_backup: a failure recorded, a missing backup named.
+that lists every reason; site_backup: a failure recorded, a missing backup named; helm_values on a
+Python without PyYAML: the missing library named.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+from support import kubernetes_site
 from support.playbooks import run_module
 
 
@@ -49,3 +54,25 @@ def test_a_failed_backup_is_recorded_and_a_missing_one_named(tmp_path):
 def test_the_spec_refuses_before_the_work_runs():
     rc, result, _ = run_module("jupyterhub_user_source", {"sources": [{"type": "http"}]})
     assert rc != 0 and "url" in result["msg"]
+
+
+def test_a_library_missing_on_the_module_s_host_is_named(tmp_path):
+    # A Python without PyYAML (a bare venv of the interpreter .venv was made from):
+    # helm_values, which writes YAML, fails saying so rather than with a traceback.
+    base = subprocess.run(
+        [sys.executable, "-c", "import sys; print(sys.base_prefix)"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    bare = tmp_path / "bare"
+    subprocess.run([f"{base}/bin/python3", "-m", "venv", "--without-pip", str(bare)], check=True, timeout=60)
+    model = kubernetes_site.model()
+    args = {
+        "model": model,
+        "secrets": kubernetes_site.secrets(model),
+        "dest": str(tmp_path / "build"),
+        "chart_data_dir": str(kubernetes_site.CHART_DATA),
+        "files_dir": str(kubernetes_site.REPO / "plugins" / "files"),
+    }
+    rc, result, _ = run_module("helm_values", args, "-e", f"ansible_python_interpreter={bare}/bin/python")
+    assert rc != 0
+    assert result["msg"] == f"this needs the Python package PyYAML, which {bare}/bin/python does not have"
+    assert not (tmp_path / "build").exists()

@@ -17,8 +17,9 @@ MOMENT = datetime.datetime(2026, 3, 1, 2, 30, tzinfo=datetime.UTC)
 VERSIONS = {"jupyterhub": "5.5.4", "dask_gateway": "2026.3.0", "collection": "0.1.0"}
 
 
-def make_backup(root, site="local", now=MOMENT, versions=VERSIONS, target="local"):
+def make_backup(root, site="local", now=MOMENT, versions=None, target="local"):
     """A backup folder as playbooks/backup.yml leaves it, sealed with its manifest."""
+    versions = VERSIONS if versions is None else versions
     path = root / backups.backup_name(site, now)
     path.mkdir(parents=True)
     (path / "secrets.yml").write_text("$ANSIBLE_VAULT;1.1;AES256\n6162\n")
@@ -87,7 +88,8 @@ def test_last_backup_status_has_the_keys_status_reads(tmp_path):
     assert json.loads(path.read_text())["ok"] is False
 
 
-def check(path, site="local", target="local", running=VERSIONS, upgrades=True, **allow):
+def check(path, site="local", target="local", running=None, upgrades=True, **allow):
+    running = VERSIONS if running is None else running
     return backups.restore_errors(str(path), site, target, running, upgrades, **allow)
 
 

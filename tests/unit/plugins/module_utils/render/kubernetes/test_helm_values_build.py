@@ -46,7 +46,7 @@ def test_each_release_gets_a_values_file_and_a_private_secrets_file(tmp_path, ch
         secrets_file = tmp_path / "build" / folder / "secrets.yaml"
         assert (release["values_file"], release["secrets_file"]) == (str(values_file), str(secrets_file))
         assert (_mode(values_file), _mode(secrets_file)) == (0o644, 0o600)
-        assert yaml.safe_load(values_file.read_text()) == release["values"]
+        assert yaml.safe_load(values_file.read_text()) == release["rendered_values"]
         assert yaml.safe_load(secrets_file.read_text())  # the secrets are in their own file
     text = "".join(path.read_text() for path in (tmp_path / "build").rglob("values.yaml"))
     dumped = repr(result["releases"]) + repr(result["diff"]) + text
@@ -71,7 +71,7 @@ def test_check_mode_writes_nothing_and_names_the_changed_secrets_file_only(tmp_p
     assert result["changed"] is True
     assert not (tmp_path / "build").exists()
     values_diff, secrets_diff = result["diff"]
-    assert values_diff["after"] == yaml_io.dump_yaml(result["releases"][0]["values"])
+    assert values_diff["after"] == yaml_io.dump_yaml(result["releases"][0]["rendered_values"])
     assert (secrets_diff["before"], secrets_diff["after"]) == ("", "(secret content changed, not shown)\n")
 
 
