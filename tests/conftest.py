@@ -18,6 +18,12 @@ if str(COLLECTIONS_DIR) not in sys.path:
 if str(REPO_ROOT / "tests") not in sys.path:
     sys.path.insert(1, str(REPO_ROOT / "tests"))
 
+# Stacks, hubs and tmp_path on tmpfs (support/scratch.py says why); before
+# any fixture makes a directory.
+from support.scratch import use_tmpfs  # noqa: E402
+
+use_tmpfs()
+
 # The deployed local stacks (tests/support/stacks.py), and the public site
 # (HTTPS from a local ACME server, logins through an OpenID Connect provider,
 # tests/support/public_stack.py), for every test module.

@@ -134,12 +134,6 @@ def ensure_chp():
     return exe
 
 
-def _tmp_base():
-    # The hub commits once per user created or deleted; tmpfs keeps that cheap.
-    shm = Path("/dev/shm")
-    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-
-
 class Hub:
     """A running JupyterHub behind a real configurable-http-proxy."""
 
@@ -158,7 +152,7 @@ class Hub:
         self.version = version
         self.major = int(version.split(".")[0])
         self._own_workdir = workdir is None
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"hub-{version}-", dir=_tmp_base()))
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix=f"hub-{version}-"))
         self.log_level = log_level
         self.tokens = {name: secrets.token_hex(32) for name in self.SERVICES}
         self.proc = None
