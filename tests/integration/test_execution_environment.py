@@ -1,0 +1,75 @@
+"""The execution environment (execution-environment.yml): ansible-builder's build context, and the build where it can.
+
+`ansible-builder create` renders the context without a container engine:
+the Containerfile, the Python requirements (the controller's runtime on the
+runtime lock's versions, no test tool), bindep.txt and the collections.
+Building the image needs podman or docker and the base image's registry.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILDER = Path(sys.executable).parent / "ansible-builder"
+# Only the tests' tools (requirements/tests.in): none may reach the image.
+TEST_TOOLS = {"pytest", "pytest-xdist", "molecule", "ansible-lint", "yamllint", "ruff", "playwright",
+              "ansible-builder", "dask-gateway-server", "kubernetes-validate"}
+
+
+def pins(text: str) -> dict[str, str]:
+    """name -> version of the ``name==version`` lines of a requirements file (continuations and hashes left out)."""
+    found = {}
+    for line in text.splitlines():
+        pin = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^ ;\\]+)", line)
+        if pin:
+            found[re.sub(r"[-_.]+", "-", pin.group(1)).lower()] = pin.group(2)
+    return found
+
+
+def builder(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BUILDER), *args, "--file", str(ROOT / "execution-environment.yml")],
+        cwd=cwd, capture_output=True, text=True, check=False, timeout=900,
+    )
+
+
+def test_ansible_builder_renders_the_build_context(tmp_path):
+    context = tmp_path / "context"
+    result = builder("create", "--context", str(context), "--output-filename", "Containerfile", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    containerfile = (context / "Containerfile").read_text()
+    assert "FROM $EE_BASE_IMAGE AS base" in containerfile
+    assert "introspect --user-pip=requirements.txt --user-bindep=bindep.txt" in containerfile
+    assert "check_ansible" in containerfile
+
+    requirements = pins((context / "_build" / "requirements.txt").read_text())
+    runtime = pins((ROOT / "requirements" / "controller.txt").read_text())
+    assert {name: version for name, version in runtime.items() if requirements.get(name) != version} == {}
+    assert sorted(TEST_TOOLS & set(requirements)) == []
+    assert "ansible-runner" in requirements
+
+    assert (context / "_build" / "bindep.txt").read_text() == (ROOT / "bindep.txt").read_text()
+    assert (context / "_build" / "requirements.yml").read_text() == (ROOT / "requirements.yml").read_text()
+
+
+def test_ansible_builder_builds_the_image(tmp_path):
+    engine = shutil.which("podman") or shutil.which("docker")
+    if not engine:
+        pytest.skip("no container engine (podman or docker): ansible-builder build needs one to build the image")
+    runtime = Path(engine).name
+    tag = "localhost/daskhub-ee-test:latest"
+    result = builder("build", "--container-runtime", runtime, "--tag", tag, "--context", str(tmp_path / "c"),
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    listed = subprocess.run([engine, "run", "--rm", tag, "ansible-galaxy", "collection", "list", "kubernetes.core"],
+                            capture_output=True, text=True, check=False, timeout=300)
+    subprocess.run([engine, "rmi", tag], capture_output=True, check=False, timeout=300)
+    assert listed.returncode == 0 and "kubernetes.core" in listed.stdout, listed.stderr
