@@ -8,31 +8,16 @@ Building the image needs podman or docker and the base image's registry.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support.locks import TEST_TOOLS, lock, lock_entries, versions
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILDER = Path(sys.executable).parent / "ansible-builder"
-# Only the tests' tools (requirements/tests.in): none may reach the image.
-TEST_TOOLS = {"pytest", "pytest-xdist", "molecule", "ansible-lint", "yamllint", "ruff", "playwright",
-              "ansible-builder", "dask-gateway-server", "kubernetes-validate"}
-
-
-def pins(text: str) -> dict[str, str]:
-    """name -> version of the ``name==version`` lines of a requirements file (continuations and hashes left out)."""
-    found = {}
-    for line in text.splitlines():
-        pin = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^ ;\\]+)", line)
-        if pin:
-            found[re.sub(r"[-_.]+", "-", pin.group(1)).lower()] = pin.group(2)
-    return found
-
-
 def builder(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(BUILDER), *args, "--file", str(ROOT / "execution-environment.yml")],
@@ -50,8 +35,8 @@ def test_ansible_builder_renders_the_build_context(tmp_path):
     assert "introspect --user-pip=requirements.txt --user-bindep=bindep.txt" in containerfile
     assert "check_ansible" in containerfile
 
-    requirements = pins((context / "_build" / "requirements.txt").read_text())
-    runtime = pins((ROOT / "requirements" / "controller.txt").read_text())
+    requirements = versions(lock_entries((context / "_build" / "requirements.txt").read_text()))
+    runtime = versions(lock("controller"))
     assert {name: version for name, version in runtime.items() if requirements.get(name) != version} == {}
     assert sorted(TEST_TOOLS & set(requirements)) == []
     assert "ansible-runner" in requirements

@@ -13,41 +13,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.locks import REQUIREMENTS, TEST_TOOLS, normalized
+from support.locks import lock as entries
 from support.versions import local_versions
 
 ROOT = Path(__file__).resolve().parents[3]
-REQUIREMENTS = ROOT / "requirements"
 CHP_LOCK = ROOT / "roles" / "daskhub_local" / "files" / "configurable-http-proxy"
-
-# What only the tests use: none of it belongs in what an operator installs.
-TEST_TOOLS = {
-    "pytest", "pytest-xdist", "molecule", "ansible-lint", "yamllint", "ruff", "playwright",
-    "ansible-builder", "dask-gateway-server", "kubernetes-validate",
-}
 LOCKS = ["controller", "tests", "oidc-provider", "network-analyzer"]
-
-
-def normalized(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def entries(lock: str) -> dict[str, tuple[str, list[str]]]:
-    """name -> (version, hashes) of a uv-compiled lock."""
-    found: dict[str, tuple[str, list[str]]] = {}
-    current = None
-    for line in (REQUIREMENTS / f"{lock}.txt").read_text().splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        pin = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^ ;\\]+)", line)
-        if pin:
-            current = normalized(pin.group(1))
-            found[current] = (pin.group(3), [])
-        elif stripped.startswith("--hash=sha256:") and current:
-            found[current][1].append(stripped.split(":", 1)[1].rstrip(" \\"))
-        else:
-            raise AssertionError(f"requirements/{lock}.txt: unexpected line {line!r}")
-    return found
 
 
 def requirement_names(source: str) -> set[str]:
