@@ -18,6 +18,8 @@ from support.locks import TEST_TOOLS, lock, lock_entries, versions
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILDER = Path(sys.executable).parent / "ansible-builder"
+
+
 def builder(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [str(BUILDER), *args, "--file", str(ROOT / "execution-environment.yml")],
