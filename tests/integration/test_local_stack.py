@@ -97,6 +97,23 @@ def test_a_missing_node_is_named_with_the_fix(scratch):
     assert not prefix.exists()
 
 
+def test_an_npm_lock_of_another_proxy_is_named(scratch):
+    """A site's own lock (daskhub_local_proxy_npm_lock) must install the version daskhub_local_versions pins."""
+    site_lock = scratch / "chp-lock"
+    site_lock.mkdir()
+    (site_lock / "package.json").write_text(json.dumps({"dependencies": {"configurable-http-proxy": "4.6.3"}}))
+    prefix = scratch / "prefix"
+    result = playbook(make_inventory(scratch, prefix, SCRATCH_PORTS, daskhub_local_proxy_npm_lock=str(site_lock)))
+    assert result.returncode != 0
+    shown = " ".join(result.stdout.split())
+    pinned = json.loads(CHP_LOCK.read_text())["packages"]["node_modules/configurable-http-proxy"]["version"]
+    assert (
+        f"daskhub_local_versions.configurable_http_proxy={pinned}: the npm lock of daskhub_local_proxy_npm_lock "
+        f"({site_lock}) installs 4.6.3." in shown
+    )
+    assert not prefix.exists()
+
+
 def test_an_existing_account_not_made_by_the_project_is_refused_before_anything_changes(scratch):
     """The probe: a hub user named after a host account (a service's, the operator's) ran code as that account."""
     prefix = scratch / "prefix"
