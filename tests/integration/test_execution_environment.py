@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from support.locks import TEST_TOOLS, lock, lock_entries, versions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,13 +48,29 @@ def test_ansible_builder_renders_the_build_context(tmp_path):
     assert (context / "_build" / "requirements.yml").read_text() == (ROOT / "requirements.yml").read_text()
 
 
+def container_engine() -> tuple[str | None, str]:
+    """(podman or docker, "") where one answers and pulls the base image, else (None, why not)."""
+    base = yaml.safe_load((ROOT / "execution-environment.yml").read_text())["images"]["base_image"]["name"]
+    found = [engine for engine in (shutil.which("podman"), shutil.which("docker")) if engine]
+    if not found:
+        return None, "no container engine (podman or docker): ansible-builder build needs one"
+    for engine in found:
+        if subprocess.run([engine, "info"], capture_output=True, check=False, timeout=60).returncode:
+            continue
+        pulled = subprocess.run([engine, "pull", base], capture_output=True, text=True, check=False, timeout=900)
+        if pulled.returncode == 0:
+            return engine, ""
+        return None, f"{Path(engine).name} cannot pull the base image {base} (no registry): {pulled.stderr[-300:]}"
+    names = ", ".join(Path(engine).name for engine in found)
+    return None, f"{names} installed, but no container engine answers ({names} info failed)"
+
+
 def test_ansible_builder_builds_the_image(tmp_path):
-    engine = shutil.which("podman") or shutil.which("docker")
+    engine, why_not = container_engine()
     if not engine:
-        pytest.skip("no container engine (podman or docker): ansible-builder build needs one to build the image")
-    runtime = Path(engine).name
+        pytest.skip(f"{why_not}; the build context is checked by test_ansible_builder_renders_the_build_context")
     tag = "localhost/daskhub-ee-test:latest"
-    result = builder("build", "--container-runtime", runtime, "--tag", tag, "--context", str(tmp_path / "c"),
+    result = builder("build", "--container-runtime", Path(engine).name, "--tag", tag, "--context", str(tmp_path / "c"),
                      cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     listed = subprocess.run([engine, "run", "--rm", tag, "ansible-galaxy", "collection", "list", "kubernetes.core"],
