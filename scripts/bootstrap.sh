@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Creates .venv with a Python >= 3.12, installs the pinned controller
-# dependencies and checks the Ansible collections against requirements.yml.
+# Creates .venv with a Python >= 3.12, installs the controller's locked
+# runtime (requirements/controller.txt, hashed; no test tools) and checks
+# the Ansible collections against requirements.yml.
 # A second run with nothing changed only re-checks and takes seconds.
 #
 # Environment:
@@ -26,16 +27,21 @@ fi
 
 want=$(cat requirements/controller.txt requirements.yml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "bootstrap: installing pinned controller dependencies"
-  # uv (pinned in the same file) installs them several times faster than
-  # pip; bytecode compiled, as pip does, because ansible starts often. Where
-  # uv cannot be had, pip does it all.
-  uv_pin=$(grep -E '^uv==' requirements/controller.txt)
-  if "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$uv_pin"; then
-    "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --compile-bytecode \
+  echo "bootstrap: installing the controller's locked runtime (requirements/controller.txt)"
+  # Every package is checked against the hashes of the lock. uv (locked in
+  # the same file) installs them several times faster than pip; bytecode
+  # compiled, as pip does, because ansible starts often. Where uv cannot be
+  # had, pip does it all. The test tools are scripts/test-deps.sh's.
+  uv_lock=$(mktemp)
+  trap 'rm -f "$uv_lock"' EXIT
+  # uv's entry of the lock: its pin and the hash lines that continue it.
+  awk '/^uv==/ {entry = 1} entry {print} entry && !/\\$/ {exit}' requirements/controller.txt >"$uv_lock"
+  if "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+    -r "$uv_lock"; then
+    "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --compile-bytecode --require-hashes \
       -r requirements/controller.txt
   else
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
       -r requirements/controller.txt
   fi
   "$venv/bin/python" scripts/install_collections.py --mode "${DASKHUB_GALAXY:-auto}"

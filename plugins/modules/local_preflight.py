@@ -77,6 +77,12 @@ options:
     description: npm package name -> its C(package.json); the installed version of each is reported.
     type: dict
     default: {}
+  npm_locks:
+    description:
+      - Name -> a directory that C(npm ci) installs into from its C(package-lock.json);
+        whether its C(node_modules) holds exactly what the lock locks is reported (RV(npm_locks_installed)).
+    type: dict
+    default: {}
   mtimes:
     description: Name -> a path whose modification time is reported (null when it does not exist).
     type: dict
@@ -138,6 +144,13 @@ npm_versions:
   returned: always
   type: dict
   sample: {configurable-http-proxy: 4.6.3}
+npm_locks_installed:
+  description:
+    - For each of O(npm_locks), whether a complete C(npm ci) installed its C(package-lock.json)
+      (npm's hidden lockfile in C(node_modules) locks the same packages, versions and hashes).
+  returned: always
+  type: dict
+  sample: {configurable-http-proxy: true}
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.preflight import PreflightError, preflight
@@ -155,6 +168,7 @@ ARGUMENT_SPEC = {
     "adopted_accounts": {"type": "list", "elements": "str", "default": []},
     "cron": {"type": "bool", "default": False},
     "npm_packages": {"type": "dict", "default": {}},
+    "npm_locks": {"type": "dict", "default": {}},
     "mtimes": {"type": "dict", "default": {}},
     "endpoints": {"type": "dict", "default": {}},
 }

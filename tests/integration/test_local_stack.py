@@ -19,10 +19,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from support.playbooks import run_module, run_playbook, start_playbook
+from support.playbooks import run_module, run_playbook, start_playbook, task_result
 from support.stacks import LOCAL_STACK, SLOTS, make_inventory, port_block
 
 SCRATCH_PORTS = port_block(SLOTS["scratch"])
+CHP_LOCK = Path(__file__).resolve().parents[2] / "roles/daskhub_local/files/configurable-http-proxy/package-lock.json"
 
 
 def playbook(inventory: Path, *args: str, book: str = "site.yml"):
@@ -93,6 +94,23 @@ def test_a_missing_node_is_named_with_the_fix(scratch):
     assert result.returncode != 0
     assert "node and npm not found (daskhub_local_node_command=/nonexistent/bin/node" in result.stdout
     assert "configurable-http-proxy needs Node.js and npm" in result.stdout
+    assert not prefix.exists()
+
+
+def test_an_npm_lock_of_another_proxy_is_named(scratch):
+    """A site's own lock (daskhub_local_proxy_npm_lock) must install the version daskhub_local_versions pins."""
+    site_lock = scratch / "chp-lock"
+    site_lock.mkdir()
+    (site_lock / "package.json").write_text(json.dumps({"dependencies": {"configurable-http-proxy": "4.6.3"}}))
+    prefix = scratch / "prefix"
+    result = playbook(make_inventory(scratch, prefix, SCRATCH_PORTS, daskhub_local_proxy_npm_lock=str(site_lock)))
+    assert result.returncode != 0
+    shown = " ".join(result.stdout.split())
+    pinned = json.loads(CHP_LOCK.read_text())["packages"]["node_modules/configurable-http-proxy"]["version"]
+    assert (
+        f"daskhub_local_versions.configurable_http_proxy={pinned}: the npm lock of daskhub_local_proxy_npm_lock "
+        f"({site_lock}) installs 4.6.3." in shown
+    )
     assert not prefix.exists()
 
 
@@ -245,6 +263,34 @@ def test_check_mode_reports_a_stopped_program_and_starts_nothing(local_stack):
     finally:
         local_stack.ctl("start", "dask-gateway")
         local_stack.wait_for(local_stack.healthy, timeout=90, what="the stack to be healthy again")
+
+
+def locked_packages(lockfile: Path) -> dict:
+    """path -> (version, integrity) of an npm lockfile's installed packages."""
+    packages = json.loads(lockfile.read_text())["packages"]
+    return {path: (entry["version"], entry["integrity"]) for path, entry in packages.items() if path}
+
+
+@pytest.mark.stack
+@LOCAL_STACK
+def test_the_proxy_is_the_npm_locks_and_check_mode_names_an_install_to_finish(local_stack):
+    """npm ci installed the committed lock; an install npm did not finish, check mode reports (and changes nothing)."""
+    hidden = local_stack.prefix / "proxy/node_modules/.package-lock.json"  # npm writes it when an install completes
+    assert locked_packages(hidden) == locked_packages(CHP_LOCK)
+    assert (local_stack.prefix / "proxy/package-lock.json").read_bytes() == CHP_LOCK.read_bytes()
+    aside = hidden.with_name("aside.json")
+    os.replace(hidden, aside)
+    try:
+        checked = run_playbook(
+            "site.yml", "--check", inventory=local_stack.inventory, timeout=900,
+            extra_env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"},
+        )
+        assert not hidden.exists(), "check mode ran npm"
+    finally:
+        os.replace(aside, hidden)
+    assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+    assert task_result(checked.stdout, "Install configurable-http-proxy from its npm lock")["changed"] is True
+    assert task_result(checked.stdout, "Place configurable-http-proxy's npm lock in the prefix")["changed"] is False
 
 
 # --- Modules on their own ------------------------------------------------------------

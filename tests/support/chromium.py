@@ -9,7 +9,7 @@ screenshot per step (:class:`Screenshots`, kept in
 
 The browser is the OS package (``/usr/bin/chromium``), never one Playwright
 downloads: scripts/test-deps.sh installs it and the pinned Playwright
-(requirements/browser-tests.txt, with PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1).
+(requirements/tests.txt, with PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1).
 Where either is missing, :func:`missing` says which, for the test's skip.
 """
 
@@ -47,7 +47,7 @@ def missing() -> str:
     try:
         import playwright.sync_api  # noqa: F401, PLC0415
     except ImportError:
-        return "playwright is not installed (requirements/browser-tests.txt; scripts/test-deps.sh installs it)"
+        return "playwright is not installed (requirements/tests.txt; scripts/test-deps.sh installs it)"
     return ""
 
 

@@ -108,6 +108,9 @@ def preflight(run: Run, params: dict) -> dict:
             name: host_probes.npm_package_version(path) for name, path in sorted(params["npm_packages"].items())
         },
         "mtimes": {name: host_probes.mtime(path) for name, path in sorted(params["mtimes"].items())},
+        "npm_locks_installed": {
+            name: host_probes.npm_lock_installed(path) for name, path in sorted((params.get("npm_locks") or {}).items())
+        },
     }
     if params["cron"]:
         facts["cron"] = host_probes.cron_probe(host_processes.all_processes())

@@ -90,6 +90,29 @@ def npm_package_version(package_json: str) -> str | None:
     return version if isinstance(version, str) else None
 
 
+def _locked_packages(path: str) -> dict | None:
+    """path -> (version, integrity) of a package-lock.json's installed packages (the root left out)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            packages = json.load(handle)["packages"]
+        return {name: (entry.get("version"), entry.get("integrity")) for name, entry in packages.items() if name}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def npm_lock_installed(directory: str) -> bool:
+    """Whether ``directory``'s node_modules holds exactly what its package-lock.json locks.
+
+    npm writes node_modules/.package-lock.json (its hidden lockfile) when an
+    install completes; its packages, by version and integrity hash, are the
+    lock's exactly after a complete ``npm ci``. A failed or partial install,
+    another lock, or none reads as not installed. The registry's addresses
+    (``resolved``) are left out: they depend on the npm configuration.
+    """
+    wanted = _locked_packages(os.path.join(directory, "package-lock.json"))
+    return bool(wanted) and wanted == _locked_packages(os.path.join(directory, "node_modules", ".package-lock.json"))
+
+
 def mtime(path: str) -> float | None:
     """When ``path`` was last modified, or None when it does not exist."""
     try:

@@ -8,6 +8,7 @@ diff.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import stat
@@ -171,3 +172,28 @@ def test_the_cron_probe_finds_a_daemon_by_its_name():
     probe = host_probes.cron_probe([])
     assert probe["daemon"] == any(os.path.exists(path) for path in host_probes.CRON_DAEMONS)
     assert probe["crontab"] == os.path.exists(host_probes.CRONTAB)
+
+
+def test_the_npm_lock_probe_wants_the_lock_npm_ci_completed(tmp_path):
+    """npm ci writes node_modules/.package-lock.json last: the lock's packages, by version and hash."""
+    locked = {
+        "node_modules/configurable-http-proxy": {"version": "5.3.0", "integrity": "sha512-a"},
+        "node_modules/commander": {"version": "15.0.0", "integrity": "sha512-b"},
+    }
+    lock = {"name": "site", "lockfileVersion": 3, "packages": {"": {"name": "site"}, **locked}}
+    (tmp_path / "package-lock.json").write_text(json.dumps(lock))
+    assert host_probes.npm_lock_installed(str(tmp_path)) is False  # never installed
+    (tmp_path / "node_modules").mkdir()
+    hidden = tmp_path / "node_modules" / ".package-lock.json"
+    # As npm writes it where its configuration keeps the registry's addresses.
+    resolved = {
+        path: {**entry, "resolved": f"https://registry.example/{path}.tgz"} for path, entry in locked.items()
+    }
+    hidden.write_text(json.dumps({"name": "site", "lockfileVersion": 3, "packages": resolved}))
+    assert host_probes.npm_lock_installed(str(tmp_path)) is True
+    # Another version of one dependency: the lock changed since, or the install did not complete.
+    resolved["node_modules/commander"]["version"] = "14.0.0"
+    hidden.write_text(json.dumps({"packages": resolved}))
+    assert host_probes.npm_lock_installed(str(tmp_path)) is False
+    hidden.write_text("{not json")
+    assert host_probes.npm_lock_installed(str(tmp_path)) is False
