@@ -79,6 +79,11 @@ DECOYS = [
 ]
 
 
+def run(*command: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """A command of the round trip; its output kept for the assertion's message."""
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=120)
+
+
 def members(tarball: Path) -> list[str]:
     with tarfile.open(tarball) as tar:
         return tar.getnames()
@@ -97,14 +102,7 @@ def summary(tarball: Path, names: list[str]) -> str:
 def tarball(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("collection-build")
     env = {**os.environ, **{f"DASKHUB_COLLECTION_{key.upper()}": url for key, url in FORK_URLS.items()}}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/build_collection.py"), "--output-path", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        timeout=120,
-    )
+    result = run(sys.executable, str(ROOT / "scripts/build_collection.py"), "--output-path", str(out), env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     built = Path(result.stdout.strip().splitlines()[-1])
     assert built == out / f"daskhub-deploy-{GALAXY['version']}.tar.gz"
@@ -164,13 +162,7 @@ def test_build_ignore_keeps_state_caches_and_build_output_out(tmp_path):
         (copy / decoy).parent.mkdir(parents=True, exist_ok=True)
         (copy / decoy).write_text("decoy\n")
     (copy / ".venv").symlink_to(VENV_BIN.parent)
-    result = subprocess.run(
-        [str(VENV_BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), str(copy)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    result = run(str(VENV_BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), str(copy))
     assert result.returncode == 0, result.stdout + result.stderr
     names = members(tmp_path / f"daskhub-deploy-{GALAXY['version']}.tar.gz")
     assert [decoy for decoy in DECOYS if decoy in names] == []
@@ -184,14 +176,9 @@ def test_the_installed_tarball_runs_the_site_in_check_mode(tarball, tmp_path):
     operator.mkdir()
     env = ansible_env(ANSIBLE_COLLECTIONS_PATH=str(collections))
     del env["ANSIBLE_CONFIG"]
-    install = subprocess.run(
-        [str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--offline", "-p", str(collections), str(tarball)],
-        cwd=operator,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
+    galaxy = str(VENV_BIN / "ansible-galaxy")
+    install = run(
+        galaxy, "collection", "install", "--offline", "-p", str(collections), str(tarball), cwd=operator, env=env
     )
     assert install.returncode == 0, install.stdout + install.stderr
     assert f"daskhub.deploy:{GALAXY['version']} was installed successfully" in install.stdout
