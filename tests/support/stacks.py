@@ -162,17 +162,20 @@ def port_free(port: int) -> bool:
     return True
 
 
-def make_inventory(root: Path, prefix: Path, ports: dict[str, int], **overrides) -> Path:
+def make_inventory(
+    root: Path, prefix: Path, ports: dict[str, int], source: Path = ROOT / "inventories/local", **overrides
+) -> Path:
     """The default site's inventory, with another prefix, state dir, instance name and ports.
 
-    The shipped files are copied unchanged; the test's settings go in a
+    The shipped files (of ``source``: this repository's, or an installed
+    collection's copy) are copied unchanged; the test's settings go in a
     group_vars file of their own that Ansible reads after the model.
     """
     inventory = root / "inventory"
     (inventory / "group_vars" / "daskhub").mkdir(parents=True)
-    shutil.copytree(ROOT / "inventories/local/group_vars/all", inventory / "group_vars" / "all")
-    shutil.copy(ROOT / "inventories/local/hosts.yml", inventory / "hosts.yml")
-    shutil.copy(ROOT / "inventories/local/group_vars/daskhub/main.yml", inventory / "group_vars/daskhub/model.yml")
+    shutil.copytree(source / "group_vars/all", inventory / "group_vars" / "all")
+    shutil.copy(source / "hosts.yml", inventory / "hosts.yml")
+    shutil.copy(source / "group_vars/daskhub/main.yml", inventory / "group_vars/daskhub/model.yml")
     settings = {
         "daskhub_state_dir": str(root / "state"),
         "daskhub_local_prefix": str(prefix),
