@@ -49,28 +49,32 @@ def test_user_sync_service_and_timer(tmp_path):
     inventory = tmp_path / "local"
     shutil.copytree(ROOT / "inventories/local", inventory, ignore=shutil.ignore_patterns("state"))
     units = tmp_path / "units"
-    templates = ROOT / "roles/daskhub_user_sync_schedule/templates"
+    role = ROOT / "roles/daskhub_schedule"
+    write = yaml.safe_load((role / "tasks/systemd.yml").read_text())[0]["ansible.builtin.template"]
+    # The job's parameters as playbooks/user-sync-schedule.yml gives them to the role.
+    job = yaml.safe_load((ROOT / "playbooks/user-sync-schedule.yml").read_text())[0]["roles"][1]["vars"]
     play = [
         {
             "name": "Render the user-sync units",
             "hosts": "daskhub",
             "gather_facts": False,
+            "vars": job,
             "tasks": [
                 {
                     # Writes the run script the service starts, and sets the role's variables.
                     "name": "Install the run script",
                     "ansible.builtin.include_role": {
-                        "name": "daskhub_user_sync_schedule",
+                        "name": "daskhub_schedule",
                         "tasks_from": "script.yml",
                         "public": True,
                     },
                 },
                 unit_dir(units),
                 {
-                    "name": "Render the units",
+                    "name": "Render the units as the role does",
                     "ansible.builtin.template": {
-                        "src": f"{templates}/user-sync.{{{{ item }}}}.j2",
-                        "dest": f"{units}/{{{{ daskhub_user_sync_schedule_unit }}}}.{{{{ item }}}}",
+                        "src": str(role / "templates" / write["src"]),
+                        "dest": write["dest"].replace("{{ daskhub_schedule_systemd_dir }}", str(units)),
                         "mode": "0644",
                     },
                     "loop": ["service", "timer"],
@@ -86,6 +90,8 @@ def test_user_sync_service_and_timer(tmp_path):
     render(play, inventory, tmp_path, "-e", json.dumps(settings))
     written = sorted(units.iterdir())
     assert [unit.name for unit in written] == ["daskhub-user-sync-local.service", "daskhub-user-sync-local.timer"]
+    assert f"ExecStart={tmp_path}/schedule/user-sync-run.sh" in written[0].read_text()
+    assert "Description=DaskHub user sync of site local" in written[0].read_text()
     timer = written[1].read_text()
     assert "OnUnitActiveSec=15min" in timer
     assert "Unit=daskhub-user-sync-local.service" in timer

@@ -9,14 +9,13 @@ import contextlib
 import json
 import os
 import shlex
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from support import hubs, user_sync
+from support import hubs, schedules, user_sync
 from support.hubs import REPO_ROOT
 from support.playbooks import recap, run_playbook
 from support.user_sync import newest_hub_only, playbook_env, vars_file
@@ -34,10 +33,7 @@ CRON_D = Path("/etc/cron.d")
 
 @pytest.fixture(scope="session")
 def crontab():
-    """ansible.builtin.cron needs the crontab program even for a cron_file (scripts/test-deps.sh installs cron)."""
-    if not shutil.which("crontab"):
-        pytest.skip("the crontab program is missing (scripts/test-deps.sh installs cron)")
-    return shutil.which("crontab")
+    return schedules.need_crontab()
 
 
 @contextlib.contextmanager
@@ -112,8 +108,9 @@ def test_schedule_installs_cron_and_cron_runs_the_sync(work, fresh_hub, crontab)
     try:
         proc = schedule("present")
         assert proc.returncode == 0, proc.stdout
-        entries = [ln for ln in cron_file.read_text().splitlines() if ln and not ln.startswith("#")]
+        entries = schedules.cron_entries(cron_file)
         assert len(entries) == 1
+        assert "#Ansible: daskhub user-sync testsite" in cron_file.read_text().splitlines()
         fields = entries[0].split(None, 6)
         assert fields[:6] == ["*/1", "*", "*", "*", "*", "root"]
         command = fields[6]
@@ -141,9 +138,7 @@ def test_schedule_installs_cron_and_cron_runs_the_sync(work, fresh_hub, crontab)
         proc = schedule("absent")
         assert proc.returncode == 0, proc.stdout
         # The cron module deletes a cron_file that has no entry left.
-        assert not cron_file.exists() or not [
-            ln for ln in cron_file.read_text().splitlines() if ln and not ln.startswith("#")
-        ]
+        assert schedules.cron_entries(cron_file) == []
         assert not Path(shlex.split(command)[0]).exists()
     finally:
         cron_file.unlink(missing_ok=True)

@@ -5,7 +5,8 @@ the three that need it: the model role builds ``daskhub_model`` with
 ``build_model``, validation names the variable of a model field with
 ``variable_of``, and ``scripts/gen_model_doc.py`` documents ``model_inputs``.
 The known names (``known_variables``) are the roles' declarations: their
-argument_specs options, their vars/main.yml and the declared facts.
+argument_specs options, their vars/main.yml, the declared facts and the
+scheduled jobs' settings.
 
 Controller side only; no Ansible imports.
 """
@@ -60,7 +61,7 @@ DERIVATIONS = {"is_set": _is_set, "length": _length, "placeholder": _placeholder
 
 @functools.lru_cache(maxsize=1)
 def declaration() -> dict:
-    """``roles/daskhub_model/meta/variables.yml`` as loaded: ``model`` and ``facts``."""
+    """``roles/daskhub_model/meta/variables.yml`` as loaded: ``model``, ``facts`` and ``schedules``."""
     return _load(DECLARATION)
 
 
@@ -135,4 +136,15 @@ def known_variables() -> frozenset[str]:
         role_vars = role / "vars" / "main.yml"
         if role_vars.is_file():
             names.update(_load(role_vars) or {})
+    names.update(schedule_settings())
     return frozenset(name for name in names if name.startswith("daskhub_"))
+
+
+def schedule_settings() -> set[str]:
+    """The scheduled jobs' settings, daskhub_<job>_schedule_<setting> (the declaration's ``schedules``)."""
+    schedules = declaration().get("schedules") or {}
+    return {
+        f"daskhub_{job}_schedule_{setting}"
+        for job, own in (schedules.get("jobs") or {}).items()
+        for setting in [*(schedules.get("settings") or []), *(own or [])]
+    }

@@ -179,3 +179,32 @@ def test_a_module_without_the_declaration_names_the_model_field(monkeypatch, tmp
     assert site_variables.variable_of("singleuser.image_tag") == "daskhub_model.singleuser.image_tag"
     errors = model_validation.validate(model)
     assert any(error.startswith("daskhub_model.singleuser.image_tag: required") for error in errors), errors
+
+
+def test_each_scheduled_job_reads_the_settings_the_declaration_names():
+    """A job's settings (daskhub_backup_schedule_dir, ...) are known names, and role daskhub_schedule reads each."""
+    schedules = site_variables.declaration()["schedules"]
+    role = REPO_ROOT / "roles" / "daskhub_schedule"
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
+    read = {
+        name.removeprefix("daskhub_schedule_")
+        for name, value in defaults.items()
+        if "daskhub_schedule_settings ~ '_" + name.removeprefix("daskhub_schedule_") + "'" in str(value)
+    }
+    assert sorted(read) == sorted(schedules["settings"])
+    assert set(schedules["settings"]) | {"cron", "interval_minutes"} <= {
+        name.removeprefix("daskhub_schedule_") for name in _role_options()["daskhub_schedule"]
+    }
+    known = site_variables.known_variables()
+    # The names sites set before the three schedule roles became one.
+    assert {
+        "daskhub_backup_schedule_dir",
+        "daskhub_backup_schedule_cron_file",
+        "daskhub_certificates_schedule_cron",
+        "daskhub_certificates_schedule_extra_args",
+        "daskhub_user_sync_schedule_state",
+        "daskhub_user_sync_schedule_interval_minutes",
+        "daskhub_user_sync_schedule_systemd_dir",
+        "daskhub_user_sync_schedule_status_file",
+    } <= known
+    assert "daskhub_backup_schedule_interval_minutes" not in known
