@@ -16,9 +16,7 @@ attributes:
   check_mode:
     description: Runs in check mode and reports what it read or would change, changing nothing.
     support: full
-    description: Reads or plans only, and reports what it would change.
   diff_mode:
     description: Shows no diff; there is no file or list to compare.
     support: none
-    description: Returns no diff.
 """

@@ -2,16 +2,16 @@
 # BSD-3-Clause
 """The hub connection options, documented once (declared once in module_utils/hub/connection.py).
 
-``daskhub.deploy.hub_connection``: the URL, the token and the TLS options of
-the modules that call the hub's API (the action group ``hub``);
-``daskhub.deploy.hub_connection.url``: the URL alone, for a module that only
-probes the hub; ``daskhub.deploy.hub_connection.requests``: the timeout,
+``daskhub.deploy.hub_connection.url``: the hub's URL, of every module that
+talks to the hub; ``daskhub.deploy.hub_connection``: the token and the TLS
+options, beside it, of the modules that call the hub's API (the action group
+``hub``); ``daskhub.deploy.hub_connection.requests``: the timeout,
 retries and parallelism of the requests, for a module that lets the play
 tune them.
 
 Each fragment is one literal string, as Ansible's documentation tools read
 them without running this file (ansible-test's yamllint reads each
-assignment's text); DOCUMENTATION and URL repeat ``hub_url``.
+assignment's text).
 """
 
 from __future__ import annotations
@@ -20,14 +20,6 @@ from __future__ import annotations
 class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
-  hub_url:
-    description:
-      - The hub's public URL, for example V(http://127.0.0.1:8000) or V(https://daskhub.example.org), with the
-        hub's base URL if it has one; the REST API is under C(<hub_url>/hub/api).
-      - The REST API root itself (a URL ending in C(/hub/api)) is accepted too.
-    type: str
-    required: true
-    aliases: [api_url, hub_api_url]
   hub_token:
     description:
       - An API token of the hub with the scopes this module needs (its description names them). Never logged.

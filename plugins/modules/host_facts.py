@@ -27,15 +27,12 @@ attributes:
   check_mode:
     description: Only reads, in check mode as in a normal run.
     support: full
-    description: Reads or plans only, and reports what it would change.
   action:
     description: An action plugin; on the controller itself no module starts.
     support: full
-    description: An action plugin of the same name runs it, partly on the controller.
   facts:
     description: Returns C(ansible_facts), which update the host's facts.
     support: full
-    description: Returns C(ansible_facts) that update the host's facts.
 """
 
 EXAMPLES = r"""

@@ -18,6 +18,7 @@ description:
 version_added: 0.1.0
 author: DaskHub deployer maintainers (!UNKNOWN)
 extends_documentation_fragment:
+  - daskhub.deploy.hub_connection.url
   - daskhub.deploy.hub_connection
 options:
   timeout:

@@ -32,6 +32,7 @@ description:
 author:
   - DaskHub deployer maintainers (!UNKNOWN)
 extends_documentation_fragment:
+  - daskhub.deploy.hub_connection.url
   - daskhub.deploy.hub_connection
   - daskhub.deploy.hub_connection.requests
 options:
@@ -107,11 +108,9 @@ attributes:
   check_mode:
     description: Only reads the hub and reports what it would change.
     support: full
-    description: Reads or plans only, and reports what it would change.
   diff_mode:
     description: The diff lists the hub's users before and after.
     support: full
-    description: Shows what changed, never a secret.
 """
 
 EXAMPLES = r"""

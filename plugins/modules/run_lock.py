@@ -46,11 +46,9 @@ attributes:
   check_mode:
     description: Takes and releases the lock in check mode as in a normal run.
     support: full
-    description: Reads or plans only, and reports what it would change.
   action:
     description: An action plugin; it runs on the controller.
     support: full
-    description: An action plugin of the same name runs it, partly on the controller.
 """
 
 EXAMPLES = r"""

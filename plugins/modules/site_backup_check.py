@@ -62,7 +62,6 @@ attributes:
   diff_mode:
     description: Shows no diff; there is no file or list to compare.
     support: none
-    description: Returns no diff.
 """
 
 EXAMPLES = r"""

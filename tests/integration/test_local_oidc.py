@@ -37,52 +37,47 @@ GatewayCluster(worker_cores=3)
 """
 
 
-def _offered_bounds(site, browser, user):
+def _offered_bounds(public_stack, browser, user):
     """The most worker cores and GiB the gateway offers ``user``, by its API, with a token she made at /hub/token."""
     token = browser.new_token(user, ["access:services!service=dask-gateway"])
     request = urllib.request.Request(
-        f"{site.hub_url}/services/dask-gateway/api/v1/options", headers={"Authorization": f"jupyterhub {token}"}
+        f"{public_stack.hub_url}/services/dask-gateway/api/v1/options", headers={"Authorization": f"jupyterhub {token}"}
     )
-    context = ssl.create_default_context(cafile=str(site.site_ca))
+    context = ssl.create_default_context(cafile=str(public_stack.site_ca))
     with urllib.request.urlopen(request, timeout=60, context=context) as answer:
         fields = {field["field"]: field["spec"] for field in json.loads(answer.read())["cluster_options"]}
     return fields["worker_cores"]["max"], fields["worker_memory"]["max"]
 
 
-@pytest.fixture(scope="module")
-def site(public_stack):
-    return public_stack
-
-
-def test_the_deploy_never_showed_the_client_secret_and_keeps_it_in_the_secret_file_only(site, oidc_provider):
+def test_the_deploy_never_showed_the_client_secret_and_keeps_it_in_the_secret_file_only(public_stack, oidc_provider):
     secret = oidc_provider.client_secret
-    assert secret not in site.deploy_output
-    assert secret not in (site.prefix / "etc/hub-settings.json").read_text()
-    secret_file = site.prefix / "etc/hub-secrets.json"
+    assert secret not in public_stack.deploy_output
+    assert secret not in (public_stack.prefix / "etc/hub-settings.json").read_text()
+    secret_file = public_stack.prefix / "etc/hub-secrets.json"
     assert secret in secret_file.read_text() and oct(secret_file.stat().st_mode & 0o777) == "0o600"
 
 
-def test_the_hub_takes_logins_from_the_provider_and_the_groups_decide(site):
+def test_the_hub_takes_logins_from_the_provider_and_the_groups_decide(public_stack):
     # bob is in no allowed group: the hub refuses him at the callback.
     with pytest.raises(urllib.error.HTTPError) as refused:
-        Browser(site.hub_url, ca_file=str(site.site_ca)).login_oidc("bob", next_path="/hub/home")
+        Browser(public_stack.hub_url, ca_file=str(public_stack.site_ca)).login_oidc("bob", next_path="/hub/home")
     assert refused.value.code == 403
-    assert site.api("GET", "/users/bob")[0] == 404
+    assert public_stack.api("GET", "/users/bob")[0] == 404
 
     # carol logs in as an admin: the provider's hub-admins group.
-    carols = Browser(site.hub_url, ca_file=str(site.site_ca))
-    assert carols.login_oidc("carol", next_path="/hub/home") == f"{site.hub_url}/hub/home"
-    status, carol = site.api("GET", "/users/carol")
+    carols = Browser(public_stack.hub_url, ca_file=str(public_stack.site_ca))
+    assert carols.login_oidc("carol", next_path="/hub/home") == f"{public_stack.hub_url}/hub/home"
+    status, carol = public_stack.api("GET", "/users/carol")
     assert status == 200 and carol["admin"] is True and carol["groups"] == ["hub-admins"]
     # hub-admins bounds nothing: the gateway offers carol the site's bounds.
-    assert _offered_bounds(site, carols, "carol") == (4, 8.0)
+    assert _offered_bounds(public_stack, carols, "carol") == (4, 8.0)
 
     # alice, by her group; JupyterHub's groups are the provider's.
-    browser = Browser(site.hub_url, ca_file=str(site.site_ca))
+    browser = Browser(public_stack.hub_url, ca_file=str(public_stack.site_ca))
     browser.login_oidc("alice", next_path="/hub/home")
-    status, alice = site.api("GET", "/users/alice")
+    status, alice = public_stack.api("GET", "/users/alice")
     assert status == 200 and alice["admin"] is False and alice["groups"] == ["physics"]
-    assert _offered_bounds(site, browser, "alice") == (2, 2.0)
+    assert _offered_bounds(public_stack, browser, "alice") == (2, 2.0)
 
     browser.start_server("alice")
     kernel = browser.kernel("alice")
@@ -98,6 +93,6 @@ def test_the_hub_takes_logins_from_the_provider_and_the_groups_decide(site):
         browser.end_session("alice", kernel)
 
     # An exclusive user sync (no source lists alice or carol) leaves the provider's members alone.
-    site.playbook("playbooks/user-sync.yml")
-    assert site.api("GET", "/users/alice")[0] == 200
-    assert site.api("GET", "/users/carol")[1]["admin"] is True
+    public_stack.playbook("playbooks/user-sync.yml")
+    assert public_stack.api("GET", "/users/alice")[0] == 200
+    assert public_stack.api("GET", "/users/carol")[1]["admin"] is True

@@ -44,7 +44,11 @@ def _documented(fragment):
 @pytest.mark.parametrize(
     ("fragment", "spec"),
     [
-        (ModuleDocFragment.DOCUMENTATION, connection.HUB_CONNECTION_SPEC),
+        # The modules of the hub group take both: the URL's fragment, then the rest.
+        (
+            ModuleDocFragment.URL + ModuleDocFragment.DOCUMENTATION.replace("options:", "", 1),
+            connection.HUB_CONNECTION_SPEC,
+        ),
         (ModuleDocFragment.URL, connection.HUB_URL_SPEC),
         (ModuleDocFragment.REQUESTS, connection.HUB_REQUEST_SPEC),
     ],
@@ -87,7 +91,9 @@ def test_the_hub_modules_take_the_one_spec_and_the_runtime_group_lists_them():
         fragments = [name for name in fragments if name.startswith("daskhub.deploy.hub_connection")]
         if "HUB_CONNECTION_SPEC" in names:
             requests = ["daskhub.deploy.hub_connection.requests"] if "HUB_REQUEST_SPEC" in names else []
-            assert fragments == ["daskhub.deploy.hub_connection", *requests], module.name
+            assert fragments == ["daskhub.deploy.hub_connection.url", "daskhub.deploy.hub_connection", *requests], (
+                module.name
+            )
             assert module.stem in group, module.name
         elif "HUB_URL_SPEC" in names:
             assert fragments == ["daskhub.deploy.hub_connection.url"], module.name
