@@ -5,25 +5,20 @@ Needs no deployed stack: the schedule lives on the controller (support/schedules
 
 from __future__ import annotations
 
-from support import schedules
+from support.schedules import job_fixture
 
-schedule_site = schedules.schedule_site
-
-
-def backup(site) -> schedules.Job:
-    return schedules.Job("backup", "playbooks/backup-schedule.yml", "backup.yml", *site)
+backup = job_fixture("backup", "backup.yml")
 
 
-def test_the_schedule_is_a_cron_entry_that_runs_backup_yml(schedule_site):
-    backup(schedule_site).check_round_trip(
-        "30 2 * * 1-5",
-        present=("-e", "daskhub_backup_schedule='30 2 * * 1-5'"),
-        absent=("-e", "daskhub_backup_schedule=''"),
+def test_the_schedule_is_a_cron_entry_that_runs_backup_yml(backup):
+    when = "30 2 * * 1-5"
+    backup.check_round_trip(
+        when, present=("-e", f"daskhub_backup_schedule='{when}'"), absent=("-e", "daskhub_backup_schedule=''")
     )
 
 
-def test_every_bad_setting_is_named_before_anything_changes(schedule_site):
-    backup(schedule_site).check_refused(
+def test_every_bad_setting_is_named_before_anything_changes(backup):
+    backup.check_refused(
         *("-e", "daskhub_backup_schedule='30 25 * * *'", "-e", "daskhub_backup_schedule_backend=systemd"),
         named=[
             "daskhub_backup_schedule='30 25 * * *': the hour field '25' is not cron's (0-23)",

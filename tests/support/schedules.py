@@ -25,11 +25,16 @@ def need_crontab() -> str:
     return shutil.which("crontab")
 
 
-@pytest.fixture
-def schedule_site(tmp_path):
-    """(the test's directory, the default site's inventory there); the site is named after it: "inventory"."""
-    need_crontab()
-    return tmp_path, make_inventory(tmp_path, tmp_path / "prefix", port_block(SLOTS["scratch"]))
+def job_fixture(job: str, runs: str):
+    """A fixture: the Job ``job`` (running playbooks/<runs>) on the default site's inventory in the test's directory."""
+
+    @pytest.fixture
+    def fixture(tmp_path):
+        need_crontab()
+        inventory = make_inventory(tmp_path, tmp_path / "prefix", port_block(SLOTS["scratch"]))
+        return Job(job, f"playbooks/{job}-schedule.yml", runs, tmp_path, inventory)
+
+    return fixture
 
 
 def cron_entries(cron_file: Path) -> list[str]:
@@ -40,7 +45,10 @@ def cron_entries(cron_file: Path) -> list[str]:
 
 
 class Job:
-    """One scheduled job as a site sees it: its playbook, its settings' prefix, its names."""
+    """One scheduled job as a site sees it: its playbook, its settings' prefix, its names.
+
+    The site is the inventory's directory name, "inventory".
+    """
 
     def __init__(self, job: str, playbook: str, runs: str, tmp_path: Path, inventory: Path):
         self.job, self.playbook, self.runs = job, playbook, runs
