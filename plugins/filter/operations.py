@@ -1,8 +1,8 @@
-"""Filters of the day-2 playbooks (rotate-secrets.yml, uninstall.yml, backup.yml, backup-schedule.yml)."""
+"""Filters of the day-2 playbooks (rotate-secrets.yml, uninstall.yml, backup.yml, the *-schedule.yml)."""
 
 from __future__ import annotations
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.model import operations
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import operations, schedules
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import releases as helm_releases
 from ansible_collections.daskhub.deploy.plugins.module_utils.state import backups
 
@@ -41,5 +41,6 @@ class FilterModule:
             "daskhub_backup_name": backups.backup_name,
             "daskhub_cron_fields": backups.cron_fields,
             "daskhub_cron_errors": _cron_errors,
+            "daskhub_schedule": schedules.schedule,
             "daskhub_account_entry": _account_entry,
         }
