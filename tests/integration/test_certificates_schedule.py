@@ -12,7 +12,10 @@ certificates = job_fixture("certificates", "certificates.yml")
 
 
 def test_the_daily_default_runs_certificates_yml_and_an_empty_schedule_removes_it(certificates):
-    certificates.check_round_trip("17 3 * * *", present=(), absent=("-e", "daskhub_https_renew_schedule=''"))
+    # The second run of role daskhub_schedule changes nothing: test_backup_schedule.py proves it for every job.
+    certificates.check_round_trip(
+        "17 3 * * *", present=(), absent=("-e", "daskhub_https_renew_schedule=''"), idempotent=False
+    )
 
 
 def test_a_bad_expression_is_named_before_anything_changes(certificates):
