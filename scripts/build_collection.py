@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build the collection tarball, with a site's own addresses if it has them.
 
 ``ansible-galaxy collection build`` writes galaxy.yml's ``repository``,
@@ -7,7 +6,7 @@ MANIFEST.json. A site that forks and publishes its own build gives its
 addresses here (options, or the DASKHUB_COLLECTION_* variables) instead of
 editing galaxy.yml, so its fork never conflicts with ours over them:
 
-    scripts/build_collection.py --repository https://git.example.org/hep/daskhub-deploy \
+    python scripts/build_collection.py --repository https://git.example.org/hep/daskhub-deploy \
         --documentation https://hep.example.org/daskhub/ --issues https://git.example.org/hep/daskhub-deploy/issues
 
 Only MANIFEST.json changes: FILES.json, which checksums every other file,

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build the docs site into build/docs/html: the guides of docs/ and the collection reference.
 
 1. ``antsibull-docs lint-collection-docs --plugin-docs`` checks every module's,

@@ -60,7 +60,7 @@ def test_every_inventory_templates_lints_and_validates_in_both_modes(inventory, 
     # A gateway LoadBalancer serves the HTTP API in plain HTTP: the run says so (issue 12, item 6).
     output = " ".join((run.stdout + run.stderr).split())  # warnings are wrapped to the terminal
     for mode, site in rendered.items():
-        values = {r["key"]: r["values"] for r in site["releases"]}
+        values = {r["key"]: r["rendered_values"] for r in site["releases"]}
         gateway = values["dask-gateway"] if "dask-gateway" in values else values["daskhub"]["dask-gateway"]
         load_balancer = gateway["traefik"]["service"]["type"] == "LoadBalancer"
         assert ("LoadBalancer also serves the gateway's HTTP API without TLS" in output
@@ -92,7 +92,7 @@ def test_every_inventory_templates_lints_and_validates_in_both_modes(inventory, 
                 assert len(objects) > 10, f"{label}: {len(objects)} objects"
                 problems += [f"{label}: {p}" for p in charts.validate_objects(objects, kube_version, crds)]
         # The gateway's NetworkPolicies, which the release role applies beside the releases.
-        values = {r["key"]: r["values"] for r in site["releases"]}
+        values = {r["key"]: r["rendered_values"] for r in site["releases"]}
         hub = values["jupyterhub"] if "jupyterhub" in values else values["daskhub"]["jupyterhub"]
         policies_on = hub["hub"]["networkPolicy"]["enabled"]
         assert bool(site["network_policies"]) is policies_on, f"{mode}: {len(site['network_policies'])} policies"

@@ -27,7 +27,7 @@ def site(tmp_path) -> Path:
 
 
 def with_vars(site: Path, **variables) -> None:
-    path = site / "group_vars" / "daskhub.yml"
+    path = site / "group_vars" / "daskhub" / "main.yml"
     model = yaml.safe_load(path.read_text())
     model.update(variables)
     path.write_text(yaml.safe_dump(model))

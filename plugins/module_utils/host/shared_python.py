@@ -13,6 +13,14 @@ headers), world-readable, its RUNPATH rewritten to ``$ORIGIN/../lib`` in
 place; the copy is built beside ``dest``, checked as ``probe_user``, then
 moved into place, and a stamp records its source so a later run copies
 nothing.
+
+Why not a relocatable standalone Python (``uv python install`` into the
+prefix): uv downloads those builds (python-build-standalone) from GitHub
+release assets, which sites behind a mirror of PyPI alone (and this
+project's CI) cannot reach, and the operator's own Python would no longer be
+the one the site runs. The copy needs nothing but what the host has; the
+RUNPATH rewrite (``elf_runpath``, a few dozen lines of ELF reading) is what
+lets the copied binary find its own libpython instead of the original's.
 """
 
 from __future__ import annotations

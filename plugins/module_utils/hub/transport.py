@@ -10,6 +10,18 @@ API's endpoints, ``hub.api.HubClient`` adds them. Standard library only (urllib)
 module on any host and in plain Python scripts alike. Every failure raises
 HubAPIError with a message a human can act on (which token, which scope,
 which URL).
+
+Why not ``ansible.module_utils.urls.open_url``, which has the proxy
+environment, ``validate_certs`` and ``ca_path``: this transport also runs
+where Ansible is not installed, in the gateway's metrics exporter
+(plugins/files/monitoring/daskhub_gateway_exporter.py, a hub service in the
+site's own venv) and in scripts, so it may import only the standard
+library; and what it adds is not open_url's: the retries of answers that
+came from the proxy in front of a restarting hub rather than from the hub
+(``not_the_hub``), the errors that name the token and the scope, and the
+parallel DELETE/PATCH of a user sync. The TLS choices are open_url's
+(``validate_certs``, ``ca_path``), and the environment's proxy is taken only
+where a caller asks for it (``environment_proxy``).
 """
 
 from __future__ import annotations
