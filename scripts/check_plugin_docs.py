@@ -93,12 +93,12 @@ def legacy_markup(doc) -> list[str]:
 
 def text_problems(names: list[str], rendered: tuple[int, str, str]) -> list[str]:
     """The modules whose text rendering fails or warns; each is rendered alone only when the joint run did."""
-    code, _, stderr = rendered
+    code, _stdout, stderr = rendered
     if code == 0 and "[WARNING]" not in stderr:
         return []
     problems = []
     for fqcn in names:
-        code, _, stderr = finish(start("module", fqcn))
+        code, _stdout, stderr = finish(start("module", fqcn))
         if code != 0 or "[WARNING]" in stderr:
             problems.append(f"{fqcn}: ansible-doc text rendering: {stderr.strip()}")
     return problems

@@ -48,4 +48,4 @@ def lock(name: str) -> dict[str, tuple[str, list[str]]]:
 
 
 def versions(entries: dict[str, tuple[str, list[str]]]) -> dict[str, str]:
-    return {name: version for name, (version, _) in entries.items()}
+    return {name: version for name, (version, _hashes) in entries.items()}

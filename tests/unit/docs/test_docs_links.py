@@ -52,7 +52,7 @@ def anchors(path: Path) -> set[str]:
     """Every heading anchor of a Markdown file, with GitHub's -1, -2 for repeated headings."""
     seen: dict[str, int] = {}
     found = set()
-    for _, title in HEADING.findall(FENCE.sub("", path.read_text())):
+    for _level, title in HEADING.findall(FENCE.sub("", path.read_text())):
         base = slug(title)
         count = seen.get(base, 0)
         seen[base] = count + 1
@@ -67,7 +67,7 @@ def links(path: Path) -> list[str]:
 def broken(path: Path) -> list[str]:
     problems = []
     for target in links(path):
-        file_part, _, anchor = target.partition("#")
+        file_part, _hash, anchor = target.partition("#")
         linked = (path.parent / file_part).resolve() if file_part else path
         if not linked.exists():
             problems.append(f"{target}: no file {linked.relative_to(ROOT) if linked.is_relative_to(ROOT) else linked}")

@@ -37,7 +37,7 @@ def test_every_pin_of_a_lock_has_its_hashes_and_its_requirements(lock):
     assert pins
     # The execution environment's alone: ansible-builder cannot carry hashes (scripts/lock.sh).
     if lock != "execution-environment":
-        assert [name for name, (_, hashes) in pins.items() if not hashes] == []
+        assert [name for name, (_version, hashes) in pins.items() if not hashes] == []
     assert requirement_names(lock) <= set(pins), f"requirements/{lock}.txt is older than its .in: scripts/lock.sh"
 
 
@@ -49,7 +49,7 @@ def test_the_runtime_lock_holds_no_test_tool():
 
 def test_the_test_lock_keeps_the_runtimes_versions():
     runtime, tests = entries("controller"), entries("tests")
-    assert {name: version for name, (version, _) in runtime.items() if tests.get(name, ("",))[0] != version} == {}
+    assert {name: version for name, (version, _hashes) in runtime.items() if tests.get(name, ("",))[0] != version} == {}
     assert set(tests) >= TEST_TOOLS
 
 
@@ -71,7 +71,8 @@ def test_the_npm_lock_installs_the_pinned_proxy():
 
 def test_the_execution_environment_takes_the_runtime_and_no_test_tool():
     runtime, environment = entries("controller"), entries("execution-environment")
-    assert {name: version for name, (version, _) in runtime.items() if environment.get(name, ("",))[0] != version} == {}
+    differing = {name: pin for name, (pin, _hashes) in runtime.items() if environment.get(name, ("",))[0] != pin}
+    assert differing == {}
     assert sorted(TEST_TOOLS & set(environment)) == []
     definition = yaml.safe_load((ROOT / "execution-environment.yml").read_text())
     assert definition["version"] == 3
