@@ -98,11 +98,17 @@ def _run(
 
 
 def _log_run(command: list[str], wall: float, before) -> None:
-    """One line in RUN_LOG: the test, the command (no secret: tests pass none on the command line), wall and CPU."""
+    """One line in RUN_LOG: the test, the program with its playbook or module, wall and CPU.
+
+    Only those names: the rest of a command line (extra vars, module
+    arguments) may hold a token.
+    """
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     test = os.environ.get("PYTEST_CURRENT_TEST", "-").rsplit(" (", 1)[0]
-    what = " ".join(Path(part).name if part.startswith("/") else part for part in command[:4])
+    names = [part for part in command[1:] if part.endswith(".yml")]
+    names += [command[i + 1] for i, part in enumerate(command[:-1]) if part == "-m"]
+    what = " ".join([Path(command[0]).name, *(Path(name).name for name in names)])
     RUN_LOG.parent.mkdir(parents=True, exist_ok=True)
     with RUN_LOG.open("a") as log:
         log.write(f"{test}\t{what}\t{wall:.1f}\t{cpu:.1f}\n")
