@@ -43,22 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TREE = ROOT / "build" / "ansible-test" / "ansible_collections" / "daskhub" / "deploy"
 CACHE = Path("~/.ansible/test/cache").expanduser()
 
-# What ansible-test runs as GET_PIP: ``python get_pip.py [pip options] pip==X --no-setuptools --no-wheel``.
-GET_PIP = '''\
-"""pip {version} from the wheel beside this file, for ansible-test (written by scripts/run_ansible_test.py)."""
-
-import os
-import sys
-
-WHEEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "{wheel}")
-sys.path.insert(0, WHEEL)
-
-from pip._internal.cli.main import main  # noqa: E402
-
-# get-pip's own flags; the wheel's pip installs only what is named.
-arguments = [argument for argument in sys.argv[1:] if argument not in ("--no-setuptools", "--no-wheel")]
-sys.exit(main(["install", "--no-index", "--find-links", os.path.dirname(WHEEL), *arguments]))
-'''
+# Stands in for the get-pip script ansible-test would download (its docstring says how).
+GET_PIP = Path(__file__).resolve().parent / "get_pip_from_wheel.py"
 
 
 def pinned_pip() -> str:
@@ -94,9 +80,8 @@ def pip_bootstrap() -> None:
             ],
             check=True,
         )
-    text = GET_PIP.format(version=version, wheel=wheel)
-    if not script.exists() or script.read_text() != text:
-        script.write_text(text)
+    if not script.exists() or script.read_bytes() != GET_PIP.read_bytes():
+        shutil.copyfile(GET_PIP, script)
         print(f"run_ansible_test: {script} installs pip {version} from {CACHE / wheel}")
 
 
