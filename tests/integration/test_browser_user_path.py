@@ -215,11 +215,7 @@ def test_alice_in_chromium_notebook_dask_panel_new_cluster_and_token(local_stack
         shot("clusters-shut-down")
 
         # /hub/token: a token, made in the page (painted over in the screenshot).
-        page.goto(f"{hub}/hub/token")
-        page.fill("#token-note", "browser test")
-        page.locator("#request-token-form button[type=submit], #request-token-form input[type=submit]").click()
-        page.locator("#token-result").wait_for(state="visible", timeout=30_000)
-        token = page.locator("#token-result").inner_text().strip()
+        token = chromium.request_token(page, hub, "browser test")
         shot("token", mask=[page.locator("#token-result")])
         assert len(token) >= 32, "no token in the page"
         page.wait_for_timeout(1000)

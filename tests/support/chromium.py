@@ -106,6 +106,26 @@ def login(page, hub_url: str, user: str, password: str, timeout: float = 30) -> 
         page.click("#login_submit")
 
 
+def request_token(page, hub_url: str, note: str, timeout: float = 30) -> str:
+    """A token made on the hub's /hub/token page, as a person makes one; returns the token shown.
+
+    The page's form is sent by its script (token.js, loaded by require.js after the page's load event
+    may have fired): a click before that script attached its handler would send the form as a plain
+    GET and show no token, so the click waits for the handler.
+    """
+    page.goto(f"{hub_url.rstrip('/')}/hub/token", timeout=timeout * 1000)
+    page.wait_for_function(
+        "() => { const form = document.getElementById('request-token-form');"
+        " const events = window.jQuery && form && window.jQuery._data(form, 'events');"
+        " return Boolean(events && events.submit); }",
+        timeout=timeout * 1000,
+    )
+    page.fill("#token-note", note)
+    page.locator("#request-token-form button[type=submit], #request-token-form input[type=submit]").click()
+    page.locator("#token-result").wait_for(state="visible", timeout=timeout * 1000)
+    return page.locator("#token-result").inner_text().strip()
+
+
 def login_oidc(page, hub_url: str, user: str, shot=None, timeout: float = 60) -> None:
     """The identity provider's login page, as a person uses it: the hub's "Sign in" sends the browser
     there, she gives her name and authorizes, and the provider sends her back to the hub's callback.
