@@ -119,7 +119,8 @@ def test_a_second_converge_with_monitoring_changes_nothing_and_shows_no_secret_a
     output = stack.deploy("-vvv").stdout
     assert recap(output)["changed"] == 0, output[-3000:]
     # The packages are there: dpkg said so, and apt (its cache opened under a second Python) did not run.
-    apt_task = output.split("TASK [daskhub_monitoring : Install Prometheus and Alertmanager]", 1)[1].split("TASK [", 1)[0]
+    apt_header = "TASK [daskhub_monitoring : Install Prometheus and Alertmanager]"
+    apt_task = output.split(apt_header, 1)[1].split("TASK [", 1)[0]
     assert "skipping: [" in apt_task, apt_task
     for name, value in stack.secrets().items():
         if isinstance(value, str) and len(value) >= 16:
