@@ -7,7 +7,7 @@
 # instance and state) and removes everything it made at the end.
 #
 #   bench/converge.sh                     # pip may use its wheel cache
-#   DASKHUB_BENCH_NO_PIP_CACHE=1 bench/converge.sh   # download everything
+#   DASKHUB_BENCH_NO_PIP_CACHE=1 bench/converge.sh   # download everything, as a fresh machine does
 #
 # Results are also appended to bench/results/converge.txt.
 set -euo pipefail
@@ -47,7 +47,8 @@ daskhub_local_gateway_port: 28002
 daskhub_local_gateway_api_port: 28003
 YAML
 if [ -n "${DASKHUB_BENCH_NO_PIP_CACHE:-}" ]; then
-  export PIP_NO_CACHE_DIR=1
+  # pip installs uv into the venv, and uv the stack from its own cache.
+  export PIP_NO_CACHE_DIR=1 UV_NO_CACHE=1
 fi
 
 run() {  # run <label> <log> <command...>: prints milliseconds, fails loudly
@@ -81,7 +82,7 @@ status_ms=$(sed -n 's/.* median=\([0-9]*\) ms.*/\1/p' <<<"$status_line")
 summary=$(printf '%s  first converge %ss  no-op converge %ss (%s%% of first, %s)  verify %ss  status %ss  cpus=%s%s' \
   "$(date -u +%Y-%m-%dT%H:%MZ)" "$(seconds "$first")" "$(seconds "$second")" "$ratio" "$verdict" \
   "$(seconds "$verify")" "$(seconds "$status_ms")" "$(nproc)" \
-  "${DASKHUB_BENCH_NO_PIP_CACHE:+  no pip cache}")
+  "${DASKHUB_BENCH_NO_PIP_CACHE:+  no pip or uv cache}")
 echo "$summary"
 mkdir -p bench/results
 echo "$summary" >> bench/results/converge.txt

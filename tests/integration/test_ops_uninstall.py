@@ -24,7 +24,7 @@ import yaml
 from support import hub_api
 from support.browser import Browser
 from support.playbooks import recap
-from support.site_faults import cron_file, kill, supervisord_pid
+from support.site_faults import cron_file, interrupted_install, kill, supervisord_pid
 from support.stacks import SHARED_UID_ACCOUNT, UPGRADED_STACK
 
 pytestmark = [pytest.mark.stack, UPGRADED_STACK, pytest.mark.takes_down_the_stack]
@@ -65,13 +65,20 @@ def test_uninstall_again_changes_nothing(stack):
     assert recap(out)["changed"] == 0
 
 
-def test_reinstall_from_kept_data(stack):
+def test_reinstall_from_kept_data_healing_an_install_killed_midway(stack, tmp_path):
+    """site.yml after the uninstall, cut short while it installs the venv (issue 19: 4), then again: the
+    second run rebuilds the half-written venv and the site comes back with its users and secrets."""
     before = stack.secrets()
+    interrupted_install(stack, tmp_path / "interrupted.log")
     stack.deploy()
     status, users = stack.api("GET", "/users")
     assert status == 200
     assert "dave" in {u["name"] for u in users}, "users did not survive uninstall and reinstall"
     assert stack.secrets() == before
+    check = subprocess.run(
+        [str(stack.python), "-c", "import jupyterhub, distributed"], capture_output=True, check=False
+    )
+    assert check.returncode == 0, check.stderr
 
 
 # What the drill keeps across the purge: alice's password and token, the backup.

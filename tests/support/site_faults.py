@@ -1,7 +1,7 @@
 """Faults a local site must recover from, made the way they happen: a SIGKILLed process, an install cut short.
 
-Used by the recovery tests (test_local_recovery.py) and by the purge of a
-broken site (test_ops_uninstall.py), both on the upgraded stack. ``stack``
+Used by the recovery tests (test_local_recovery.py) and by the reinstall and
+the purge of a broken site (test_ops_uninstall.py), all on the upgraded stack. ``stack``
 is a :class:`support.stacks.LocalStack`.
 """
 
@@ -50,8 +50,9 @@ def cron_file(stack) -> Path:
 
 
 def interrupted_install(stack, log: Path) -> None:
-    """rm the venv, start site.yml, and SIGTERM its process group (as ^C or a CI timeout) while it installs."""
-    shutil.rmtree(stack.prefix / "venv")
+    """rm the venv (if there is one), start site.yml, and SIGTERM its process group (as ^C or a CI timeout)
+    while it installs."""
+    shutil.rmtree(stack.prefix / "venv", ignore_errors=True)
     with log.open("w") as out:
         play = start_playbook("-i", str(stack.inventory), "site.yml", stdout=out, new_session=True)
         try:
