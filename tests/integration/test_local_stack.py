@@ -97,20 +97,32 @@ def test_a_missing_node_is_named_with_the_fix(scratch):
     assert not prefix.exists()
 
 
-def test_an_npm_lock_of_another_proxy_is_named(scratch):
-    """A site's own lock (daskhub_local_proxy_npm_lock) must install the version daskhub_local_versions pins."""
+def test_an_npm_lock_of_another_proxy_and_a_bad_watchdog_interval_are_named_together(scratch):
+    """A site's own lock (daskhub_local_proxy_npm_lock) must install the version daskhub_local_versions pins, and
+    the watchdog's interval must divide the hour: one message names both, before anything changes."""
     site_lock = scratch / "chp-lock"
     site_lock.mkdir()
     (site_lock / "package.json").write_text(json.dumps({"dependencies": {"configurable-http-proxy": "4.6.3"}}))
     prefix = scratch / "prefix"
-    result = playbook(make_inventory(scratch, prefix, SCRATCH_PORTS, daskhub_local_proxy_npm_lock=str(site_lock)))
+    inventory = make_inventory(
+        scratch,
+        prefix,
+        SCRATCH_PORTS,
+        daskhub_local_proxy_npm_lock=str(site_lock),
+        daskhub_local_supervisor="supervisord",
+        daskhub_local_supervisor_watchdog_minutes=7,
+    )
+    result = playbook(inventory)
     assert result.returncode != 0
     shown = " ".join(result.stdout.split())
     pinned = json.loads(CHP_LOCK.read_text())["packages"]["node_modules/configurable-http-proxy"]["version"]
+    message = shown.rsplit("msg: |- ", 1)[-1]  # the failed task's message (the YAML callback's block)
+    assert message.startswith("The local target settings are invalid:"), shown[-3000:]
     assert (
         f"daskhub_local_versions.configurable_http_proxy={pinned}: the npm lock of daskhub_local_proxy_npm_lock "
-        f"({site_lock}) installs 4.6.3." in shown
+        f"({site_lock}) installs 4.6.3." in message
     )
+    assert "daskhub_local_supervisor_watchdog_minutes=7: use a divisor of 60 below 60" in message
     assert not prefix.exists()
 
 
