@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -158,6 +159,10 @@ def test_the_shared_stack_is_molecules_default_scenario_converged_idempotent_and
     for step in ("converge", "idempotence", "verify"):
         assert f"default > {step}: Executed: Successful" in output, f"Molecule's {step} step did not succeed"
     assert "[default > destroy] Skipping, '--destroy=never' requested." in output.split("[default > verify]")[-1]
+    # The run ends with how to use the site and what restarts its services (role vars: daskhub_local_supervision_note).
+    usage = " ".join(output.split("TASK [Show how to use the site]", 1)[1].split("TASK [", 1)[0].split())
+    forms = r"Supervision: (supervisord \(\S+/supervisorctl -c \S+ status\)|supervisord restarts|systemd units)"
+    assert re.search(forms, usage), usage
     assert local_stack.healthy()
 
 
