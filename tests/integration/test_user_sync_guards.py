@@ -13,7 +13,7 @@ import yaml
 from support import hubs, user_sync
 from support.hubs import HUB_ADMIN
 from support.playbooks import start_playbook, task_result
-from support.user_sync import SOURCE_TASK, SYNC_TASK, newest_hub_only, playbook_env, run_sync, vars_file
+from support.user_sync import SOURCE_TASK, newest_hub_only, playbook_env, run_sync, sync_result, vars_file
 
 pytestmark = pytest.mark.hub
 # The fixtures: one running hub per JupyterHub version (hub, fresh_hub), a test's stub roles (work).
@@ -76,7 +76,7 @@ def test_two_concurrent_runs_are_serialised(work, fresh_hub):
         )
     outputs = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
-    results = [task_result(o, SYNC_TASK) for o in outputs]
+    results = [sync_result(o) for o in outputs]
     # Under the lock the second run plans against the finished first one.
     assert sorted(r["changed"] for r in results) == [False, True]
     assert set(hub.users()) == set(desired["daskhub_users"]) | {HUB_ADMIN}

@@ -25,6 +25,7 @@ import shutil
 
 from ansible_collections.daskhub.deploy.plugins.module_utils import atomic_file
 from ansible_collections.daskhub.deploy.plugins.module_utils.model.quantities import version_tuple
+from ansible_collections.daskhub.deploy.plugins.module_utils.state import run_records
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -43,8 +44,8 @@ def now_utc(now=None) -> datetime.datetime:
 
 
 def iso_time(now=None) -> str:
-    """UTC, ISO 8601, to the second: 2026-03-01T12:00:00Z."""
-    return now_utc(now).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UTC, ISO 8601, to the second: 2026-03-01T12:00:00Z (the time of every run record)."""
+    return run_records.iso_time(now)
 
 
 def backup_name(site: str, now=None) -> str:
@@ -222,12 +223,7 @@ def prune(root: str, site: str, keep: int, check: bool = False) -> list[str]:
 
 def write_status(path: str, ok: bool, backup_path: str, now=None, error: str = "") -> dict:
     """The last backup's result, read by status.yml: {time, ok, path[, error]} (0600)."""
-    status = {"time": iso_time(now), "ok": bool(ok), "path": backup_path}
-    if error:
-        status["error"] = error
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    atomic_file.replace_atomically(path, (json.dumps(status, indent=2, sort_keys=True) + "\n").encode(), 0o600)
-    return status
+    return run_records.write(path, ok, 0o600, now=now, path=backup_path, **({"error": error} if error else {}))
 
 
 _CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$|^[A-Za-z]{3}(-[A-Za-z]{3})?$")
