@@ -77,5 +77,5 @@ def test_gateway_works_after_the_upgrade_and_nothing_users_reach_runs_as_root(up
         as_root = {cmd: who for cmd, who in owners.items() if who != SHARED_UID_ACCOUNT and cmd not in supervisor}
         assert not as_root, f"processes of the stack not run by {SHARED_UID_ACCOUNT}: {as_root}"
     finally:
-        stack.gateway("bob", f"gateway.stop_cluster({name!r})\n")
+        stack.gateway("bob", "stop", name)
     assert stack.clusters_of("bob") == []

@@ -44,7 +44,7 @@ def test_old_tokens_rejected_new_tokens_accepted(stack, rotation):
 def test_the_stack_works_after_rotation(stack, rotation):
     name = stack.start_cluster("alice")
     assert stack.clusters_of("alice") == [name]
-    stack.gateway("alice", f"gateway.stop_cluster({name!r})\n")
+    stack.gateway("alice", "stop", name)
     assert stack.clusters_of("alice") == []
 
 

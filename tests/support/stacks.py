@@ -45,9 +45,9 @@ the one class that deploys a stack for tests):
   token=None, body=None)``: (status, JSON) of a hub API call with the
   user-sync service token (support.hub_api); ``.hub_version()``; ``.user_token(user, scopes)``:
   a token the user makes at /hub/token after logging in (her own door);
-- ``.gateway(user, script)``, ``.start_cluster(user)``, ``.clusters_of(user)``:
-  dask_gateway client code run as a user from outside the hub, the way the
-  deploy summary says: ``Gateway(<hub>/services/dask-gateway,
+- ``.gateway(user, action, *names)``, ``.start_cluster(user)``, ``.clusters_of(user)``:
+  the dask_gateway client of support/gateway_client.py run as a user from
+  outside the hub, the way the deploy summary says: ``Gateway(<hub>/services/dask-gateway,
   proxy_address=..., auth="jupyterhub")`` with such a token;
 - ``.ctl(*args)`` (supervisorctl), ``.pid(program)``, ``.healthy()``,
   ``.wait_restarted(program, old_pid)``, ``.processes()``,
@@ -105,6 +105,8 @@ PORT_NAMES = (
 OLD_JUPYTERHUB = "4.1.6"
 # The upgraded stack's service account (the role's default name).
 SHARED_UID_ACCOUNT = "daskhub"
+# Run by the stack's Python as a user: the client the deploy summary prints.
+GATEWAY_CLIENT = Path(__file__).with_name("gateway_client.py")
 # Slots in a worker's port block: one per kind of stack, and one for the
 # inventories of tests that never deploy (their preflight reads the ports).
 SLOTS = {"local_stack": 0, "upgraded_stack": 1, "scratch": 2, "private": 3, "public_stack": 5}
@@ -263,35 +265,29 @@ class LocalStack:
         browser.login(user, self.secrets()["dummy_password"], next_path="/hub/token")
         return browser.new_token(user, list(scopes))
 
-    def gateway(self, user, script):
-        """Run a dask_gateway client snippet as ``user`` with the stack's Python; returns stdout."""
-        code = (
-            "from dask_gateway import Gateway\n"
-            f"gateway = Gateway({self.hub_url + '/services/dask-gateway'!r}, "
-            f"proxy_address='gateway://127.0.0.1:{self.ports['daskhub_local_gateway_port']}', auth='jupyterhub')\n"
-            + script
-        )
+    def gateway(self, user, action, *names):
+        """support/gateway_client.py's ``action`` as ``user``, with the stack's Python and her token; returns stdout."""
+        address = self.hub_url + "/services/dask-gateway"
+        proxy = f"gateway://127.0.0.1:{self.ports['daskhub_local_gateway_port']}"
         env = dict(os.environ, JUPYTERHUB_API_TOKEN=self.user_token(user))
         proc = subprocess.run(
-            [str(self.python), "-c", code], env=env, capture_output=True, text=True, timeout=300, check=False
+            # -I: not this folder's modules on the path, only the stack's.
+            [str(self.python), "-I", str(GATEWAY_CLIENT), address, proxy, action, *names],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
-        assert proc.returncode == 0, f"dask_gateway as {user} failed:\n{proc.stderr[-3000:]}"
+        assert proc.returncode == 0, f"dask_gateway {action} as {user} failed:\n{proc.stderr[-3000:]}"
         return proc.stdout
 
     def start_cluster(self, user):
         """A running cluster of ``user`` with one worker, left running; returns its name."""
-        out = self.gateway(
-            user,
-            "cluster = gateway.new_cluster(shutdown_on_close=False)\n"
-            "cluster.scale(1)\n"
-            "cluster.get_client().wait_for_workers(1, timeout=120)\n"
-            "print(cluster.name)\n",
-        )
-        return out.strip().splitlines()[-1]
+        return self.gateway(user, "new").strip().splitlines()[-1]
 
     def clusters_of(self, user):
-        out = self.gateway(user, "print('\\n'.join(c.name for c in gateway.list_clusters()))\n")
-        return sorted(line for line in out.splitlines() if line.strip())
+        return sorted(line for line in self.gateway(user, "list").splitlines() if line.strip())
 
     # -- supervision -----------------------------------------------------------
     def ctl(self, *args):
