@@ -122,6 +122,13 @@ ports_in_use_by_us:
   type: list
   elements: str
   sample: [hub_port, hub_api_port, proxy_api_port, gateway_port, gateway_api_port]
+system_accounts_in_place:
+  description:
+    - With O(accounts), whether the accounts of O(accounts_group) are already exactly the names in O(accounts),
+      as C(daskhub.deploy.local_system_users) would make them; a converge with nothing to do skips that module.
+  returned: when O(accounts) is set
+  type: bool
+  sample: true
 first_uid:
   description: The host's UID_MIN, the first uid of ordinary accounts; the gateway runs no cluster below it.
   returned: always
@@ -154,6 +161,7 @@ npm_locks_installed:
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.preflight import PreflightError, preflight
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.system_users import HUB_USERS_GROUP
 from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
 
 ARGUMENT_SPEC = {
@@ -164,7 +172,7 @@ ARGUMENT_SPEC = {
     "min_python": {"type": "str", "default": "3.12"},
     "shared_prefix": {"type": "bool", "default": False},
     "accounts": {"type": "dict", "default": {}},
-    "accounts_group": {"type": "str", "default": "daskhub-users"},
+    "accounts_group": {"type": "str", "default": HUB_USERS_GROUP},
     "adopted_accounts": {"type": "list", "elements": "str", "default": []},
     "cron": {"type": "bool", "default": False},
     "npm_packages": {"type": "dict", "default": {}},

@@ -97,12 +97,15 @@ accounts:
   sample: [{"name": "alice", "home": "/home/alice"}]
 """
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.host.system_users import ensure_system_users
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.system_users import (
+    HUB_USERS_GROUP,
+    ensure_system_users,
+)
 from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
 
 ARGUMENT_SPEC = {
     "users": {"type": "list", "elements": "str", "required": True},
-    "group": {"type": "str", "default": "daskhub-users"},
+    "group": {"type": "str", "default": HUB_USERS_GROUP},
     "shell": {"type": "str", "default": "/bin/bash"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "remove_home": {"type": "bool", "default": False},

@@ -16,6 +16,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.host import account
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import probes as host_probes
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes as host_processes
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import system_users as host_system_users
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import Run
 
 
@@ -114,6 +115,9 @@ def preflight(run: Run, params: dict) -> dict:
     }
     if params["cron"]:
         facts["cron"] = host_probes.cron_probe(host_processes.all_processes())
+    if params["accounts"]:
+        names = {name for names in params["accounts"].values() for name in names or ()}
+        facts["system_accounts_in_place"] = host_system_users.in_place(names, params["accounts_group"])
     return {
         "changed": False,
         "tools": found,

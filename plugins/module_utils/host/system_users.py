@@ -19,6 +19,35 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io impo
 from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleFailure
 from ansible_collections.daskhub.deploy.plugins.module_utils.validation.names import account_problem
 
+# The group that marks the accounts this project made for hub users: only its
+# members are ever removed.
+HUB_USERS_GROUP = "daskhub-users"
+
+
+def _members(group: str) -> tuple[set[str], bool]:
+    """The group's members and whether the group exists."""
+    try:
+        return set(grp.getgrnam(group).gr_mem), True
+    except KeyError:
+        return set(), False
+
+
+def plan_present(users, group: str) -> dict:
+    """What making ``group``'s accounts equal ``users`` takes: {group_exists, to_create, to_remove}."""
+    members, group_exists = _members(group)
+    existing = {entry.pw_name for entry in pwd.getpwall()}
+    return {
+        "group_exists": group_exists,
+        "to_create": [name for name in sorted(set(users)) if name not in existing],
+        "to_remove": sorted(members - set(users)),
+    }
+
+
+def in_place(users, group: str) -> bool:
+    """Whether ``group``'s accounts equal ``users``: the preflight asks, and a no-op converge skips the module."""
+    plan = plan_present(users, group)
+    return plan["group_exists"] and not plan["to_create"] and not plan["to_remove"]
+
 
 def ensure_system_users(run: Run, params: dict, check_mode: bool, warn: Callable[[str], None]) -> dict:
     """The module's work (``params`` are its options): the result to exit with; raises ModuleFailure."""
@@ -28,11 +57,6 @@ def ensure_system_users(run: Run, params: dict, check_mode: bool, warn: Callable
     if bad:
         raise ModuleFailure("not usable as system account names: " + ", ".join(bad), {})
     result = {"changed": False, "created": [], "removed": [], "accounts": []}
-    try:
-        members = set(grp.getgrnam(group).gr_mem)
-        group_exists = True
-    except KeyError:
-        members, group_exists = set(), False
 
     def command(*args):
         rc, out, err = run(list(args))
@@ -40,6 +64,7 @@ def ensure_system_users(run: Run, params: dict, check_mode: bool, warn: Callable
             raise ModuleFailure(f"{' '.join(args)} failed: {(err or out).strip()}", result)
 
     if params["state"] == "absent":
+        members, group_exists = _members(group)
         ours = [name for name in users if name in members]
         result["accounts"] = [{"name": name, "home": pwd.getpwnam(name).pw_dir} for name in ours]
         last = group_exists and members <= set(ours)  # the group goes with its last member
@@ -56,15 +81,14 @@ def ensure_system_users(run: Run, params: dict, check_mode: bool, warn: Callable
             if rc != 0:  # e.g. still some account's primary group: harmless, say so
                 warn(f"groupdel {group} failed: {(err or out).strip()}")
         return result
-    existing = {entry.pw_name for entry in pwd.getpwall()}
-    to_create = [name for name in users if name not in existing]
-    to_remove = sorted(members - set(users))
+    plan = plan_present(users, group)
+    to_create, to_remove = plan["to_create"], plan["to_remove"]
     result["created"], result["removed"] = to_create, to_remove
-    result["changed"] = bool(to_create or to_remove or not group_exists)
+    result["changed"] = bool(to_create or to_remove or not plan["group_exists"])
     if check_mode or not result["changed"]:
         return result
 
-    if not group_exists:
+    if not plan["group_exists"]:
         command("groupadd", "--system", group)
     for name in to_create:
         # HOME_MODE: a home only its user can read (Debian's default follows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grp
 import socket
 import subprocess
 import sys
@@ -88,3 +89,14 @@ def test_a_host_without_problems_gets_its_facts(tmp_path):
     assert result["mtimes"]["gone"] is None and result["mtimes"]["stamp"] > 0
     assert result["ports_in_use_by_us"] == [] and result["first_uid"] >= 1
     assert "cron" not in result
+
+
+def test_the_accounts_answer_whether_the_users_module_has_work(tmp_path):
+    def accounts(group, users):
+        """Options with the accounts of daskhub_users (none with users None), nothing else to check."""
+        return _params(tmp_path, accounts={} if users is None else {"daskhub_users": users}, accounts_group=group)
+
+    root_members = sorted(grp.getgrnam("root").gr_mem)
+    assert host_preflight.preflight(run, accounts("root", root_members))["system_accounts_in_place"] is True
+    assert host_preflight.preflight(run, accounts("daskhub-zz-unit-none", []))["system_accounts_in_place"] is False
+    assert "system_accounts_in_place" not in host_preflight.preflight(run, accounts("root", None))
