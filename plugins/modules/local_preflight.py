@@ -183,7 +183,7 @@ ARGUMENT_SPEC = {
 
 
 def main():
-    run_module(ARGUMENT_SPEC, lambda module: preflight(module.run_command, module.params), (PreflightError,))
+    run_module(ARGUMENT_SPEC, lambda module: preflight(module.params), (PreflightError,))
 
 
 if __name__ == "__main__":

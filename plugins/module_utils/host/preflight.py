@@ -3,8 +3,7 @@
 """What must hold of a host before the local target changes anything on it, all said at once.
 
 The work of modules/local_preflight.py (its documentation lists the checks);
-``preflight`` is the one call. The interpreter is tried through ``run`` (the
-module's run_command: argv -> (rc, stdout, stderr)).
+``preflight`` is the one call. The interpreter is asked by host/python_probe.py.
 """
 
 from __future__ import annotations
@@ -16,8 +15,9 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.host import account
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports as host_ports
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import probes as host_probes
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes as host_processes
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import python_probe
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import system_users as host_system_users
-from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import Run
+from ansible_collections.daskhub.deploy.plugins.module_utils.model.quantities import version_tuple
 
 
 class PreflightError(Exception):
@@ -29,26 +29,22 @@ class PreflightError(Exception):
         self.result = {"problems": problems}  # what the module reports beside the message
 
 
-def python_problem(run: Run, python: str, minimum: str) -> str | None:
-    """Why ``python`` cannot create the stack's venv, or None."""
-    probe = "import sys, venv, ensurepip; print('%d.%d' % sys.version_info[:2])"
-    try:
-        rc, out, err = run([python, "-c", probe])
-    except OSError as exc:
-        return f"{python} cannot run ({exc})"
-    if rc != 0:
-        reason = (err or out).strip().splitlines()[-1:] or ["no output"]
-        return f"{python} cannot create venvs ({reason[0]}; on Debian install python3-venv)"
-    version = out.strip()
-    if tuple(int(part) for part in version.split(".")) < tuple(int(part) for part in minimum.split(".")):
+def python_problem(python: str, minimum: str) -> str | None:
+    """Why ``python`` cannot make the stack's venv, or None: it runs python_probe (its venv, pip, TLS, sqlite3)."""
+    if not os.access(python, os.X_OK):
+        return f"{python} cannot run (no executable file there)"
+    info, problem = python_probe.run(python)
+    if problem:
+        return f"{python} lacks what the stack needs ({problem}; on Debian install python3-venv)"
+    if version_tuple(info["short"]) < version_tuple(minimum):
         return (
-            f"{python} is Python {version}; the pinned stack needs Python >= {minimum} "
+            f"{python} is Python {info['short']}; the pinned stack needs Python >= {minimum} "
             "(set daskhub_local_python to such an interpreter)"
         )
     return None
 
 
-def preflight(run: Run, params: dict) -> dict:
+def preflight(params: dict) -> dict:
     """The module's checks (``params`` are its options): its result; raises PreflightError listing every problem."""
     prefix = params["prefix"]
     problems = []
@@ -71,7 +67,7 @@ def preflight(run: Run, params: dict) -> dict:
                 f"stop it or set daskhub_local_{name} to a free port"
             )
     if params["python"]:
-        problem = python_problem(run, params["python"], params["min_python"])
+        problem = python_problem(params["python"], params["min_python"])
         if problem:
             problems.append(f"daskhub_local_python: {problem}")
     closed = host_probes.closed_parent(prefix) if params["shared_prefix"] else None

@@ -1,23 +1,29 @@
 # Copyright: DaskHub deployer maintainers
 # BSD-3-Clause
-"""What the local stack needs of an interpreter, run BY that interpreter: prints one JSON line.
+"""What the local stack needs of an interpreter, asked BY that interpreter: one JSON line.
 
-shared_python.run_probe sends this file's source to the interpreter it
-checks (``python -I -c <source>``): that interpreter is not the module's and
-has no collection to import, so this file imports the standard library
-only. It fails (ImportError) where the stack cannot run: pip's TLS (ssl), the
-hub's database (sqlite3), distributed's ctypes, venv. Then it tells what
-``provide`` needs to know to copy the installation.
+``run`` sends this file's source to the interpreter it checks (``python -I -c
+<source> [MODULE ...]``): that interpreter is not the module's and has no
+collection to import, so this file imports the standard library only. It
+fails (ImportError) where the stack cannot run: pip's TLS (ssl), the hub's
+database (sqlite3), distributed's ctypes, venv and its pip (ensurepip).
+Each MODULE given is imported too (a venv's check that its stack imports).
+Then it tells what the preflight, local_venv's stamp and
+shared_python.provide need to know.
 """
 
 from __future__ import annotations
 
 import ctypes  # noqa: F401  needed by distributed
+import ensurepip  # noqa: F401  a venv's pip
+import importlib
+import inspect
 import json
 import os
 import platform
 import sqlite3  # noqa: F401  the hub's database
 import ssl  # noqa: F401  pip's TLS
+import subprocess
 import sys
 import sysconfig
 import venv  # noqa: F401  the stack's venv
@@ -37,6 +43,8 @@ def facts() -> dict:
     return {
         "version": platform.python_version(),
         "short": f"{sys.version_info[0]}.{sys.version_info[1]}",
+        # The whole build string: a rebuilt interpreter of the same version differs here.
+        "sys_version": sys.version,
         "prefix": sys.prefix,
         "base_prefix": sys.base_prefix,
         "base_executable": os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable),
@@ -50,5 +58,37 @@ def facts() -> dict:
     }
 
 
+def run(python, account=None, modules=()):
+    """(facts about ``python``, None) or (None, why it failed), run as ``account`` (uid, gid) if given.
+
+    ``modules`` are imported by it first: the first that fails is the reason.
+    """
+    switch = {}
+    if account is not None and account[0] != os.geteuid():
+        switch = {"user": account[0], "group": account[1], "extra_groups": []}
+    try:
+        result = subprocess.run(
+            [python, "-I", "-c", inspect.getsource(sys.modules[__name__]), *modules],
+            capture_output=True,
+            text=True,
+            cwd="/",
+            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
+            timeout=120,
+            check=False,
+            **switch,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, str(exc)
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        return None, lines[-1] if lines else f"exit status {result.returncode}"
+    try:
+        return json.loads(result.stdout.strip().splitlines()[-1]), None
+    except (ValueError, IndexError):
+        return None, f"unexpected output: {result.stdout.strip()[-300:]!r}"
+
+
 if __name__ == "__main__":
+    for name in sys.argv[1:]:
+        importlib.import_module(name)
     print(json.dumps(facts()))

@@ -6,7 +6,7 @@ With system accounts (or one service account) as root, notebooks and
 clusters run under other accounts, which must be able to run the venv's
 interpreter; the one Ansible runs often is not (a pyenv under /root, 0700).
 ``provide`` (called by local_venv's ``shared_python_dest``) runs the
-interpreter as ``probe_user``; when that works it is used as it is.
+interpreter as ``probe_user`` (host/python_probe.py); when that works it is used as it is.
 Otherwise its installation is copied into ``dest`` (the binary, a shared
 libpython, the standard library without site-packages and tests, the
 headers), world-readable, its RUNPATH rewritten to ``$ORIGIN/../lib`` in
@@ -25,12 +25,10 @@ lets the copied binary find its own libpython instead of the original's.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import pwd
 import shutil
-import subprocess
 import tempfile
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import elf_runpath, python_probe
@@ -58,33 +56,6 @@ def _account(probe_user):
             f"probe_user: only root can run the interpreter as {probe_user!r} (this runs as uid {os.geteuid()})"
         )
     return entry.pw_uid, entry.pw_gid
-
-
-def run_probe(python, account=None):
-    """(facts about ``python``, None) or (None, why it failed), running it as ``account`` (uid, gid) if given."""
-    switch = {}
-    if account is not None and account[0] != os.geteuid():
-        switch = {"user": account[0], "group": account[1], "extra_groups": []}
-    try:
-        result = subprocess.run(
-            [python, "-I", "-c", inspect.getsource(python_probe)],
-            capture_output=True,
-            text=True,
-            cwd="/",
-            env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
-            timeout=120,
-            check=False,
-            **switch,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        return None, str(exc)
-    if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        return None, lines[-1] if lines else f"exit status {result.returncode}"
-    try:
-        return json.loads(result.stdout.strip().splitlines()[-1]), None
-    except (ValueError, IndexError):
-        return None, f"unexpected output: {result.stdout.strip()[-300:]!r}"
 
 
 def _inside(path, base):
@@ -197,7 +168,7 @@ def build_copy(info, root):
 
 def _copy_works(binary, root, account):
     """None when ``binary`` runs as the account with ``root`` as its prefix, else why not."""
-    facts, problem = run_probe(binary, account)
+    facts, problem = python_probe.run(binary, account)
     if problem:
         return problem
     if os.path.realpath(facts["prefix"]) != os.path.realpath(root):
@@ -228,12 +199,12 @@ def provide(python, dest, probe_user="nobody", check_mode=False):
     if not os.path.isabs(dest):
         raise SharedPythonError(f"dest: must be an absolute path, got {dest!r}")
     account = _account(probe_user)
-    info, problem = run_probe(python)
+    info, problem = python_probe.run(python)
     if problem:
         raise SharedPythonError(f"daskhub_local_python: {python} does not run as it should: {problem}")
     result = {"changed": False, "python": python, "copied": False, "version": info["version"]}
     result["source"] = info["base_executable"]
-    _facts, refused = run_probe(python, account)
+    _facts, refused = python_probe.run(python, account)
     if refused is None:
         return result
 

@@ -16,7 +16,7 @@ import os
 import re
 import shlex
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import shared_python
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import python_probe, shared_python
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import Run
 from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleFailure
 
@@ -93,23 +93,27 @@ class VenvError(ModuleFailure):
     """The venv cannot be made, or fails its check."""
 
 
-def check_venv(run: Run, venv_python: str, imports: list[str], commands: list[str]) -> str:
-    """Import the stack and run its commands: what an interrupted or broken install fails. "" when fine."""
+def check_venv(run: Run, venv_python: str, imports: list[str], commands: list[str]) -> tuple[str, str]:
+    """Import the stack and run its commands: what an interrupted or broken install fails.
+
+    Returns (the problem, "" when fine; the venv interpreter's sys.version for the stamp).
+    """
+    if not os.path.exists(venv_python):
+        return f"{venv_python} is missing", ""
+    info, problem = python_probe.run(venv_python, modules=imports)
+    if problem:
+        return f"{venv_python} cannot import the stack ({', '.join(imports)}): {problem}", ""
     bin_dir = os.path.dirname(venv_python)
-    checks = []
-    if imports:
-        checks.append([venv_python, "-c", "import " + ", ".join(imports)])
     for command in commands:
         argv = shlex.split(command)
-        checks.append([os.path.join(bin_dir, argv[0]), *argv[1:]])
-    for argv in checks:
+        argv[0] = os.path.join(bin_dir, argv[0])
         if not os.path.exists(argv[0]):
-            return f"{argv[0]} is missing"
+            return f"{argv[0]} is missing", ""
         rc, out, err = run(argv)
         if rc != 0:
             tail = "\n".join((err or out).strip().splitlines()[-5:])
-            return f"{' '.join(argv)} failed (exit {rc}): {tail}"
-    return ""
+            return f"{' '.join(argv)} failed (exit {rc}): {tail}", ""
+    return "", info["sys_version"]
 
 
 def _failure(venv, installer, rc, out, err):
@@ -136,8 +140,11 @@ def _install_command(run: Run, params: dict, venv_python: str, req_path: str) ->
     return [uv, "pip", "install", "--python", venv_python, "--compile-bytecode", "--link-mode", "copy", "-r", req_path]
 
 
-def install(run: Run, params: dict, requirements: str, constraints: str, create: bool) -> str:
-    """Create the venv when asked, install, then check it; returns the check's problem ("" when fine)."""
+def install(run: Run, params: dict, requirements: str, constraints: str, create: bool) -> tuple[str, str]:
+    """Create the venv when asked, install, then check it.
+
+    Returns (the check's problem, "" when fine; the interpreter's sys.version, "" unless fine).
+    """
     venv = params["venv"]
     venv_python = os.path.join(venv, "bin", "python")
     result = {"changed": True, "pip_ran": True, "created": create}
@@ -158,12 +165,13 @@ def install(run: Run, params: dict, requirements: str, constraints: str, create:
         # A package an interrupted install left half written can stop the
         # installer itself (uv: "Failed to read metadata from installed
         # package"): the caller starts from an empty venv once.
-        return _failure(venv, params["installer"], rc, out, err)
+        return _failure(venv, params["installer"], rc, out, err), ""
     if rc != 0:
         raise VenvError(_failure(venv, params["installer"], rc, out, err), result)
-    return venv_problem(venv, params["requirements"]) or check_venv(
-        run, venv_python, params["imports"], params["commands"]
-    )
+    problem = venv_problem(venv, params["requirements"])
+    if problem:
+        return problem, ""
+    return check_venv(run, venv_python, params["imports"], params["commands"])
 
 
 def ensure_venv(run: Run, params: dict, check_mode: bool) -> dict:
@@ -201,9 +209,9 @@ def _ensure_venv_on(run: Run, params: dict, check_mode: bool) -> dict:
         created = True
     version = ""
     if not created:
-        rc, out, _err = run([venv_python, "-c", "import sys; print(sys.version)"])
-        version = out.strip() if rc == 0 else ""
-        created = rc != 0
+        info, _problem = python_probe.run(venv_python)
+        version = info["sys_version"] if info else ""
+        created = info is None
 
     def stamp_of(interpreter_version):
         return hashlib.sha256(
@@ -238,15 +246,14 @@ def _ensure_venv_on(run: Run, params: dict, check_mode: bool) -> dict:
 
     with contextlib.suppress(FileNotFoundError):
         os.unlink(stamp_path)  # an install that stops midway must leave no stamp behind
-    problem = install(run, params, requirements, constraints, created)
+    problem, version = install(run, params, requirements, constraints, created)
     if problem and not created:
         # An earlier install stopped midway left packages the installer
         # takes for installed: start from an empty venv once.
         result.update(created=True, repaired=problem)
-        problem = install(run, params, requirements, constraints, True)
+        problem, version = install(run, params, requirements, constraints, True)
     if problem:
         raise VenvError(f"the venv {venv} fails its check after the install: {problem}", result)
-    _rc, out, _err = run([venv_python, "-c", "import sys; print(sys.version)"])
     with open(stamp_path, "w", encoding="ascii") as handle:
-        handle.write(stamp_of(out.strip()) + "\n")
+        handle.write(stamp_of(version) + "\n")
     return result

@@ -13,11 +13,6 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.host import ports a
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import preflight as host_preflight
 
 
-def run(argv):
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    return done.returncode, done.stdout, done.stderr
-
-
 def _params(tmp_path, **changes):
     params = {
         "prefix": str(tmp_path / "prefix"),
@@ -54,11 +49,19 @@ def listener():
 
 
 def test_the_interpreter_is_tried_for_its_version_and_venv_module(tmp_path):
-    assert host_preflight.python_problem(run, sys.executable, "3.12") is None
-    too_old = host_preflight.python_problem(run, sys.executable, "99.0")
+    assert host_preflight.python_problem(sys.executable, "3.12") is None
+    too_old = host_preflight.python_problem(sys.executable, "99.0")
     assert too_old.startswith(f"{sys.executable} is Python 3.") and "needs Python >= 99.0" in too_old
-    assert host_preflight.python_problem(run, str(tmp_path / "python"), "3.12").startswith(
+    assert host_preflight.python_problem(str(tmp_path / "python"), "3.12").startswith(
         f"{tmp_path}/python cannot run ("
+    )
+    # An interpreter without ensurepip, as Debian's python3 without python3-venv.
+    without_venv = tmp_path / "python3"
+    without_venv.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'ensurepip'\" >&2\nexit 1\n")
+    without_venv.chmod(0o755)
+    assert host_preflight.python_problem(str(without_venv), "3.12") == (
+        f"{without_venv} lacks what the stack needs (ModuleNotFoundError: No module named 'ensurepip'; "
+        "on Debian install python3-venv)"
     )
 
 
@@ -66,7 +69,7 @@ def test_every_problem_is_said_at_once(tmp_path, listener):
     port, pid = listener
     params = _params(tmp_path, ports={"hub_port": port, "gateway_port": "eighty"}, python=str(tmp_path / "python"))
     with pytest.raises(host_preflight.PreflightError) as failure:
-        host_preflight.preflight(run, params)
+        host_preflight.preflight(params)
     problems = failure.value.problems
     assert problems[0].startswith("daskhub_local_gateway_port: not a port number: 'eighty'")
     assert problems[1].startswith(f"daskhub_local_hub_port: port {port} is already taken by ")
@@ -83,7 +86,7 @@ def test_a_host_without_problems_gets_its_facts(tmp_path):
         python=sys.executable,
         mtimes={"stamp": str(tmp_path / "stamp"), "gone": str(tmp_path / "gone")},
     )
-    result = host_preflight.preflight(run, params)
+    result = host_preflight.preflight(params)
     assert result["changed"] is False
     assert result["tools"]["shell"].endswith("/sh") and result["missing_tools"] == ["node"]
     assert result["mtimes"]["gone"] is None and result["mtimes"]["stamp"] > 0
@@ -97,6 +100,6 @@ def test_the_accounts_answer_whether_the_users_module_has_work(tmp_path):
         return _params(tmp_path, accounts={} if users is None else {"daskhub_users": users}, accounts_group=group)
 
     root_members = sorted(grp.getgrnam("root").gr_mem)
-    assert host_preflight.preflight(run, accounts("root", root_members))["system_accounts_in_place"] is True
-    assert host_preflight.preflight(run, accounts("daskhub-zz-unit-none", []))["system_accounts_in_place"] is False
-    assert "system_accounts_in_place" not in host_preflight.preflight(run, accounts("root", None))
+    assert host_preflight.preflight(accounts("root", root_members))["system_accounts_in_place"] is True
+    assert host_preflight.preflight(accounts("daskhub-zz-unit-none", []))["system_accounts_in_place"] is False
+    assert "system_accounts_in_place" not in host_preflight.preflight(accounts("root", None))
