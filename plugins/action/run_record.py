@@ -34,7 +34,8 @@ class ActionModule(ActionBase):
         )
         path = os.path.abspath(os.path.expanduser(args["path"]))
         try:
-            mode = int(str(args["mode"]), 8)
+            # A YAML integer (mode: 0644 unquoted) is already the number, as for ansible.builtin.file.
+            mode = args["mode"] if isinstance(args["mode"], int) else int(str(args["mode"]), 8)
         except ValueError:
             raise AnsibleActionFail(f"mode: an octal mode such as '0644' is expected, got {args['mode']!r}") from None
         # A log of the run, not the site's state: a run that changes nothing

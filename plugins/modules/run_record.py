@@ -38,7 +38,8 @@ options:
     default: ""
   mode:
     description:
-      - The record's permissions, in octal.
+      - The record's permissions, in octal as a string (V('0644')); an integer is taken as the number it is,
+        as a YAML C(0644) without quotes reads.
     type: raw
     default: "0644"
 attributes:

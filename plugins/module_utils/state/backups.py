@@ -43,11 +43,6 @@ def now_utc(now=None) -> datetime.datetime:
     return now or datetime.datetime.now(tz=datetime.UTC)
 
 
-def iso_time(now=None) -> str:
-    """UTC, ISO 8601, to the second: 2026-03-01T12:00:00Z (the time of every run record)."""
-    return run_records.iso_time(now)
-
-
 def backup_name(site: str, now=None) -> str:
     """The folder of one backup: <site>-<20260301T120000Z>; sorts by time within a site."""
     return f"{site}-{now_utc(now).strftime('%Y%m%dT%H%M%SZ')}"
@@ -86,7 +81,7 @@ def build_manifest(directory: str, site: str, target: str, versions: dict, accou
         raise BackupError(f"{directory} holds no file to back up")
     return {
         "format": FORMAT,
-        "time": iso_time(now),
+        "time": run_records.iso_time(now),
         "site": site,
         "target": target,
         "versions": {key: str(value) for key, value in sorted((versions or {}).items()) if value not in (None, "")},
@@ -281,7 +276,7 @@ def run_backup(module) -> dict:
 
 def _seal(p: dict, check: bool) -> dict:
     if p["state"] == "failed":
-        status = {"time": iso_time(), "ok": False, "path": p["path"], "error": p["error"]}
+        status = {"time": run_records.iso_time(), "ok": False, "path": p["path"], "error": p["error"]}
         if not check:
             status = write_status(p["status_file"], False, p["path"], error=p["error"])
         return {"changed": True, "status": status}

@@ -14,9 +14,10 @@ from support.playbooks import run_playbook
 
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory):
-    """One run of three tasks: a record, a record in check mode, a bad mode."""
+    """One run: a record, a record in check mode, a bad mode, a mode given as a number."""
     work = tmp_path_factory.mktemp("run-record")
     record, checked = work / "state" / "new" / "last.json", work / "state" / "checked.json"
+    numeric = work / "state" / "numeric.json"
     tasks = [
         {
             "name": "Record",
@@ -36,6 +37,11 @@ def ran(tmp_path_factory):
             "ignore_errors": True,
         },
         {
+            # What YAML reads from an unquoted 0600: the number itself.
+            "name": "Record with a mode as a number",
+            "daskhub.deploy.run_record": {"path": str(numeric), "ok": True, "mode": 0o600},
+        },
+        {
             "name": "Keep the results",
             "ansible.builtin.copy": {
                 "dest": str(work / "results.json"),
@@ -49,7 +55,8 @@ def ran(tmp_path_factory):
     playbook.write_text(yaml.safe_dump([play]))
     proc = run_playbook(str(playbook))
     assert proc.returncode == 0, proc.stdout[-3000:]
-    return {"record_path": record, "checked_path": checked, **json.loads((work / "results.json").read_text())}
+    results = json.loads((work / "results.json").read_text())
+    return {"record_path": record, "checked_path": checked, "numeric_path": numeric, **results}
 
 
 def test_the_record_is_what_status_reads_world_readable_in_a_private_directory(ran):
@@ -65,6 +72,10 @@ def test_the_record_is_what_status_reads_world_readable_in_a_private_directory(r
     assert last["found"] is True and last["ok"] is True and last["stale"] is False
     assert last["detail"] == "3 users before, 1 added"
     assert 0 <= last["age_seconds"] < 300
+
+
+def test_a_mode_given_as_a_number_is_that_number(ran):
+    assert stat.S_IMODE(ran["numeric_path"].stat().st_mode) == 0o600
 
 
 def test_check_mode_writes_nothing(ran):
