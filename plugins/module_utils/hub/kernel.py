@@ -127,33 +127,69 @@ class WebSocket:
     def send_text(self, text: str) -> None:
         self._send_frame(_OP_TEXT, text.encode("utf-8"))
 
+    def _frame(self) -> tuple[int, bool, bytes]:
+        """The next frame: (opcode, whether it ends its message, payload); a ping is answered, a close raises."""
+        first, second = self._read_exactly(2)
+        length = second & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", self._read_exactly(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", self._read_exactly(8))
+        mask = self._read_exactly(4) if second & 0x80 else b""
+        payload = self._read_exactly(length)
+        if mask:
+            payload = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+        opcode = first & 0x0F
+        if opcode == _OP_PING:
+            self._send_frame(_OP_PONG, payload)
+        elif opcode == _OP_CLOSE:
+            raise KernelError("the server closed the kernel websocket")
+        return opcode, bool(first & 0x80), payload
+
     def receive(self, timeout: float) -> str:
-        """The next text or binary message (binary decoded as UTF-8)."""
-        self._sock.settimeout(timeout)
+        """The next text or binary message (binary decoded as UTF-8); TimeoutError after ``timeout`` seconds.
+
+        The server's pings, every 30 s, do not extend the wait.
+        """
+        deadline = time.monotonic() + timeout
         message = b""
         while True:
-            first, second = self._read_exactly(2)
-            fin, opcode = first & 0x80, first & 0x0F
-            length = second & 0x7F
-            if length == 126:
-                (length,) = struct.unpack("!H", self._read_exactly(2))
-            elif length == 127:
-                (length,) = struct.unpack("!Q", self._read_exactly(8))
-            mask = self._read_exactly(4) if second & 0x80 else b""
-            payload = self._read_exactly(length)
-            if mask:
-                payload = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
-            if opcode == _OP_PING:
-                self._send_frame(_OP_PONG, payload)
-                continue
-            if opcode == _OP_PONG:
-                continue
-            if opcode == _OP_CLOSE:
-                raise KernelError("the server closed the kernel websocket")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no message in {timeout:.0f}s")
+            self._sock.settimeout(left)
+            opcode, fin, payload = self._frame()
             if opcode in (_OP_TEXT, _OP_BINARY, _OP_CONTINUATION):
                 message += payload
                 if fin:
                     return message.decode("utf-8", "replace")
+
+    def skip_waiting(self, timeout: float) -> None:
+        """Read the frames that have arrived and nobody has read (pings answered), without waiting for more."""
+        while self._arrived():
+            self._sock.settimeout(timeout)  # for the rest of a frame whose start has arrived
+            self._frame()
+
+    def _arrived(self) -> bool:
+        """Whether bytes have arrived that nobody has read, taking in what the socket holds without blocking.
+
+        Non-blocking reads, not select(): on TLS a readable socket may hold
+        only the protocol's own records (a session ticket), no data.
+        """
+        if self._buffer:
+            return True
+        previous = self._sock.gettimeout()
+        self._sock.settimeout(0)
+        try:
+            chunk = self._sock.recv(65536)
+        except (BlockingIOError, ssl.SSLWantReadError):
+            return False
+        finally:
+            self._sock.settimeout(previous)  # a send after this must block as before
+        if not chunk:
+            raise KernelError("the server closed the websocket")
+        self._buffer += chunk
+        return True
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -236,10 +272,26 @@ class KernelSession:
             context=self._context,
         )
 
+    def _catch_up(self) -> None:
+        """Read what came while nobody read, and reconnect when the server has dropped the socket meanwhile.
+
+        The server pings every 30 s and drops a socket that leaves its pings
+        unanswered for 90 s. A browser answers them at once; this client
+        answers only while it reads, so a session left idle longer (between
+        two tests) finds its socket closed, and reconnects as JupyterLab
+        does: the kernel keeps its state. A gone kernel or server still fails
+        (the reconnect is refused).
+        """
+        try:
+            self._socket.skip_waiting(timeout=self.timeout)
+        except (KernelError, OSError):
+            self.connect()
+
     def execute(self, code: str, timeout: float) -> str:
         """Run ``code``; return what it printed. Raise CodeError when it raised."""
         if self._socket is None:
             raise KernelError("no kernel: call start() first")
+        self._catch_up()
         msg_id = uuid.uuid4().hex
         self._socket.send_text(
             json.dumps(
