@@ -21,6 +21,7 @@ import secrets
 import subprocess
 import tarfile
 import threading
+from importlib import metadata
 
 import pytest
 import yaml
@@ -248,3 +249,11 @@ def test_the_pinned_helm_checksum_is_the_official_tarballs():
             "the official tarball here; the binary inside it is (tests/support/k8s_tools.py runs helm 4.1.4)"
         )
     assert digest == PINNED_HELM
+
+
+def test_a_kubernetes_client_older_than_the_minimum_stops_the_run_naming_the_version_found(site, mirror):
+    installed = metadata.version("kubernetes")  # the controller's .venv, which runs kubernetes.core here
+    result = play(site, mirror, daskhub_kubernetes_python_client_min_version="999.0.0")
+    assert result.returncode != 0
+    assert "The Python kubernetes client >= 999.0.0 is needed" in result.stdout
+    assert f"(found: {installed})" in result.stdout
