@@ -26,6 +26,11 @@ _environment["PATH"] = _boot["singleuser_bin"] + ":/usr/bin:/bin"
 c.Spawner.environment = _environment
 if "start_timeout" in c.KubeSpawner:
     c.Spawner.start_timeout = c.KubeSpawner.start_timeout
+# A pod's start (scheduling, the image) is KubeSpawner's start_timeout, and
+# the wait for its server's HTTP (http_timeout, 30 s) comes after. Here the
+# process starts at once and its server's start is all the wait: on a loaded
+# machine it outlasted 30 s, and the spawn failed.
+c.Spawner.http_timeout = c.Spawner.start_timeout
 # The pod runs as uid 1000; here the spawned server runs as root.
 c.Spawner.args = [*c.Spawner.get("args", []), "--allow-root"]
 c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(_boot["home"], "{username}")

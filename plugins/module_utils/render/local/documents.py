@@ -103,12 +103,16 @@ def hub_document(model: dict, settings: dict) -> dict:
         # reads them as it starts: a renewed certificate restarts the hub.
         hub.update({"bind_url": f"https://{url_host(settings['bind_ip'])}:{settings['hub_port']}"})
         hub.update({"ssl_cert": p["tls_cert"], "ssl_key": p["tls_key"]})
+    start_timeout = int(singleuser.get("start_timeout") or 60)
     spawner = {
         "cmd": [os.path.join(p["venv_bin"], "jupyterhub-singleuser")],
         "environment": environment,
         "default_url": singleuser.get("default_url") or "/lab",
-        "start_timeout": int(singleuser.get("start_timeout") or 60),
-        "http_timeout": 60,
+        "start_timeout": start_timeout,
+        # A local process spawner's start returns as soon as the process runs:
+        # the wait for its HTTP is the whole start, and a loaded host may take
+        # over a minute for it. The same limit as a pod's start on Kubernetes.
+        "http_timeout": start_timeout,
     }
     config.setdefault("Spawner", {}).update(spawner)
     # Both spawner classes read this section (the simple one subclasses the other).

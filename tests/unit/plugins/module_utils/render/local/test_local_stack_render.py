@@ -112,6 +112,9 @@ def test_hub_document_is_the_shared_config_plus_the_local_process_settings(model
     ]
     assert config["Spawner"]["cmd"] == ["/opt/daskhub/venv/bin/jupyterhub-singleuser"]
     assert "args" not in config["Spawner"]
+    # The site's start timeout bounds the wait for the server's HTTP too: that is the local start.
+    spawner = config["Spawner"]
+    assert spawner["http_timeout"] == spawner["start_timeout"] == model["singleuser"]["start_timeout"]
     assert config["SimpleLocalProcessSpawner"]["home_dir_template"] == "/opt/daskhub/home/{username}"
 
 
