@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import shlex
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import python_probe, shared_python
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import Run
@@ -70,14 +71,28 @@ def _installed(venv):
     return installed, ""
 
 
-def venv_problem(venv, requirements):
+def _scan_ahead(venv):
+    """``_installed(venv)`` begun in a thread; returns the call that waits for it (and raises what it raised).
+
+    The RECORD scan waits on the disk while the probes wait on interpreters:
+    a converge with nothing to do needs both, and on two cores they overlap.
+    The answer describes the venv before any install: it is read only then.
+    """
+    pool = ThreadPoolExecutor(max_workers=1)
+    answer = pool.submit(_installed, venv)
+    pool.shutdown(wait=False)
+    return answer.result
+
+
+def venv_problem(venv, requirements, scanned=None):
     """What is missing from the installed packages, or "" when nothing is.
 
     Cheap enough for every run (a few hundred milliseconds at most): it
     reads each .dist-info's RECORD and checks that the files it lists
-    exist; no interpreter starts.
+    exist; no interpreter starts. ``scanned``: ``_installed(venv)``, when
+    already read.
     """
-    installed, half_written = _installed(venv)
+    installed, half_written = scanned or _installed(venv)
     if half_written:
         return half_written
     for line in requirements:
@@ -181,19 +196,20 @@ def ensure_venv(run: Run, params: dict, check_mode: bool) -> dict:
     the interpreter) the venv is made on the interpreter shared_python
     provides there, in the same call: the two are asked on every converge.
     """
+    scan = _scan_ahead(params["venv"])
     if not params.get("shared_python_dest"):
-        return _ensure_venv_on(run, params, check_mode)
+        return _ensure_venv_on(run, params, check_mode, scan)
     try:
         shared = shared_python.provide(params["python"], params["shared_python_dest"], check_mode=check_mode)
     except shared_python.SharedPythonError as err:
         raise VenvError(str(err), {"changed": False}) from None
-    result = _ensure_venv_on(run, dict(params, python=shared["python"]), check_mode)
+    result = _ensure_venv_on(run, dict(params, python=shared["python"]), check_mode, scan)
     result["shared_python"] = shared
     result["changed"] = result["changed"] or shared["changed"]
     return result
 
 
-def _ensure_venv_on(run: Run, params: dict, check_mode: bool) -> dict:
+def _ensure_venv_on(run: Run, params: dict, check_mode: bool, scan) -> dict:
     venv = params["venv"]
     venv_python = os.path.join(venv, "bin", "python")
     requirements = "\n".join(params["requirements"]) + "\n"
@@ -229,7 +245,7 @@ def _ensure_venv_on(run: Run, params: dict, check_mode: bool) -> dict:
         # The stamp says installed; the files must say so too (an install
         # killed midway, a hand-deleted package). uv and pip would take a
         # half-installed package for an installed one: rebuild.
-        result["repaired"] = venv_problem(venv, params["requirements"])
+        result["repaired"] = venv_problem(venv, params["requirements"], scan())
         if not result["repaired"]:
             return result
         created = True
@@ -238,7 +254,7 @@ def _ensure_venv_on(run: Run, params: dict, check_mode: bool) -> dict:
         # in it is half written (an install killed midway), which the
         # installer would take for installed: then straight from an empty
         # venv, not one install that the check after it would reject.
-        result["repaired"] = _installed(venv)[1]
+        result["repaired"] = scan()[1]
         created = bool(result["repaired"])
     result.update(changed=True, pip_ran=True, created=created)
     if check_mode:

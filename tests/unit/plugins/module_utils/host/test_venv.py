@@ -126,3 +126,16 @@ def test_an_unstamped_venv_with_a_half_written_package_is_rebuilt_from_empty_at_
     (site / "six.py").write_text("")  # whole again: an unstamped venv is installed into, not rebuilt
     result = host_venv.ensure_venv(run, params, check_mode=True)
     assert result["created"] is False and result["repaired"] == ""
+
+
+def test_the_record_scan_read_ahead_fails_where_its_answer_is_read(venv, monkeypatch):
+    """The RECORD scan runs in a thread beside the interpreter probes; an error of it is the module's, not lost."""
+    root, _site, version = venv
+
+    def unreadable(path):
+        raise PermissionError(f"{path}: unreadable")
+
+    monkeypatch.setattr(host_venv, "_installed", unreadable)
+    params = _params(str(root), sys.executable, [f"six=={version}"], installer="pip")
+    with pytest.raises(PermissionError, match="unreadable"):
+        host_venv.ensure_venv(run, params, check_mode=True)
