@@ -57,7 +57,10 @@ def alices_session(public_stack):
     """alice logs in through the hub's form over HTTPS, starts her server, opens a kernel in it."""
     browser = Browser(public_stack.hub_url, ca_file=str(public_stack.site_ca))
     browser.login_oidc(USER)
-    browser.start_server(USER)
+    try:
+        browser.start_server(USER)
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\nthe hub's log of {USER}:\n{public_stack.hub_log(USER)}") from failure
     kernel = browser.kernel(USER)
     try:
         yield browser, kernel

@@ -99,6 +99,13 @@ class Browser:
                 if status == 200 and urllib.parse.urlsplit(url).path.startswith(f"/user/{user}/"):
                     return f"{self.hub_url}/user/{user}/"
                 last = f"{status} at {url}"
+            except urllib.error.HTTPError as err:
+                # 424: neither running nor starting, after the spawn began:
+                # its start failed, or the server was stopped. Waiting on
+                # would only repeat it.
+                if err.code == 424:
+                    raise AssertionError(f"{user}'s server stopped or failed to start (HTTP 424 at {err.url})") from err
+                last = repr(err)
             except (urllib.error.URLError, OSError, ValueError) as err:
                 last = repr(err)
             if time.monotonic() > deadline:

@@ -256,6 +256,11 @@ class LocalStack:
                 raise
             return error.status, None
 
+    def hub_log(self, about: str, limit: int = 6000) -> str:
+        """The hub's log lines naming ``about`` (a user), their last ``limit`` characters, for a failure's message."""
+        log = (self.prefix / "log" / "jupyterhub.log").read_text(errors="replace")
+        return "\n".join(line for line in log.splitlines() if about in line)[-limit:]
+
     def hub_version(self) -> str:
         return self.api("GET", "/")[1]["version"]
 
