@@ -8,18 +8,19 @@ import functools
 import re
 import sys
 
-try:
-    import yaml
-except ImportError:  # ansible-core's requirement on the controller; a host without it learns it from require_yaml
-    yaml = None
-
 REDACTED = "********"
 
 
 def require_yaml():
-    """PyYAML's ``yaml``, or an ImportError that says where it is missing (run_module reports it)."""
-    if yaml is None:
-        raise ImportError(f"this needs the Python package PyYAML, which {sys.executable} does not have")
+    """PyYAML's ``yaml``, or an ImportError that says where it is missing (run_module reports it).
+
+    Imported at the first call, not with this file: most modules that import
+    it never read or write YAML, and PyYAML is a tenth of their start.
+    """
+    try:
+        import yaml  # noqa: PLC0415  ansible-core's requirement on the controller; a host may lack it
+    except ImportError:
+        raise ImportError(f"this needs the Python package PyYAML, which {sys.executable} does not have") from None
     return yaml
 
 

@@ -14,19 +14,24 @@ shared_python.provide need to know.
 
 from __future__ import annotations
 
-import ctypes  # noqa: F401  needed by distributed
-import ensurepip  # noqa: F401  a venv's pip
 import importlib
 import inspect
 import json
 import os
 import platform
-import sqlite3  # noqa: F401  the hub's database
-import ssl  # noqa: F401  pip's TLS
 import subprocess
 import sys
 import sysconfig
-import venv  # noqa: F401  the stack's venv
+
+# What the stack needs of the interpreter, imported by the interpreter probed
+# (below, under __main__), not by a module that imports this file to send it.
+NEEDED = (
+    "ctypes",  # distributed's
+    "ensurepip",  # a venv's pip
+    "sqlite3",  # the hub's database
+    "ssl",  # pip's TLS
+    "venv",  # the stack's venv
+)
 
 
 def facts() -> dict:
@@ -89,6 +94,6 @@ def run(python, account=None, modules=()):
 
 
 if __name__ == "__main__":
-    for name in sys.argv[1:]:
+    for name in (*NEEDED, *sys.argv[1:]):
         importlib.import_module(name)
     print(json.dumps(facts()))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import shlex
+import subprocess
 import sys
 
+import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import python_probe
 
 
@@ -34,3 +38,33 @@ def test_an_interpreter_that_prints_no_facts_is_named_by_its_output(tmp_path):
     talker.write_text("#!/bin/sh\necho 'not json'\n")
     talker.chmod(0o755)
     assert python_probe.run(str(talker)) == (None, "unexpected output: 'not json'")
+
+
+@pytest.mark.parametrize("needed", python_probe.NEEDED)
+def test_an_interpreter_lacking_what_the_stack_needs_is_refused_naming_it(tmp_path, needed):
+    # This test's Python, with one needed module made unimportable (a None in
+    # sys.modules) before the probe's source runs in its __main__.
+    lacking = tmp_path / "python"
+    hide = f"import sys; sys.modules[{needed!r}] = None; exec(compile(sys.argv.pop(1), 'probe', 'exec'))"
+    lacking.write_text(f'#!/bin/sh\nshift 2\nexec {shlex.quote(sys.executable)} -I -c {shlex.quote(hide)} "$@"\n')
+    lacking.chmod(0o755)
+    facts, problem = python_probe.run(str(lacking))
+    assert facts is None
+    assert problem == f"ModuleNotFoundError: import of {needed} halted; None in sys.modules"
+
+
+def test_a_module_that_sends_the_probe_does_not_import_what_the_probe_checks():
+    # The modules that send the probe (preflight, venv) start faster for it.
+    code = (
+        "import sys\n"
+        "from ansible_collections.daskhub.deploy.plugins.module_utils.host import python_probe\n"
+        "print(sorted(set(python_probe.NEEDED) & set(sys.modules)))\n"
+    )
+    printed = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert printed.strip() == "[]"
