@@ -18,6 +18,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes
+
 from support import logs
 
 
@@ -98,14 +100,41 @@ class Pod:
         return logs.tail(self.log, chars)
 
     def stop(self):
+        """End the pod as its container ends: every process in it, those in sessions of their own too.
+
+        The hub starts its managed services (the idle culler) in sessions of
+        their own, which the signal to the pod's process group misses: left
+        alone they outlived the test, polling a hub that was gone.
+        """
         if self.proc and self.proc.poll() is None:
+            inside = descendants(self.proc.pid)
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
+            processes.stop(inside, timeout=10)  # what the hub's own shutdown left running
         self.proc = None
+
+
+def descendants(root: int) -> list[dict]:
+    """The processes below ``root`` (children, theirs, ...), by the parent each names in /proc."""
+    parent_of = {}
+    for process in processes.all_processes():
+        fields = processes.stat_fields(process["pid"])
+        if len(fields) > 1:
+            parent_of[process["pid"]] = int(fields[1])
+    below, found = {root}, []
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parent_of.items():
+            if parent in below and pid not in below:
+                below.add(pid)
+                found.append({"pid": pid})
+                grew = True
+    return found
 
 
 def wait_for(url: str, pod: Pod, timeout: float = 120, ok=(200,)):
