@@ -120,20 +120,14 @@ class Pod:
 
 def descendants(root: int) -> list[dict]:
     """The processes below ``root`` (children, theirs, ...), by the parent each names in /proc."""
-    parent_of = {}
+    children: dict[int, list[dict]] = {}
     for process in processes.all_processes():
-        fields = processes.stat_fields(process["pid"])
-        if len(fields) > 1:
-            parent_of[process["pid"]] = int(fields[1])
-    below, found = {root}, []
-    grew = True
-    while grew:
-        grew = False
-        for pid, parent in parent_of.items():
-            if parent in below and pid not in below:
-                below.add(pid)
-                found.append({"pid": pid})
-                grew = True
+        children.setdefault(process["ppid"], []).append(process)
+    found, parents = [], [root]
+    while parents:
+        below = children.get(parents.pop(), [])
+        found.extend(below)
+        parents.extend(process["pid"] for process in below)
     return found
 
 

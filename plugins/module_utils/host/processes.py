@@ -63,7 +63,7 @@ def ancestors() -> set[int]:
 
 
 def all_processes() -> list[dict]:
-    """Every readable process but this one and its parents: pid, pgid, sid, argv, exe."""
+    """Every readable process but this one and its parents: pid, ppid, pgid, sid, argv, exe."""
     skip = ancestors()
     found = []
     for entry in os.listdir(PROC):
@@ -82,7 +82,16 @@ def all_processes() -> list[dict]:
         fields = stat_fields(pid)
         if len(fields) < 4 or fields[0] == "Z":
             continue
-        found.append({"pid": pid, "pgid": int(fields[2]), "sid": int(fields[3]), "argv": argv, "exe": executable})
+        found.append(
+            {
+                "pid": pid,
+                "ppid": int(fields[1]),
+                "pgid": int(fields[2]),
+                "sid": int(fields[3]),
+                "argv": argv,
+                "exe": executable,
+            }
+        )
     return found
 
 

@@ -169,3 +169,15 @@ def test_port_holders_names_the_process():
         holder = host_ports.port_holders(port)
         assert holder is not None and f"process {os.getpid()} " in holder, holder
     assert host_ports.port_holders(port) is None
+
+
+def test_each_process_names_its_parent_session_and_group():
+    child = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    try:
+        listed = {process["pid"]: process for process in lp.all_processes()}
+        assert listed[child.pid]["ppid"] == os.getpid()
+        assert listed[child.pid]["sid"] == listed[child.pid]["pgid"] == child.pid
+        assert listed[child.pid]["argv"] == ["sleep", "120"]
+    finally:
+        child.kill()
+        child.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shlex
@@ -10,6 +11,7 @@ import sys
 
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import python_probe
+from support import imports_of, python_lacking
 
 
 def test_the_facts_are_the_interpreters_own():
@@ -42,11 +44,10 @@ def test_an_interpreter_that_prints_no_facts_is_named_by_its_output(tmp_path):
 
 @pytest.mark.parametrize("needed", python_probe.NEEDED)
 def test_an_interpreter_lacking_what_the_stack_needs_is_refused_naming_it(tmp_path, needed):
-    # This test's Python, with one needed module made unimportable (a None in
-    # sys.modules) before the probe's source runs in its __main__.
     lacking = tmp_path / "python"
-    hide = f"import sys; sys.modules[{needed!r}] = None; exec(compile(sys.argv.pop(1), 'probe', 'exec'))"
-    lacking.write_text(f'#!/bin/sh\nshift 2\nexec {shlex.quote(sys.executable)} -I -c {shlex.quote(hide)} "$@"\n')
+    shim = shlex.join([sys.executable, "-I", python_lacking.__file__, needed])
+    # The probe runs "python -I -c SOURCE ...": the shim drops that -I (it runs isolated itself).
+    lacking.write_text(f'#!/bin/sh\nshift\nexec {shim} "$@"\n')
     lacking.chmod(0o755)
     facts, problem = python_probe.run(str(lacking))
     assert facts is None
@@ -55,16 +56,11 @@ def test_an_interpreter_lacking_what_the_stack_needs_is_refused_naming_it(tmp_pa
 
 def test_a_module_that_sends_the_probe_does_not_import_what_the_probe_checks():
     # The modules that send the probe (preflight, venv) start faster for it.
-    code = (
-        "import sys\n"
-        "from ansible_collections.daskhub.deploy.plugins.module_utils.host import python_probe\n"
-        "print(sorted(set(python_probe.NEEDED) & set(sys.modules)))\n"
-    )
     printed = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, imports_of.__file__, python_probe.__name__],
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    assert printed.strip() == "[]"
+    assert set(python_probe.NEEDED) & set(json.loads(printed)) == set()
