@@ -15,6 +15,7 @@ import sys
 
 from ansible.plugins.action import ActionBase
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import facts as host_facts
+from ansible_collections.daskhub.deploy.plugins.plugin_utils.in_process import runs_here
 
 
 class ActionModule(ActionBase):
@@ -22,18 +23,10 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
     _VALID_ARGS = frozenset()
 
-    def _runs_here(self, task_vars) -> bool:
-        if self._connection.transport not in ("local", "ansible.builtin.local") or self._play_context.become:
-            return False
-        interpreter = task_vars.get("ansible_python_interpreter")
-        if not interpreter:
-            return False
-        return self._templar.template(interpreter) == sys.executable
-
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        if self._runs_here(task_vars):
+        if runs_here(self, task_vars):
             result.update(changed=False, gathered_by="daskhub.deploy.host_facts")
             result["ansible_facts"] = host_facts.this_host_facts(sys.executable)
             return result

@@ -12,7 +12,7 @@ REDACTED = "********"
 
 
 def require_yaml():
-    """PyYAML's ``yaml``, or an ImportError that says where it is missing (run_module reports it).
+    """PyYAML's ``yaml``, or an ImportError that says where it is missing (the module reports it).
 
     Imported at the first call, not with this file: most modules that import
     it never read or write YAML, and PyYAML is a tenth of their start.

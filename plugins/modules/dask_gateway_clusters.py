@@ -148,7 +148,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors impo
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.dask_clusters import ClustersError
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.gateway_clusters import clusters_run
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module, warned
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork, warned
 
 ARGUMENT_SPEC = {
     **HUB_CONNECTION_SPEC,
@@ -162,12 +162,15 @@ ARGUMENT_SPEC = {
 }
 
 
+MODULE_WORK = ModuleWork(
+    ARGUMENT_SPEC,
+    lambda module: warned(module, clusters_run(module.params, check=module.check_mode)),
+    (HubAPIError, ClustersError),
+)
+
+
 def main():
-    run_module(
-        ARGUMENT_SPEC,
-        lambda module: warned(module, clusters_run(module.params, check=module.check_mode)),
-        (HubAPIError, ClustersError),
-    )
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ checks:
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import health
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_URL_SPEC
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
 ARGUMENT_SPEC = {
     **HUB_URL_SPEC,
@@ -66,8 +66,11 @@ ARGUMENT_SPEC = {
 }
 
 
+MODULE_WORK = ModuleWork(ARGUMENT_SPEC, health.run, (TimeoutError,))
+
+
 def main():
-    run_module(ARGUMENT_SPEC, health.run, (TimeoutError,))
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

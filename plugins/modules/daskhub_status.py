@@ -238,13 +238,18 @@ lines:
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
 ARGUMENT_SPEC = {**HUB_CONNECTION_SPEC, **status.STATUS_SPEC}
 
 
+MODULE_WORK = ModuleWork(
+    ARGUMENT_SPEC, status.run, (HubAPIError, ValueError), {"required_if": status.STATUS_REQUIRED_IF}
+)
+
+
 def main():
-    run_module(ARGUMENT_SPEC, status.run, (HubAPIError, ValueError), required_if=status.STATUS_REQUIRED_IF)
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

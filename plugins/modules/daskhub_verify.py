@@ -126,7 +126,7 @@ cleanup_problems:
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.verify import verify
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import result_or_failure, run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork, result_or_failure
 
 ARGUMENT_SPEC = {
     **HUB_CONNECTION_SPEC,
@@ -141,8 +141,15 @@ ARGUMENT_SPEC = {
 }
 
 
+MODULE_WORK = ModuleWork(
+    ARGUMENT_SPEC,
+    lambda module: result_or_failure(verify(module.params)),
+    options={"supports_check_mode": False},
+)
+
+
 def main():
-    run_module(ARGUMENT_SPEC, lambda module: result_or_failure(verify(module.params)), supports_check_mode=False)
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

@@ -193,7 +193,7 @@ gateway_address:
   sample: https://daskhub.example.org/services/dask-gateway
 """
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 from ansible_collections.daskhub.deploy.plugins.module_utils.render.kubernetes import build
 
 ARGUMENT_SPEC = {
@@ -206,8 +206,11 @@ ARGUMENT_SPEC = {
 }
 
 
+MODULE_WORK = ModuleWork(ARGUMENT_SPEC, build.run, (build.BuildError,))
+
+
 def main():
-    run_module(ARGUMENT_SPEC, build.run, (build.BuildError,))
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

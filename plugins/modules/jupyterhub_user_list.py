@@ -53,7 +53,7 @@ admins:
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import user_sync
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
 ARGUMENT_SPEC = {
     **HUB_CONNECTION_SPEC,
@@ -61,8 +61,11 @@ ARGUMENT_SPEC = {
 }
 
 
+MODULE_WORK = ModuleWork(ARGUMENT_SPEC, user_sync.run_list, (HubAPIError,))
+
+
 def main():
-    run_module(ARGUMENT_SPEC, user_sync.run_list, (HubAPIError,))
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

@@ -185,13 +185,16 @@ sources:
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import user_sources
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
 ARGUMENT_SPEC = {"sources": {"type": "list", "elements": "dict", "required": True, **user_sources.SOURCES_OPTIONS}}
 
 
+MODULE_WORK = ModuleWork(ARGUMENT_SPEC, user_sources.run, (user_sources.SourceError,))
+
+
 def main():
-    run_module(ARGUMENT_SPEC, user_sources.run, (user_sources.SourceError,))
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

@@ -189,13 +189,16 @@ hub_version:
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import user_sync
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.connection import HUB_CONNECTION_SPEC, HUB_REQUEST_SPEC
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
 ARGUMENT_SPEC = {**HUB_CONNECTION_SPEC, **HUB_REQUEST_SPEC, **user_sync.SYNC_SPEC}
 
 
+MODULE_WORK = ModuleWork(ARGUMENT_SPEC, user_sync.run)
+
+
 def main():
-    run_module(ARGUMENT_SPEC, user_sync.run)
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

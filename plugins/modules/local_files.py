@@ -156,7 +156,7 @@ restarts:
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import files
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
 
 def _file_spec(mode: str, secret: bool) -> dict:
@@ -196,8 +196,11 @@ ARGUMENT_SPEC = {
 }
 
 
+MODULE_WORK = ModuleWork(ARGUMENT_SPEC, files.run, (files.FilesError,))
+
+
 def main():
-    run_module(ARGUMENT_SPEC, files.run, (files.FilesError,))
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ killed:
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
 ARGUMENT_SPEC = {
     "paths": {"type": "list", "elements": "path", "required": True},
@@ -78,8 +78,11 @@ ARGUMENT_SPEC = {
 }
 
 
+MODULE_WORK = ModuleWork(ARGUMENT_SPEC, processes.run_leftovers, (ValueError,))
+
+
 def main():
-    run_module(ARGUMENT_SPEC, processes.run_leftovers, (ValueError,))
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

@@ -162,7 +162,7 @@ npm_locks_installed:
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.preflight import PreflightError, preflight
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.system_users import HUB_USERS_GROUP
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
 ARGUMENT_SPEC = {
     "prefix": {"type": "path", "required": True},
@@ -182,8 +182,11 @@ ARGUMENT_SPEC = {
 }
 
 
+MODULE_WORK = ModuleWork(ARGUMENT_SPEC, lambda module: preflight(module.params), (PreflightError,))
+
+
 def main():
-    run_module(ARGUMENT_SPEC, lambda module: preflight(module.params), (PreflightError,))
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

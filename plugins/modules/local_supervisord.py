@@ -153,7 +153,7 @@ health:
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.supervisor import SupervisorError, ensure_supervisord
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
 ARGUMENT_SPEC = {
     "venv_bin": {"type": "path", "required": True},
@@ -170,12 +170,15 @@ ARGUMENT_SPEC = {
 }
 
 
+MODULE_WORK = ModuleWork(
+    ARGUMENT_SPEC,
+    lambda module: ensure_supervisord(module.run_command, module.params, module.check_mode, module.warn),
+    (SupervisorError,),
+)
+
+
 def main():
-    run_module(
-        ARGUMENT_SPEC,
-        lambda module: ensure_supervisord(module.run_command, module.params, module.check_mode, module.warn),
-        (SupervisorError,),
-    )
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

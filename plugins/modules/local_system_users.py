@@ -101,7 +101,7 @@ from ansible_collections.daskhub.deploy.plugins.module_utils.host.system_users i
     HUB_USERS_GROUP,
     ensure_system_users,
 )
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
 ARGUMENT_SPEC = {
     "users": {"type": "list", "elements": "str", "required": True},
@@ -112,11 +112,13 @@ ARGUMENT_SPEC = {
 }
 
 
+MODULE_WORK = ModuleWork(
+    ARGUMENT_SPEC, lambda module: ensure_system_users(module.run_command, module.params, module.check_mode, module.warn)
+)
+
+
 def main():
-    run_module(
-        ARGUMENT_SPEC,
-        lambda module: ensure_system_users(module.run_command, module.params, module.check_mode, module.warn),
-    )
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

@@ -136,7 +136,7 @@ shared_python:
 """
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.venv import VenvError, ensure_venv
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
 ARGUMENT_SPEC = {
     "venv": {"type": "path", "required": True},
@@ -152,13 +152,16 @@ ARGUMENT_SPEC = {
 }
 
 
+MODULE_WORK = ModuleWork(
+    ARGUMENT_SPEC,
+    lambda module: ensure_venv(module.run_command, module.params, module.check_mode),
+    (VenvError,),
+    {"required_if": [("installer", "uv", ["uv_version"])]},
+)
+
+
 def main():
-    run_module(
-        ARGUMENT_SPEC,
-        lambda module: ensure_venv(module.run_command, module.params, module.check_mode),
-        (VenvError,),
-        required_if=[("installer", "uv", ["uv_version"])],
-    )
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

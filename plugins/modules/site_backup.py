@@ -115,7 +115,7 @@ status:
   sample: {time: "2026-03-01T02:30:00Z", ok: true, path: /srv/daskhub/backups/local-20260301T023000Z}
 """
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 from ansible_collections.daskhub.deploy.plugins.module_utils.state import backups
 
 ARGUMENT_SPEC = {
@@ -132,8 +132,11 @@ ARGUMENT_SPEC = {
 }
 
 
+MODULE_WORK = ModuleWork(ARGUMENT_SPEC, backups.run_backup, (backups.BackupError,))
+
+
 def main():
-    run_module(ARGUMENT_SPEC, backups.run_backup, (backups.BackupError,))
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ manifest:
               which end with their users' sessions), so there is none in the backup."]}
 """
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 from ansible_collections.daskhub.deploy.plugins.module_utils.state import backups
 
 ARGUMENT_SPEC = {
@@ -104,8 +104,11 @@ ARGUMENT_SPEC = {
 }
 
 
+MODULE_WORK = ModuleWork(ARGUMENT_SPEC, backups.run_restore_check, (backups.BackupError,))
+
+
 def main():
-    run_module(ARGUMENT_SPEC, backups.run_restore_check, (backups.BackupError,))
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

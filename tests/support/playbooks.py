@@ -28,6 +28,11 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 ANSIBLE_PLAYBOOK = str(VENV_BIN / "ansible-playbook")
 ANSIBLE = str(VENV_BIN / "ansible")
+# The controller's interpreter by another of the venv's names (its scripts'
+# shebang is bin/python): a host with this interpreter runs each module in a
+# process of its own, where the controller's own name runs the module's work
+# in Ansible's worker (plugins/plugin_utils/in_process.py).
+MODULE_PROCESS_PYTHON = str(VENV_BIN / "python3")
 # Where each run's wall and CPU seconds go (one line a run), to find what the
 # suite's time is spent on: build/test-results/ansible-runs.tsv.
 RUN_LOG = ROOT / "build" / "test-results" / "ansible-runs.tsv"
@@ -167,8 +172,15 @@ def run_ansible(
     return _run([ANSIBLE, *argv], env=env, extra_env=extra_env, timeout=timeout, cwd=ROOT, merge_stderr=False)
 
 
-def run_module(module: str, args: dict, *extra: str, timeout: float = 120) -> tuple[int, dict, str]:
-    """daskhub.deploy.<module> run once on localhost (the ad-hoc command): (rc, its result, the output)."""
+def run_module(
+    module: str, args: dict, *extra: str, timeout: float = 120, module_process: bool = False
+) -> tuple[int, dict, str]:
+    """daskhub.deploy.<module> run once on localhost (the ad-hoc command): (rc, its result, the output).
+
+    ``module_process``: as a module in a process of its own, not in Ansible's worker.
+    """
+    if module_process:
+        extra = ("-e", f"ansible_python_interpreter={MODULE_PROCESS_PYTHON}", *extra)
     proc = run_ansible("localhost", "-m", f"daskhub.deploy.{module}", "-a", json.dumps(args), *extra, timeout=timeout)
     assert "=>" in proc.stdout, proc.stdout + proc.stderr
     return proc.returncode, yaml.safe_load(proc.stdout.split("=>", 1)[1]), proc.stdout

@@ -183,5 +183,5 @@ def ensure(params: dict, check: bool, want_diff: bool) -> dict:
 
 
 def run(module) -> dict:
-    """The local_files module's work (``module_run.run_module``)."""
+    """The local_files module's work (``module_run.ModuleWork``)."""
     return ensure(module.params, module.check_mode, module._diff)

@@ -62,7 +62,7 @@ def wait_healthy(
 
 
 def run(module) -> dict:
-    """The daskhub_health module's work (``module_run.run_module``): TimeoutError names the failing check."""
+    """The daskhub_health module's work (``module_run.ModuleWork``): TimeoutError names the failing check."""
     params = module.params
     checks = wait_healthy(hub_base_url(params["hub_url"]), gateway=params["gateway"], timeout=params["timeout"])
     return {"changed": False, "hub_version": (checks.get("hub API") or {}).get("version", ""), "checks": checks}

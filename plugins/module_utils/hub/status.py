@@ -366,7 +366,7 @@ def gather(params: dict, hub=None, supervisor_states=None, now=None) -> dict:
 
 
 def run(module) -> dict:
-    """The daskhub_status module's work (``module_run.run_module``): the programs' states, then ``gather``.
+    """The daskhub_status module's work (``module_run.ModuleWork``): the programs' states, then ``gather``.
 
     A bad staleness limit or hub connection raises ValueError or HubAPIError.
     """

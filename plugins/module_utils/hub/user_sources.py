@@ -387,5 +387,5 @@ def desired_users(sources):
 
 
 def run(module) -> dict:
-    """The jupyterhub_user_source module's work (``module_run.run_module``)."""
+    """The jupyterhub_user_source module's work (``module_run.ModuleWork``)."""
     return desired_users(module.params["sources"])

@@ -232,7 +232,7 @@ def sync_users(p, check_mode=False, diff=False):
 
 
 def run(module) -> dict:
-    """The jupyterhub_users module's work (``module_run.run_module``): a failure raises with the result so far."""
+    """The jupyterhub_users module's work (``module_run.ModuleWork``): a failure raises with the result so far."""
     return result_or_failure(sync_users(module.params, check_mode=module.check_mode, diff=module._diff))
 
 

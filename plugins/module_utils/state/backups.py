@@ -243,7 +243,7 @@ def cron_fields(expression: str, variable: str = "daskhub_backup_schedule") -> l
 
 
 def run_restore_check(module) -> dict:
-    """The site_backup_check module's work (``module_run.run_module``): the manifest, or every reason at once."""
+    """The site_backup_check module's work (``module_run.ModuleWork``): the manifest, or every reason at once."""
     p = module.params
     versions = {key: str(value) for key, value in p["versions"].items() if value not in (None, "")}
     manifest, errors = restore_errors(
@@ -261,7 +261,7 @@ def run_restore_check(module) -> dict:
 
 
 def run_backup(module) -> dict:
-    """The site_backup module's work (``module_run.run_module``): seal the backup in ``path``, or record its failure.
+    """The site_backup module's work (``module_run.ModuleWork``): seal the backup in ``path``, or record its failure.
 
     A failure raises BackupError naming the backup.
     """

@@ -116,7 +116,7 @@ def build(params: dict, check: bool = False) -> tuple[dict, list[str]]:
 
 
 def run(module) -> dict:
-    """The helm_values module's work (``module_run.run_module``): its warnings through the module, the diff
+    """The helm_values module's work (``module_run.ModuleWork``): its warnings through the module, the diff
     only with --diff."""
     result, warnings = build(module.params, check=module.check_mode)
     for warning in warnings:

@@ -1,4 +1,4 @@
-"""module_run.run_module, the one way a module runs, through real modules run by Ansible on localhost.
+"""ModuleWork.run_as_module, the one way a module runs: real modules run by Ansible on localhost.
 
 local_files on a temporary folder: its result, check mode, a failure with
 the module's message (FilesError); jupyterhub_user_source: a failure of
@@ -14,7 +14,12 @@ import subprocess
 import sys
 
 from support import kubernetes_site
-from support.playbooks import run_module
+from support.playbooks import run_module as run_on_localhost
+
+
+def run_module(module: str, args: dict, *extra: str) -> tuple[int, dict, str]:
+    """The module in a process of its own (on the controller, its work would run in Ansible's worker)."""
+    return run_on_localhost(module, args, *extra, module_process=True)
 
 
 def test_the_work_s_result_is_the_module_s_and_check_mode_reaches_it(tmp_path):

@@ -1,0 +1,178 @@
+"""plugin_utils/in_process.py: a local module's work in the worker gives the module's own result.
+
+One playbook runs the same tasks on two hosts of this machine: ``here``
+(the controller's interpreter: the work runs in the worker) and ``other``
+(the same interpreter by another name: the module runs as usual). Each
+result must be the module's, with no module process started for ``here``
+(``-vvv`` shows each module's exec) and no secret in the output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
+from ansible_collections.daskhub.deploy.plugins.plugin_utils.in_process import run_work
+from support.playbooks import MODULE_PROCESS_PYTHON, run_playbook
+
+HOSTS = ("here", "other")
+SECRET = "in-process-secret-0123456789abcdef"
+# Keys only a module process adds (AnsibleModule's record of its arguments).
+MODULE_ONLY = ("invocation",)
+
+
+def _tasks(work: Path) -> list[dict]:
+    base = "{{ base }}"  # each host's own folder (the inventory's)
+    files_args = {
+        # A key is not templated: the whole mapping is.
+        "directories": "{{ {base ~ '/etc': '0755'} }}",
+        "files": [{"path": f"{base}/etc/settings.json", "content": "{}\n"}],
+        "secret_files": [{"path": f"{base}/etc/key", "content": SECRET}],
+    }
+    return [
+        {"name": "Files, checked", "daskhub.deploy.local_files": files_args, "check_mode": True, "diff": True},
+        {"name": "Files, written", "daskhub.deploy.local_files": files_args},
+        {"name": "Files, again", "daskhub.deploy.local_files": files_args},
+        {
+            "name": "Files, an owner that is no account",
+            "daskhub.deploy.local_files": {
+                "files": [{"path": f"{base}/etc/other", "content": "x", "owner": "no-such-account-here"}]
+            },
+        },
+        # The spec's required_if refuses this before any work.
+        {
+            "name": "Venv, uv without its version",
+            "daskhub.deploy.local_venv": {"venv": f"{base}/venv", "python": sys.executable, "requirements": []},
+        },
+        {
+            "name": "Venv, an unknown option",
+            "daskhub.deploy.local_venv": {
+                "venv": f"{base}/venv",
+                "python": sys.executable,
+                "requirements": [],
+                "installer": "pip",
+                "no_such_option": 1,
+            },
+        },
+        # A supervisord that is not there: the start fails.
+        {
+            "name": "Supervisord that is not installed",
+            "daskhub.deploy.local_supervisord": {
+                "venv_bin": f"{base}/none/bin",
+                "config": f"{base}/none.conf",
+                "timeout": 5,
+            },
+        },
+    ]
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory):
+    work = tmp_path_factory.mktemp("in-process")
+    inventory = work / "hosts.yml"
+    local = {"ansible_connection": "local"}
+    inventory.write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "hosts": {
+                        "here": {
+                            **local,
+                            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                            "base": f"{work}/here",
+                        },
+                        "other": {
+                            **local,
+                            "ansible_python_interpreter": MODULE_PROCESS_PYTHON,
+                            "base": f"{work}/other",
+                        },
+                    }
+                }
+            }
+        )
+    )
+    tasks = []
+    for number, task in enumerate(_tasks(work)):
+        tasks.append({**task, "register": f"result_{number}", "ignore_errors": True})
+    keep = "{{ [" + ", ".join(f"result_{n}" for n in range(len(tasks))) + "] | to_json }}"
+    tasks.append(
+        {
+            "name": "Keep the results",
+            "ansible.builtin.copy": {
+                "dest": f"{work}/{{{{ inventory_hostname }}}}.json",
+                "content": keep,
+                "mode": "0600",
+            },
+        }
+    )
+    playbook = work / "play.yml"
+    playbook.write_text(yaml.safe_dump([{"name": "Both ways", "hosts": "all", "gather_facts": False, "tasks": tasks}]))
+    proc = run_playbook(str(playbook), "-vvv", "--diff", inventory=inventory, merge_stderr=True)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    results = {host: json.loads((work / f"{host}.json").read_text()) for host in HOSTS}
+    return work, results, proc.stdout
+
+
+def _comparable(result: dict, work: Path, host: str) -> dict:
+    text = json.dumps({k: v for k, v in result.items() if k not in MODULE_ONLY}, sort_keys=True)
+    return json.loads(text.replace(f"{work}/{host}", "<base>"))
+
+
+def test_each_result_is_the_modules(ran):
+    work, results, _output = ran
+    here, other = ([_comparable(r, work, host) for r in results[host]] for host in HOSTS)
+    for number, (mine, module) in enumerate(zip(here, other, strict=True)):
+        assert mine == module, _tasks(work)[number]["name"]
+    checked, written, again, no_owner, no_version, unknown, no_supervisor = here
+    assert (checked["changed"], written["changed"], again["changed"]) == (True, True, False)
+    assert checked["diff"]
+    assert (work / "here" / "etc" / "key").read_text() == SECRET
+    assert no_owner["failed"] and no_owner["msg"] == "owner 'no-such-account-here' is not an account on this host"
+    assert no_version["failed"] and "uv_version" in no_version["msg"]
+    assert unknown["failed"] and "no_such_option" in unknown["msg"]
+    assert no_supervisor["failed"] and "/none/bin/supervisord" in no_supervisor["msg"]
+
+
+def test_no_module_process_starts_for_the_controller(ran):
+    _work, _results, output = ran
+    started = [line for line in output.splitlines() if "AnsiballZ_local_" in line and "EXEC" in line]
+    assert started, "the other host's modules show their exec at -vvv"
+    assert all("<other>" in line for line in started), started
+
+
+def test_no_secret_reaches_the_output(ran):
+    _work, _results, output = ran
+    assert SECRET not in output
+
+
+def _run(work, **options) -> dict:
+    return run_work(
+        "daskhub.deploy.test", ModuleWork({"argv": {"type": "list", "elements": "str"}}, work), options, False, False
+    )
+
+
+def test_a_command_that_cannot_start_fails_the_work_as_run_command_does(tmp_path):
+    missing = str(tmp_path / "no-such-program")
+    result = _run(lambda module: {"rc": module.run_command(module.params["argv"])[0]}, argv=[missing])
+    # AnsibleModule.run_command: the OSError's errno and message, the module failed.
+    assert (result["failed"], result["rc"]) == (True, 2)
+    assert missing in result["msg"]
+
+
+def test_a_command_runs_with_its_output_and_the_works_warnings_are_the_results():
+    def work(module):
+        rc, out, err = module.run_command(module.params["argv"])
+        module.warn("as the module warns")
+        return {"answer": [rc, out, err]}
+
+    result = _run(work, argv=[sys.executable, "-c", "import sys; print('out'); sys.exit(3)"])
+    assert result == {"answer": [3, "out\n", ""], "changed": False, "warnings": ["as the module warns"]}
+
+
+def test_the_result_is_what_the_modules_json_would_carry():
+    result = _run(lambda module: {"names": ("a",), "ids": {3}})
+    assert result == {"names": ["a"], "ids": [3], "changed": False}
