@@ -24,6 +24,7 @@ import sys
 import traceback
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.json import Direction, get_module_encoder
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
@@ -85,10 +86,20 @@ class WorkerModule:
         return completed.returncode, completed.stdout, completed.stderr
 
 
+def as_module_receives(args: dict) -> dict:
+    """The task's arguments as the module's process would read them: through the JSON Ansible sends.
+
+    A task's values are Ansible's own types (tagged strings, lazy
+    containers), which the work's libraries (PyYAML's safe dump) refuse.
+    """
+    encoder = get_module_encoder("legacy", Direction.CONTROLLER_TO_MODULE)
+    return json.loads(json.dumps(args, cls=encoder))
+
+
 def run_work(name: str, module_work: ModuleWork, args: dict, check_mode: bool, diff: bool) -> dict:
     """The result the module ``name`` would return for ``args``: its work run here, or its failure."""
     rules = {name: value for name, value in module_work.options.items() if name in VALIDATOR_OPTIONS}
-    validation = ArgumentSpecValidator(module_work.argument_spec, **rules).validate(args)
+    validation = ArgumentSpecValidator(module_work.argument_spec, **rules).validate(as_module_receives(args))
     if validation.error_messages:
         msg = validation.errors.msg
         if isinstance(validation.errors.errors[0], UnsupportedError):  # worded as AnsibleModule words it

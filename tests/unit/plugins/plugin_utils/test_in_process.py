@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ansible.parsing.dataloader import DataLoader
 from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
-from ansible_collections.daskhub.deploy.plugins.plugin_utils.in_process import run_work
+from ansible_collections.daskhub.deploy.plugins.plugin_utils.in_process import as_module_receives, run_work
 from support.playbooks import MODULE_PROCESS_PYTHON, run_playbook
 
 HOSTS = ("here", "other")
@@ -176,3 +177,13 @@ def test_a_command_runs_with_its_output_and_the_works_warnings_are_the_results()
 def test_the_result_is_what_the_modules_json_would_carry():
     result = _run(lambda module: {"names": ("a",), "ids": {3}})
     assert result == {"names": ["a"], "ids": [3], "changed": False}
+
+
+def test_the_work_reads_plain_values_as_a_modules_process_does():
+    # What a task's arguments are made of: Ansible's tagged types, which
+    # PyYAML's safe dump refuses (helm_values writes its values with it).
+    task_args = DataLoader().load("type: LoadBalancer\nports: [80, https]\n")
+    with pytest.raises(yaml.representer.RepresenterError):
+        yaml.safe_dump(task_args)
+    received = as_module_receives(task_args)
+    assert yaml.safe_load(yaml.safe_dump(received)) == {"type": "LoadBalancer", "ports": [80, "https"]}
