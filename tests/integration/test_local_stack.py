@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes
 from support.playbooks import run_module, run_playbook, start_playbook, task_result
 from support.stacks import LOCAL_STACK, SLOTS, make_inventory, port_block
 
@@ -189,11 +190,17 @@ def test_secret_files_and_private_directories_are_private(local_stack):
 def test_a_killed_hub_is_restarted_and_verify_passes(local_stack):
     old = local_stack.pid("jupyterhub")
     assert old
+    # The hub's managed services (the culler, the exporter), in sessions of their own.
+    services = {p["pid"]: p["argv"] for p in processes.all_processes() if p["ppid"] == old}
+    assert any("jupyterhub_idle_culler" in argv for argv in services.values()), services
     os.kill(old, signal.SIGKILL)
     local_stack.wait_restarted("jupyterhub", old)
     result = local_stack.playbook("playbooks/verify.yml", check=False)
     assert result.returncode == 0, result.stdout[-4000:]
     assert "reject a bogus token" in result.stdout.replace("''", "'")
+    # They ended with the killed hub (the service guard); the new hub runs its own.
+    left = {p["pid"]: p["argv"] for p in processes.all_processes() if services.get(p["pid"]) == p["argv"]}
+    assert not left, f"the killed hub's services live on: {left}"
 
 
 @pytest.mark.stack

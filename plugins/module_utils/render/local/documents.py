@@ -138,6 +138,11 @@ def hub_document(model: dict, settings: dict) -> dict:
         hub["load_roles"] = [*hub["load_roles"], cull_model.local_role(model)]
     if https(settings):
         services.append(http_redirect_service(model, settings))
+    # A killed hub leaves its managed services running (JupyterHub starts them
+    # in sessions of their own); the guard ends each with its hub.
+    for service in services:
+        if service.get("command"):
+            service["command"] = [p["python"], p["service_guard_py"], *service["command"]]
     # jupyterhub_config.py puts etc/ on the hub's sys.path for spawner_class.
     return {"config": config, "services": services, "classes_dir": p["etc"], "secrets_file": p["hub_secrets_json"]}
 

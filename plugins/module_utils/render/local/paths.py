@@ -92,6 +92,8 @@ def paths(prefix: str) -> dict:
         "tls_csr": os.path.join(prefix, "tls", "request.csr"),
         "acme_webroot": os.path.join(prefix, "acme-challenge"),
         "http_redirect_py": os.path.join(etc, "daskhub_http_redirect.py"),
+        # Before each hub-managed service's command, so the service ends with its hub.
+        "service_guard_py": os.path.join(etc, "daskhub_service_guard.py"),
         # The site's private CA (daskhub_https_ca_bundle), readable by all.
         "site_ca": os.path.join(etc, "site-ca.pem"),
     }

@@ -98,8 +98,12 @@ def test_the_local_hub_runs_the_culler_with_the_narrowest_role(tmp_path):
     _, document = _local(tmp_path, **SHORT)
     services = {service["name"]: service for service in document["services"]}
     culler = services[cull_model.CULLER_SERVICE]
-    python = local_paths.paths(str(tmp_path))["python"]
+    paths = local_paths.paths(str(tmp_path))
+    python = paths["python"]
     assert culler["command"] == [
+        # The guard that ends the service with its hub (roles/daskhub_local/files/daskhub_service_guard.py).
+        python,
+        paths["service_guard_py"],
         python,
         "-m",
         "jupyterhub_idle_culler",
@@ -160,6 +164,7 @@ def test_the_local_hub_hands_the_culler_the_stores_token(tmp_path, monkeypatch):
     services = {service["name"]: service for service in config.JupyterHub.services}
     culler = services[cull_model.CULLER_SERVICE]
     assert culler["api_token"] == secrets["service_jupyterhub_idle_culler_api_token"]
-    assert culler["command"][1:3] == ["-m", "jupyterhub_idle_culler"]
+    guard = [paths["python"], paths["service_guard_py"]]
+    assert culler["command"][:5] == [*guard, paths["python"], "-m", "jupyterhub_idle_culler"]
     # The settings file, readable by the hub's account, holds no token.
     assert secrets["service_jupyterhub_idle_culler_api_token"] not in Path(paths["hub_settings_json"]).read_text()

@@ -41,7 +41,9 @@ def test_the_local_hub_starts_the_exporter_with_its_settings_as_json():
     settings = local_settings()
     services = {s["name"]: s for s in local_documents.hub_document(model, settings)["services"]}
     exporter = services[monitoring.EXPORTER_SERVICE]
-    assert exporter["command"][1].endswith(f"/etc/monitoring/{monitoring.EXPORTER_SCRIPT}")
+    # [python, the service guard, python, the exporter]: the guard ends it with the hub.
+    assert exporter["command"][1].endswith("/etc/daskhub_service_guard.py")
+    assert exporter["command"][3].endswith(f"/etc/monitoring/{monitoring.EXPORTER_SCRIPT}")
     config = json.loads(exporter["environment"]["DASKHUB_EXPORTER_SETTINGS"])
     assert config["port"] == 9555
     assert config["bind"] == "127.0.0.1"

@@ -42,7 +42,7 @@ def test_the_hubs_proxy_serves_the_certificate_and_the_http_port_answers_acme_an
     assert (hub["ssl_cert"], hub["ssl_key"]) == (p["tls_cert"], p["tls_key"])
     redirect = next(s for s in document["services"] if s["name"] == local_documents.HTTP_REDIRECT_SERVICE)
     command = redirect["command"]
-    assert command[:2] == [p["python"], p["http_redirect_py"]]
+    assert command[:4] == [p["python"], p["service_guard_py"], p["python"], p["http_redirect_py"]]
     assert command[command.index("--port") + 1] == "80"
     assert command[command.index("--webroot") + 1] == p["acme_webroot"]
     # Port 443 is the scheme's own: the public URL does not name it.
