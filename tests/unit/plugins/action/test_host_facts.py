@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 
-import pytest
 import yaml
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import facts as host_facts
-from support.playbooks import run_playbook
+from support.playbooks import MODULE_PROCESS_PYTHON, run_playbook
 
 # What the roles read (roles/daskhub_local/vars/main.yml, tasks/node.yml, the model's check).
 READ = ["user_id", "user_uid", "user_gid", "user_dir", "fqdn", "pkg_mgr", "system", "architecture"]
 
 
-@pytest.fixture(scope="module")
-def gathered(tmp_path_factory):
-    work = tmp_path_factory.mktemp("host-facts")
+def _gathered(work):
     inventory = work / "hosts.yml"
     inventory.write_text(
         yaml.safe_dump(
@@ -29,7 +25,7 @@ def gathered(tmp_path_factory):
                             "ansible_python_interpreter": "{{ ansible_playbook_python }}",
                         },
                         # The same machine through another interpreter: the plugin must not answer for it.
-                        "other": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable + "3"},
+                        "other": {"ansible_connection": "local", "ansible_python_interpreter": MODULE_PROCESS_PYTHON},
                     }
                 }
             }
@@ -70,13 +66,16 @@ def gathered(tmp_path_factory):
     return {host: json.loads((work / f"{host}.json").read_text()) for host in ("here", "other")}
 
 
-@pytest.mark.parametrize("host, by", [("here", "daskhub.deploy.host_facts"), ("other", "ansible.builtin.setup")])
-def test_the_facts_the_roles_read_are_setups(gathered, host, by):
-    result = gathered[host]
-    assert result["by"] == by
-    ours, setup = result["ours"], result["setup"]
-    for name in READ:
-        assert ours[name] == setup[f"ansible_{name}"], name
-    assert ours["python"]["executable"] == setup["ansible_python"]["executable"]
-    # The roles ask only whether systemd manages the host.
-    assert (ours["service_mgr"] == "systemd") == (setup["ansible_service_mgr"] == "systemd")
+# One test for the one playbook run: ansible-test forks each test, so a
+# module fixture would run it again for every test.
+def test_the_facts_the_roles_read_are_setups(tmp_path):
+    gathered = _gathered(tmp_path)
+    for host, by in (("here", "daskhub.deploy.host_facts"), ("other", "ansible.builtin.setup")):
+        result = gathered[host]
+        assert result["by"] == by, host
+        ours, setup = result["ours"], result["setup"]
+        for name in READ:
+            assert ours[name] == setup[f"ansible_{name}"], (host, name)
+        assert ours["python"]["executable"] == setup["ansible_python"]["executable"], host
+        # The roles ask only whether systemd manages the host.
+        assert (ours["service_mgr"] == "systemd") == (setup["ansible_service_mgr"] == "systemd"), host

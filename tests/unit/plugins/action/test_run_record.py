@@ -6,16 +6,13 @@ import json
 import stat
 import time
 
-import pytest
 import yaml
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status
 from support.playbooks import run_playbook
 
 
-@pytest.fixture(scope="module")
-def ran(tmp_path_factory):
+def _run(work):
     """One run: a record, a record in check mode, a bad mode, a mode given as a number."""
-    work = tmp_path_factory.mktemp("run-record")
     record, checked = work / "state" / "new" / "last.json", work / "state" / "checked.json"
     numeric = work / "state" / "numeric.json"
     tasks = [
@@ -59,7 +56,11 @@ def ran(tmp_path_factory):
     return {"record_path": record, "checked_path": checked, "numeric_path": numeric, **results}
 
 
-def test_the_record_is_what_status_reads_world_readable_in_a_private_directory(ran):
+# One test for the one playbook run: ansible-test forks each test, so a
+# module fixture would run it again for every test.
+def test_the_record_status_reads_a_numeric_mode_check_mode_and_a_bad_mode(tmp_path):
+    ran = _run(tmp_path)
+    # The record is what status reads, world-readable in a private directory.
     record = ran["record_path"]
     assert stat.S_IMODE(record.stat().st_mode) == 0o644
     assert stat.S_IMODE(record.parent.stat().st_mode) == 0o700
@@ -72,18 +73,12 @@ def test_the_record_is_what_status_reads_world_readable_in_a_private_directory(r
     assert last["found"] is True and last["ok"] is True and last["stale"] is False
     assert last["detail"] == "3 users before, 1 added"
     assert 0 <= last["age_seconds"] < 300
-
-
-def test_a_mode_given_as_a_number_is_that_number(ran):
+    # A mode given as a number is that number.
     assert stat.S_IMODE(ran["numeric_path"].stat().st_mode) == 0o600
-
-
-def test_check_mode_writes_nothing(ran):
+    # Check mode writes nothing.
     assert ran["checked"]["written"] is False and ran["checked"]["changed"] is False
     assert not ran["checked"].get("failed")
-
-
-def test_a_bad_mode_is_named_and_nothing_is_written(ran):
+    # A bad mode is named, and nothing is written.
     assert ran["refused"]["failed"] is True
     assert ran["refused"]["msg"].startswith("mode: "), ran["refused"]["msg"]
     assert not ran["checked_path"].exists()
