@@ -8,17 +8,20 @@ makes four of them (the local target's preflight, venv, files and
 supervisord). Where the task's host is the controller itself (connection
 local, no become, not delegated, not async, and the host's interpreter the
 one running Ansible), that process would run the same code as the same
-user on the same interpreter in the same environment; so the module's work
-(module_run.ModuleWork) runs in the task's worker instead, with its
-arguments validated by the module's own spec and its result cleaned of its
-no_log values as AnsibleModule cleans them. On any other host the module
-runs as usual.
+user on the same interpreter; so the module's work (module_run.ModuleWork)
+runs in the task's worker instead (a process Ansible forks for this one
+task), as the module's process would: its arguments as the JSON Ansible
+sends, validated by the module's own spec; the task's ``environment``
+set; its result cleaned of its no_log values as AnsibleModule cleans them.
+On any other host the module runs as usual.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
+import os
 import subprocess
 import sys
 import traceback
@@ -98,7 +101,7 @@ def as_module_receives(args: dict) -> dict:
 
 def run_work(name: str, module_work: ModuleWork, args: dict, check_mode: bool, diff: bool) -> dict:
     """The result the module ``name`` would return for ``args``: its work run here, or its failure."""
-    rules = {name: value for name, value in module_work.options.items() if name in VALIDATOR_OPTIONS}
+    rules = {option: value for option, value in module_work.options.items() if option in VALIDATOR_OPTIONS}
     validation = ArgumentSpecValidator(module_work.argument_spec, **rules).validate(as_module_receives(args))
     if validation.error_messages:
         msg = validation.errors.msg
@@ -147,5 +150,23 @@ class InProcessModuleAction(NormalAction):
             # As AnsibleModule skips a module without check mode.
             result.update(skipped=True, msg=f"remote module ({name}) does not support check mode")
             return result
-        result.update(run_work(name, self.MODULE_WORK, self._task.args, self._task.check_mode, self._task.diff))
+        environment: dict = {}
+        self._compute_environment_string(environment)
+        with task_environment(environment):
+            result.update(run_work(name, self.MODULE_WORK, self._task.args, self._task.check_mode, self._task.diff))
         return result
+
+
+@contextlib.contextmanager
+def task_environment(environment: dict):
+    """The task's ``environment`` in this process's, as the module's process would have it, then as it was."""
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update({name: str(value) for name, value in environment.items()})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

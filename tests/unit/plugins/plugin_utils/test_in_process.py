@@ -59,6 +59,23 @@ def _tasks(work: Path) -> list[dict]:
                 "no_such_option": 1,
             },
         },
+        # The task's environment reaches the work: the tool is found on its PATH only.
+        {
+            "name": "A tool on the task's PATH",
+            "daskhub.deploy.local_files": {
+                "directories": "{{ {base ~ '/bin': '0755'} }}",
+                "files": [{"path": f"{base}/bin/daskhub-env-probe", "content": "#!/bin/sh\n", "mode": "0755"}],
+            },
+        },
+        {
+            "name": "Preflight, the tool looked up on PATH",
+            "daskhub.deploy.local_preflight": {
+                "prefix": f"{base}/prefix",
+                "ports": {},
+                "tools": {"probe": "daskhub-env-probe"},
+            },
+            "environment": {"PATH": "{{ base }}/bin:{{ lookup('ansible.builtin.env', 'PATH') }}"},
+        },
         # A supervisord that is not there: the start fails.
         {
             "name": "Supervisord that is not installed",
@@ -128,13 +145,14 @@ def test_each_result_is_the_modules_no_module_process_starts_and_no_secret_shows
     here, other = ([_comparable(r, work, host) for r in results[host]] for host in HOSTS)
     for number, (mine, module) in enumerate(zip(here, other, strict=True)):
         assert mine == module, _tasks(work)[number]["name"]
-    checked, written, again, no_owner, no_version, unknown, no_supervisor = here
+    checked, written, again, no_owner, no_version, unknown, _tool, preflight, no_supervisor = here
     assert (checked["changed"], written["changed"], again["changed"]) == (True, True, False)
     assert checked["diff"]
     assert (work / "here" / "etc" / "key").read_text() == SECRET
     assert no_owner["failed"] and no_owner["msg"] == "owner 'no-such-account-here' is not an account on this host"
     assert no_version["failed"] and "uv_version" in no_version["msg"]
     assert unknown["failed"] and "no_such_option" in unknown["msg"]
+    assert preflight.get("tools", {}).get("probe") == "<base>/bin/daskhub-env-probe", preflight
     assert no_supervisor["failed"] and "/none/bin/supervisord" in no_supervisor["msg"]
     # -vvv shows each module process's exec: only the other host's (the copy above runs as a module on both).
     started = [line for line in output.splitlines() if "AnsiballZ_local_" in line and "EXEC" in line]
