@@ -107,8 +107,17 @@ def run_work(name: str, module_work: ModuleWork, args: dict, check_mode: bool, d
         msg = validation.errors.msg
         if isinstance(validation.errors.errors[0], UnsupportedError):  # worded as AnsibleModule words it
             msg = f"Unsupported parameters for ({name}) module: {msg}"
-        return {"failed": True, "msg": msg}
-    module = WorkerModule(validation.validated_parameters, check_mode, diff)
+        result = {"failed": True, "msg": msg}
+    else:
+        result = _work_result(module_work, WorkerModule(validation.validated_parameters, check_mode, diff))
+    # As AnsibleModule's exit_json and fail_json: no value of a no_log option
+    # leaves, not even in a refusal's message ("... got: <value>"), and what
+    # leaves is what its JSON would carry (a set or a tuple is a list, a date
+    # its ISO form).
+    return json.loads(json.dumps(remove_values(result, validation._no_log_values), default=_as_json))
+
+
+def _work_result(module_work: ModuleWork, module: WorkerModule) -> dict:
     try:
         result = dict(module_work.work(module))
     except (*module_work.errors, _CommandNotRun) as err:
@@ -118,10 +127,7 @@ def run_work(name: str, module_work: ModuleWork, args: dict, check_mode: bool, d
     result.setdefault("changed", False)
     if module.warnings:
         result["warnings"] = module.warnings
-    # As AnsibleModule's exit_json: no value of a no_log option leaves the
-    # work, and what leaves is what its JSON would carry (a set or a tuple is
-    # a list, a date its ISO form).
-    return json.loads(json.dumps(remove_values(result, validation._no_log_values), default=_as_json))
+    return result
 
 
 def _as_json(value):

@@ -198,3 +198,10 @@ def test_the_work_reads_plain_values_as_a_modules_process_does():
         yaml.safe_dump(task_args)
     received = as_module_receives(task_args)
     assert yaml.safe_load(yaml.safe_dump(received)) == {"type": "LoadBalancer", "ports": [80, "https"]}
+
+
+def test_a_refused_no_log_value_is_not_in_the_message():
+    spec = {"token": {"type": "str", "no_log": True, "choices": ["a"]}}
+    result = run_work("daskhub.deploy.test", ModuleWork(spec, dict), {"token": SECRET}, False, False)
+    assert result["failed"] and result["msg"].startswith("value of token must be one of: a, got: ")
+    assert SECRET not in json.dumps(result)

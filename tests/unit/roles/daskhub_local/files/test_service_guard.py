@@ -14,28 +14,17 @@ import sys
 import time
 from pathlib import Path
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes
 from support.playbooks import ROOT
 
 GUARD = ROOT / "roles/daskhub_local/files/daskhub_service_guard.py"
-# Starts `python GUARD sleep 300` in a new session, prints its pid, then waits.
-HUB = """
-import subprocess, sys, time
-service = subprocess.Popen([sys.executable, sys.argv[1], "sleep", "300"], start_new_session=True)
-print(service.pid, flush=True)
-time.sleep(300)
-"""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+# Starts its command in a session of its own, as JupyterHub starts a managed service.
+HUB = ROOT / "tests/support/hub_stand_in.py"
 
 
 def test_a_service_ends_with_its_killed_hub():
-    hub = subprocess.Popen([sys.executable, "-c", HUB, str(GUARD)], stdout=subprocess.PIPE, text=True)
+    service_command = [sys.executable, str(GUARD), "sleep", "300"]
+    hub = subprocess.Popen([sys.executable, str(HUB), *service_command], stdout=subprocess.PIPE, text=True)
     service = int(hub.stdout.readline())
     try:
         # The guard became the service: same pid, the command it was given.
@@ -46,12 +35,12 @@ def test_a_service_ends_with_its_killed_hub():
         hub.kill()
         hub.wait()
         deadline = time.monotonic() + 10
-        while _alive(service):
+        while processes.alive(service):
             assert time.monotonic() < deadline, "the service outlived its hub"
             time.sleep(0.05)
     finally:
         hub.kill()
-        if _alive(service):
+        if processes.alive(service):
             os.kill(service, signal.SIGKILL)
 
 
