@@ -46,9 +46,14 @@ def as_nobody(*command):
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def shared_dir():
-    """A directory every account can traverse (tmp_path's parents are 0700)."""
+    """A directory every account can traverse (tmp_path's parents are 0700).
+
+    Per test: ansible-test units runs each test in a forked child that ends
+    without a module fixture's teardown, so a module-scoped directory (with
+    its copy of Python) was left in /tmp by every test but the last.
+    """
     _needs_root()
     path = tempfile.mkdtemp(prefix="daskhub-shared-python-", dir="/tmp")
     os.chmod(path, 0o755)  # noqa: S103 - nobody must reach the copy
@@ -56,9 +61,9 @@ def shared_dir():
     shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def copied(shared_dir):
-    """The pyenv Python copied once for the module: (dest, the module's result)."""
+    """The pyenv Python copied for the test: (dest, the module's result)."""
     dest = os.path.join(shared_dir, "python")
     return dest, lsp.provide(PYENV_PYTHON, dest)
 
