@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
-from support import hub_api, logs
+from support import chart_envs, hub_api, logs
 from support.browser import Browser
 from support.stacks import free_port
 from support.versions import GATEWAY_VERSION
@@ -105,20 +105,8 @@ def _run(cmd, log, **kw):
 
 
 def ensure_hub_venv(version):
-    """The cached virtualenv with jupyterhub==version; built once."""
-    venv = CACHE_DIR / f"jupyterhub-{version}"
-    stamp = venv / ".daskhub-ready"
-    with _file_lock(CACHE_DIR / f".jupyterhub-{version}.lock"):
-        if stamp.exists():
-            return venv
-        shutil.rmtree(venv, ignore_errors=True)
-        log = CACHE_DIR / f"jupyterhub-{version}.log"
-        # The project's interpreter (>= 3.12) runs JupyterHub 4.0.2 and 5.x.
-        _run([sys.executable, "-m", "venv", str(venv)], log)
-        pip = [str(venv / "bin/pip"), "install", "--quiet", "--disable-pip-version-check"]
-        _run([*pip, f"jupyterhub=={version}"], log)
-        stamp.write_text(version + "\n")
-    return venv
+    """The cached virtualenv with jupyterhub==version; built once (support.chart_envs)."""
+    return chart_envs.jupyterhub_env(version)
 
 
 def ensure_chp():

@@ -1,7 +1,7 @@
 """network-config-analyzer (nca) on templated NetworkPolicy objects.
 
 nca pins PyYAML 6.0.2, which the controller venv's kubernetes client
-refuses, so it gets a venv of its own under .cache/, made once from the
+refuses, so it gets a venv of its own (support.chart_envs), made once from the
 pins in requirements/network-analyzer.txt (PyPI, like every other package).
 `connections()` runs nca's connectivity map over pods and policies and
 returns who may reach whom, on which ports.
@@ -9,34 +9,21 @@ returns who may reach whom, on which ports.
 
 from __future__ import annotations
 
-import fcntl
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
-from support.chart_envs import install_command
+from support.chart_envs import pinned_env
 
 REPO = Path(__file__).resolve().parents[2]
 _NAME_LABEL = "kubernetes.io/metadata.name"  # the label the API server gives every namespace
 PINS = REPO / "requirements" / "network-analyzer.txt"
-VENV = REPO / ".cache" / "network-analyzer"
 
 
 def nca() -> Path:
-    """The nca executable, installed from the pinned requirements on first use."""
-    binary = VENV / "bin" / "nca"
-    marker = VENV / ".installed-from"
-    VENV.parent.mkdir(parents=True, exist_ok=True)
-    with open(VENV.parent / ".network-analyzer.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if binary.exists() and marker.exists() and marker.read_text() == PINS.read_text():
-            return binary
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True, timeout=300)
-        subprocess.run(install_command(VENV, ["--no-deps", "-r", str(PINS)]), check=True, timeout=900)
-        marker.write_text(PINS.read_text())
-    return binary
+    """The nca executable, installed from the pinned requirements on first use (support.chart_envs)."""
+    return pinned_env("network-analyzer", PINS) / "bin" / "nca"
 
 
 def connections(policies: list[dict], pods: list[dict], namespaces: list[str], workdir: Path) -> dict:
