@@ -39,8 +39,9 @@ import dask.array as da
 print("sum:", int(da.ones((1000, 1000), chunks=(250, 250)).sum().compute()))
 """
 SUM = "sum: 1000000"
-# Work for the plot to show while it is in view: a computation of a few seconds, in the background.
-AGAIN = 'work = client.compute(da.random.random((16000, 16000), chunks=(1000, 1000)).sum()); print("again:", work.key)'
+# Work for the plot to show while it is in view: 256 tasks in the background (about a second of a
+# worker's core; the Task Stream keeps them after they end).
+AGAIN = 'work = client.compute(da.random.random((8000, 8000), chunks=(500, 500)).sum()); print("again:", work.key)'
 NEWS_PROMPT = "official Jupyter news"
 ANNOUNCEMENTS_PLUGIN = "@jupyterlab/apputils-extension:announcements"
 # The Dask panel's requests: its cluster list, dashboard checks and proxies, the plots' index.
