@@ -29,21 +29,27 @@ want=$(cat requirements/controller.txt requirements.yml | sha256sum | cut -d' ' 
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: installing the controller's locked runtime (requirements/controller.txt)"
   # Every package is checked against the hashes of the lock. uv (locked in
-  # the same file) installs them several times faster than pip; bytecode
-  # compiled, as pip does, because ansible starts often. Where uv cannot be
-  # had, pip does it all. The test tools are scripts/test-deps.sh's.
+  # the same file) installs them several times faster than pip. Where uv
+  # cannot be had, pip does it all. The test tools are scripts/test-deps.sh's.
   uv_lock=$(mktemp)
   trap 'rm -f "$uv_lock"' EXIT
   # uv's entry of the lock: its pin and the hash lines that continue it.
   awk '/^uv==/ {entry = 1} entry {print} entry && !/\\$/ {exit}' requirements/controller.txt >"$uv_lock"
   if "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
     -r "$uv_lock"; then
-    "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --compile-bytecode --require-hashes \
+    "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" --require-hashes \
       -r requirements/controller.txt
   else
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-compile --require-hashes \
       -r requirements/controller.txt
   fi
+  # Bytecode, compiled once here because ansible starts often, for all but
+  # the collections bundled with the ansible package
+  # (site-packages/ansible_collections, 13,600 files, 15 s of CPU): Ansible's
+  # collection loader compiles their source itself and never reads a .pyc.
+  # A file that does not compile is left to fail where it is imported.
+  "$venv/bin/python" -m compileall -q -j0 -x /ansible_collections/ \
+    "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null || true
   "$venv/bin/python" scripts/install_collections.py --mode "${DASKHUB_GALAXY:-auto}"
   echo "$want" > "$stamp"
 fi
