@@ -9,6 +9,10 @@
   local target's pins (roles/daskhub_local), so verify's user path runs the
   same client code on both targets.
 
+The tests' own tools are built the same way: JupyterHub alone at the
+versions tests/support/hubs.py runs (``jupyterhub_env``), and
+network-config-analyzer from its pins (``pinned_env``).
+
 Each venv lives under ~/.cache/daskhub/chart-envs/ ($XDG_CACHE_HOME, or
 $DASKHUB_CHART_ENVS), named after a hash of what went into it (the
 requirements file's bytes, the interpreter's version), so a changed pin

@@ -1,8 +1,8 @@
 """Real JupyterHub servers for tests and benchmarks.
 
 JupyterHub (4.0.2, what daskhub 2024.1.1 runs, and 5.x, what the composed
-jupyterhub chart runs) is installed from PyPI into cached virtualenvs under
-.cache/, configurable-http-proxy from npm into .cache/chp. A hub starts in a
+jupyterhub chart runs) is installed from PyPI into cached virtualenvs
+(support.chart_envs), configurable-http-proxy from npm into .cache/chp. A hub starts in a
 couple of seconds with its database on tmpfs.
 
 Use from pytest (``from support.hubs import ...``; tests/ is on sys.path) or
@@ -104,11 +104,6 @@ def _run(cmd, log, **kw):
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{tail}")
 
 
-def ensure_hub_venv(version):
-    """The cached virtualenv with jupyterhub==version; built once (support.chart_envs)."""
-    return chart_envs.jupyterhub_env(version)
-
-
 def ensure_chp():
     """Path of the cached configurable-http-proxy executable."""
     prefix = CACHE_DIR / f"chp-{CHP_VERSION}"
@@ -189,7 +184,7 @@ class Hub:
 
     def start(self, timeout=60, keep_ports=False):
         """Start the hub (and its proxy); ``keep_ports`` restarts it where it was."""
-        venv = ensure_hub_venv(self.version)
+        venv = chart_envs.jupyterhub_env(self.version)
         chp = ensure_chp()
         if not (keep_ports and self.port):
             self.port, self.hub_port, self.proxy_api_port = free_port(), free_port(), free_port()

@@ -88,7 +88,10 @@ def _run_as_modules(tmp_path) -> list[dict]:
         tasks.append({**task, f"daskhub.deploy.{module}": args})
     keep = "{{ [" + ", ".join(f"result_{n}" for n in range(len(tasks))) + "] | to_json }}"
     tasks.append(
-        {"name": "Keep the results", "ansible.builtin.copy": {"dest": f"{tmp_path}/results.json", "content": keep}}
+        {
+            "name": "Keep the results",
+            "ansible.builtin.copy": {"dest": f"{tmp_path}/results.json", "content": keep, "mode": "0600"},
+        }
     )
     # The interpreter as the play's variable: helm_values' task variable overrides it (an extra var would not).
     play = {"name": "Modules as processes", "hosts": "localhost", "gather_facts": False, "tasks": tasks}
