@@ -35,7 +35,8 @@ __all__ = ["local_stack", "oidc_provider", "pebble", "public_stack", "upgraded_s
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests that take a stack down last; keep ``--dist loadgroup`` grouping on pytest 9.
+    """Tests that take a stack down last, tests that wait for the clock first; keep ``--dist loadgroup``
+    grouping on pytest 9.
 
     The ``takes_down_the_stack`` tests (uninstall, purge) move behind every
     other test, so that ``pytest test_ops_uninstall.py
@@ -43,12 +44,23 @@ def pytest_collection_modifyitems(config, items):
     too; the sort is stable, so the rest keep their order. A worker of
     ``--dist loadgroup`` runs its group's tests in this order.
 
+    The ``waits_for_the_clock`` tests (of no group) move ahead of the rest.
+    ``--dist loadgroup`` hands out the groups first (the most tests first),
+    then the tests of no group in this order; in file order the cron test
+    came last, and its wait for cron's minute (up to 60 s) was a tail of the
+    suite with one core idle. First, its wait overlaps the other workers' tests.
+
     pytest-xdist (3.8) groups a worker's tests by suffixing ``item._nodeid``
     with ``@<xdist_group>``; pytest 9 reads ``item._id`` instead, so without
     this every test of a group could go to any worker and each worker would
     deploy its own copy of a shared stack.
     """
-    items.sort(key=lambda item: item.get_closest_marker("takes_down_the_stack") is not None)
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("takes_down_the_stack") is not None,
+            item.get_closest_marker("waits_for_the_clock") is None,
+        )
+    )
     if not getattr(config.option, "loadgroup", False):
         return
     try:

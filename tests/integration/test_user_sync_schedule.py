@@ -20,7 +20,8 @@ from support.hubs import REPO_ROOT
 from support.playbooks import recap, run_playbook
 from support.user_sync import newest_hub_only, playbook_env, vars_file
 
-pytestmark = pytest.mark.hub
+# Up to a minute of it waits for cron's next minute (tests/conftest.py hands it out first).
+pytestmark = [pytest.mark.hub, pytest.mark.waits_for_the_clock]
 # The fixtures: one running hub per JupyterHub version (hub, fresh_hub), a test's stub roles (work).
 hub_fixture, fresh_hub, work_fixture = hubs.hub_fixture, hubs.fresh_hub, user_sync.work_fixture
 

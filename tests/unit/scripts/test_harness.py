@@ -263,6 +263,38 @@ def test_a_group_runs_on_one_worker(tmp_path):
     assert proc.stdout.count("PASSED test_grouped.py::test_grouped") == 6
 
 
+CLOCK = """
+import pytest
+
+
+@pytest.mark.xdist_group("shared")
+@pytest.mark.parametrize("n", range(3))
+def test_grouped(n):
+    pass
+
+
+@pytest.mark.waits_for_the_clock
+def test_waits():
+    pass
+"""
+
+
+def test_a_test_that_waits_for_the_clock_is_handed_out_before_the_other_free_tests(tmp_path):
+    """Named last, the waiting test still runs before every test of no group, so its wait overlaps them."""
+    (tmp_path / "test_a_free.py").write_text(
+        "import pytest\n\n\n@pytest.mark.parametrize('n', range(4))\ndef test_free(n):\n    pass\n"
+    )
+    (tmp_path / "test_z_clock.py").write_text(CLOCK)
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    proc = run_pytest(tmp_path, "-n", "1", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    order = re.findall(r"PASSED (\S+?)(?:\[\d+\])?(?:@\w+)?\s*$", proc.stdout, re.MULTILINE)
+    assert (
+        order
+        == ["test_z_clock.py::test_grouped"] * 3 + ["test_z_clock.py::test_waits"] + ["test_a_free.py::test_free"] * 4
+    ), proc.stdout
+
+
 def test_summary_gives_the_wall_clock_time_from_the_start_of_the_suite(tmp_path):
     (tmp_path / "started").write_text(f"{int(time.time()) - 600}\n")
     proc = run_summary(tmp_path, JUNIT, "ansible-lint\t50\t0\nmolecule-default\t90\t0\n")
