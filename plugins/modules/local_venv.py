@@ -57,6 +57,15 @@ options:
     type: list
     elements: str
     default: []
+  excludes:
+    description: >-
+      Packages the venv never holds, though a requirement asks for them (a
+      dependency that costs more than it gives). uv leaves them out of the
+      install (C(--excludes)); pip installs them, and they are then removed,
+      as from a venv that an earlier install gave them to.
+    type: list
+    elements: str
+    default: []
   installer:
     description: What installs the packages.
     type: str
@@ -144,6 +153,7 @@ ARGUMENT_SPEC = {
     "requirements": {"type": "list", "elements": "str", "required": True},
     "constraints": {"type": "str", "default": ""},
     "extra_args": {"type": "list", "elements": "str", "default": []},
+    "excludes": {"type": "list", "elements": "str", "default": []},
     "installer": {"type": "str", "choices": ["uv", "pip"], "default": "uv"},
     "uv_version": {"type": "str"},
     "imports": {"type": "list", "elements": "str", "default": []},

@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import stat
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes
 from support.playbooks import run_module, run_playbook, start_playbook, task_result
 from support.stacks import LOCAL_STACK, SLOTS, make_inventory, port_block
+from support.versions import local_defaults
 
 SCRATCH_PORTS = port_block(SLOTS["scratch"])
 CHP_LOCK = Path(__file__).resolve().parents[2] / "roles/daskhub_local/files/configurable-http-proxy/package-lock.json"
@@ -169,6 +171,24 @@ def test_the_shared_stack_is_molecules_default_scenario_converged_idempotent_and
 
 @pytest.mark.stack
 @LOCAL_STACK
+def test_the_venv_holds_none_of_the_roles_excluded_packages(local_stack):
+    """daskhub_local_venv_excludes (rfc3987-syntax: a second of every hub and server start) is not in the venv."""
+    excludes = local_defaults()["daskhub_local_venv_excludes"]
+    assert excludes, "the role excludes nothing: this test has nothing to check"
+    probe = (
+        "import importlib.metadata as m, sys\n"
+        "for name in sys.argv[1:]:\n"
+        "    try:\n        print(name, m.version(name))\n"
+        "    except m.PackageNotFoundError:\n        pass\n"
+    )
+    found = subprocess.run(
+        [str(local_stack.python), "-c", probe, *excludes], capture_output=True, text=True, check=True
+    )
+    assert found.stdout == "", f"the venv holds excluded packages: {found.stdout}"
+
+
+@pytest.mark.stack
+@LOCAL_STACK
 def test_secret_files_and_private_directories_are_private(local_stack):
     for relative, mode in [
         ("etc/hub-secrets.json", 0o600),
@@ -237,7 +257,7 @@ def test_a_second_converge_waits_for_the_first_then_names_it(local_stack, tmp_pa
     # a slow host (each module waits 3 s before it starts), so that it still
     # holds the lock when the second asks for it.
     slow_python = tmp_path / "slow-python"
-    slow_python.write_text(f"#!/bin/sh\nsleep 3\nexec {sys.executable} \"$@\"\n")
+    slow_python.write_text(f'#!/bin/sh\nsleep 3\nexec {sys.executable} "$@"\n')
     slow_python.chmod(0o755)
     first = start_playbook(
         "-i", str(local_stack.inventory), "site.yml", "-e", f"ansible_python_interpreter={slow_python}"
@@ -306,7 +326,10 @@ def test_the_proxy_is_the_npm_locks_and_check_mode_names_an_install_to_finish(lo
     os.replace(hidden, aside)
     try:
         checked = run_playbook(
-            "site.yml", "--check", inventory=local_stack.inventory, timeout=900,
+            "site.yml",
+            "--check",
+            inventory=local_stack.inventory,
+            timeout=900,
             extra_env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"},
         )
         assert not hidden.exists(), "check mode ran npm"

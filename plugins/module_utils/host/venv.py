@@ -142,6 +142,7 @@ def _failure(venv, installer, rc, out, err):
 def _install_command(run: Run, params: dict, venv_python: str, req_path: str) -> list[str]:
     """The command that installs the requirements: uv's pip interface (uv first put into the venv) or pip."""
     if params["installer"] == "pip":
+        # pip has no exclusion: remove_excluded takes the excluded packages out after it.
         return [venv_python, "-m", "pip", "install", "--disable-pip-version-check", "-r", req_path]
     uv = os.path.join(os.path.dirname(venv_python), "uv")
     rc, out, _err = run([uv, "--version"]) if os.path.exists(uv) else (1, "", "")
@@ -152,7 +153,44 @@ def _install_command(run: Run, params: dict, venv_python: str, req_path: str) ->
             raise VenvError(_failure(params["venv"], "pip (of uv)", rc, out, err), {"pip_ran": True, "changed": True})
     # Copies, not hard links: the venv must not share inodes (and modes) with
     # the installing account's cache, which that account may clean at will.
-    return [uv, "pip", "install", "--python", venv_python, "--compile-bytecode", "--link-mode", "copy", "-r", req_path]
+    command = [
+        uv,
+        "pip",
+        "install",
+        "--python",
+        venv_python,
+        "--compile-bytecode",
+        "--link-mode",
+        "copy",
+        "-r",
+        req_path,
+    ]
+    if params["excludes"]:
+        excludes_path = os.path.join(params["venv"], "excludes-daskhub.txt")
+        with open(excludes_path, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(params["excludes"]) + "\n")
+        command += ["--excludes", excludes_path]
+    return command
+
+
+def remove_excluded(run: Run, params: dict, venv_python: str) -> None:
+    """Uninstall the excluded packages the venv holds (pip installed them, or an install before the exclusion did)."""
+    installed, _half_written = _installed(params["venv"])
+    present = [name for name in params["excludes"] if _normalized(name) in installed]
+    if not present:
+        return
+    if params["installer"] == "pip":
+        command = [venv_python, "-m", "pip", "uninstall", "--disable-pip-version-check", "--yes", *present]
+    else:
+        uv = os.path.join(os.path.dirname(venv_python), "uv")
+        command = [uv, "pip", "uninstall", "--python", venv_python, *present]
+    rc, out, err = run(command)
+    if rc != 0:
+        tail = "\n".join((err or out).strip().splitlines()[-5:])
+        raise VenvError(
+            f"removing the excluded {', '.join(present)} from {params['venv']} failed (exit {rc}): {tail}",
+            {"changed": True, "pip_ran": True},
+        )
 
 
 def install(run: Run, params: dict, requirements: str, constraints: str, create: bool) -> tuple[str, str]:
@@ -183,6 +221,7 @@ def install(run: Run, params: dict, requirements: str, constraints: str, create:
         return _failure(venv, params["installer"], rc, out, err), ""
     if rc != 0:
         raise VenvError(_failure(venv, params["installer"], rc, out, err), result)
+    remove_excluded(run, params, venv_python)
     problem = venv_problem(venv, params["requirements"])
     if problem:
         return problem, ""
@@ -215,6 +254,9 @@ def _ensure_venv_on(run: Run, params: dict, check_mode: bool, scan) -> dict:
     requirements = "\n".join(params["requirements"]) + "\n"
     constraints = params["constraints"]
     installer_id = "pip" if params["installer"] == "pip" else f"uv {params['uv_version']}"
+    if params["excludes"]:
+        # A venv stamped before an exclusion still holds the package: a new stamp installs, then removes it.
+        installer_id += " excludes " + " ".join(sorted(_normalized(name) for name in params["excludes"]))
     result = {"changed": False, "pip_ran": False, "created": False, "repaired": ""}
 
     created = not os.path.exists(venv_python)

@@ -37,6 +37,7 @@ def _params(venv, python, requirements, installer="pip", uv_version=None):
         "requirements": requirements,
         "constraints": "",
         "extra_args": [],
+        "excludes": [],
         "installer": installer,
         "uv_version": uv_version,
         "imports": [],
