@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -45,7 +46,11 @@ def validate(objects: list[dict]) -> list[str]:
     """One line per object that the schema of its kind refuses (empty: all valid)."""
     modules = _installed()
     script = CACHE / SCRIPT.name  # beside node_modules, so that its imports resolve there
-    script.write_text(SCRIPT.read_text())
+    # Written aside, then renamed over: another worker's node may be reading
+    # the script this moment, and a write in place would hand it an empty file.
+    aside = script.with_name(f".{script.name}.{os.getpid()}")
+    aside.write_text(SCRIPT.read_text())
+    os.replace(aside, script)
     proc = subprocess.run(
         ["node", str(script)],
         input=json.dumps(objects),
