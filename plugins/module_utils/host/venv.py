@@ -48,18 +48,27 @@ def _requirement(line):
     return _normalized(name), version
 
 
-def _installed(venv):
-    """({normalized name: version} of the installed packages, the first half-written one's problem or "")."""
+def _dist_infos(venv):
+    """(site-packages, [(its .dist-info entry, normalized name, version)]); site-packages is None when missing."""
     sites = glob.glob(os.path.join(venv, "lib", "python3*", "site-packages"))
     if not sites:
+        return None, []
+    entries = []
+    for entry in os.listdir(sites[0]):
+        if entry.endswith(".dist-info"):
+            name, _unused, version = entry[: -len(".dist-info")].partition("-")
+            entries.append((entry, _normalized(name), version))
+    return sites[0], entries
+
+
+def _installed(venv):
+    """({normalized name: version} of the installed packages, the first half-written one's problem or "")."""
+    site, entries = _dist_infos(venv)
+    if site is None:
         return {}, f"{venv} has no site-packages"
-    site = sites[0]
     installed = {}
-    for entry in os.listdir(site):
-        if not entry.endswith(".dist-info"):
-            continue
-        name, _unused, version = entry[: -len(".dist-info")].partition("-")
-        installed[_normalized(name)] = version
+    for entry, name, version in entries:
+        installed[name] = version
         try:
             with open(os.path.join(site, entry, "RECORD"), encoding="utf-8") as record:
                 listed = [line.split(",", 1)[0] for line in record if line.strip()]
@@ -175,7 +184,8 @@ def _install_command(run: Run, params: dict, venv_python: str, req_path: str) ->
 
 def remove_excluded(run: Run, params: dict, venv_python: str) -> None:
     """Uninstall the excluded packages the venv holds (pip installed them, or an install before the exclusion did)."""
-    installed, _half_written = _installed(params["venv"])
+    # The names only: the RECORD check of every package follows the install anyway (venv_problem).
+    installed = {name for _entry, name, _version in _dist_infos(params["venv"])[1]}
     present = [name for name in params["excludes"] if _normalized(name) in installed]
     if not present:
         return
