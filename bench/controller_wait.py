@@ -43,10 +43,15 @@ def playbook(directory: Path, wait: float) -> Path:
     return path
 
 
-def default_poll_config() -> Path:
-    """ansible.cfg with Ansible's default poll interval, beside it."""
+def repository_config() -> configparser.ConfigParser:
     config = configparser.ConfigParser(interpolation=None)
     config.read(ROOT / "ansible.cfg")
+    return config
+
+
+def default_poll_config() -> Path:
+    """ansible.cfg with Ansible's default poll interval, beside it."""
+    config = repository_config()
     config.remove_option("defaults", "internal_poll_interval")
     path = ROOT / "ansible-bench-default-poll.cfg"
     with path.open("w") as handle:
@@ -74,7 +79,9 @@ def main() -> None:
     parser.add_argument("--wait", type=float, default=5.0, help="seconds the task waits (default 5)")
     parser.add_argument("--runs", type=int, default=5, help="runs under each configuration (default 5)")
     args = parser.parse_args()
-    configs = {"ansible.cfg": ROOT / "ansible.cfg", f"poll {ANSIBLE_DEFAULT_POLL}": default_poll_config()}
+    ours = repository_config().get("defaults", "internal_poll_interval", fallback=ANSIBLE_DEFAULT_POLL)
+    default_config = default_poll_config()
+    configs = {f"ansible.cfg, poll {ours}": ROOT / "ansible.cfg", f"poll {ANSIBLE_DEFAULT_POLL}": default_config}
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in configs}
     try:
         with tempfile.TemporaryDirectory() as directory:
@@ -83,7 +90,7 @@ def main() -> None:
                 for name, config in configs.items():
                     results[name].append(timed_run(config, play))
     finally:
-        configs[f"poll {ANSIBLE_DEFAULT_POLL}"].unlink(missing_ok=True)
+        default_config.unlink(missing_ok=True)
     lines = []
     for name, runs in results.items():
         cpus, walls = [run[0] for run in runs], [run[1] for run in runs]

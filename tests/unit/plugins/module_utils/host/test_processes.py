@@ -174,7 +174,15 @@ def test_port_holders_names_the_process():
 def test_each_process_names_its_parent_session_and_group():
     child = subprocess.Popen(["sleep", "120"], start_new_session=True)
     try:
-        listed = {process["pid"]: process for process in lp.all_processes()}
+        # Popen returns once the exec is past its point of no return; until the
+        # kernel has laid out the new program's arguments, /proc/<pid>/cmdline
+        # reads empty (seen once under the suite's load).
+        deadline = time.monotonic() + 10
+        while True:
+            listed = {process["pid"]: process for process in lp.all_processes()}
+            if listed[child.pid]["argv"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
         assert listed[child.pid]["ppid"] == os.getpid()
         assert listed[child.pid]["sid"] == listed[child.pid]["pgid"] == child.pid
         assert listed[child.pid]["argv"] == ["sleep", "120"]
