@@ -148,12 +148,17 @@ def _failure(venv, installer, rc, out, err):
     return f"{installer} install into {venv} failed (exit {rc}):\n{tail}"
 
 
+def _venv_uv(venv_python: str) -> str:
+    """The uv that _install_command puts into the venv, beside its interpreter."""
+    return os.path.join(os.path.dirname(venv_python), "uv")
+
+
 def _install_command(run: Run, params: dict, venv_python: str, req_path: str) -> list[str]:
     """The command that installs the requirements: uv's pip interface (uv first put into the venv) or pip."""
     if params["installer"] == "pip":
         # pip has no exclusion: remove_excluded takes the excluded packages out after it.
         return [venv_python, "-m", "pip", "install", "--disable-pip-version-check", "-r", req_path]
-    uv = os.path.join(os.path.dirname(venv_python), "uv")
+    uv = _venv_uv(venv_python)
     rc, out, _err = run([uv, "--version"]) if os.path.exists(uv) else (1, "", "")
     if rc != 0 or out.split()[1:2] != [params["uv_version"]]:
         pip = [venv_python, "-m", "pip", "install", "--disable-pip-version-check", f"uv=={params['uv_version']}"]
@@ -192,8 +197,7 @@ def remove_excluded(run: Run, params: dict, venv_python: str) -> None:
     if params["installer"] == "pip":
         command = [venv_python, "-m", "pip", "uninstall", "--disable-pip-version-check", "--yes", *present]
     else:
-        uv = os.path.join(os.path.dirname(venv_python), "uv")
-        command = [uv, "pip", "uninstall", "--python", venv_python, *present]
+        command = [_venv_uv(venv_python), "pip", "uninstall", "--python", venv_python, *present]
     rc, out, err = run(command)
     if rc != 0:
         tail = "\n".join((err or out).strip().splitlines()[-5:])
