@@ -1,7 +1,7 @@
 """Build the docs site into build/docs/html: the guides of docs/ and the collection reference.
 
 1. ``antsibull-docs lint-collection-docs --plugin-docs`` checks every module's,
-   filter's, lookup's and role's documentation against antsibull-docs' schema
+   filter's, lookup's, callback's and role's documentation against antsibull-docs' schema
    and its references (O(), RV(), M(), P() to this collection).
 2. ``antsibull-docs collection --use-current`` renders that reference as
    reStructuredText; an error page (documentation it could not read) fails.
@@ -59,6 +59,7 @@ ANSIBLE_DOCS = "https://docs.ansible.com/projects/ansible/devel/"
 ANSIBLE_LABELS = {
     "common_return_values": ("reference_appendices/common_return_values.html", "Return Values"),
     "action_plugins": ("plugins/action.html", "Action plugins"),
+    "callback_plugins": ("plugins/callback.html", "Callback plugins"),
     "ansible_configuration_settings": ("reference_appendices/config.html", "Ansible Configuration Settings"),
 }
 EXTERNAL_REF = re.compile(r"<(ansible_collections\.([a-z0-9_]+)\.([a-z0-9_]+)\.([a-z0-9_]+)_([a-z_]+))>")
@@ -150,6 +151,7 @@ def write_index() -> None:
         "collections/index_module",
         "collections/index_filter",
         "collections/index_lookup",
+        "collections/index_callback",
         "collections/index_role",
         "collections/environment_variables",
         "```",
