@@ -30,6 +30,7 @@ import os
 import pwd
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import elf_runpath, python_probe
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import probes as host_probes
@@ -199,12 +200,14 @@ def provide(python, dest, probe_user="nobody", check_mode=False):
     if not os.path.isabs(dest):
         raise SharedPythonError(f"dest: must be an absolute path, got {dest!r}")
     account = _account(probe_user)
-    info, problem = python_probe.run(python)
+    # Asked as this account and as probe_user at once: each waits on an interpreter's start.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        as_us, as_account = pool.submit(python_probe.run, python), pool.submit(python_probe.run, python, account)
+        (info, problem), (_facts, refused) = as_us.result(), as_account.result()
     if problem:
         raise SharedPythonError(f"daskhub_local_python: {python} does not run as it should: {problem}")
     result = {"changed": False, "python": python, "copied": False, "version": info["version"]}
     result["source"] = info["base_executable"]
-    _facts, refused = python_probe.run(python, account)
     if refused is None:
         return result
 

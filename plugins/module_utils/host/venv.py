@@ -80,15 +80,16 @@ def _installed(venv):
     return installed, ""
 
 
-def _scan_ahead(venv):
-    """``_installed(venv)`` begun in a thread; returns the call that waits for it (and raises what it raised).
+def _ahead(function, *args):
+    """``function(*args)`` begun in a thread; returns the call that waits for it (and raises what it raised).
 
-    The RECORD scan waits on the disk while the probes wait on interpreters:
-    a converge with nothing to do needs both, and on two cores they overlap.
-    The answer describes the venv before any install: it is read only then.
+    A converge with nothing to do reads the venv's RECORD files (waiting on
+    the disk) and asks its interpreter and the shared one (waiting on
+    interpreters): begun together they overlap, on two cores. Each answer
+    describes the venv before any install: it is read only then.
     """
     pool = ThreadPoolExecutor(max_workers=1)
-    answer = pool.submit(_installed, venv)
+    answer = pool.submit(function, *args)
     pool.shutdown(wait=False)
     return answer.result
 
@@ -249,20 +250,24 @@ def ensure_venv(run: Run, params: dict, check_mode: bool) -> dict:
     the interpreter) the venv is made on the interpreter shared_python
     provides there, in the same call: the two are asked on every converge.
     """
-    scan = _scan_ahead(params["venv"])
+    scan = _ahead(_installed, params["venv"])
+    venv_python = os.path.join(params["venv"], "bin", "python")
+    probe = _ahead(python_probe.run, venv_python) if os.path.exists(venv_python) else None
     if not params.get("shared_python_dest"):
-        return _ensure_venv_on(run, params, check_mode, scan)
+        return _ensure_venv_on(run, params, check_mode, scan, probe)
     try:
         shared = shared_python.provide(params["python"], params["shared_python_dest"], check_mode=check_mode)
     except shared_python.SharedPythonError as err:
         raise VenvError(str(err), {"changed": False}) from None
-    result = _ensure_venv_on(run, dict(params, python=shared["python"]), check_mode, scan)
+    if shared["changed"]:
+        probe = None  # the copy the venv's interpreter runs on was made again: ask that interpreter after it
+    result = _ensure_venv_on(run, dict(params, python=shared["python"]), check_mode, scan, probe)
     result["shared_python"] = shared
     result["changed"] = result["changed"] or shared["changed"]
     return result
 
 
-def _ensure_venv_on(run: Run, params: dict, check_mode: bool, scan) -> dict:
+def _ensure_venv_on(run: Run, params: dict, check_mode: bool, scan, probe) -> dict:
     venv = params["venv"]
     venv_python = os.path.join(venv, "bin", "python")
     requirements = "\n".join(params["requirements"]) + "\n"
@@ -281,7 +286,7 @@ def _ensure_venv_on(run: Run, params: dict, check_mode: bool, scan) -> dict:
         created = True
     version = ""
     if not created:
-        info, _problem = python_probe.run(venv_python)
+        info, _problem = probe() if probe else python_probe.run(venv_python)
         version = info["sys_version"] if info else ""
         created = info is None
 
