@@ -23,6 +23,7 @@ requirements:
   - Enabled in C(ansible.cfg) (C(callbacks_enabled)), as this repository's is.
 """
 
+import contextlib
 import importlib
 import os
 import pkgutil
@@ -52,7 +53,11 @@ def preload() -> None:
     filter_loader.get("ansible.builtin.to_json")
     test_loader.get("ansible.builtin.truthy")
     for name in template_plugin_modules():
-        importlib.import_module(name)
+        # One that cannot be imported (a library missing on this controller)
+        # is left to the task that calls it, where Ansible reports the error
+        # as it would without this plugin.
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 class CallbackModule(CallbackBase):

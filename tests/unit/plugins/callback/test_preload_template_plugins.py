@@ -11,10 +11,12 @@ ansible.cfg without the callback, by each task's worker.
 from __future__ import annotations
 
 import configparser
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from ansible_collections.daskhub.deploy.plugins.callback import preload_template_plugins
 from support.playbooks import ROOT, ansible_env, recap, run_playbook
 
 # Imported by plugins/filter/site_model.py, whose image_has_tag the tasks call.
@@ -59,3 +61,13 @@ def test_the_workers_inherit_the_filters_module_utils_instead_of_importing_them(
         assert len(_importers(FILTER_IMPORTS, without, play, tmp_path / "without.log")) == TASKS
     finally:
         without.unlink()
+
+
+def test_a_plugin_that_cannot_be_imported_is_left_to_the_task_that_calls_it(monkeypatch):
+    """A library missing on the controller fails the task that calls that plugin, as without the callback."""
+    missing = f"{preload_template_plugins.COLLECTION_PACKAGE}.filter.daskhub_test_no_such_plugin"
+    real = preload_template_plugins.template_plugin_modules()
+    monkeypatch.setattr(preload_template_plugins, "template_plugin_modules", lambda: [missing, *real])
+    preload_template_plugins.preload()
+    assert missing not in sys.modules
+    assert all(name in sys.modules for name in real)
