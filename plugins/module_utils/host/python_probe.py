@@ -15,7 +15,6 @@ shared_python.provide need to know.
 from __future__ import annotations
 
 import importlib
-import inspect
 import json
 import os
 import platform
@@ -63,6 +62,17 @@ def facts() -> dict:
     }
 
 
+def _own_source() -> str:
+    """This file's text, as its loader has it: a file, or the zip of a module Ansible runs.
+
+    Not inspect.getsource: that reads through linecache, which two threads
+    asking at once (local_venv asks two interpreters together) can leave
+    without the source of a file that comes from a zip.
+    """
+    module = sys.modules[__name__]
+    return module.__spec__.loader.get_source(module.__name__)
+
+
 def run(python, account=None, modules=()):
     """(facts about ``python``, None) or (None, why it failed), run as ``account`` (uid, gid) if given.
 
@@ -73,7 +83,7 @@ def run(python, account=None, modules=()):
         switch = {"user": account[0], "group": account[1], "extra_groups": []}
     try:
         result = subprocess.run(
-            [python, "-I", "-c", inspect.getsource(sys.modules[__name__]), *modules],
+            [python, "-I", "-c", _own_source(), *modules],
             capture_output=True,
             text=True,
             cwd="/",

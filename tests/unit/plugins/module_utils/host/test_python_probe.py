@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import linecache
 import os
 import platform
 import shlex
@@ -64,3 +65,13 @@ def test_a_module_that_sends_the_probe_does_not_import_what_the_probe_checks():
         check=True,
     ).stdout
     assert set(python_probe.NEEDED) & set(json.loads(printed)) == set()
+
+
+def test_the_source_it_sends_is_read_from_its_loader_not_through_linecache(monkeypatch):
+    """inspect.getsource reads through linecache, which threads share: local_venv asks two interpreters at
+    once, and where the module runs from Ansible's zip one of them once got no source ("could not get source
+    code", a converge failed). Here linecache has nothing for anyone, and the probe still runs."""
+    monkeypatch.setattr(linecache, "getlines", lambda *_args, **_kwargs: [])
+    facts, problem = python_probe.run(sys.executable)
+    assert problem is None
+    assert facts["sys_version"] == sys.version
