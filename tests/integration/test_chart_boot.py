@@ -67,9 +67,18 @@ def chart_helm(tmp_path_factory):
 
 
 @pytest.fixture(scope="module", params=sorted(chart_boot.MODES))
-def site(request, chart_helm):
+def booted_site(request, chart_helm):
     with chart_boot.booted(request.param, chart_helm) as booted:
         yield booted
+
+
+@pytest.fixture
+def site(booted_site):
+    """The booted mode as the inventory configures it. A test that rolls it out with other settings leaves
+    them for the next test to roll back here, so that the mode's last test does not restart pods that stop next."""
+    if booted_site.rolled_out_with:
+        chart_boot.rollout(booted_site)
+    return booted_site
 
 
 def _admin_view(site, name):
@@ -206,8 +215,8 @@ IDP_SITE = {
 def test_logins_through_the_identity_provider_and_its_groups_in_the_hub_image(site, oidc_provider):
     """generic-oauth with the provider's groups, in the hub image's own oauthenticator (16.2.1 or 17.4.0).
 
-    Last of the module: it rolls the site out with the provider's settings,
-    then back to the inventory's.
+    Last of the module: it rolls the site out with the provider's settings, which the ``site`` fixture rolls
+    back only if another test of the mode follows.
     """
     for user, groups in IDP_USERS.items():
         oidc_provider.register(user, preferred_username=user, groups=groups)
@@ -217,25 +226,22 @@ def test_logins_through_the_identity_provider_and_its_groups_in_the_hub_image(si
         **IDP_SITE,
     }
     chart_boot.rollout(site, **variables)
-    try:
-        config = yaml.safe_load(site.manifests.secret_data("hub")["values.yaml"])["hub"]["config"]
-        oauth = config["GenericOAuthenticator"]
-        oauthenticator = hub_model.oauthenticator_major(site.hub_version)
-        if oauthenticator >= 17:
-            assert (oauth["manage_groups"], oauth["auth_state_groups_key"]) == (True, "oauth_user.groups")
-        else:
-            assert oauth["claim_groups_key"] == "groups" and "manage_groups" not in oauth
-        # The chart's config ran the per-group profiles' entry in the hub image's Python, and the hub is up.
-        assert "Loading extra config: daskhub-profiles" in site.pods["hub"].log_tail(200_000)
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            Browser(site.public_url).login_oidc("eve", next_path="/hub/home")
-        assert refused.value.code == 403
-        assert Browser(site.public_url).login_oidc("dora", next_path="/hub/home") == f"{site.public_url}/hub/home"
-        assert Browser(site.public_url).login_oidc("frank", next_path="/hub/home") == f"{site.public_url}/hub/home"
-        dora, frank = _admin_view(site, "dora"), _admin_view(site, "frank")
-        assert (dora["admin"], frank["admin"]) == (False, True)
-        # 17 makes the provider's groups the hub's; 16.2.1 decides login and admin only.
-        expected = (["physics"], ["hub-admins"]) if oauthenticator >= 17 else ([], [])
-        assert (dora["groups"], frank["groups"]) == expected
-    finally:
-        chart_boot.rollout(site)
+    config = yaml.safe_load(site.manifests.secret_data("hub")["values.yaml"])["hub"]["config"]
+    oauth = config["GenericOAuthenticator"]
+    oauthenticator = hub_model.oauthenticator_major(site.hub_version)
+    if oauthenticator >= 17:
+        assert (oauth["manage_groups"], oauth["auth_state_groups_key"]) == (True, "oauth_user.groups")
+    else:
+        assert oauth["claim_groups_key"] == "groups" and "manage_groups" not in oauth
+    # The chart's config ran the per-group profiles' entry in the hub image's Python, and the hub is up.
+    assert "Loading extra config: daskhub-profiles" in site.pods["hub"].log_tail(200_000)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        Browser(site.public_url).login_oidc("eve", next_path="/hub/home")
+    assert refused.value.code == 403
+    assert Browser(site.public_url).login_oidc("dora", next_path="/hub/home") == f"{site.public_url}/hub/home"
+    assert Browser(site.public_url).login_oidc("frank", next_path="/hub/home") == f"{site.public_url}/hub/home"
+    dora, frank = _admin_view(site, "dora"), _admin_view(site, "frank")
+    assert (dora["admin"], frank["admin"]) == (False, True)
+    # 17 makes the provider's groups the hub's; 16.2.1 decides login and admin only.
+    expected = (["physics"], ["hub-admins"]) if oauthenticator >= 17 else ([], [])
+    assert (dora["groups"], frank["groups"]) == expected

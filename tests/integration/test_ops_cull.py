@@ -3,18 +3,20 @@
 The stack is converged with a short timeout for this test and back after it.
 Timings: the culler checks every EVERY seconds and stops a server whose
 last_activity (in the hub) is older than TIMEOUT. A server tells the hub its
-activity (its kernels', its API's) every JUPYTERHUB_ACTIVITY_INTERVAL seconds
-(jupyterhub-singleuser, 300 by default; ACTIVITY here, through the site's
-daskhub_singleuser_extra_env, for the servers started after the converge), so
-bob's last_activity in the hub is at most ACTIVITY + BOB_EVERY seconds old
-while he works, well under TIMEOUT; the hub's own polling of the proxy
+activity (its kernels', its API's) every ACTIVITY_INTERVAL seconds on this
+stack (jupyterhub-singleuser's JUPYTERHUB_ACTIVITY_INTERVAL, 300 by default,
+set through the stack's daskhub_singleuser_extra_env), so bob's
+last_activity in the hub is at most ACTIVITY_INTERVAL + BOB_EVERY seconds
+old while he works, well under TIMEOUT; the hub's own polling of the proxy
 (last_activity_interval, 300 s) only ever moves last_activity forward.
 
-alice's server starts before the short timeout: a server's last_activity in
-the hub is its spawn's start until the server's first report, so a start
-slower than TIMEOUT (a loaded machine) would be culled as it became ready.
-She then stays idle through the converge, which restarts the hub and not her
-server, and the culler takes her server TIMEOUT after her last activity.
+Both servers start before the converge, under the site's own timeout: a
+server's last_activity in the hub is its spawn's start until the server's
+first report, so a start slower than a short timeout (a loaded machine)
+would be culled as it became ready. The converge restarts the hub and not
+the servers; bob runs a cell just before it and works again right after,
+so he is idle only for the converge's length, under TIMEOUT; alice stays
+idle, and the culler takes her server TIMEOUT after her last activity.
 """
 
 from __future__ import annotations
@@ -25,20 +27,14 @@ import time
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub import status as hub_status
 from support.browser import Browser
-from support.stacks import UPGRADED_STACK
+from support.stacks import ACTIVITY_INTERVAL, UPGRADED_STACK
 
 pytestmark = [pytest.mark.stack, UPGRADED_STACK]
 
 
-# TIMEOUT outlasts bob's start, which the short timeout does see (the
-# slowest seen on a loaded machine took over 45 s from its spawn's start to
-# its first report).
-TIMEOUT, EVERY, ACTIVITY, BOB_EVERY = 90, 4, 3, 2
-SHORT = {
-    "daskhub_cull_timeout": TIMEOUT,
-    "daskhub_cull_every": EVERY,
-    "daskhub_singleuser_extra_env": {"JUPYTERHUB_ACTIVITY_INTERVAL": str(ACTIVITY)},
-}
+# TIMEOUT outlasts the converge that sets it (the hub's restart included), during which bob runs no cell.
+TIMEOUT, EVERY, BOB_EVERY = 50, 4, 2
+SHORT = {"daskhub_cull_timeout": TIMEOUT, "daskhub_cull_every": EVERY}
 
 
 def _server(upgraded_site, user) -> dict | None:
@@ -55,10 +51,14 @@ def _seconds_since(timestamp: str) -> float:
 
 def test_the_culler_stops_an_idle_server_and_spares_an_active_one(upgraded_site):
     password = upgraded_site.secrets()["dummy_password"]
-    browsers = {"alice": Browser(upgraded_site.hub_url)}
+    browsers = {user: Browser(upgraded_site.hub_url) for user in ("alice", "bob")}
     try:
-        browsers["alice"].login("alice", password)
-        browsers["alice"].start_server("alice")
+        for user, browser in browsers.items():
+            browser.login(user, password)
+            browser.start_server(user)
+        bob = browsers["bob"].kernel("bob")
+        assert bob.execute("print(1 + 1)", timeout=30).strip() == "2"
+        bob_idle_from = time.monotonic()
         upgraded_site.playbook("site.yml", "-e", json.dumps(SHORT))
         status, services = upgraded_site.api("GET", "/services")
         assert status == 200
@@ -68,15 +68,10 @@ def test_the_culler_stops_an_idle_server_and_spares_an_active_one(upgraded_site)
         alice = _server(upgraded_site, "alice")
         assert alice, f"alice's server did not outlive the converge:\n{upgraded_site.hub_log('alice')}"
 
-        browsers["bob"] = Browser(upgraded_site.hub_url)
-        browsers["bob"].login("bob", password)
-        bob_spawned = time.monotonic()
-        browsers["bob"].start_server("bob")
-        bob = browsers["bob"].kernel("bob")
         # bob works (a cell every BOB_EVERY s) until alice's idle server is
-        # gone, and for longer than a server that told the hub nothing would
-        # have lasted from his spawn's start.
-        bob_until = bob_spawned + TIMEOUT + EVERY + ACTIVITY + 5
+        # gone, and for longer than his server would have lasted had it told
+        # the hub nothing after his cell before the converge.
+        bob_until = bob_idle_from + TIMEOUT + EVERY + ACTIVITY_INTERVAL + 5
         while alice or time.monotonic() < bob_until:
             assert bob.execute("print(1 + 1)", timeout=30).strip() == "2"
             time.sleep(BOB_EVERY)
@@ -85,7 +80,7 @@ def test_the_culler_stops_an_idle_server_and_spares_an_active_one(upgraded_site)
                 # From her last activity the hub showed while her server ran.
                 idle = _seconds_since(alice["last_activity"])
                 if latest:
-                    assert idle < TIMEOUT + EVERY + ACTIVITY + 45, (
+                    assert idle < TIMEOUT + EVERY + ACTIVITY_INTERVAL + 45, (
                         f"alice's idle server was not culled ({idle:.0f}s idle):\n{upgraded_site.hub_log('alice')}"
                     )
                 else:

@@ -106,6 +106,8 @@ class BootedSite:
     releases: dict  # what the release role hands to kubernetes.core.helm (charts.render_site)
     helm: charts.Helm
     pods: dict = field(default_factory=dict)
+    # The settings beyond the inventory's that the running pods were rolled out with ({}: the inventory's own).
+    rolled_out_with: dict = field(default_factory=dict)
 
     @property
     def public_url(self) -> str:
@@ -317,6 +319,8 @@ def rollout(site: BootedSite, **variables):
     site.manifests = Manifests(template(site.releases, site.helm, site.workdir / "charts"))
     site.stop()
     start(site)
+    # A rotation's new values stay in the store: the inventory's own render is what runs after it.
+    site.rolled_out_with = {name: value for name, value in variables.items() if name != "daskhub_secrets_rotate"}
 
 
 @contextlib.contextmanager

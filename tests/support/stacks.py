@@ -103,6 +103,8 @@ PORT_NAMES = (
 # schema (alembic head 0eee8c825d24) is older than 5.x's, so the upgrade
 # crosses a real schema change (the hub's upgrade_db migrates it).
 OLD_JUPYTERHUB = "4.1.6"
+# How often the upgraded stack's servers report their activity to the hub (JUPYTERHUB_ACTIVITY_INTERVAL), in seconds.
+ACTIVITY_INTERVAL = 3
 # The upgraded stack's service account (the role's default name).
 SHARED_UID_ACCOUNT = "daskhub"
 # Run by the stack's Python as a user: the client the deploy summary prints.
@@ -465,6 +467,9 @@ def upgraded_stack(tmp_path_factory):
         daskhub_local_system_users=False,
         # The recovery tests (test_local_recovery.py) run its command as cron would.
         daskhub_local_supervisor_watchdog="cron",
+        # Its servers tell the hub their activity every few seconds, not every 300: the culling test
+        # (test_ops_cull.py) sees an active user's server kept and an idle one culled in a minute.
+        daskhub_singleuser_extra_env={"JUPYTERHUB_ACTIVITY_INTERVAL": str(ACTIVITY_INTERVAL)},
     )
     try:
         old_versions = tmp_path_factory.mktemp("upgrade") / "old-versions.json"
