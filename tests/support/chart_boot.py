@@ -57,6 +57,8 @@ MODES = {
 }
 # The gateway's built-in proxy plays the traefik pod's part for the local backend.
 TRAEFIK_PREFIX = "traefik-"
+# The pods of a booted mode, in the order they start.
+POD_ORDER = ("proxy", "gateway", "hub")
 
 
 def render(inventory: str, state: Path, mode: str, **variables) -> subprocess.CompletedProcess:
@@ -136,9 +138,10 @@ class BootedSite:
     def status(self, method: str, path: str, token: str, body=None) -> int:
         return hub_api.status_of(self.hub_api, token, method, path, body=body)
 
-    def stop(self):
-        for name in ("hub", "gateway", "proxy"):
-            if name in self.pods:
+    def stop(self, pods=POD_ORDER):
+        """Stop the named pods (every pod by default), the hub first."""
+        for name in reversed(POD_ORDER):
+            if name in pods and name in self.pods:
                 self.pods[name].stop()
 
 
@@ -190,16 +193,16 @@ def boot(mode: str, workdir: Path, helm: charts.Helm) -> BootedSite:
     return site
 
 
-def start(site: BootedSite):
-    """Start (or restart, after a new template) the proxy, the gateway and the hub."""
+def start(site: BootedSite, pods=POD_ORDER):
+    """Start the named pods (every pod by default), the proxy first and the hub last."""
     try:
-        _start(site)
+        _start(site, pods)
     except BaseException:
         site.stop()
         raise
 
 
-def _start(site: BootedSite):
+def _start(site: BootedSite, pods):
     names = hub_deployment_names(site.manifests)
     network = site.network
     hub_env = chart_envs.hub_env(site.hub_version)
@@ -223,7 +226,8 @@ def _start(site: BootedSite):
     local_ports = {port: local for (name, port), local in network.pod_ports.items() if name == names["proxy"]}
     argv = [_proxy_arg(part, local_ports, network.settings()) for part in argv]
     argv[0] = str(chp)
-    site.pods["proxy"] = Pod("proxy", site.workdir, env, argv, cluster_dns, str(site.workdir)).start()
+    if "proxy" in pods:
+        site.pods["proxy"] = Pod("proxy", site.workdir, env, argv, cluster_dns, str(site.workdir)).start()
 
     # The gateway pod: the chart's config, then the local backend in place of KubeBackend.
     gateway = site.manifests.deployment(names["gateway"])
@@ -246,7 +250,8 @@ def _start(site: BootedSite):
     }
     mounts = cluster_dns + lay_out_volumes(gateway, site.manifests, site.workdir / "gateway", {})
     argv = [str(gateway_env / "bin" / "dask-gateway-server"), "--config", str(BOOT_CONFIGS / "gateway_local.py")]
-    site.pods["gateway"] = Pod("gateway", site.workdir, env, argv, mounts, str(site.workdir / "gateway")).start()
+    if "gateway" in pods:
+        site.pods["gateway"] = Pod("gateway", site.workdir, env, argv, mounts, str(site.workdir / "gateway")).start()
 
     # The hub pod: the chart's jupyterhub_config.py over the templated Secret and ConfigMap.
     hub = site.manifests.deployment(names["hub"])
@@ -271,10 +276,11 @@ def _start(site: BootedSite):
     mounts = cluster_dns + lay_out_volumes(hub, site.manifests, site.workdir / "hub", {"pvc": pvc})
     working_dir = next(target for source, target in mounts if source == pvc)
     argv = [str(hub_env / "bin" / "jupyterhub"), "--config", str(BOOT_CONFIGS / "hub_local.py"), *args[3:]]
-    site.pods["hub"] = Pod("hub", site.workdir, env, argv, mounts, working_dir).start()
-
-    wait_for(site.hub_api + "/", site.pods["hub"])
-    wait_for(f"http://{settings_address(site)}/api/health", site.pods["gateway"])
+    if "hub" in pods:
+        site.pods["hub"] = Pod("hub", site.workdir, env, argv, mounts, working_dir).start()
+        wait_for(site.hub_api + "/", site.pods["hub"])
+    if "gateway" in pods:
+        wait_for(f"http://{settings_address(site)}/api/health", site.pods["gateway"])
 
 
 def settings_address(site: BootedSite) -> str:
@@ -313,12 +319,21 @@ def new_hub_token(site: BootedSite, service: str) -> str:
     return values["hub"]["services"][service]["apiToken"]
 
 
+def _pod_templates(site: BootedSite) -> dict[str, dict]:
+    """Each pod's template in its Deployment: the charts' config checksums are annotations on it."""
+    names = hub_deployment_names(site.manifests)
+    return {pod: site.manifests.deployment(names[pod])["spec"]["template"] for pod in POD_ORDER}
+
+
 def rollout(site: BootedSite, **variables):
-    """helm upgrade, as far as this host goes: render with variables, template, restart the pods."""
+    """helm upgrade, as far as this host goes: render with variables, template, and restart the pods whose
+    template changed, as a Deployment rolls its pods (a changed config reaches a pod through its checksum)."""
+    before = _pod_templates(site)
     render(site.inventory, site.state, site.mode, **variables)
     site.manifests = Manifests(template(site.releases, site.helm, site.workdir / "charts"))
-    site.stop()
-    start(site)
+    changed = [pod for pod, spec in _pod_templates(site).items() if spec != before[pod]]
+    site.stop(changed)
+    start(site, changed)
     # A rotation's new values stay in the store: the inventory's own render is what runs after it.
     site.rolled_out_with = {name: value for name, value in variables.items() if name != "daskhub_secrets_rotate"}
 
