@@ -107,18 +107,20 @@ def test_schedule_installs_cron_and_cron_runs_the_sync(work, fresh_hub, crontab)
 
     status_file = work / "schedule" / "user-sync.status"
     try:
-        proc = schedule("present")
-        assert proc.returncode == 0, proc.stdout
-        entries = schedules.cron_entries(cron_file)
-        assert len(entries) == 1
-        assert "#Ansible: daskhub user-sync testsite" in cron_file.read_text().splitlines()
-        fields = entries[0].split(None, 6)
-        assert fields[:6] == ["*/1", "*", "*", "*", "*", "root"]
-        command = fields[6]
-        assert recap(schedule("present").stdout)["changed"] == 0
-
-        # The cron daemon fires the entry at the next minute, in cron's bare environment.
+        # The daemon runs before the entry exists, as on a host: it reads /etc/cron.d again at each minute
+        # and fires the entry at the first minute after the playbook wrote it, in cron's bare environment.
+        # Its wait for that minute overlaps the playbook's two runs.
         with cron_daemon():
+            proc = schedule("present")
+            assert proc.returncode == 0, proc.stdout
+            entries = schedules.cron_entries(cron_file)
+            assert len(entries) == 1
+            assert "#Ansible: daskhub user-sync testsite" in cron_file.read_text().splitlines()
+            fields = entries[0].split(None, 6)
+            assert fields[:6] == ["*/1", "*", "*", "*", "*", "root"]
+            command = fields[6]
+            assert recap(schedule("present").stdout)["changed"] == 0
+
             deadline = time.monotonic() + 200
             while " ok log=" not in (status_file.read_text() if status_file.exists() else ""):
                 assert time.monotonic() < deadline, "cron did not run the user sync within 200 s"
