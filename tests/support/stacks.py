@@ -27,8 +27,10 @@ which exports them):
     break a stack (killed processes and installs, uninstall, purge) use this
     one, after the upgrade tests. Mark them ``UPGRADED_STACK``. It opts in
     to the shared-uid mode (``daskhub_local_system_users: false``): as root
-    its services run as the service account ``SHARED_UID_ACCOUNT``; and to
-    the cron watchdog (``daskhub_local_supervisor_watchdog: cron``).
+    its services run as the service account ``SHARED_UID_ACCOUNT``; to
+    the cron watchdog (``daskhub_local_supervisor_watchdog: cron``); and
+    its users' servers report their activity every ``ACTIVITY_INTERVAL``
+    seconds (``daskhub_singleuser_extra_env``), for the culling test.
 
 The interface of a :class:`LocalStack` (``local_stack`` and ``upgraded_stack.stack``,
 or ``LocalStack(name, SLOTS[...], ports=..., **variables)`` for a private one,
