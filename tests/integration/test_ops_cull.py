@@ -51,7 +51,10 @@ def _seconds_since(timestamp: str) -> float:
 
 def test_the_culler_stops_an_idle_server_and_spares_an_active_one(upgraded_site):
     password = upgraded_site.secrets()["dummy_password"]
-    browsers = {user: Browser(upgraded_site.hub_url) for user in ("alice", "bob")}
+    # bob's server starts first, alice's last: her idle time when the converge ends (bob's kernel, his cell
+    # and the converge) must stay under TIMEOUT, or the culler takes her server before the test sees it outlive
+    # the converge.
+    browsers = {user: Browser(upgraded_site.hub_url) for user in ("bob", "alice")}
     try:
         for user, browser in browsers.items():
             browser.login(user, password)
