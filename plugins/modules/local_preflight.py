@@ -50,6 +50,12 @@ options:
     type: list
     elements: str
     default: []
+  service_account:
+    description:
+      - The service account of the shared-uid mode as the role makes it (C(name), C(home), C(shell));
+        RV(service_account_in_place) says whether it exists so already. Empty, not asked.
+    type: dict
+    default: {}
   endpoints:
     description:
       - URLs the hub will call, by the variable that names them (C(daskhub_oauth_token_url) -> URL). Each must answer
@@ -129,6 +135,13 @@ system_accounts_in_place:
   returned: when O(accounts) is set
   type: bool
   sample: true
+service_account_in_place:
+  description:
+    - With O(service_account), whether that account exists with its home and shell, as the role's task would
+      leave it; a converge with nothing to do skips that task.
+  returned: when O(service_account) is set
+  type: bool
+  sample: true
 first_uid:
   description: The host's UID_MIN, the first uid of ordinary accounts; the gateway runs no cluster below it.
   returned: always
@@ -174,6 +187,7 @@ ARGUMENT_SPEC = {
     "accounts": {"type": "dict", "default": {}},
     "accounts_group": {"type": "str", "default": HUB_USERS_GROUP},
     "adopted_accounts": {"type": "list", "elements": "str", "default": []},
+    "service_account": {"type": "dict", "default": {}},
     "cron": {"type": "bool", "default": False},
     "npm_packages": {"type": "dict", "default": {}},
     "npm_locks": {"type": "dict", "default": {}},

@@ -69,44 +69,27 @@ path:
   sample: /opt/daskhub/state/backups/jupyterhub-20260301T120000Z.sqlite
 """
 
-import os
-import sqlite3
+from ansible_collections.daskhub.deploy.plugins.module_utils.model import operations
+from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.daskhub.deploy.plugins.module_utils.model.operations import sqlite_backup, timestamp
-from ansible_collections.daskhub.deploy.plugins.module_utils.state.sqlite_copy import online_copy
+ARGUMENT_SPEC = {
+    "src": {"type": "path", "required": True},
+    "dest_dir": {"type": "path"},
+    "dest": {"type": "path"},
+    "prefix": {"type": "str", "default": "jupyterhub"},
+    "missing_ok": {"type": "bool", "default": False},
+}
+
+MODULE_WORK = ModuleWork(
+    ARGUMENT_SPEC,
+    operations.back_up_database,
+    (operations.DatabaseBackupError,),
+    {"required_one_of": [("dest_dir", "dest")], "mutually_exclusive": [("dest_dir", "dest")]},
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec={
-            "src": {"type": "path", "required": True},
-            "dest_dir": {"type": "path"},
-            "dest": {"type": "path"},
-            "prefix": {"type": "str", "default": "jupyterhub"},
-            "missing_ok": {"type": "bool", "default": False},
-        },
-        required_one_of=[("dest_dir", "dest")],
-        mutually_exclusive=[("dest_dir", "dest")],
-        supports_check_mode=True,
-    )
-    params = module.params
-    if not os.path.isfile(params["src"]):
-        if params["missing_ok"]:
-            module.exit_json(changed=False, path="")
-        module.fail_json(msg=f"no database to back up at {params['src']}")
-    dest = params["dest"] or os.path.join(params["dest_dir"], f"{params['prefix']}-{timestamp()}.sqlite")
-    if module.check_mode:
-        module.exit_json(changed=True, path=dest)
-    try:
-        if params["dest"]:
-            os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
-            path = online_copy(params["src"], dest)
-        else:
-            path = sqlite_backup(params["src"], params["dest_dir"], params["prefix"])
-    except (OSError, sqlite3.Error) as err:
-        module.fail_json(msg=f"backing {params['src']} up into {dest} failed: {err}")
-    module.exit_json(changed=True, path=path)
+    MODULE_WORK.run_as_module()
 
 
 if __name__ == "__main__":

@@ -114,6 +114,8 @@ def preflight(params: dict) -> dict:
     if params["accounts"]:
         names = {name for names in params["accounts"].values() for name in names or ()}
         facts["system_accounts_in_place"] = host_system_users.in_place(names, params["accounts_group"])
+    if params.get("service_account"):
+        facts["service_account_in_place"] = host_system_users.account_in_place(**params["service_account"])
     return {
         "changed": False,
         "tools": found,

@@ -49,6 +49,15 @@ def in_place(users, group: str) -> bool:
     return plan["group_exists"] and not plan["to_create"] and not plan["to_remove"]
 
 
+def account_in_place(name: str, home: str, shell: str) -> bool:
+    """Whether the account ``name`` exists with ``home`` and ``shell``: the preflight asks for the service account."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return (entry.pw_dir, entry.pw_shell) == (home, shell)
+
+
 def ensure_system_users(run: Run, params: dict, check_mode: bool, warn: Callable[[str], None]) -> dict:
     """The module's work (``params`` are its options): the result to exit with; raises ModuleFailure."""
     users = sorted(set(params["users"]))

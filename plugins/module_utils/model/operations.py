@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import sqlite3
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.model import secrets as model_secrets
 from ansible_collections.daskhub.deploy.plugins.module_utils.state.sqlite_copy import online_copy
@@ -79,6 +80,31 @@ def sqlite_backup(source: str, dest_dir: str, prefix: str, now=None) -> str:
         raise FileNotFoundError(f"no database at {source}")
     os.makedirs(dest_dir, mode=0o700, exist_ok=True)
     return online_copy(source, os.path.join(dest_dir, f"{prefix}-{timestamp(now)}.sqlite"))
+
+
+class DatabaseBackupError(Exception):
+    """A database that cannot be backed up (modules/sqlite_backup.py's failure)."""
+
+
+def back_up_database(module) -> dict:
+    """The sqlite_backup module's work: the database ``src`` copied to ``dest``, or into ``dest_dir`` by name."""
+    params = module.params
+    if not os.path.isfile(params["src"]):
+        if params["missing_ok"]:
+            return {"changed": False, "path": ""}
+        raise DatabaseBackupError(f"no database to back up at {params['src']}")
+    dest = params["dest"] or os.path.join(params["dest_dir"], f"{params['prefix']}-{timestamp()}.sqlite")
+    if module.check_mode:
+        return {"changed": True, "path": dest}
+    try:
+        if params["dest"]:
+            os.makedirs(os.path.dirname(dest), mode=0o700, exist_ok=True)
+            path = online_copy(params["src"], dest)
+        else:
+            path = sqlite_backup(params["src"], params["dest_dir"], params["prefix"])
+    except (OSError, sqlite3.Error) as err:
+        raise DatabaseBackupError(f"backing {params['src']} up into {dest} failed: {err}") from err
+    return {"changed": True, "path": path}
 
 
 # What rotating each secret does to users' sessions. Servers and clusters

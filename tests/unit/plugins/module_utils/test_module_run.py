@@ -4,8 +4,9 @@ local_files on a temporary folder: its result, check mode, a failure with
 the module's message (FilesError); jupyterhub_user_source: a failure of
 the work's own kind (SourceError) and an argument refused by the spec
 (its ``required_if``) before the work runs; site_backup_check: a failure
-that lists every reason; site_backup: a failure recorded, a missing backup named; helm_values on a
-Python without PyYAML: the missing library named.
+that lists every reason; site_backup: a failure recorded, a missing backup named; sqlite_backup: a
+missing database named, and its ``mutually_exclusive`` refusing; local_tls_state: a read that changes
+nothing; helm_values on a Python without PyYAML: the missing library named.
 
 One playbook runs them all on localhost with another name of the
 controller's interpreter (support.playbooks.MODULE_PROCESS_PYTHON), so each
@@ -62,6 +63,9 @@ def _tasks(tmp_path, bare_python: str) -> list[tuple[str, dict]]:
             },
         ),
         ("site_backup", {**backup, "path": str(tmp_path / "b1"), "status_file": str(tmp_path / "last-backup.json")}),
+        ("sqlite_backup", {"src": str(tmp_path / "none.sqlite"), "dest_dir": str(tmp_path / "backups")}),
+        ("sqlite_backup", {"src": str(tmp_path / "none.sqlite"), "dest_dir": str(tmp_path), "dest": str(tmp_path)}),
+        ("local_tls_state", {"directories": [{"name": "tls", "path": str(tmp_path / "tls"), "mode": "0700"}]}),
         (
             "helm_values",
             {
@@ -103,7 +107,9 @@ def _run_as_modules(tmp_path) -> list[dict]:
 
 
 def test_each_modules_result_failure_and_refusal_is_the_works(tmp_path):
-    checked, written, no_owner, no_source, no_url, no_backup, failed, missing, no_yaml = _run_as_modules(tmp_path)
+    results = _run_as_modules(tmp_path)
+    checked, written, no_owner, no_source, no_url, no_backup, failed, missing = results[:8]
+    no_database, both_destinations, tls_state, no_yaml = results[8:]
     # The work's result is the module's, and check mode reaches it.
     assert (checked["changed"], (tmp_path / "etc/checked.json").exists()) == (True, False)
     assert (written["changed"], (tmp_path / "etc/settings.json").read_text()) == (True, "{}\n")
@@ -118,6 +124,11 @@ def test_each_modules_result_failure_and_refusal_is_the_works(tmp_path):
     assert not failed.get("failed") and (failed["status"]["ok"], failed["status"]["error"]) == (False, "disk full")
     assert '"ok": false' in (tmp_path / "last-backup.json").read_text()
     assert missing["failed"] and missing["msg"] == f"no backup folder at {tmp_path / 'b1'}"
+    assert no_database["failed"] and no_database["msg"] == f"no database to back up at {tmp_path / 'none.sqlite'}"
+    # The spec's mutually_exclusive (an AnsibleModule option of the ModuleWork) refuses before the work runs.
+    assert both_destinations["failed"] and "mutually exclusive" in both_destinations["msg"]
+    # A read that changes nothing.
+    assert (tls_state["changed"], tls_state["problems"]) == (False, {"tls": "missing"})
     # helm_values, which writes YAML, says PyYAML is missing rather than failing with a traceback.
     assert no_yaml["failed"]
     assert no_yaml["msg"] == f"this needs the Python package PyYAML, which {tmp_path}/bare/bin/python does not have"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grp
+import pwd
 import socket
 import subprocess
 import sys
@@ -52,9 +53,7 @@ def test_the_interpreter_is_tried_for_its_version_and_venv_module(tmp_path):
     assert host_preflight.python_problem(sys.executable, "3.12") is None
     too_old = host_preflight.python_problem(sys.executable, "99.0")
     assert too_old.startswith(f"{sys.executable} is Python 3.") and "needs Python >= 99.0" in too_old
-    assert host_preflight.python_problem(str(tmp_path / "python"), "3.12").startswith(
-        f"{tmp_path}/python cannot run ("
-    )
+    assert host_preflight.python_problem(str(tmp_path / "python"), "3.12").startswith(f"{tmp_path}/python cannot run (")
     # An interpreter without ensurepip, as Debian's python3 without python3-venv.
     without_venv = tmp_path / "python3"
     without_venv.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'ensurepip'\" >&2\nexit 1\n")
@@ -103,3 +102,18 @@ def test_the_accounts_answer_whether_the_users_module_has_work(tmp_path):
     assert host_preflight.preflight(accounts("root", root_members))["system_accounts_in_place"] is True
     assert host_preflight.preflight(accounts("daskhub-zz-unit-none", []))["system_accounts_in_place"] is False
     assert "system_accounts_in_place" not in host_preflight.preflight(accounts("root", None))
+
+
+def test_the_service_account_is_in_place_only_with_the_home_and_shell_its_task_gives_it(tmp_path):
+    """The account of the shared-uid mode: its task (ansible.builtin.user) runs only when this says no."""
+    root = pwd.getpwuid(0)
+
+    def in_place(name="", home="", login=""):
+        account = {"name": name, "home": home, "shell": login} if name else {}
+        return host_preflight.preflight(_params(tmp_path, service_account=account)).get("service_account_in_place")
+
+    assert in_place(root.pw_name, root.pw_dir, root.pw_shell) is True
+    assert in_place(root.pw_name, str(tmp_path), root.pw_shell) is False
+    assert in_place(root.pw_name, root.pw_dir, "/usr/sbin/daskhub-no-such-shell") is False
+    assert in_place("daskhub-zz-unit-none", root.pw_dir, root.pw_shell) is False
+    assert in_place() is None, "asked without an account"
