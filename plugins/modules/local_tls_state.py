@@ -157,6 +157,7 @@ certificate:
   sample: {"exists": true, "days_left": 89.5, "due": false}
 """
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import files as host_files
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import tls_files
 from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
@@ -199,7 +200,7 @@ ARGUMENT_SPEC = {
 }
 
 
-MODULE_WORK = ModuleWork(ARGUMENT_SPEC, tls_files.read_state, (OSError,))
+MODULE_WORK = ModuleWork(ARGUMENT_SPEC, tls_files.read_state, (OSError, host_files.FilesError))
 
 
 def main():

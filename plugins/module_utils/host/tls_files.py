@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import datetime
 import os
-import pwd
 import stat
+
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import files as host_files
 
 try:
     from cryptography import x509
@@ -35,25 +36,28 @@ MISSING_CRYPTOGRAPHY = (
 )
 
 
-def _file_problem(path: str, mode: str, owner: str, kind: str = "file") -> tuple[str, os.stat_result | None]:
-    """What differs in a path's kind, mode and owner ("" when nothing), and its stat."""
+def _file_problem(entry: dict, kind: str = "file") -> str:
+    """What differs in an entry's path's kind, mode and owner ("" when nothing); FilesError for a bad mode."""
+    path = entry["path"]
+    mode = host_files.octal_mode(path, entry["mode"])
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        return "missing", None
+        return "missing"
     is_kind = stat.S_ISDIR(info.st_mode) if kind == "directory" else stat.S_ISREG(info.st_mode)
     if not is_kind:
-        return f"not a {kind}", info
-    if stat.S_IMODE(info.st_mode) != int(mode, 8):
-        return f"mode {stat.S_IMODE(info.st_mode):04o}, not {mode}", info
+        return f"not a {kind}"
+    if stat.S_IMODE(info.st_mode) != mode:
+        return f"mode {stat.S_IMODE(info.st_mode):04o}, not {entry['mode']}"
+    owner = entry.get("owner") or ""
     if owner:
-        try:
-            uid = pwd.getpwnam(owner).pw_uid
-        except KeyError:
-            return f"owner {owner} is not an account yet", info
-        if info.st_uid != uid:
-            return f"owned by uid {info.st_uid}, not {owner}", info
-    return "", info
+        # check=True: an account a task before this one creates is no error here, only a problem.
+        account = host_files.account(owner, check=True)
+        if account is None:
+            return f"owner {owner} is not an account yet"
+        if info.st_uid != account.pw_uid:
+            return f"owned by uid {info.st_uid}, not {owner}"
+    return ""
 
 
 def _read(path: str) -> bytes:
@@ -63,7 +67,7 @@ def _read(path: str) -> bytes:
 
 def private_key_problem(entry: dict):
     """(problem, key): a PEM private key, unencrypted, of a curve in KEY_CURVES."""
-    problem, _info = _file_problem(entry["path"], entry["mode"], entry.get("owner") or "")
+    problem = _file_problem(entry)
     if problem:
         return problem, None
     try:
@@ -90,7 +94,7 @@ def _names(extension) -> list[str]:
 
 def request_problem(entry: dict, key) -> str:
     """A certificate request signed by ``key``, with no subject and only the subjectAltName entry["names"]."""
-    problem, _info = _file_problem(entry["path"], entry["mode"], entry.get("owner") or "")
+    problem = _file_problem(entry)
     if problem:
         return problem
     if key is None:
@@ -140,11 +144,11 @@ def state(params: dict, now: datetime.datetime | None = None) -> dict:
         raise ImportError(MISSING_CRYPTOGRAPHY)
     problems = {}
     for entry in params["directories"]:
-        problem, _info = _file_problem(entry["path"], entry["mode"], entry.get("owner") or "", "directory")
+        problem = _file_problem(entry, "directory")
         if problem:
             problems[entry["name"]] = problem
     for entry in [*params["files"], *params["secret_files"]]:
-        problem, _info = _file_problem(entry["path"], entry["mode"], entry.get("owner") or "")
+        problem = _file_problem(entry)
         if not problem and _read(entry["path"]) != entry["content"].encode():
             problem = "its content differs"
         if problem:

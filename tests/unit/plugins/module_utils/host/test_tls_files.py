@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import files as host_files
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import tls_files
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -115,6 +116,13 @@ def test_a_directory_or_file_that_differs_is_named(site, tmp_path):
     assert _problem(params, "site_ca") == "missing"
     params["files"][0]["path"] = params["directories"][0]["path"]
     assert _problem(params, "site_ca") == "not a file"
+
+
+def test_a_mode_that_is_not_an_octal_string_is_refused_naming_the_path(site):
+    params, _key = site
+    params["directories"][0]["mode"] = "rwx"
+    with pytest.raises(host_files.FilesError, match=f"{params['directories'][0]['path']}: mode 'rwx' is not an octal"):
+        tls_files.state(params, NOW)
 
 
 def test_an_owner_other_than_the_tasks_is_named(site):
