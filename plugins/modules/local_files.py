@@ -13,7 +13,7 @@ description:
     O(owner), writes each of O(files) and O(secret_files) when its content,
     mode or owner differs (atomically, the new file getting its mode and
     owner before it replaces the old one), and creates each of O(generated)
-    once, with random content, mode 0600.
+    once, with random content, mode 0600. Removes each of O(absent) first.
   - One call for what a converge asks of every file, where a task per file
     cost a module start each (most of the time of a converge with nothing
     to do).
@@ -107,13 +107,21 @@ options:
         type: list
         elements: str
         default: []
+  absent:
+    description:
+      - Paths to remove, before anything else is made (a directory with
+        everything in it, a file, a link but never its target). A path that is
+        not there is no change.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
-    description: Reports what would be created or written.
+    description: Reports what would be created, written or removed.
   diff_mode:
     support: full
-    description: Shows each changed file of O(files); a changed secret file only by name.
+    description: Shows each changed file of O(files), a changed secret file only by name, and each removed path.
 """
 
 EXAMPLES = r"""
@@ -135,6 +143,10 @@ EXAMPLES = r"""
         restarts: [dask-gateway]
   register: files
 
+- name: Remove the installed software
+  daskhub.deploy.local_files:
+    absent: [/opt/daskhub/venv, /opt/daskhub/etc]
+
 - name: Restart what the files changed
   ansible.builtin.debug:
     msg: "{{ files.restarts }}"
@@ -142,7 +154,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed_paths:
-  description: Directories and files created or changed (or that would be, in check mode).
+  description: Directories and files created, changed or removed (or that would be, in check mode).
   returned: always
   type: list
   elements: str
@@ -175,6 +187,7 @@ def _file_spec(mode: str, secret: bool) -> dict:
 
 
 ARGUMENT_SPEC = {
+    "absent": {"type": "list", "elements": "path", "default": []},
     "directories": {"type": "dict", "default": {}},
     "owner": {"type": "str", "default": ""},
     "owned": {"type": "list", "elements": "str", "default": []},

@@ -6,8 +6,8 @@ A module call starts a Python process that imports AnsibleModule: about half
 a second of the controller's time each, and a converge with nothing to do
 makes four of them (the local target's preflight, venv, files and
 supervisord). Where the task's host is the controller itself (connection
-local, no become, not delegated, not async, and the host's interpreter the
-one running Ansible), that process would run the same code as the same
+local, no become, not async, and the host's interpreter the one running
+Ansible; for a task delegated to another host, that host's), that process would run the same code as the same
 user on the same interpreter; so the module's work (module_run.ModuleWork)
 runs in the task's worker instead (a process Ansible forks for this one
 task), as the module's process would: its arguments as the JSON Ansible
@@ -45,9 +45,12 @@ def runs_here(action: ActionBase, task_vars: dict) -> bool:
     task = action._task
     if action._connection.transport not in LOCAL_CONNECTIONS or action._play_context.become:
         return False
-    if task.delegate_to or task.async_val:
+    if task.async_val:
         return False
-    interpreter = task_vars.get("ansible_python_interpreter")
+    # A delegated task runs with its delegate's variables (its connection and
+    # become are already the delegate's), as ActionBase reads them for a module.
+    host_vars = task_vars.get("ansible_delegated_vars", {}).get(task.delegate_to, {}) if task.delegate_to else task_vars
+    interpreter = host_vars.get("ansible_python_interpreter")
     if not interpreter:
         return False
     return action._templar.template(interpreter) == sys.executable

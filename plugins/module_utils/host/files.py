@@ -12,6 +12,7 @@ import base64
 import os
 import pwd
 import secrets
+import shutil
 import stat
 
 from ansible_collections.daskhub.deploy.plugins.module_utils import atomic_file
@@ -135,10 +136,38 @@ def ensure_generated_key(path: str, size: int, encoding: str, owner, check: bool
     return True
 
 
+def ensure_absent(path: str, check: bool) -> str | None:
+    """Remove ``path`` (a directory with everything in it; a link itself, never its target): what it was, or None."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise FilesError(f"cannot read {path}: {err.strerror}") from None
+    kind = "directory" if stat.S_ISDIR(mode) else "file"
+    if not check:
+        try:
+            if kind == "directory":
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        except OSError as err:
+            raise FilesError(f"cannot remove {path}: {err.strerror}") from None
+    return kind
+
+
 def ensure(params: dict, check: bool, want_diff: bool) -> dict:
     """What modules/local_files.py does (``params`` are its options), as its result dict."""
     changed_paths, restarts, diffs = [], set(), []
     owners = {}
+
+    # First, so that a path removed here can be made again below.
+    for path in params["absent"]:
+        kind = ensure_absent(path, check)
+        if kind:
+            changed_paths.append(path)
+            if want_diff:
+                diffs.append({"before_header": path, "after_header": path, "before": f"{kind}\n", "after": "absent\n"})
 
     def owner(name):
         if name not in owners:

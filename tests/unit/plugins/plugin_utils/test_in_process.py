@@ -76,6 +76,12 @@ def _tasks(work: Path) -> list[dict]:
             },
             "environment": {"PATH": "{{ base }}/bin:{{ lookup('ansible.builtin.env', 'PATH') }}"},
         },
+        # Delegated to the host itself: the delegate's variables decide (here: the worker; other: a module).
+        {
+            "name": "Files, delegated",
+            "daskhub.deploy.local_files": files_args,
+            "delegate_to": "{{ inventory_hostname }}",
+        },
         # A supervisord that is not there: the start fails.
         {
             "name": "Supervisord that is not installed",
@@ -145,7 +151,7 @@ def test_each_result_is_the_modules_no_module_process_starts_and_no_secret_shows
     here, other = ([_comparable(r, work, host) for r in results[host]] for host in HOSTS)
     for number, (mine, module) in enumerate(zip(here, other, strict=True)):
         assert mine == module, _tasks(work)[number]["name"]
-    checked, written, again, no_owner, no_version, unknown, _tool, preflight, no_supervisor = here
+    checked, written, again, no_owner, no_version, unknown, _tool, preflight, delegated, no_supervisor = here
     assert (checked["changed"], written["changed"], again["changed"]) == (True, True, False)
     assert checked["diff"]
     assert (work / "here" / "etc" / "key").read_text() == SECRET
@@ -153,6 +159,7 @@ def test_each_result_is_the_modules_no_module_process_starts_and_no_secret_shows
     assert no_version["failed"] and "uv_version" in no_version["msg"]
     assert unknown["failed"] and "no_such_option" in unknown["msg"]
     assert preflight.get("tools", {}).get("probe") == "<base>/bin/daskhub-env-probe", preflight
+    assert not delegated["changed"] and not delegated.get("failed"), delegated
     assert no_supervisor["failed"] and "/none/bin/supervisord" in no_supervisor["msg"]
     # -vvv shows each module process's exec: only the other host's (the copy above runs as a module on both).
     started = [line for line in output.splitlines() if "AnsiballZ_local_" in line and "EXEC" in line]

@@ -22,6 +22,7 @@ SECRET = "0f" * 32
 
 def _params(tmp_path, **overrides):
     params = {
+        "absent": [],
         "directories": {str(tmp_path / "etc"): "0755", str(tmp_path / "state"): "0700"},
         "owner": "",
         "owned": [],
@@ -135,6 +136,39 @@ def test_a_file_in_place_of_a_directory_is_an_error_naming_it(tmp_path):
         host_files.ensure(_params(tmp_path), check=False, want_diff=False)
 
 
+def test_absent_paths_go_first_links_without_their_targets_and_check_mode_only_reports(tmp_path):
+    host_files.ensure(_params(tmp_path), check=False, want_diff=False)
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "data").write_text("stays")
+    (tmp_path / "etc/link").symlink_to(kept)
+    gone = [str(tmp_path / "etc"), str(tmp_path / "state/db.key"), str(tmp_path / "never-there")]
+    params = _params(tmp_path, absent=gone, directories={}, files=[], secret_files=[], generated=[])
+
+    checked = host_files.ensure(params, check=True, want_diff=True)
+    assert checked["changed_paths"] == gone[:2]
+    assert [(d["before"], d["after"]) for d in checked["diff"]] == [("directory\n", "absent\n"), ("file\n", "absent\n")]
+    assert (tmp_path / "etc/settings.json").exists() and (tmp_path / "state/db.key").exists()
+
+    assert host_files.ensure(params, check=False, want_diff=False)["changed_paths"] == gone[:2]
+    assert not (tmp_path / "etc").exists() and not (tmp_path / "state/db.key").exists()
+    assert (kept / "data").read_text() == "stays"  # the link went, not what it pointed to
+    assert not host_files.ensure(params, check=False, want_diff=False)["changed"]
+
+    # Removed, then made again in the same call.
+    params = _params(tmp_path, absent=[str(tmp_path / "state")])
+    (tmp_path / "state/old").mkdir()
+    host_files.ensure(params, check=False, want_diff=False)
+    assert sorted(os.listdir(tmp_path / "state")) == ["db.key"]
+
+
+def test_an_absent_path_that_cannot_be_read_is_an_error_naming_it(tmp_path):
+    (tmp_path / "plain").write_text("a file, not a directory")
+    below = tmp_path / "plain/below"
+    with pytest.raises(host_files.FilesError, match=f"cannot read {below}: Not a directory"):
+        host_files.ensure(_params(tmp_path, absent=[str(below)]), check=False, want_diff=False)
+
+
 def test_an_unknown_owner_is_an_error_except_in_check_mode(tmp_path):
     params = _params(tmp_path, owner="no-such-account-here", owned=[str(tmp_path / "state")])
     with pytest.raises(host_files.FilesError, match="no-such-account-here"):
@@ -186,9 +220,7 @@ def test_the_npm_lock_probe_wants_the_lock_npm_ci_completed(tmp_path):
     (tmp_path / "node_modules").mkdir()
     hidden = tmp_path / "node_modules" / ".package-lock.json"
     # As npm writes it where its configuration keeps the registry's addresses.
-    resolved = {
-        path: {**entry, "resolved": f"https://registry.example/{path}.tgz"} for path, entry in locked.items()
-    }
+    resolved = {path: {**entry, "resolved": f"https://registry.example/{path}.tgz"} for path, entry in locked.items()}
     hidden.write_text(json.dumps({"name": "site", "lockfileVersion": 3, "packages": resolved}))
     assert host_probes.npm_lock_installed(str(tmp_path)) is True
     # Another version of one dependency: the lock changed since, or the install did not complete.
