@@ -12,12 +12,15 @@ short_description: Install pinned Python packages into a venv, skipping the inst
 description:
   - Creates the venv when missing, then installs the given requirements and
     constraints with uv (C(uv pip install), the default) or with pip.
-  - With C(installer=uv), uv of O(uv_version) is first installed into the
-    venv by the venv's pip, then installs the rest, bytecode compiled and
-    copied, not linked, from its cache; it is several times faster than
-    pip. uv reads its own settings (C(UV_DEFAULT_INDEX), C(UV_INDEX),
-    C(uv.toml), C(SSL_CERT_FILE)), not pip's configuration; only the uv
-    package itself comes through pip's.
+  - With C(installer=uv), uv of O(uv_version) installs the packages,
+    bytecode compiled and copied, not linked, from its cache; it is several
+    times faster than pip. uv is kept once per account in O(uv_dir), not in
+    each venv; the first install fetches it with pip (in a throwaway venv),
+    and the venv is made without pip. uv reads its own settings
+    (C(UV_DEFAULT_INDEX), C(UV_INDEX), C(uv.toml), C(SSL_CERT_FILE)), not
+    pip's configuration; only the uv package itself comes through pip's.
+  - With C(installer=pip), the venv's own pip installs; a venv that uv made
+    gets its pip first (C(ensurepip)).
   - Rebuilds the venv when it was made from another interpreter than O(python).
   - Writes a stamp (a SHA-256 of requirements, constraints and the venv's
     interpreter version, the installer) into the venv only after the install
@@ -72,8 +75,14 @@ options:
     choices: [uv, pip]
     default: uv
   uv_version:
-    description: The version of uv to install into the venv; required with C(installer=uv).
+    description: The version of uv that installs; required with C(installer=uv).
     type: str
+  uv_dir:
+    description:
+      - Where this account keeps uv, as C(uv-<version>), for all its venvs,
+        beside uv's own cache.
+      - Default C($XDG_CACHE_HOME/daskhub), or C(~/.cache/daskhub).
+    type: path
   imports:
     description: Modules the venv's Python must import after an install (one process for all).
     type: list
@@ -131,6 +140,11 @@ repaired:
   returned: always
   type: str
   sample: jupyterhub-5.5.4.dist-info lists jupyterhub/__init__.py, which is missing
+uv:
+  description: The uv that installs (O(uv_dir)/uv-<version>).
+  returned: when O(installer=uv)
+  type: str
+  sample: /root/.cache/daskhub/uv-0.13.9
 shared_python:
   description:
     - With O(shared_python_dest), the interpreter used (C(python)), whether
@@ -156,6 +170,7 @@ ARGUMENT_SPEC = {
     "excludes": {"type": "list", "elements": "str", "default": []},
     "installer": {"type": "str", "choices": ["uv", "pip"], "default": "uv"},
     "uv_version": {"type": "str"},
+    "uv_dir": {"type": "path"},
     "imports": {"type": "list", "elements": "str", "default": []},
     "commands": {"type": "list", "elements": "str", "default": []},
     "shared_python_dest": {"type": "path"},

@@ -45,8 +45,11 @@ def test_uv_installs_compiled_copies_once_and_check_mode_tells_a_new_pin(tmp_pat
     assert rc == 0, result
     assert result["changed"] and result["created"] and result["pip_ran"]
     assert installed(venv) == "1.16.0"
-    uv_version = subprocess.run([str(venv / "bin/uv"), "--version"], capture_output=True, text=True, check=True)
+    # uv is the account's one (the default uv_dir), not the venv's, and the venv has no pip it does not need.
+    assert result["uv"] == str(Path.home() / ".cache/daskhub" / f"uv-{UV_VERSION}"), result
+    uv_version = subprocess.run([result["uv"], "--version"], capture_output=True, text=True, check=True)
     assert uv_version.stdout.split()[1] == UV_VERSION
+    assert not list(venv.glob("lib/python3*/site-packages/pip")) and not (venv / "bin/uv").exists()
     site_packages = next(venv.glob("lib/python3*/site-packages"))
     assert list((site_packages / "__pycache__").glob("six.*.pyc")), "uv did not compile the bytecode"
     assert (site_packages / "six.py").stat().st_nlink == 1, "the venv shares an inode with uv's cache"
@@ -62,16 +65,32 @@ def test_uv_installs_compiled_copies_once_and_check_mode_tells_a_new_pin(tmp_pat
     assert installed(venv) == "1.17.0"
 
 
-def test_pip_installs_and_a_change_of_installer_installs_again(tmp_path):
+def test_pip_installs_into_a_venv_uv_made_and_a_change_of_installer_installs_again(tmp_path):
     venv = tmp_path / "venv"
+    assert local_venv(venv)[0] == 0
+    # The venv uv made has no pip: it gets its own first.
     rc, result = local_venv(venv, installer="pip")
-    assert rc == 0 and result["changed"], result
-    assert installed(venv) == "1.16.0"
-    assert not (venv / "bin/uv").exists()
+    assert rc == 0 and result["changed"] and not result["created"], result
+    assert "uv" not in result and installed(venv) == "1.16.0"
+    assert (venv / "bin/pip").exists()
     assert not local_venv(venv, installer="pip")[1]["changed"]
     rc, result = local_venv(venv)
     assert rc == 0 and result["changed"] and not result["created"], result
-    assert (venv / "bin/uv").exists()
+
+
+def test_a_kept_uv_of_another_version_is_replaced_through_pip(tmp_path):
+    """uv_dir holds uv-<version>; one that answers another version (a broken or foreign file) is fetched again."""
+    uv_dir = tmp_path / "uv"
+    uv_dir.mkdir()
+    stale = uv_dir / f"uv-{UV_VERSION}"
+    stale.write_text("#!/bin/sh\necho uv 0.0.1\n")
+    stale.chmod(0o755)
+    rc, result = local_venv(tmp_path / "venv", uv_dir=str(uv_dir))
+    assert rc == 0 and result["uv"] == str(stale), result
+    answer = subprocess.run([str(stale), "--version"], capture_output=True, text=True, check=True).stdout
+    assert answer.split()[1] == UV_VERSION
+    assert installed(tmp_path / "venv") == "1.16.0"
+    assert [path.name for path in uv_dir.iterdir()] == [stale.name], "the throwaway venv was left behind"
 
 
 def test_a_version_that_does_not_exist_is_named_and_nothing_is_stamped(tmp_path):

@@ -15,6 +15,8 @@ import hashlib
 import os
 import re
 import shlex
+import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import python_probe, shared_python
@@ -149,27 +151,73 @@ def _failure(venv, installer, rc, out, err):
     return f"{installer} install into {venv} failed (exit {rc}):\n{tail}"
 
 
-def _venv_uv(venv_python: str) -> str:
-    """The uv that _install_command puts into the venv, beside its interpreter."""
-    return os.path.join(os.path.dirname(venv_python), "uv")
+def uv_path(params: dict) -> str:
+    """Where this account keeps uv of ``params["uv_version"]``: O(uv_dir)/uv-<version>, shared by its venvs."""
+    base = params.get("uv_dir") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "daskhub"
+    )
+    return os.path.join(base, f"uv-{params['uv_version']}")
+
+
+def _uv_version(run: Run, uv: str) -> str:
+    rc, out, _err = run([uv, "--version"]) if os.path.exists(uv) else (1, "", "")
+    return (out.split()[1:2] or [""])[0] if rc == 0 else ""
+
+
+def provide_uv(run: Run, params: dict) -> str:
+    """uv of the pinned version, kept beside uv's own cache: fetched once per account, not into every venv.
+
+    A venv's pip (ensurepip) and a pip install of uv cost about 6 s of CPU
+    per venv made; the venv needs neither. On a miss, uv comes through pip,
+    as before, in a throwaway venv; the binary is moved into place
+    atomically, so that two installs at once each find a whole one.
+    """
+    uv = uv_path(params)
+    if _uv_version(run, uv) == params["uv_version"]:
+        return uv
+    os.makedirs(os.path.dirname(uv), exist_ok=True)
+    bootstrap = tempfile.mkdtemp(prefix=".uv-bootstrap-", dir=os.path.dirname(uv))
+    try:
+        steps = (
+            ("venv (for uv)", [params["python"], "-m", "venv", bootstrap]),
+            (
+                "pip (of uv)",
+                [
+                    os.path.join(bootstrap, "bin", "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    f"uv=={params['uv_version']}",
+                ],
+            ),
+        )
+        for what, argv in steps:
+            rc, out, err = run(argv)
+            if rc != 0:
+                raise VenvError(_failure(params["venv"], what, rc, out, err), {"pip_ran": True, "changed": True})
+        staged = f"{uv}.{os.getpid()}"
+        shutil.copy2(os.path.join(bootstrap, "bin", "uv"), staged)
+        os.replace(staged, uv)
+    finally:
+        shutil.rmtree(bootstrap, ignore_errors=True)
+    return uv
 
 
 def _install_command(run: Run, params: dict, venv_python: str, req_path: str) -> list[str]:
-    """The command that installs the requirements: uv's pip interface (uv first put into the venv) or pip."""
+    """The command that installs the requirements: uv's pip interface (provide_uv's uv) or the venv's pip."""
     if params["installer"] == "pip":
+        if not glob.glob(os.path.join(params["venv"], "lib", "python3*", "site-packages", "pip")):
+            # A venv that uv installed has no pip: give it its interpreter's own, as python -m venv would have.
+            rc, out, err = run([venv_python, "-m", "ensurepip", "--upgrade", "--default-pip"])
+            if rc != 0:
+                raise VenvError(_failure(params["venv"], "ensurepip", rc, out, err), {"pip_ran": True, "changed": True})
         # pip has no exclusion: remove_excluded takes the excluded packages out after it.
         return [venv_python, "-m", "pip", "install", "--disable-pip-version-check", "-r", req_path]
-    uv = _venv_uv(venv_python)
-    rc, out, _err = run([uv, "--version"]) if os.path.exists(uv) else (1, "", "")
-    if rc != 0 or out.split()[1:2] != [params["uv_version"]]:
-        pip = [venv_python, "-m", "pip", "install", "--disable-pip-version-check", f"uv=={params['uv_version']}"]
-        rc, out, err = run(pip)
-        if rc != 0:
-            raise VenvError(_failure(params["venv"], "pip (of uv)", rc, out, err), {"pip_ran": True, "changed": True})
     # Copies, not hard links: the venv must not share inodes (and modes) with
     # the installing account's cache, which that account may clean at will.
     command = [
-        uv,
+        provide_uv(run, params),
         "pip",
         "install",
         "--python",
@@ -198,7 +246,7 @@ def remove_excluded(run: Run, params: dict, venv_python: str) -> None:
     if params["installer"] == "pip":
         command = [venv_python, "-m", "pip", "uninstall", "--disable-pip-version-check", "--yes", *present]
     else:
-        command = [_venv_uv(venv_python), "pip", "uninstall", "--python", venv_python, *present]
+        command = [provide_uv(run, params), "pip", "uninstall", "--python", venv_python, *present]
     rc, out, err = run(command)
     if rc != 0:
         tail = "\n".join((err or out).strip().splitlines()[-5:])
@@ -217,7 +265,9 @@ def install(run: Run, params: dict, requirements: str, constraints: str, create:
     venv_python = os.path.join(venv, "bin", "python")
     result = {"changed": True, "pip_ran": True, "created": create}
     if create:
-        rc, out, err = run([params["python"], "-m", "venv", "--clear", venv])
+        # uv needs no pip in the venv (provide_uv); pip installs into its own.
+        without_pip = ["--without-pip"] if params["installer"] == "uv" else []
+        rc, out, err = run([params["python"], "-m", "venv", "--clear", *without_pip, venv])
         if rc != 0:
             raise VenvError(f"{params['python']} -m venv {venv} failed: {(err or out).strip()}", result)
     req_path = os.path.join(venv, "requirements-daskhub.txt")
@@ -277,6 +327,8 @@ def _ensure_venv_on(run: Run, params: dict, check_mode: bool, scan, probe) -> di
         # A venv stamped before an exclusion still holds the package: a new stamp installs, then removes it.
         installer_id += " excludes " + " ".join(sorted(_normalized(name) for name in params["excludes"]))
     result = {"changed": False, "pip_ran": False, "created": False, "repaired": ""}
+    if params["installer"] == "uv":
+        result["uv"] = uv_path(params)
 
     created = not os.path.exists(venv_python)
     base = _venv_base(venv)

@@ -8,6 +8,7 @@ and real interpreters.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -96,11 +97,35 @@ def test_the_check_imports_and_runs_the_commands_of_the_venvs_bin(venv):
     )
 
 
-def test_check_mode_reports_a_new_venv_and_writes_nothing(tmp_path):
+def test_check_mode_reports_a_new_venv_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     params = _params(str(tmp_path / "venv"), sys.executable, ["six==1.17.0"], installer="uv", uv_version="0.0.0")
     result = host_venv.ensure_venv(never, params, check_mode=True)
-    assert result == {"changed": True, "pip_ran": True, "created": True, "repaired": ""}
-    assert not (tmp_path / "venv").exists()
+    # uv's place by default: the account's cache, as uv's own cache.
+    uv = str(tmp_path / "cache/daskhub/uv-0.0.0")
+    assert result == {"changed": True, "pip_ran": True, "created": True, "repaired": "", "uv": uv}
+    assert not (tmp_path / "venv").exists() and not (tmp_path / "cache").exists()
+    assert host_venv.uv_path({**params, "uv_dir": "/srv/tools"}) == "/srv/tools/uv-0.0.0"
+
+
+def test_a_uv_that_cannot_be_fetched_fails_naming_pip_and_leaves_no_throwaway_venv(tmp_path):
+    params = _params(str(tmp_path / "venv"), sys.executable, ["six"], installer="uv", uv_version="0.0.0")
+    params["uv_dir"] = str(tmp_path / "tools")
+    ran = []
+
+    def pip_refuses(argv):
+        ran.append(argv)
+        if argv[1:3] == ["-m", "venv"]:
+            os.makedirs(argv[-1], exist_ok=True)
+            return 0, "", ""
+        return 1, "", "ERROR: No matching distribution found for uv==0.0.0\n"
+
+    refusal = r"pip \(of uv\) install into \S+ failed \(exit 1\):\nERROR: No matching distribution"
+    with pytest.raises(host_venv.VenvError, match=refusal):
+        host_venv.ensure_venv(pip_refuses, params, check_mode=False)
+    # The venv was made without pip (uv needs none); the throwaway venv for uv is gone.
+    assert ran[0] == [sys.executable, "-m", "venv", "--clear", "--without-pip", params["venv"]]
+    assert os.listdir(tmp_path / "tools") == []
 
 
 def test_a_venv_that_cannot_be_created_fails_with_the_interpreters_words(tmp_path):
