@@ -175,8 +175,14 @@ def provide_uv(run: Run, params: dict) -> str:
     uv = uv_path(params)
     if _uv_version(run, uv) == params["uv_version"]:
         return uv
-    os.makedirs(os.path.dirname(uv), exist_ok=True)
-    bootstrap = tempfile.mkdtemp(prefix=".uv-bootstrap-", dir=os.path.dirname(uv))
+    try:
+        os.makedirs(os.path.dirname(uv), exist_ok=True)
+        bootstrap = tempfile.mkdtemp(prefix=".uv-bootstrap-", dir=os.path.dirname(uv))
+    except OSError as err:
+        raise VenvError(
+            f"cannot keep uv in {os.path.dirname(uv)}: {err.strerror} (set uv_dir to one this account can write)",
+            {"pip_ran": False, "changed": True},
+        ) from None
     try:
         steps = (
             ("venv (for uv)", [params["python"], "-m", "venv", bootstrap]),
@@ -197,8 +203,11 @@ def provide_uv(run: Run, params: dict) -> str:
             if rc != 0:
                 raise VenvError(_failure(params["venv"], what, rc, out, err), {"pip_ran": True, "changed": True})
         staged = f"{uv}.{os.getpid()}"
-        shutil.copy2(os.path.join(bootstrap, "bin", "uv"), staged)
-        os.replace(staged, uv)
+        try:
+            shutil.copy2(os.path.join(bootstrap, "bin", "uv"), staged)
+            os.replace(staged, uv)
+        except OSError as err:
+            raise VenvError(f"cannot keep uv as {uv}: {err.strerror}", {"pip_ran": True, "changed": True}) from None
     finally:
         shutil.rmtree(bootstrap, ignore_errors=True)
     return uv

@@ -165,3 +165,20 @@ def test_the_record_scan_read_ahead_fails_where_its_answer_is_read(venv, monkeyp
     params = _params(str(root), sys.executable, [f"six=={version}"], installer="pip")
     with pytest.raises(PermissionError, match="unreadable"):
         host_venv.ensure_venv(run, params, check_mode=True)
+
+
+def test_a_uv_dir_this_account_cannot_write_is_named_before_pip_or_uv_runs(tmp_path):
+    (tmp_path / "plain").write_text("a file, not a directory")
+    params = _params(str(tmp_path / "venv"), sys.executable, ["six"], installer="uv", uv_version="0.0.0")
+    params["uv_dir"] = str(tmp_path / "plain/tools")
+    ran = []
+
+    def record(argv):
+        ran.append(argv)
+        if argv[1:3] == ["-m", "venv"]:
+            os.makedirs(argv[-1], exist_ok=True)
+        return 0, "", ""
+
+    with pytest.raises(host_venv.VenvError, match=f"cannot keep uv in {tmp_path}/plain/tools: Not a directory"):
+        host_venv.ensure_venv(record, params, check_mode=False)
+    assert [argv[1:3] for argv in ran] == [["-m", "venv"]]  # the venv only: no pip, no uv ran
