@@ -7,8 +7,8 @@ a second of the controller's time each, and a converge with nothing to do
 makes four of them (the local target's preflight, venv, files and
 supervisord). Where the task's host is the controller itself (connection
 local, no become, not async, and the host's interpreter the one running
-Ansible; for a task delegated to another host, that host's), that process would run the same code as the same
-user on the same interpreter; so the module's work (module_run.ModuleWork)
+Ansible; for a delegated task, the delegate's), that process would run the
+same code as the same user on the same interpreter; so the module's work (module_run.ModuleWork)
 runs in the task's worker instead (a process Ansible forks for this one
 task), as the module's process would: its arguments as the JSON Ansible
 sends, validated by the module's own spec; the task's ``environment``

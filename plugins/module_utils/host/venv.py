@@ -213,8 +213,8 @@ def provide_uv(run: Run, params: dict) -> str:
     return uv
 
 
-def _install_command(run: Run, params: dict, venv_python: str, req_path: str) -> list[str]:
-    """The command that installs the requirements: uv's pip interface (provide_uv's uv) or the venv's pip."""
+def _install_command(run: Run, params: dict, venv_python: str, req_path: str, uv: str) -> list[str]:
+    """The command that installs the requirements: uv's pip interface (``uv``, provide_uv's) or the venv's pip."""
     if params["installer"] == "pip":
         if not glob.glob(os.path.join(params["venv"], "lib", "python3*", "site-packages", "pip")):
             # A venv that uv installed has no pip: give it its interpreter's own, as python -m venv would have.
@@ -226,7 +226,7 @@ def _install_command(run: Run, params: dict, venv_python: str, req_path: str) ->
     # Copies, not hard links: the venv must not share inodes (and modes) with
     # the installing account's cache, which that account may clean at will.
     command = [
-        provide_uv(run, params),
+        uv,
         "pip",
         "install",
         "--python",
@@ -245,7 +245,7 @@ def _install_command(run: Run, params: dict, venv_python: str, req_path: str) ->
     return command
 
 
-def remove_excluded(run: Run, params: dict, venv_python: str) -> None:
+def remove_excluded(run: Run, params: dict, venv_python: str, uv: str) -> None:
     """Uninstall the excluded packages the venv holds (pip installed them, or an install before the exclusion did)."""
     # The names only: the RECORD check of every package follows the install anyway (venv_problem).
     installed = {name for _entry, name, _version in _dist_infos(params["venv"])[1]}
@@ -255,7 +255,7 @@ def remove_excluded(run: Run, params: dict, venv_python: str) -> None:
     if params["installer"] == "pip":
         command = [venv_python, "-m", "pip", "uninstall", "--disable-pip-version-check", "--yes", *present]
     else:
-        command = [provide_uv(run, params), "pip", "uninstall", "--python", venv_python, *present]
+        command = [uv, "pip", "uninstall", "--python", venv_python, *present]
     rc, out, err = run(command)
     if rc != 0:
         tail = "\n".join((err or out).strip().splitlines()[-5:])
@@ -284,7 +284,9 @@ def install(run: Run, params: dict, requirements: str, constraints: str, create:
     for path, text in ((req_path, requirements), (con_path, constraints)):
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
-    command = _install_command(run, params, venv_python, req_path)
+    # Asked once for the install and the exclusions after it.
+    uv = provide_uv(run, params) if params["installer"] == "uv" else ""
+    command = _install_command(run, params, venv_python, req_path, uv)
     if constraints:
         command += ["-c", con_path]
     rc, out, err = run(command + params["extra_args"])
@@ -295,7 +297,7 @@ def install(run: Run, params: dict, requirements: str, constraints: str, create:
         return _failure(venv, params["installer"], rc, out, err), ""
     if rc != 0:
         raise VenvError(_failure(venv, params["installer"], rc, out, err), result)
-    remove_excluded(run, params, venv_python)
+    remove_excluded(run, params, venv_python, uv)
     problem = venv_problem(venv, params["requirements"])
     if problem:
         return problem, ""

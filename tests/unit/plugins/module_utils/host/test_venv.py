@@ -108,18 +108,24 @@ def test_check_mode_reports_a_new_venv_and_writes_nothing(tmp_path, monkeypatch)
     assert host_venv.uv_path({**params, "uv_dir": "/srv/tools"}) == "/srv/tools/uv-0.0.0"
 
 
-def test_a_uv_that_cannot_be_fetched_fails_naming_pip_and_leaves_no_throwaway_venv(tmp_path):
-    params = _params(str(tmp_path / "venv"), sys.executable, ["six"], installer="uv", uv_version="0.0.0")
-    params["uv_dir"] = str(tmp_path / "tools")
+def _making_venvs(answer):
+    """A ``run`` that makes each venv it is asked for and answers ``answer`` to any other command; and its record."""
     ran = []
 
-    def pip_refuses(argv):
+    def run(argv):
         ran.append(argv)
         if argv[1:3] == ["-m", "venv"]:
             os.makedirs(argv[-1], exist_ok=True)
             return 0, "", ""
-        return 1, "", "ERROR: No matching distribution found for uv==0.0.0\n"
+        return answer
 
+    return run, ran
+
+
+def test_a_uv_that_cannot_be_fetched_fails_naming_pip_and_leaves_no_throwaway_venv(tmp_path):
+    params = _params(str(tmp_path / "venv"), sys.executable, ["six"], installer="uv", uv_version="0.0.0")
+    params["uv_dir"] = str(tmp_path / "tools")
+    pip_refuses, ran = _making_venvs((1, "", "ERROR: No matching distribution found for uv==0.0.0\n"))
     refusal = r"pip \(of uv\) install into \S+ failed \(exit 1\):\nERROR: No matching distribution"
     with pytest.raises(host_venv.VenvError, match=refusal):
         host_venv.ensure_venv(pip_refuses, params, check_mode=False)
@@ -171,14 +177,7 @@ def test_a_uv_dir_this_account_cannot_write_is_named_before_pip_or_uv_runs(tmp_p
     (tmp_path / "plain").write_text("a file, not a directory")
     params = _params(str(tmp_path / "venv"), sys.executable, ["six"], installer="uv", uv_version="0.0.0")
     params["uv_dir"] = str(tmp_path / "plain/tools")
-    ran = []
-
-    def record(argv):
-        ran.append(argv)
-        if argv[1:3] == ["-m", "venv"]:
-            os.makedirs(argv[-1], exist_ok=True)
-        return 0, "", ""
-
+    record, ran = _making_venvs((0, "", ""))
     with pytest.raises(host_venv.VenvError, match=f"cannot keep uv in {tmp_path}/plain/tools: Not a directory"):
         host_venv.ensure_venv(record, params, check_mode=False)
     assert [argv[1:3] for argv in ran] == [["-m", "venv"]]  # the venv only: no pip, no uv ran
