@@ -146,7 +146,8 @@ def run(command: list[str]) -> int:
     PACCT.write_bytes(b"")
     subprocess.run([accton, str(PACCT)], check=True)
     try:
-        status = subprocess.run(command or ["./scripts/test.sh"], cwd=ROOT, check=False).returncode
+        # COMMAND runs where this was started; by default this checkout's suite.
+        status = subprocess.run(command or [str(ROOT / "scripts" / "test.sh")], check=False).returncode
     finally:
         subprocess.run([accton, "off"], check=False)
     print(report(PACCT))
