@@ -17,12 +17,14 @@ import socket
 import stat
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes
 from packaging.utils import canonicalize_name
-from support.playbooks import run_module, run_playbook, start_playbook, task_result
+from support.host_cases import CasesRun, run_host_cases
+from support.playbooks import ROOT, run_module, run_playbook, start_playbook, task_result
 from support.stacks import LOCAL_STACK, SLOTS, make_inventory, port_block
 from support.venvs import venv_distributions
 from support.versions import local_defaults
@@ -31,125 +33,140 @@ SCRATCH_PORTS = port_block(SLOTS["scratch"])
 CHP_LOCK = Path(__file__).resolve().parents[2] / "roles/daskhub_local/files/configurable-http-proxy/package-lock.json"
 
 
-def playbook(inventory: Path, *args: str, book: str = "site.yml"):
-    return run_playbook(book, *args, inventory=inventory, timeout=900)
-
-
 # --- Bad input: clear errors, nothing changed ----------------------------------
 
 
-@pytest.fixture
-def scratch():
+# Every bad-input case is a host of one inventory (support/host_cases.py):
+# one run of site.yml refuses them all, each with its own prefix, state dir and
+# instance name; a refused case shows that its prefix was never made.
+REFUSALS = ("gateway_port_taken", "prometheus_port_taken", "unwritable_prefix", "unreachable_prefix")
+REFUSALS += ("missing_node", "npm_lock_and_watchdog", "foreign_accounts", "clashing_ports")
+
+
+@dataclass
+class Refusals:
+    run: CasesRun
+    root: Path
+    squatted: int  # the port a listener of this process held during the run
+    site_lock: Path  # a site's own npm lock, of another proxy version
+
+    def refused(self, name: str, *, prefix_made: bool = False) -> str:
+        """The case's failure message, its lines joined; fails unless the play stopped it."""
+        outcome = self.run[name]
+        assert outcome.refused, f"{name} was not refused: {outcome.stats}"
+        if not prefix_made:
+            assert not (self.root / name / "prefix").exists(), f"{name}: the prefix was made before the refusal"
+        return " ".join(outcome.text.split())
+
+
+@pytest.fixture(scope="module")
+def refusals():
+    """site.yml run once over every case of REFUSALS, as root (the harness runs as root, as CI does)."""
+    assert os.geteuid() == 0, "the harness runs as root, as CI does"
     root = Path(tempfile.mkdtemp(prefix="daskhub-local-bad-"))
     # As /opt is: other accounts may enter (as root the users' accounts run the stack).
     root.chmod(0o755)
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+    site_lock = root / "chp-lock"
+    site_lock.mkdir()
+    (site_lock / "package.json").write_text(json.dumps({"dependencies": {"configurable-http-proxy": "4.6.3"}}))
+    (root / "closed").mkdir(mode=0o700)
+    for name in REFUSALS:
+        # Each case's prefix and state dir under a directory other accounts may enter, as /opt.
+        (root / name).mkdir(mode=0o755)
+    try:
+        with socket.socket() as squatter:
+            squatter.bind(("127.0.0.1", 0))
+            squatter.listen()
+            port = squatter.getsockname()[1]
+            settings = {
+                "gateway_port_taken": {"daskhub_local_gateway_port": port},
+                # Monitoring's own ports are checked with the others, before its packages are installed.
+                "prometheus_port_taken": {"daskhub_local_prometheus_port": port, "daskhub_monitoring_enabled": True},
+                "unwritable_prefix": {"daskhub_local_prefix": "/proc/daskhub-test-prefix"},
+                # As root, other accounts run the notebooks from the prefix: a 0700 parent stops the play.
+                "unreachable_prefix": {"daskhub_local_prefix": str(root / "closed" / "prefix")},
+                "missing_node": {
+                    "daskhub_local_node_command": "/nonexistent/bin/node",
+                    "daskhub_local_npm_command": "/nonexistent/bin/npm",
+                    "daskhub_local_install_node": False,
+                },
+                "npm_lock_and_watchdog": {
+                    "daskhub_local_proxy_npm_lock": str(site_lock),
+                    "daskhub_local_supervisor": "supervisord",
+                    "daskhub_local_supervisor_watchdog_minutes": 7,
+                },
+                "foreign_accounts": {"daskhub_users": ["alice", "daemon", "nobody"]},
+                "clashing_ports": {"daskhub_local_gateway_api_port": SCRATCH_PORTS["daskhub_local_hub_port"]},
+            }
+            cases = {
+                name: {
+                    "daskhub_local_prefix": str(root / name / "prefix"),
+                    "daskhub_state_dir": str(root / name / "state"),
+                    "daskhub_local_instance": f"daskhub-test-bad-{name.replace('_', '-')}",
+                    **settings[name],
+                }
+                for name in REFUSALS
+            }
+            inventory = make_inventory(root, root / "prefix", SCRATCH_PORTS)
+            run = run_host_cases(ROOT / "site.yml", inventory, cases)
+        yield Refusals(run, root, port, site_lock)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.parametrize(
-    "variable, settings",
-    [
-        ("daskhub_local_gateway_port", {}),
-        # Monitoring's own ports are checked with the others, before its packages are installed.
-        ("daskhub_local_prometheus_port", {"daskhub_monitoring_enabled": True}),
-    ],
+    "name, variable",
+    [("gateway_port_taken", "daskhub_local_gateway_port"), ("prometheus_port_taken", "daskhub_local_prometheus_port")],
 )
-def test_a_port_already_taken_is_named_before_anything_changes(scratch, variable, settings):
-    prefix = scratch / "prefix"
-    with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", 0))
-        squatter.listen()
-        port = squatter.getsockname()[1]
-        result = playbook(make_inventory(scratch, prefix, SCRATCH_PORTS, **{variable: port}, **settings))
-    assert result.returncode != 0
-    assert f"{variable}: port {port} is already taken by process {os.getpid()}" in result.stdout
-    assert not prefix.exists()
+def test_a_port_already_taken_is_named_before_anything_changes(refusals, name, variable):
+    message = refusals.refused(name)
+    assert f"{variable}: port {refusals.squatted} is already taken by process {os.getpid()}" in message
 
 
-def test_an_unwritable_prefix_is_named(scratch):
-    result = playbook(make_inventory(scratch, Path("/proc/daskhub-test-prefix"), SCRATCH_PORTS))
-    assert result.returncode != 0
-    assert "daskhub_local_prefix: cannot write to /proc" in result.stdout
+def test_an_unwritable_prefix_is_named(refusals):
+    assert "daskhub_local_prefix: cannot write to /proc" in refusals.refused("unwritable_prefix")
 
 
-def test_a_prefix_the_users_accounts_cannot_reach_is_named(scratch):
-    """As root, other accounts run the notebooks from the prefix: a 0700 parent stops the play."""
-    assert os.geteuid() == 0, "the harness runs as root, as CI does"
-    closed = scratch / "private"
-    closed.mkdir(mode=0o700)
-    prefix = closed / "prefix"
-    result = playbook(make_inventory(scratch, prefix, SCRATCH_PORTS))
-    assert result.returncode != 0
-    assert f"daskhub_local_prefix: {closed} (above {prefix}) is not searchable by other accounts" in result.stdout
-    assert not prefix.exists()
+def test_a_prefix_the_users_accounts_cannot_reach_is_named(refusals):
+    closed = refusals.root / "closed"
+    message = refusals.refused("unreachable_prefix")
+    assert f"daskhub_local_prefix: {closed} (above {closed / 'prefix'}) is not searchable by other accounts" in message
+    assert not (closed / "prefix").exists()
 
 
-def test_a_missing_node_is_named_with_the_fix(scratch):
-    prefix = scratch / "prefix"
-    inventory = make_inventory(
-        scratch,
-        prefix,
-        SCRATCH_PORTS,
-        daskhub_local_node_command="/nonexistent/bin/node",
-        daskhub_local_npm_command="/nonexistent/bin/npm",
-        daskhub_local_install_node=False,
-    )
-    result = playbook(inventory)
-    assert result.returncode != 0
-    assert "node and npm not found (daskhub_local_node_command=/nonexistent/bin/node" in result.stdout
-    assert "configurable-http-proxy needs Node.js and npm" in result.stdout
-    assert not prefix.exists()
+def test_a_missing_node_is_named_with_the_fix(refusals):
+    message = refusals.refused("missing_node")
+    assert "node and npm not found (daskhub_local_node_command=/nonexistent/bin/node" in message
+    assert "configurable-http-proxy needs Node.js and npm" in message
 
 
-def test_an_npm_lock_of_another_proxy_and_a_bad_watchdog_interval_are_named_together(scratch):
+def test_an_npm_lock_of_another_proxy_and_a_bad_watchdog_interval_are_named_together(refusals):
     """A site's own lock (daskhub_local_proxy_npm_lock) must install the version daskhub_local_versions pins, and
     the watchdog's interval must divide the hour: one message names both, before anything changes."""
-    site_lock = scratch / "chp-lock"
-    site_lock.mkdir()
-    (site_lock / "package.json").write_text(json.dumps({"dependencies": {"configurable-http-proxy": "4.6.3"}}))
-    prefix = scratch / "prefix"
-    inventory = make_inventory(
-        scratch,
-        prefix,
-        SCRATCH_PORTS,
-        daskhub_local_proxy_npm_lock=str(site_lock),
-        daskhub_local_supervisor="supervisord",
-        daskhub_local_supervisor_watchdog_minutes=7,
-    )
-    result = playbook(inventory)
-    assert result.returncode != 0
-    shown = " ".join(result.stdout.split())
+    (message,) = refusals.run["npm_lock_and_watchdog"].messages
+    message = " ".join(message.split())
+    assert refusals.refused("npm_lock_and_watchdog") == message
     pinned = json.loads(CHP_LOCK.read_text())["packages"]["node_modules/configurable-http-proxy"]["version"]
-    message = shown.rsplit("msg: |- ", 1)[-1]  # the failed task's message (the YAML callback's block)
-    assert message.startswith("The local target settings are invalid:"), shown[-3000:]
+    assert message.startswith("The local target settings are invalid:"), message
     assert (
         f"daskhub_local_versions.configurable_http_proxy={pinned}: the npm lock of daskhub_local_proxy_npm_lock "
-        f"({site_lock}) installs 4.6.3." in message
+        f"({refusals.site_lock}) installs 4.6.3." in message
     )
     assert "daskhub_local_supervisor_watchdog_minutes=7: use a divisor of 60 below 60" in message
-    assert not prefix.exists()
 
 
-def test_an_existing_account_not_made_by_the_project_is_refused_before_anything_changes(scratch):
+def test_an_existing_account_not_made_by_the_project_is_refused_before_anything_changes(refusals):
     """The probe: a hub user named after a host account (a service's, the operator's) ran code as that account."""
-    prefix = scratch / "prefix"
-    inventory = make_inventory(scratch, prefix, SCRATCH_PORTS, daskhub_users=["alice", "daemon", "nobody"])
-    result = playbook(inventory)
-    assert result.returncode != 0
-    shown = " ".join(result.stdout.split())
-    assert "daskhub_users: 'daemon' is a system account of this host" in shown
-    assert "daskhub_users: 'nobody' is an existing account of this host that this project did not make" in shown
-    assert "daskhub_local_adopted_accounts" in shown
-    assert not prefix.exists()
+    message = refusals.refused("foreign_accounts")
+    assert "daskhub_users: 'daemon' is a system account of this host" in message
+    assert "daskhub_users: 'nobody' is an existing account of this host that this project did not make" in message
+    assert "daskhub_local_adopted_accounts" in message
 
 
-def test_clashing_ports_are_named(scratch):
+def test_clashing_ports_are_named(refusals):
     hub_port = SCRATCH_PORTS["daskhub_local_hub_port"]
-    inventory = make_inventory(scratch, scratch / "prefix", SCRATCH_PORTS, daskhub_local_gateway_api_port=hub_port)
-    result = playbook(inventory)
-    assert result.returncode != 0
-    assert f"daskhub_local_gateway_api_port: port {hub_port} is also daskhub_local_hub_port" in result.stdout
+    message = refusals.refused("clashing_ports")
+    assert f"daskhub_local_gateway_api_port: port {hub_port} is also daskhub_local_hub_port" in message
 
 
 # --- The deployed stack ------------------------------------------------------------

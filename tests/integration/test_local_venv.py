@@ -2,6 +2,14 @@
 
 A small package (six) stands in for the stack; the installers are the real
 pip and the real uv of the role's pin (daskhub_local_uv_version).
+
+The module runs as the role runs it on the controller: its work in the
+calling process (plugins/plugin_utils/in_process.py's ``run_work``, what
+Ansible's worker does for a task on the controller), its arguments checked
+by its own spec. tests/unit/plugins/plugin_utils/test_in_process.py shows
+that result to be the module process's; the first test here also runs the
+module through the ad-hoc command, the way an operator would call it.
+An ansible start per call was most of this file's CPU time.
 """
 
 from __future__ import annotations
@@ -10,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ansible_collections.daskhub.deploy.plugins.modules.local_venv import MODULE_WORK
+from ansible_collections.daskhub.deploy.plugins.plugin_utils.in_process import run_work
 from support.playbooks import run_module
 from support.venvs import venv_distributions
 from support.versions import local_defaults
@@ -18,11 +28,13 @@ UV_VERSION = local_defaults()["daskhub_local_uv_version"]
 
 
 def local_venv(venv: Path, *extra: str, requirements=("six==1.16.0",), **params):
-    """The module run once with the ansible ad-hoc command; returns (rc, result)."""
+    """The module's work run once, in check mode with ``"--check"``; returns (rc, result), rc 2 when it failed."""
+    unknown = set(extra) - {"--check"}
+    assert not unknown, f"local_venv() takes only --check: {unknown}"
     args = {"venv": str(venv), "python": _python(), "requirements": list(requirements), "uv_version": UV_VERSION}
     args.update(params)
-    rc, result, _ = run_module("local_venv", args, *extra, timeout=300)
-    return rc, result
+    result = run_work("daskhub.deploy.local_venv", MODULE_WORK, args, check_mode="--check" in extra, diff=False)
+    return (2 if result.get("failed") else 0), result
 
 
 def _python() -> str:
@@ -56,6 +68,12 @@ def test_uv_installs_compiled_copies_once_and_check_mode_tells_a_new_pin(tmp_pat
     # Nothing changed: nothing runs.
     rc, result = local_venv(venv)
     assert rc == 0 and not result["changed"] and not result["pip_ran"], result
+    # The same through Ansible (the ad-hoc command), as an operator calls the module.
+    rc, result, output = run_module(
+        "local_venv",
+        {"venv": str(venv), "python": _python(), "requirements": ["six==1.16.0"], "uv_version": UV_VERSION},
+    )
+    assert rc == 0 and not result["changed"] and not result["pip_ran"], output
     # A new pin: check mode tells, and installs nothing; the real run installs it.
     rc, result = local_venv(venv, "--check", requirements=("six==1.17.0",))
     assert rc == 0 and result["changed"] and result["pip_ran"] and not result["created"], result
