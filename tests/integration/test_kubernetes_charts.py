@@ -26,6 +26,8 @@ from support.versions import GATEWAY_VERSION
 
 INVENTORIES = charts.inventories()
 
+pytestmark = charts.LOOPBACK_CHARTS
+
 
 @pytest.fixture
 def chart_repos():

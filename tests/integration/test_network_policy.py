@@ -42,6 +42,8 @@ CASES = [
     for mode in charts.MODES
 ]
 
+pytestmark = charts.LOOPBACK_CHARTS
+
 
 def _template(release, tmp_path, namespace):
     folder = tmp_path / release["key"]
