@@ -14,7 +14,7 @@ import shutil
 import subprocess
 
 import pytest
-from support.playbooks import run_module
+from support.playbooks import module_work
 
 TAG = os.getpid() % 100000
 GROUP = f"dhtest-purge-{TAG}"
@@ -44,24 +44,24 @@ def _exists(user: str) -> bool:
 
 
 def test_purge_removes_the_sites_accounts_and_homes_and_nothing_else(accounts):
-    rc, result, output = run_module("local_system_users", {"users": USERS, "group": GROUP})
-    assert rc == 0 and sorted(result["created"]) == USERS, output
+    rc, result = module_work("local_system_users", {"users": USERS, "group": GROUP})
+    assert rc == 0 and sorted(result["created"]) == USERS, result
     homes = {user: pwd.getpwnam(user).pw_dir for user in USERS}
     assert all(os.path.isdir(home) for home in homes.values())
 
     args = {"users": [*USERS, STRANGER], "group": GROUP, "state": "absent", "remove_home": True}
-    rc, result, output = run_module("local_system_users", args, "--check")
-    assert rc == 0 and result["changed"], output
+    rc, result = module_work("local_system_users", args, check_mode=True)
+    assert rc == 0 and result["changed"], result
     assert result["accounts"] == [{"name": user, "home": homes[user]} for user in USERS], "what uninstall reports"
     assert all(map(_exists, USERS)), "check mode removed an account"
 
-    rc, result, output = run_module("local_system_users", args)
-    assert rc == 0 and result["removed"] == USERS, output
+    rc, result = module_work("local_system_users", args)
+    assert rc == 0 and result["removed"] == USERS, result
     assert not any(map(_exists, USERS))
     assert not any(os.path.exists(home) for home in homes.values()), "a home was left"
     with pytest.raises(KeyError):
         grp.getgrnam(GROUP)
     assert _exists(STRANGER), "an account not in the group was removed"
 
-    rc, result, output = run_module("local_system_users", args)
-    assert rc == 0 and not result["changed"] and result["accounts"] == [], output
+    rc, result = module_work("local_system_users", args)
+    assert rc == 0 and not result["changed"] and result["accounts"] == [], result

@@ -24,7 +24,7 @@ import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes
 from packaging.utils import canonicalize_name
 from support.host_cases import CasesRun, run_host_cases
-from support.playbooks import ROOT, run_module, run_playbook, start_playbook, task_result
+from support.playbooks import ROOT, module_work, run_module, run_playbook, start_playbook, task_result
 from support.stacks import LOCAL_STACK, SLOTS, make_inventory, port_block
 from support.venvs import venv_distributions
 from support.versions import local_defaults
@@ -356,18 +356,17 @@ def test_the_proxy_is_the_npm_locks_and_check_mode_names_an_install_to_finish(lo
 
 
 def test_system_users_plans_accounts_in_check_mode():
-    rc, answer, output = run_module(
-        "local_system_users", {"users": ["nobody", "daskhub-zz-nobody"], "group": "daskhub-zz-test"}, "--check"
-    )
-    assert rc == 0, output
+    args = {"users": ["nobody", "daskhub-zz-nobody"], "group": "daskhub-zz-test"}
+    rc, answer = module_work("local_system_users", args, check_mode=True)
+    assert rc == 0, answer
     # An existing account is used as it is (the preflight decides whether it
     # may be); only the missing account is planned.
     assert answer["created"] == ["daskhub-zz-nobody"]
     assert answer["removed"] == []
     # root never, whatever asks for it.
-    rc, answer, output = run_module("local_system_users", {"users": ["root"], "group": "daskhub-zz-test"}, "--check")
+    rc, answer = module_work("local_system_users", {"users": ["root"], "group": "daskhub-zz-test"}, check_mode=True)
     assert rc != 0
-    assert "not usable as system account names: root" in output
+    assert "not usable as system account names: root" in answer["msg"]
 
 
 @pytest.mark.stack

@@ -3,13 +3,10 @@
 A small package (six) stands in for the stack; the installers are the real
 pip and the real uv of the role's pin (daskhub_local_uv_version).
 
-The module runs as the role runs it on the controller: its work in the
-calling process (plugins/plugin_utils/in_process.py's ``run_work``, what
-Ansible's worker does for a task on the controller), its arguments checked
-by its own spec. tests/unit/plugins/plugin_utils/test_in_process.py shows
-that result to be the module process's; the first test here also runs the
-module through the ad-hoc command, the way an operator would call it.
-An ansible start per call was most of this file's CPU time.
+The module runs as the role runs it on the controller, without Ansible's
+start (support.playbooks.module_work): an ansible start per call was most
+of this file's CPU time. The first test also runs it through the ad-hoc
+command, the way an operator would call it.
 """
 
 from __future__ import annotations
@@ -18,9 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ansible_collections.daskhub.deploy.plugins.modules.local_venv import MODULE_WORK
-from ansible_collections.daskhub.deploy.plugins.plugin_utils.in_process import run_work
-from support.playbooks import run_module
+from support.playbooks import module_work, run_module
 from support.venvs import venv_distributions
 from support.versions import local_defaults
 
@@ -28,13 +23,12 @@ UV_VERSION = local_defaults()["daskhub_local_uv_version"]
 
 
 def local_venv(venv: Path, *extra: str, requirements=("six==1.16.0",), **params):
-    """The module's work run once, in check mode with ``"--check"``; returns (rc, result), rc 2 when it failed."""
+    """The module run once, in check mode with ``"--check"``; returns (rc, result)."""
     unknown = set(extra) - {"--check"}
     assert not unknown, f"local_venv() takes only --check: {unknown}"
     args = {"venv": str(venv), "python": _python(), "requirements": list(requirements), "uv_version": UV_VERSION}
     args.update(params)
-    result = run_work("daskhub.deploy.local_venv", MODULE_WORK, args, check_mode="--check" in extra, diff=False)
-    return (2 if result.get("failed") else 0), result
+    return module_work("local_venv", args, check_mode="--check" in extra)
 
 
 def _python() -> str:

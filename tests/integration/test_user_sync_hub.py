@@ -175,16 +175,16 @@ def test_a_play_sets_the_hub_connection_once_and_the_old_spellings_still_work(wo
 # -- errors a human can act on ----------------------------------------------
 
 
-def test_bad_token_says_401(work, fresh_hub):
-    rc, res = run_module(work, fresh_hub, "not-the-token-" + "0" * 20, users=["alice"])
+def test_bad_token_says_401(fresh_hub):
+    rc, res = run_module(fresh_hub, "not-the-token-" + "0" * 20, users=["alice"])
     assert rc != 0
     assert "the hub rejected the API token" in res["msg"]
     assert "wrong, expired or revoked" in res["msg"]
 
 
-def test_missing_scope_and_missing_admin_role(work, fresh_hub):
+def test_missing_scope_and_missing_admin_role(fresh_hub):
     hub = fresh_hub
-    rc, res = run_module(work, hub, hub.tokens["user-sync-readonly"], users=["alice"])
+    rc, res = run_module(hub, hub.tokens["user-sync-readonly"], users=["alice"])
     assert rc != 0
     assert "admin:users" in res["msg"]
     assert "alice" not in hub.users()
@@ -192,20 +192,20 @@ def test_missing_scope_and_missing_admin_role(work, fresh_hub):
     # Admin changes need the admin role; the check comes before any change,
     # so alice is not added half-way (JupyterHub 4.0.2 itself would let a
     # non-admin with admin:users grant admin, 5.x answers 403).
-    rc, res = run_module(work, hub, hub.tokens["user-sync-noadmin"], users=["alice"], admins=["carol", HUB_ADMIN])
+    rc, res = run_module(hub, hub.tokens["user-sync-noadmin"], users=["alice"], admins=["carol", HUB_ADMIN])
     assert rc != 0
     assert "must be in the JupyterHub 'admin' role" in res["msg"]
     assert set(hub.users()) == {HUB_ADMIN}
 
     # Without admins, the same token manages users fine.
-    rc, res = run_module(work, hub, hub.tokens["user-sync-noadmin"], users=["alice"])
+    rc, res = run_module(hub, hub.tokens["user-sync-noadmin"], users=["alice"])
     assert rc == 0, res
     assert res["added"] == ["alice"]
 
 
-def test_hub_down(work):
+def test_hub_down():
     url = f"http://127.0.0.1:{free_port()}/hub/api"
-    rc, res = run_module(work, url, "x" * 64, users=["alice"], retries=1, timeout=2)
+    rc, res = run_module(url, "x" * 64, users=["alice"], retries=1, timeout=2)
     assert rc != 0
     assert f"cannot reach the JupyterHub API at {url}" in res["msg"]
     assert "Is the hub running" in res["msg"]

@@ -4,6 +4,8 @@ The one runner of the test suite: every test that starts ``ansible-playbook``
 or ``ansible`` goes through :func:`run_playbook` or :func:`run_ansible`, and
 reads the PLAY RECAP with :func:`recap` (the default callback) or a task's
 result with :func:`task_result` (the ``ansible.builtin.json`` callback).
+:func:`module_work` runs a module of this collection the way Ansible's
+worker runs it on the controller, without starting Ansible.
 
 The environment is the caller's without its ``ANSIBLE_*`` variables (a
 developer's shell settings never leak into a test), then this repository's
@@ -13,6 +15,7 @@ scripts that call ``ansible-playbook`` again find the same one).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -184,3 +187,21 @@ def run_module(
     proc = run_ansible("localhost", "-m", f"daskhub.deploy.{module}", "-a", json.dumps(args), *extra, timeout=timeout)
     assert "=>" in proc.stdout, proc.stdout + proc.stderr
     return proc.returncode, yaml.safe_load(proc.stdout.split("=>", 1)[1]), proc.stdout
+
+
+def module_work(module: str, args: dict, *, check_mode: bool = False) -> tuple[int, dict]:
+    """daskhub.deploy.<module> for ``args``, run here as Ansible's worker runs it on the controller: (rc, result).
+
+    The module's work (its MODULE_WORK) with its arguments checked by its own
+    spec (plugins/plugin_utils/in_process.py's ``run_work``), what a task on
+    the controller runs in Ansible's worker; rc is 2 when it failed, as
+    ansible's. tests/unit/plugins/plugin_utils/test_in_process.py shows the
+    result to be the module process's. For tests that call a module many
+    times: each :func:`run_module` starts Ansible first (about a second of
+    CPU).
+    """
+    from ansible_collections.daskhub.deploy.plugins.plugin_utils.in_process import run_work  # noqa: PLC0415
+
+    work = importlib.import_module(f"ansible_collections.daskhub.deploy.plugins.modules.{module}").MODULE_WORK
+    result = run_work(f"daskhub.deploy.{module}", work, args, check_mode, False)
+    return (2 if result.get("failed") else 0), result

@@ -12,11 +12,10 @@ import json
 import shutil
 
 import pytest
-import yaml
 
 from support import hubs
 from support.hubs import HUB_ADMIN, REPO_ROOT
-from support.playbooks import ansible_env, run_playbook, task_result
+from support.playbooks import ansible_env, module_work, run_playbook, task_result
 
 # For what does not depend on the hub version: the newest hub only, rather than a skip on the others.
 newest_hub_only = pytest.mark.parametrize(
@@ -86,12 +85,7 @@ def sync_result(output):
     return result
 
 
-def run_module(work, hub_or_url, token, **params):
-    """Run the module alone in a one-task playbook; returns (rc, result)."""
+def run_module(hub_or_url, token, **params):
+    """The module jupyterhub_users alone, as a task on the controller runs it (support.playbooks.module_work)."""
     api_url = hub_or_url if isinstance(hub_or_url, str) else hub_or_url.api_url
-    task = {"name": "Module", "daskhub.deploy.jupyterhub_users": {"hub_url": api_url, "hub_token": token, **params}}
-    play = [{"name": "Module", "hosts": "localhost", "gather_facts": False, "tasks": [task]}]
-    book = work / "module.yml"
-    book.write_text(yaml.safe_dump(play))
-    proc = run_playbook(str(book), env=playbook_env(work))
-    return proc.returncode, task_result(proc.stdout, "Module")
+    return module_work("jupyterhub_users", {"hub_url": api_url, "hub_token": token, **params})
