@@ -200,6 +200,8 @@ def module_work(module: str, args: dict, *, check_mode: bool = False) -> tuple[i
     times: each :func:`run_module` starts Ansible first (about a second of
     CPU).
     """
+    # Here, not at the top: it imports Ansible's action plugins, which the
+    # tests that only run playbooks need not pay for.
     from ansible_collections.daskhub.deploy.plugins.plugin_utils.in_process import run_work  # noqa: PLC0415
 
     work = importlib.import_module(f"ansible_collections.daskhub.deploy.plugins.modules.{module}").MODULE_WORK
