@@ -26,6 +26,7 @@ from importlib import metadata
 import pytest
 import yaml
 from support import k8s_tools
+from support.host_cases import run_host_cases
 from support.kubeconfig import unreachable_kubeconfig
 from support.playbooks import ROOT, recap, run_playbook
 
@@ -64,6 +65,9 @@ def mirror(tmp_path_factory):
     kubectl = root / "v1.35.2" / "bin" / "linux" / "amd64" / "kubectl"
     kubectl.parent.mkdir(parents=True)
     kubectl.write_bytes(tools["kubectl"].read_bytes())
+    # /<case>/... is the mirror again, for each case of REFUSALS: its requests tell which case downloaded.
+    for case in REFUSALS:
+        (root / case).symlink_to(".")
     for repo in ("dask", "jupyterhub"):
         (root / "charts" / repo).mkdir(parents=True)
         index = {"apiVersion": "v1", "entries": {}, "generated": "2026-01-01T00:00:00Z"}
@@ -92,11 +96,13 @@ def site(tmp_path):
     return tmp_path
 
 
-def play(site, mirror, *args, **variables):
+def settings_for(site, mirror, base_url=None, **variables) -> dict:
+    """The role's settings for a site in ``site`` that downloads from the mirror (at ``base_url`` when given)."""
+    url = base_url or mirror["url"]
     settings = {
         "daskhub_kubernetes_bin_dir": str(site / "bin"),
-        "daskhub_kubernetes_helm_download_base": mirror["url"],
-        "daskhub_kubernetes_kubectl_download_base": mirror["url"] + "/",
+        "daskhub_kubernetes_helm_download_base": url,
+        "daskhub_kubernetes_kubectl_download_base": url + "/",
         "daskhub_kubernetes_helm_checksum": mirror["helm_sha256"],
         "daskhub_kubernetes_download_tmp": str(site / "downloads"),
         "daskhub_kubernetes_chart_repos": {
@@ -107,6 +113,11 @@ def play(site, mirror, *args, **variables):
         "daskhub_kubernetes_context": "site-a",
     }
     settings.update(variables)
+    return settings
+
+
+def play(site, mirror, *args, **variables):
+    settings = settings_for(site, mirror, **variables)
     env = {
         **k8s_tools.helm_env(site / "helm-home"),
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
@@ -152,23 +163,6 @@ def test_installs_verified_tools_once_and_adds_the_repositories(site, mirror):
     assert len(downloads(mirror)) == fetched, "the right versions are installed: nothing is downloaded again"
 
 
-def test_a_wrong_checksum_fails_clearly_and_leaves_nothing(site, mirror):
-    result = play(site, mirror, daskhub_kubernetes_helm_checksum="0" * 64)
-    assert result.returncode != 0
-    assert "helm 4.1.4 was not installed from" in result.stdout
-    assert "checksum" in result.stdout.lower()
-    assert "Nothing was installed" in result.stdout
-    assert not (site / "bin" / "helm").exists()
-    assert list((site / "downloads").iterdir()) == []
-
-
-def test_a_version_without_a_pinned_checksum_is_refused(site, mirror):
-    result = play(site, mirror, daskhub_kubernetes_helm_checksum="", daskhub_kubernetes_helm_version="4.0.0")
-    assert result.returncode != 0
-    assert "No sha256 is pinned for helm 4.0.0 on linux-amd64" in result.stdout
-    assert not (site / "bin").exists()
-
-
 def test_check_mode_installs_nothing(site, mirror):
     before = len(downloads(mirror))
     result = play(site, mirror, "--check")
@@ -176,24 +170,6 @@ def test_check_mode_installs_nothing(site, mirror):
     assert "helm 4.1.4 would be installed" in result.stdout
     assert not (site / "bin").exists()
     assert len(downloads(mirror)) == before
-
-
-def test_an_unknown_context_stops_the_run_before_anything_is_installed(site, mirror):
-    before = len(downloads(mirror))
-    result = play(site, mirror, daskhub_kubernetes_context="other-site")
-    assert result.returncode != 0
-    assert "daskhub_kubernetes_context: other-site is not a context of" in result.stdout
-    assert "site-a, site-b" in result.stdout
-    assert not (site / "bin").exists()
-    assert len(downloads(mirror)) == before, "nothing was downloaded"
-
-
-def test_a_missing_kubeconfig_stops_the_run_before_anything_is_installed(site, mirror):
-    os.unlink(site / "kubeconfig")
-    result = play(site, mirror)
-    assert result.returncode != 0
-    assert "daskhub_kubernetes_kubeconfig:" in result.stdout and "does not exist" in result.stdout
-    assert not (site / "bin").exists()
 
 
 def test_without_a_site_kubeconfig_the_contexts_of_every_kubeconfig_file_count(site, mirror, monkeypatch):
@@ -225,15 +201,6 @@ PINNED_HELM = yaml.safe_load((ROOT / "roles/daskhub_kubernetes_prerequisites/def
 OFFICIAL_HELM = "https://get.helm.sh/helm-v4.1.4-linux-amd64.tar.gz"
 
 
-def test_without_an_override_the_pinned_checksum_is_enforced(site, mirror):
-    """No override: the role checks the download against its own pin, and a tarball that differs never installs."""
-    result = play(site, mirror, daskhub_kubernetes_helm_checksum="")
-    assert result.returncode != 0
-    assert "helm 4.1.4 was not installed from" in result.stdout
-    assert PINNED_HELM in result.stdout, "the failure names the pinned sha256 it checked against"
-    assert not (site / "bin" / "helm").exists()
-
-
 def test_the_pinned_helm_checksum_is_the_official_tarballs():
     """The pin against the real file, where get.helm.sh answers (not on the offline CI machine)."""
     import urllib.error  # noqa: PLC0415
@@ -252,11 +219,91 @@ def test_the_pinned_helm_checksum_is_the_official_tarballs():
     assert digest == PINNED_HELM
 
 
-def test_a_kubernetes_client_older_than_the_minimum_stops_the_run_naming_the_version_found(site, mirror):
+# --- Refusals: every case a host of one run (support/host_cases.py) ---------------------
+# Each case has its own bin, download and kubeconfig paths, and downloads
+# from /<case>/ of the mirror, so its requests tell what it fetched.
+REFUSALS = {
+    "wrong_checksum": {"daskhub_kubernetes_helm_checksum": "0" * 64},
+    "unpinned_version": {"daskhub_kubernetes_helm_checksum": "", "daskhub_kubernetes_helm_version": "4.0.0"},
+    # No override: the role checks the download against its own pin, and a tarball that differs never installs.
+    "pinned_checksum_enforced": {"daskhub_kubernetes_helm_checksum": ""},
+    "unknown_context": {"daskhub_kubernetes_context": "other-site"},
+    "missing_kubeconfig": {},
+    "old_kubernetes_client": {"daskhub_kubernetes_python_client_min_version": "999.0.0"},
+}
+
+
+@pytest.fixture(scope="module")
+def refusals(mirror, tmp_path_factory):
+    """The role run once over every case of REFUSALS: (the run, each case's folder)."""
+    root = tmp_path_factory.mktemp("refusals")
+    inventory = root / "site"
+    (inventory / "group_vars").mkdir(parents=True)
+    (inventory / "group_vars" / "daskhub.yml").write_text("daskhub_target: kubernetes\ndaskhub_chart_mode: composed\n")
+    (root / "playbook.yml").write_text(PLAYBOOK)
+    folders, cases = {}, {}
+    for case, variables in REFUSALS.items():
+        folder = folders[case] = root / case
+        (folder / "downloads").mkdir(parents=True)
+        if case != "missing_kubeconfig":
+            unreachable_kubeconfig(folder / "kubeconfig", ["site-a", "site-b"], "site-b")
+        cases[case] = settings_for(folder, mirror, base_url=f"{mirror['url']}/{case}", **variables)
+    run = run_host_cases(root / "playbook.yml", inventory, cases, extra_env=helm_home(root / "helm-home"))
+    return run, folders
+
+
+def helm_home(home) -> dict:
+    """The HELM_* variables of support.k8s_tools.helm_env: helm's config, cache and data under ``home``."""
+    return {name: value for name, value in k8s_tools.helm_env(home).items() if name.startswith("HELM_")}
+
+
+def refused(refusals, mirror, case: str, *, downloads: bool = False) -> str:
+    """The case's failure message; fails unless it was refused with nothing installed (nor downloaded, unless
+    ``downloads``)."""
+    run, folders = refusals
+    assert run[case].refused, f"{case} was not refused: {run[case].stats}"
+    assert not (folders[case] / "bin" / "helm").exists(), f"{case} installed helm"
+    assert list((folders[case] / "downloads").iterdir()) == [], f"{case} left its downloads"
+    fetched = [path for path in mirror["requests"] if path.startswith(f"/{case}/")]
+    assert bool(fetched) == downloads, f"{case} downloaded {fetched}"
+    return run[case].text
+
+
+def test_a_wrong_checksum_fails_clearly_and_leaves_nothing(refusals, mirror):
+    message = refused(refusals, mirror, "wrong_checksum", downloads=True)
+    assert "helm 4.1.4 was not installed from" in message
+    assert "checksum" in message.lower()
+    assert "Nothing was installed" in message
+
+
+def test_a_version_without_a_pinned_checksum_is_refused(refusals, mirror):
+    assert "No sha256 is pinned for helm 4.0.0 on linux-amd64" in refused(refusals, mirror, "unpinned_version")
+    assert not (refusals[1]["unpinned_version"] / "bin").exists()
+
+
+def test_without_an_override_the_pinned_checksum_is_enforced(refusals, mirror):
+    message = refused(refusals, mirror, "pinned_checksum_enforced", downloads=True)
+    assert "helm 4.1.4 was not installed from" in message
+    assert PINNED_HELM in message, "the failure names the pinned sha256 it checked against"
+
+
+def test_an_unknown_context_stops_the_run_before_anything_is_installed(refusals, mirror):
+    message = refused(refusals, mirror, "unknown_context")
+    assert "daskhub_kubernetes_context: other-site is not a context of" in message
+    assert "site-a, site-b" in message
+    assert not (refusals[1]["unknown_context"] / "bin").exists()
+
+
+def test_a_missing_kubeconfig_stops_the_run_before_anything_is_installed(refusals, mirror):
+    message = refused(refusals, mirror, "missing_kubeconfig")
+    assert "daskhub_kubernetes_kubeconfig:" in message and "does not exist" in message
+    assert not (refusals[1]["missing_kubeconfig"] / "bin").exists()
+
+
+def test_a_kubernetes_client_older_than_the_minimum_stops_the_run_naming_the_version_found(refusals, mirror):
     installed = metadata.version("kubernetes")  # the controller's .venv, which runs kubernetes.core here
-    result = play(site, mirror, daskhub_kubernetes_python_client_min_version="999.0.0")
-    assert result.returncode != 0
-    assert "The Python kubernetes client >= 999.0.0 is needed" in result.stdout
-    assert f"(found: {installed})" in result.stdout
+    message = refused(refusals, mirror, "old_kubernetes_client")
+    assert "The Python kubernetes client >= 999.0.0 is needed" in message
+    assert f"(found: {installed})" in message
     # Before the downloads: nothing was installed.
-    assert not (site / "bin").exists()
+    assert not (refusals[1]["old_kubernetes_client"] / "bin").exists()

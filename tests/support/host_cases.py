@@ -56,12 +56,18 @@ def _message(result: dict) -> str:
 
 
 def run_host_cases(
-    playbook: str | Path, inventory: Path, cases: dict[str, dict], *args: str, timeout: float = 600
+    playbook: str | Path,
+    inventory: Path,
+    cases: dict[str, dict],
+    *args: str,
+    extra_env: dict | None = None,
+    timeout: float = 600,
 ) -> CasesRun:
     """Run ``playbook`` once on ``inventory`` with each case of ``cases`` (host name -> its variables) as a host.
 
     ``inventory`` holds the site's group_vars already; this writes its
     hosts.yml (every case in the group ``daskhub``) and host_vars.
+    ``extra_env`` is laid over the tests' Ansible environment.
     """
     host_vars = inventory / "host_vars"
     host_vars.mkdir(exist_ok=True)
@@ -77,7 +83,7 @@ def run_host_cases(
         "--forks",
         str(len(cases)),
         *args,
-        extra_env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"},
+        extra_env={**(extra_env or {}), "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"},
         timeout=timeout,
     )
     output = proc.stdout + proc.stderr
