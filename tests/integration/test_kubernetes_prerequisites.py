@@ -248,29 +248,24 @@ def refusals(mirror, tmp_path_factory):
         if case != "missing_kubeconfig":
             unreachable_kubeconfig(folder / "kubeconfig", ["site-a", "site-b"], "site-b")
         cases[case] = settings_for(folder, mirror, base_url=f"{mirror['url']}/{case}", **variables)
-    run = run_host_cases(root / "playbook.yml", inventory, cases, extra_env=helm_home(root / "helm-home"))
+    run = run_host_cases(root / "playbook.yml", inventory, cases, extra_env=k8s_tools.helm_homes(root / "helm-home"))
     return run, folders
 
 
-def helm_home(home) -> dict:
-    """The HELM_* variables of support.k8s_tools.helm_env: helm's config, cache and data under ``home``."""
-    return {name: value for name, value in k8s_tools.helm_env(home).items() if name.startswith("HELM_")}
-
-
-def refused(refusals, mirror, case: str, *, downloads: bool = False) -> str:
+def refused(refusals, mirror, case: str, *, downloaded: bool = False) -> str:
     """The case's failure message; fails unless it was refused with nothing installed (nor downloaded, unless
-    ``downloads``)."""
+    ``downloaded``)."""
     run, folders = refusals
     assert run[case].refused, f"{case} was not refused: {run[case].stats}"
     assert not (folders[case] / "bin" / "helm").exists(), f"{case} installed helm"
     assert list((folders[case] / "downloads").iterdir()) == [], f"{case} left its downloads"
     fetched = [path for path in mirror["requests"] if path.startswith(f"/{case}/")]
-    assert bool(fetched) == downloads, f"{case} downloaded {fetched}"
+    assert bool(fetched) == downloaded, f"{case} downloaded {fetched}"
     return run[case].text
 
 
 def test_a_wrong_checksum_fails_clearly_and_leaves_nothing(refusals, mirror):
-    message = refused(refusals, mirror, "wrong_checksum", downloads=True)
+    message = refused(refusals, mirror, "wrong_checksum", downloaded=True)
     assert "helm 4.1.4 was not installed from" in message
     assert "checksum" in message.lower()
     assert "Nothing was installed" in message
@@ -282,7 +277,7 @@ def test_a_version_without_a_pinned_checksum_is_refused(refusals, mirror):
 
 
 def test_without_an_override_the_pinned_checksum_is_enforced(refusals, mirror):
-    message = refused(refusals, mirror, "pinned_checksum_enforced", downloads=True)
+    message = refused(refusals, mirror, "pinned_checksum_enforced", downloaded=True)
     assert "helm 4.1.4 was not installed from" in message
     assert PINNED_HELM in message, "the failure names the pinned sha256 it checked against"
 

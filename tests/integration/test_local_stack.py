@@ -50,12 +50,11 @@ class Refusals:
     squatted: int  # the port a listener of this process held during the run
     site_lock: Path  # a site's own npm lock, of another proxy version
 
-    def refused(self, name: str, *, prefix_made: bool = False) -> str:
-        """The case's failure message, its lines joined; fails unless the play stopped it."""
+    def refused(self, name: str) -> str:
+        """The case's failure message, its lines joined; fails unless the play stopped it before making its prefix."""
         outcome = self.run[name]
         assert outcome.refused, f"{name} was not refused: {outcome.stats}"
-        if not prefix_made:
-            assert not (self.root / name / "prefix").exists(), f"{name}: the prefix was made before the refusal"
+        assert not (self.root / name / "prefix").exists(), f"{name}: the prefix was made before the refusal"
         return " ".join(outcome.text.split())
 
 

@@ -61,12 +61,15 @@ def tools() -> dict[str, Path]:
     return binaries
 
 
+def helm_homes(home: Path) -> dict[str, str]:
+    """The variables that keep helm's config, cache and data under home."""
+    return {
+        "HELM_CONFIG_HOME": str(home / "config"),
+        "HELM_CACHE_HOME": str(home / "cache"),
+        "HELM_DATA_HOME": str(home / "data"),
+    }
+
+
 def helm_env(home: Path) -> dict[str, str]:
     """Environment for helm that keeps its config, cache and data under home."""
-    env = dict(os.environ)
-    env.update(
-        HELM_CONFIG_HOME=str(home / "config"),
-        HELM_CACHE_HOME=str(home / "cache"),
-        HELM_DATA_HOME=str(home / "data"),
-    )
-    return env
+    return {**os.environ, **helm_homes(home)}
