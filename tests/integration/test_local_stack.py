@@ -52,10 +52,9 @@ class Refusals:
 
     def refused(self, name: str) -> str:
         """The case's failure message, its lines joined; fails unless the play stopped it before making its prefix."""
-        outcome = self.run[name]
-        assert outcome.refused, f"{name} was not refused: {outcome.stats}"
+        message = self.run.refusal(name)
         assert not (self.root / name / "prefix").exists(), f"{name}: the prefix was made before the refusal"
-        return " ".join(outcome.text.split())
+        return " ".join(message.split())
 
 
 @pytest.fixture(scope="module")

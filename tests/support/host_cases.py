@@ -47,6 +47,16 @@ class CasesRun:
     def __getitem__(self, case: str) -> HostOutcome:
         return self.outcomes[case]
 
+    def refusal(self, case: str) -> str:
+        """The case's failure messages as one text; fails the test unless the play refused the case."""
+        outcome = self.outcomes[case]
+        assert outcome.refused, f"{case} was not refused: {outcome.stats}"
+        return outcome.text
+
+    def accepted(self, case: str) -> None:
+        """Fails the test unless the play ran the case to its end."""
+        assert not self.outcomes[case].refused, f"{case} was refused:\n{self.outcomes[case].text}"
+
 
 def _message(result: dict) -> str:
     """A failed result's message with the argument spec's errors, as the default callback would show them."""
