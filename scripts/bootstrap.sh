@@ -5,7 +5,8 @@
 # A second run with nothing changed only re-checks and takes seconds.
 #
 # Environment:
-#   DASKHUB_PYTHON   interpreter to use instead of searching for one
+#   DASKHUB_PYTHON   interpreter to use instead of searching for one; a .venv
+#                    made from another interpreter is made again from it
 #   DASKHUB_GALAXY   auto (default): install requirements.yml from Galaxy when
 #                    it answers, else use the collections bundled with
 #                    `ansible`; never: always use the bundled ones;
@@ -18,7 +19,8 @@ stamp="$venv/.daskhub-bootstrap"
 # shellcheck source=scripts/find-python.sh
 . scripts/find-python.sh
 
-if [ ! -x "$venv/bin/python" ] || ! daskhub_python_ok "$venv/bin/python"; then
+if [ ! -x "$venv/bin/python" ] || ! daskhub_python_ok "$venv/bin/python" ||
+  { [ -n "${DASKHUB_PYTHON:-}" ] && ! daskhub_venv_made_from "$venv" "$DASKHUB_PYTHON"; }; then
   python=$(daskhub_find_python)
   echo "bootstrap: creating .venv with $python ($("$python" -V 2>&1))"
   rm -rf "$venv"

@@ -13,6 +13,16 @@ import ensurepip, venv  # noqa: F401  Debian ships these in python3-venv
 PY
 }
 
+# daskhub_venv_made_from VENV PYTHON: whether VENV was made from PYTHON (a
+# path or a command name; both resolved, so a link names its target).
+daskhub_venv_made_from() {
+  local want have
+  want=$(command -v "$2") || return 1
+  have=$("$1/bin/python" -c 'import os, sys; print(os.path.realpath(sys._base_executable))' 2>/dev/null) ||
+    return 1
+  [ "$have" = "$(realpath "$want")" ]
+}
+
 daskhub_find_python() {
   local candidate resolved seen=" " too_old="" no_venv=""
   local -a candidates=()

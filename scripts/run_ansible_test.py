@@ -1,6 +1,6 @@
 """ansible-test, from the collection's own path, offline but for PyPI.
 
-    .venv/bin/python scripts/run_ansible_test.py sanity --python 3.12 --local
+    .venv/bin/python scripts/run_ansible_test.py sanity --python 3.12 --local  # .venv's version
     .venv/bin/python scripts/run_ansible_test.py units --python 3.12 --local tests/unit/...
 
 The collection's path. ansible-test finds the collection from the working

@@ -58,18 +58,19 @@ beside_pytest() {
 
 # ansible-test, from the collection's own path (scripts/run_ansible_test.py:
 # a copy at build/ansible-test/ansible_collections/daskhub/deploy), on the
-# controller's Python, one core. sanity: every test that applies here,
+# controller's Python (the version of .venv's), one core. sanity: every test that applies here,
 # pylint included (44 s of CPU: without it new code broke its rules within
 # the hour); its environments are built once from PyPI and kept in
 # ~/.ansible/test/venv. units: tests/unit/plugins, the
 # layout ansible-test knows (pytest below leaves them to it); its JUnit
 # report goes beside pytest's for the summary.
 ansible_test() {
-  local status=0
+  local status=0 version
+  version=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   if [ "$1" = sanity ]; then
-    python scripts/run_ansible_test.py sanity --python 3.12 --local --color no || status=$?
+    python scripts/run_ansible_test.py sanity --python "$version" --local --color no || status=$?
   else
-    python scripts/run_ansible_test.py units --python 3.12 --local --color no --num-workers 1 tests/unit/plugins/ ||
+    python scripts/run_ansible_test.py units --python "$version" --local --color no --num-workers 1 tests/unit/plugins/ ||
       status=$?
     cp build/ansible-test/ansible_collections/daskhub/deploy/tests/output/junit/*units.xml "$results/" 2>/dev/null || true
   fi

@@ -49,6 +49,11 @@ def issue(
     ``names``: its subjectAltName entries (IP addresses or DNS names);
     ``by``: the CA that signs it (None: self-signed); ``ca``: whether it is
     a CA itself.
+
+    The key identifiers and the CA's key usage are those RFC 5280 asks for:
+    Python 3.13's default TLS context verifies strictly
+    (ssl.VERIFY_X509_STRICT) and refuses a chain without them ("Missing
+    Authority Key Identifier"), as a client on Debian 13 would.
     """
     now = datetime.datetime.now(datetime.UTC)
     key = ec.generate_private_key(ec.SECP256R1())
@@ -62,8 +67,13 @@ def issue(
         .not_valid_before(now - datetime.timedelta(hours=1))
         .not_valid_after(now + datetime.timedelta(days=days))
     )
-    if ca:
-        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    signer = by.key.public_key() if by else key.public_key()
+    builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer), critical=False)
+    builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    usage = dict.fromkeys(("content_commitment", "key_encipherment", "data_encipherment", "key_agreement"), False)
+    usage.update(digital_signature=True, key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False)
+    builder = builder.add_extension(x509.KeyUsage(**usage), critical=True)
     if names:
         builder = builder.add_extension(x509.SubjectAlternativeName([_general_name(n) for n in names]), critical=False)
     return Issued(builder.sign(by.key if by else key, hashes.SHA256()), key)

@@ -109,10 +109,32 @@ def test_missing_venv_module_gives_a_clear_message(tmp_path):
     assert "missing the venv/ensurepip module" in result.stderr
 
 
+def test_a_venv_is_known_by_the_interpreter_it_was_made_from(tmp_path):
+    """bootstrap makes .venv again when DASKHUB_PYTHON names another interpreter than the one it was made from."""
+    venv = tmp_path / "venv"
+    subprocess.run([str(REAL_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True)
+    link = link_python(tmp_path / "bin", "python3")
+    other = fake_python(tmp_path / "other", "python3.13", version_ok=True, has_venv=True)
+    environment = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}
+
+    def made_from(python: str) -> bool:
+        command = f". {ROOT}/scripts/find-python.sh && daskhub_venv_made_from {venv} {python}"
+        return subprocess.run(["bash", "-c", command], env=environment, check=False).returncode == 0
+
+    # By path, through a link, and by a command name on PATH: each resolves to the same interpreter.
+    assert made_from(str(REAL_PYTHON)) and made_from(str(link)) and made_from("python3")
+    assert not made_from(str(other))
+    assert not made_from("python3.99")
+
+
 def test_collection_ranges():
     wanted = {"kubernetes.core": ">=6.5.0,<7.0.0", "community.general": "*", "ansible.posix": ">=1.5.0"}
-    assert check_collections.unmet(wanted, {"kubernetes.core": "6.6.0", "community.general": "13.5.0",
-                                            "ansible.posix": "2.2.2"}) == []
+    assert (
+        check_collections.unmet(
+            wanted, {"kubernetes.core": "6.6.0", "community.general": "13.5.0", "ansible.posix": "2.2.2"}
+        )
+        == []
+    )
     problems = check_collections.unmet(wanted, {"kubernetes.core": "6.4.1", "community.general": "1.0.0"})
     assert problems == [
         "kubernetes.core: 6.4.1 is installed, requirements.yml wants >=6.5.0,<7.0.0",
@@ -124,7 +146,10 @@ def test_installed_collections_satisfy_requirements():
     # The real check, against what Ansible loads from this checkout.
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "check_collections.py"), str(ROOT / "requirements.yml")],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "kubernetes.core 6." in result.stdout
@@ -135,7 +160,10 @@ def test_check_names_the_unmet_collection(tmp_path):
     requirements.write_text("collections:\n  - name: kubernetes.core\n    version: '>=99.0.0'\n")
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "check_collections.py"), str(requirements)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 1
     assert "kubernetes.core: 6." in result.stderr
@@ -146,7 +174,10 @@ def test_check_names_the_unmet_collection(tmp_path):
 def test_install_collections_never_touches_galaxy(mode):
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "install_collections.py"), "--mode", mode],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0
     assert "bundled" in result.stdout
@@ -155,7 +186,9 @@ def test_install_collections_never_touches_galaxy(mode):
 def test_model_reference_is_current():
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "gen_model_doc.py"), "--check"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
 

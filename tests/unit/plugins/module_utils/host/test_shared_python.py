@@ -19,7 +19,6 @@ import tempfile
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import elf_runpath
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import shared_python as lsp
-from support.playbooks import ROOT
 
 PYENV = "/root/.pyenv/versions/3.12.1"
 PYENV_PYTHON = f"{PYENV}/bin/python3.12"
@@ -140,11 +139,12 @@ def test_a_venv_made_from_the_copy_runs_as_nobody(copied, shared_dir):
     assert f"{venv}/lib/python3.12/site-packages/pip" in pip.stdout
 
 
-def test_a_second_run_with_the_same_source_copies_nothing(copied):
+def test_a_second_run_with_the_same_source_copies_nothing(copied, tmp_path):
     dest, first = copied
     before = os.stat(f"{dest}/bin/python3.12")
-    # The same installation, reached through a venv's python (this test's own).
-    for candidate in (PYENV_PYTHON, str(ROOT / ".venv" / "bin" / "python")):
+    # The same installation, reached through a venv's python, as the controller's .venv made from it reaches it.
+    subprocess.run([PYENV_PYTHON, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    for candidate in (PYENV_PYTHON, str(tmp_path / "venv" / "bin" / "python")):
         again = lsp.provide(candidate, dest)
         assert again == {**first, "changed": False}
     after = os.stat(f"{dest}/bin/python3.12")

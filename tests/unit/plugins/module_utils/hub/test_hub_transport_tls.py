@@ -6,10 +6,12 @@ import http.server
 import json
 import ssl
 import threading
+import urllib.request
 
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.transport import HubTransport
+from cryptography.hazmat.primitives import serialization
 from support import certificates
 from support.stacks import free_port
 
@@ -54,3 +56,27 @@ def test_without_the_sites_ca_the_hub_is_refused(private_ca_hub):
     api_url, _ = private_ca_hub
     with pytest.raises(HubAPIError, match="CERTIFICATE_VERIFY_FAILED"):
         HubTransport(api_url, "token", retries=0).request("GET", "/")
+
+
+def test_the_tests_certificates_pass_the_strict_checks_of_python_3_13_clients(tmp_path):
+    """support.certificates issues what a client with ssl.VERIFY_X509_STRICT (Python 3.13's default) accepts.
+
+    Without the key identifiers such a client refuses the chain, and pebble's
+    API, the operator's certificate and these tests' servers with it.
+    """
+    ca = certificates.issue("daskhub test strict CA", ca=True)
+    (tmp_path / "ca.pem").write_bytes(ca.certificate.public_bytes(serialization.Encoding.PEM))
+    certificates.issue("127.0.0.1", ("127.0.0.1",), by=ca).write(tmp_path / "leaf.pem", tmp_path / "leaf-key.pem")
+    server = http.server.HTTPServer(("127.0.0.1", free_port()), HubAnswer)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "leaf.pem", tmp_path / "leaf-key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        strict = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+        strict.verify_flags |= ssl.VERIFY_X509_STRICT
+        url = f"https://127.0.0.1:{server.server_address[1]}/hub/api/"
+        with urllib.request.urlopen(url, context=strict, timeout=10) as response:
+            assert json.loads(response.read()) == {"version": "5.5.4"}
+    finally:
+        server.shutdown()
