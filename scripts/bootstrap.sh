@@ -19,8 +19,11 @@ stamp="$venv/.daskhub-bootstrap"
 # shellcheck source=scripts/find-python.sh
 . scripts/find-python.sh
 
+# A usable DASKHUB_PYTHON that .venv was not made from makes it again; an
+# unusable one is left to the search below, as when there is no .venv.
 if [ ! -x "$venv/bin/python" ] || ! daskhub_python_ok "$venv/bin/python" ||
-  { [ -n "${DASKHUB_PYTHON:-}" ] && ! daskhub_venv_made_from "$venv" "$DASKHUB_PYTHON"; }; then
+  { [ -n "${DASKHUB_PYTHON:-}" ] && daskhub_python_ok "$DASKHUB_PYTHON" &&
+    ! daskhub_venv_made_from "$venv" "$DASKHUB_PYTHON"; }; then
   python=$(daskhub_find_python)
   echo "bootstrap: creating .venv with $python ($("$python" -V 2>&1))"
   rm -rf "$venv"
