@@ -18,7 +18,6 @@ import ssl
 import time
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from support import certificates
 from support.browser import Browser
 from support.playbooks import recap
@@ -147,8 +146,7 @@ def _operator_certificate(folder):
     certificate, key = certificates.issue(PUBLIC_HOST, (PUBLIC_HOST,), days=5, by=ca).write(
         folder / "operator-cert.pem", folder / "operator-key.pem"
     )
-    (folder / "operator-ca.pem").write_bytes(ca.certificate.public_bytes(serialization.Encoding.PEM))
-    return folder / "operator-ca.pem", certificate, key
+    return ca.write_certificate(folder / "operator-ca.pem"), certificate, key
 
 
 def test_the_operators_certificate_is_served_then_acme_takes_over_again(public_stack, tmp_path):

@@ -25,9 +25,14 @@ class Issued:
     certificate: x509.Certificate
     key: ec.EllipticCurvePrivateKey
 
+    def write_certificate(self, certificate_file: Path) -> Path:
+        """The certificate's PEM alone (a CA's, for the clients that trust it); returns its path."""
+        certificate_file.write_bytes(self.certificate.public_bytes(serialization.Encoding.PEM))
+        return certificate_file
+
     def write(self, certificate_file: Path, key_file: Path) -> tuple[Path, Path]:
         """The certificate's PEM, and the key's (0600); returns both paths."""
-        certificate_file.write_bytes(self.certificate.public_bytes(serialization.Encoding.PEM))
+        self.write_certificate(certificate_file)
         key_file.write_bytes(
             self.key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from support import certificates, chart_envs
 from support.oidc_provider import OIDCProvider
@@ -86,8 +85,7 @@ def _api_certificate(folder: Path) -> Path:
     """A CA and the certificate of pebble's API (127.0.0.1) it signs; returns the CA's file."""
     ca = certificates.issue("daskhub tests: pebble API CA", ca=True)
     certificates.issue("127.0.0.1", ("127.0.0.1", "localhost"), by=ca).write(folder / "api.pem", folder / "api-key.pem")
-    (folder / "api-ca.pem").write_bytes(ca.certificate.public_bytes(serialization.Encoding.PEM))
-    return folder / "api-ca.pem"
+    return ca.write_certificate(folder / "api-ca.pem")
 
 
 def start_pebble(http_port: int) -> Pebble:

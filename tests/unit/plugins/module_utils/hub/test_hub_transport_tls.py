@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import ssl
@@ -11,7 +12,6 @@ import urllib.request
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.api_errors import HubAPIError
 from ansible_collections.daskhub.deploy.plugins.module_utils.hub.transport import HubTransport
-from cryptography.hazmat.primitives import serialization
 from support import certificates
 from support.stacks import free_port
 
@@ -30,20 +30,28 @@ class HubAnswer(http.server.BaseHTTPRequestHandler):
         return
 
 
+@contextlib.contextmanager
+def https_hub(certificate_file, key_file):
+    """The hub's answer over https with this certificate, on 127.0.0.1; yields its port."""
+    server = http.server.HTTPServer(("127.0.0.1", free_port()), HubAnswer)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+
+
 @pytest.fixture
 def private_ca_hub(tmp_path):
     """An https server for localhost whose certificate only the file it yields (its CA) verifies."""
-    certificates.issue("daskhub test private CA", ("localhost", "127.0.0.1"), ca=True).write(
+    ca, key = certificates.issue("daskhub test private CA", ("localhost", "127.0.0.1"), ca=True).write(
         tmp_path / "ca.pem", tmp_path / "key.pem"
     )
-    server = http.server.HTTPServer(("127.0.0.1", free_port()), HubAnswer)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "ca.pem", tmp_path / "key.pem")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"https://localhost:{server.server_address[1]}/hub/api", str(tmp_path / "ca.pem")
-    server.shutdown()
+    with https_hub(ca, key) as port:
+        yield f"https://localhost:{port}/hub/api", str(ca)
 
 
 def test_the_sites_ca_verifies_an_https_hub(private_ca_hub):
@@ -65,18 +73,9 @@ def test_the_tests_certificates_pass_the_strict_checks_of_python_3_13_clients(tm
     API, the operator's certificate and these tests' servers with it.
     """
     ca = certificates.issue("daskhub test strict CA", ca=True)
-    (tmp_path / "ca.pem").write_bytes(ca.certificate.public_bytes(serialization.Encoding.PEM))
-    certificates.issue("127.0.0.1", ("127.0.0.1",), by=ca).write(tmp_path / "leaf.pem", tmp_path / "leaf-key.pem")
-    server = http.server.HTTPServer(("127.0.0.1", free_port()), HubAnswer)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "leaf.pem", tmp_path / "leaf-key.pem")
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        strict = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    leaf = certificates.issue("127.0.0.1", ("127.0.0.1",), by=ca)
+    with https_hub(*leaf.write(tmp_path / "leaf.pem", tmp_path / "leaf-key.pem")) as port:
+        strict = ssl.create_default_context(cafile=str(ca.write_certificate(tmp_path / "ca.pem")))
         strict.verify_flags |= ssl.VERIFY_X509_STRICT
-        url = f"https://127.0.0.1:{server.server_address[1]}/hub/api/"
-        with urllib.request.urlopen(url, context=strict, timeout=10) as response:
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/hub/api/", context=strict, timeout=10) as response:
             assert json.loads(response.read()) == {"version": "5.5.4"}
-    finally:
-        server.shutdown()
