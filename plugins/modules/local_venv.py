@@ -103,6 +103,13 @@ options:
         there (a copy of O(python)'s installation, or O(python) itself when
         they can run it), in the same call.
     type: path
+  openssl_error_queue_fix:
+    description:
+      - The text of the collection's C(plugins/files/python/daskhub_openssl_error_queue.py). Installed, with a
+        C(.pth) file that runs it in every process of the venv, where the venv's interpreter lets one failed TLS
+        connection make the others of its thread fail (CPython gh-148594 with OpenSSL >= 3.4, as on Debian 13);
+        removed where it does not. Fails when the fix does not take hold. Unset, the venv is left as it is.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -140,6 +147,11 @@ repaired:
   returned: always
   type: str
   sample: jupyterhub-5.5.4.dist-info lists jupyterhub/__init__.py, which is missing
+openssl_error_queue:
+  description: With O(openssl_error_queue_fix), whether the interpreter leaks (C(leaks)) and the files changed.
+  returned: when O(openssl_error_queue_fix) is set and the venv exists
+  type: dict
+  sample: {leaks: true, changed: [/opt/daskhub/venv/lib/python3.13/site-packages/daskhub_openssl_error_queue.pth]}
 uv:
   description: The uv that installs (O(uv_dir)/uv-<version>).
   returned: when O(installer=uv)
@@ -158,6 +170,7 @@ shared_python:
     source: /root/.pyenv/versions/3.12.1/bin/python3.12
 """
 
+from ansible_collections.daskhub.deploy.plugins.module_utils.host.openssl_error_queue import ErrorQueueFixError
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.venv import VenvError, ensure_venv
 from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleWork
 
@@ -174,13 +187,14 @@ ARGUMENT_SPEC = {
     "imports": {"type": "list", "elements": "str", "default": []},
     "commands": {"type": "list", "elements": "str", "default": []},
     "shared_python_dest": {"type": "path"},
+    "openssl_error_queue_fix": {"type": "str"},
 }
 
 
 MODULE_WORK = ModuleWork(
     ARGUMENT_SPEC,
     lambda module: ensure_venv(module.run_command, module.params, module.check_mode),
-    (VenvError,),
+    (VenvError, ErrorQueueFixError),
     {"required_if": [("installer", "uv", ["uv_version"])]},
 )
 

@@ -9,7 +9,8 @@ fails (ImportError) where the stack cannot run: pip's TLS (ssl), the hub's
 database (sqlite3), distributed's ctypes, venv and its pip (ensurepip).
 Each MODULE given is imported too (a venv's check that its stack imports).
 Then it tells what the preflight, local_venv's stamp and
-shared_python.provide need to know.
+shared_python.provide need to know, and whether one failed TLS connection
+breaks the thread's others (``openssl_error_queue``; host/openssl_error_queue.py).
 """
 
 from __future__ import annotations
@@ -59,7 +60,98 @@ def facts() -> dict:
         "stdlib": paths["stdlib"],
         "platstdlib": paths["platstdlib"],
         "include": paths["include"],
+        # Where this interpreter (a venv's: its own) installs packages and reads .pth files.
+        "purelib": sysconfig.get_paths()["purelib"],
+        "openssl": importlib.import_module("ssl").OPENSSL_VERSION,
+        "openssl_error_queue": openssl_error_queue(),
     }
+
+
+# ssl and socket are imported where they are used: a module that imports
+# this file to send it does not import what the probe checks.
+
+
+def _anonymous_tls(server_side: bool):
+    import ssl  # noqa: PLC0415
+
+    # No certificate to make or ship: TLS 1.2's anonymous suites, which OpenSSL
+    # offers at security level 0 only. Between the two ends of a socket pair.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server_side else ssl.PROTOCOL_TLS_CLIENT)
+    if not server_side:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers("aNULL:@SECLEVEL=0")
+    return context
+
+
+def _tls_pair(server, client, opened: list) -> tuple:
+    import socket  # noqa: PLC0415
+    import ssl  # noqa: PLC0415
+
+    ends = socket.socketpair()
+    opened.extend(ends)
+    for end in ends:
+        end.setblocking(False)
+    tls = [
+        server.wrap_socket(ends[0], server_side=True, do_handshake_on_connect=False),
+        client.wrap_socket(ends[1], do_handshake_on_connect=False),
+    ]
+    opened.extend(tls)
+    waiting = list(tls)
+    for _ in range(100):
+        for end in list(waiting):
+            try:
+                end.do_handshake()
+                waiting.remove(end)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+        if not waiting:
+            return tuple(tls)
+    raise ssl.SSLError("the two ends did not finish their handshake")
+
+
+def _says_want_read(read) -> bool:
+    import ssl  # noqa: PLC0415
+
+    try:
+        read(1)
+    except ssl.SSLWantReadError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def openssl_error_queue() -> dict:
+    """Whether a failed TLS connection makes the thread's healthy ones fail too.
+
+    CPython gh-148594 with OpenSSL >= 3.4 (plugins/files/python/
+    daskhub_openssl_error_queue.py says why). Two TLS connections on socket
+    pairs; the first one's peer goes away and a write on it fails; then a
+    read with nothing to read on the second, which must say SSLWantReadError:
+    ``leaks`` when OpenSSL's own answer (the C object's read) is an error;
+    ``cleared`` when the public read (which that file wraps) says
+    SSLWantReadError all the same. Both None where the check cannot run
+    (an OpenSSL without anonymous suites).
+    """
+    opened: list = []
+    try:
+        server, client = _anonymous_tls(True), _anonymous_tls(False)
+        failed, failed_peer = _tls_pair(server, client, opened)
+        healthy, _ = _tls_pair(server, client, opened)
+        failed_peer.close()
+        for _ in range(3):
+            try:
+                failed.send(b"x" * 64)
+            except OSError:
+                break
+        return {"leaks": not _says_want_read(healthy._sslobj.read), "cleared": _says_want_read(healthy.recv)}
+    except (OSError, ValueError):
+        return {"leaks": None, "cleared": None}
+    finally:
+        for end in opened:
+            end.close()
 
 
 def _own_source() -> str:

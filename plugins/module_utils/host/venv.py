@@ -19,7 +19,11 @@ import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import python_probe, shared_python
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import (
+    openssl_error_queue,
+    python_probe,
+    shared_python,
+)
 from ansible_collections.daskhub.deploy.plugins.module_utils.host.module_io import Run
 from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleFailure
 
@@ -315,16 +319,26 @@ def ensure_venv(run: Run, params: dict, check_mode: bool) -> dict:
     venv_python = os.path.join(params["venv"], "bin", "python")
     probe = _ahead(python_probe.run, venv_python) if os.path.exists(venv_python) else None
     if not params.get("shared_python_dest"):
-        return _ensure_venv_on(run, params, check_mode, scan, probe)
-    try:
-        shared = shared_python.provide(params["python"], params["shared_python_dest"], check_mode=check_mode)
-    except shared_python.SharedPythonError as err:
-        raise VenvError(str(err), {"changed": False}) from None
-    if shared["changed"]:
-        probe = None  # the copy the venv's interpreter runs on was made again: ask that interpreter after it
-    result = _ensure_venv_on(run, dict(params, python=shared["python"]), check_mode, scan, probe)
-    result["shared_python"] = shared
-    result["changed"] = result["changed"] or shared["changed"]
+        result = _ensure_venv_on(run, params, check_mode, scan, probe)
+    else:
+        try:
+            shared = shared_python.provide(params["python"], params["shared_python_dest"], check_mode=check_mode)
+        except shared_python.SharedPythonError as err:
+            raise VenvError(str(err), {"changed": False}) from None
+        if shared["changed"]:
+            probe = None  # the copy the venv's interpreter runs on was made again: ask that interpreter after it
+        result = _ensure_venv_on(run, dict(params, python=shared["python"]), check_mode, scan, probe)
+        result["shared_python"] = shared
+        result["changed"] = result["changed"] or shared["changed"]
+    if params.get("openssl_error_queue_fix") is not None and os.path.exists(venv_python):
+        # The probe from before still describes the interpreter when nothing was installed.
+        fix = openssl_error_queue.ensure_in_venv(
+            venv_python,
+            probe if probe and not result["changed"] else None,
+            params["openssl_error_queue_fix"],
+            check_mode,
+        )
+        result.update(openssl_error_queue=fix, changed=result["changed"] or bool(fix["changed"]))
     return result
 
 
