@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import processes
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import openssl_error_queue, processes, python_probe
 from packaging.utils import canonicalize_name
 from support.host_cases import CasesRun, run_host_cases
 from support.playbooks import ROOT, module_work, run_module, run_playbook, start_playbook, task_result
@@ -193,6 +193,22 @@ def test_the_venv_holds_none_of_the_roles_excluded_packages(local_stack):
     assert excludes, "the role excludes nothing: this test has nothing to check"
     held = venv_distributions(local_stack.python.parent.parent)
     assert not held & {canonicalize_name(name) for name in excludes}, f"the venv holds excluded packages: {excludes}"
+
+
+@pytest.mark.stack
+@LOCAL_STACK
+def test_the_venv_has_the_openssl_fix_exactly_where_its_interpreter_needs_it(local_stack):
+    """Where one failed TLS connection breaks the others (Debian 13's Python), every process starts with the fix.
+
+    The suite runs on Debian 13's own interpreter where it can be had
+    (scripts/debian_python.py): there the fix is in, and the users' path
+    tests are what show it works; elsewhere it is not.
+    """
+    facts, why = python_probe.run(str(local_stack.python))
+    assert facts, why
+    fix_files = openssl_error_queue.fix_files(facts, "")
+    assert all(Path(path).exists() == bool(facts["openssl_error_queue"]["leaks"]) for path in fix_files), facts
+    assert facts["openssl_error_queue"]["cleared"] is True, facts
 
 
 @pytest.mark.stack

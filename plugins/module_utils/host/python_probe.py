@@ -99,7 +99,7 @@ def _tls_pair(server, client, opened: list) -> tuple:
     ]
     opened.extend(tls)
     waiting = list(tls)
-    for _ in range(100):
+    for _round in range(100):
         for end in list(waiting):
             try:
                 end.do_handshake()
@@ -139,9 +139,9 @@ def openssl_error_queue() -> dict:
     try:
         server, client = _anonymous_tls(True), _anonymous_tls(False)
         failed, failed_peer = _tls_pair(server, client, opened)
-        healthy, _ = _tls_pair(server, client, opened)
+        healthy = _tls_pair(server, client, opened)[0]
         failed_peer.close()
-        for _ in range(3):
+        for _attempt in range(3):
             try:
                 failed.send(b"x" * 64)
             except OSError:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import shutil
 import stat
 import subprocess
@@ -19,6 +18,7 @@ import tempfile
 import pytest
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import elf_runpath
 from ansible_collections.daskhub.deploy.plugins.module_utils.host import shared_python as lsp
+from support.accounts import as_nobody
 
 PYENV = "/root/.pyenv/versions/3.12.1"
 PYENV_PYTHON = f"{PYENV}/bin/python3.12"
@@ -29,20 +29,6 @@ CHECK = "import sys, ssl, sqlite3, venv; print(sys.prefix)"
 def _needs_root():
     if os.geteuid() != 0:
         pytest.skip("needs root: the module runs the interpreter as nobody, which only root can do")
-
-
-def as_nobody(*command):
-    nobody = pwd.getpwnam("nobody")
-    return subprocess.run(
-        list(command),
-        user=nobody.pw_uid,
-        group=nobody.pw_gid,
-        extra_groups=[],
-        cwd="/",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @pytest.fixture
