@@ -97,14 +97,13 @@ def ensure_in_venv(venv_python: str, probe, source: str, check_mode: bool) -> di
     ``probe``: a call that returns python_probe.run's answer for the venv as
     it is, or None to ask now (after an install). Asked again after a write.
     """
-    result = {"changed": True}
     facts = probe()[0] if probe else None
-    facts = facts or _facts(venv_python, result)
+    facts = facts or _facts(venv_python, {"changed": False})
     changed = ensure(facts, source, check_mode)
     if changed and not check_mode:
-        facts = _facts(venv_python, result)
+        facts = _facts(venv_python, {"changed": True})
     # In check mode files not yet written cannot be tried; files in place can.
     why = "" if changed and check_mode else problem(facts)
     if why:
-        raise ErrorQueueFixError(why, result)
+        raise ErrorQueueFixError(why, {"changed": bool(changed)})
     return {"leaks": facts["openssl_error_queue"]["leaks"], "changed": changed}
