@@ -9,6 +9,7 @@ daskhub_kubernetes_context; no task repeats them.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -20,18 +21,20 @@ CONNECTION = {
     "kubeconfig": "{{ daskhub_kubernetes_kubeconfig | default(omit, true) }}",
     "context": "{{ daskhub_kubernetes_context | default(omit, true) }}",
 }
+@functools.cache
+def load(path: Path):
+    """A YAML file of the repository, parsed once (collection walks the same task files for every play)."""
+    return yaml.load(path.read_text(), Loader=yaml.CSafeLoader) or []
+
+
 # The playbooks (molecule.yml, a scenario's settings, is the one mapping there).
 PLAYBOOKS = sorted(
     path
     for path in [*ROOT.glob("playbooks/*.yml"), *ROOT.glob("molecule/*/*.yml"), ROOT / "site.yml"]
-    if isinstance(yaml.safe_load(path.read_text()), list)
+    if isinstance(load(path), list)
 )
 # {{ daskhub_target }} in a task file's name: either target's file.
 TARGETS = ("kubernetes", "local")
-
-
-def load(path: Path):
-    return yaml.safe_load(path.read_text()) or []
 
 
 def task_lists(node) -> list[list]:
@@ -67,7 +70,7 @@ def role_task_files(role: str, tasks_from: str = "main.yml") -> list[Path]:
 
 def dependencies(role: str) -> list[str]:
     meta = ROOT / "roles" / role / "meta" / "main.yml"
-    deps = (yaml.safe_load(meta.read_text()) or {}).get("dependencies", []) if meta.exists() else []
+    deps = (load(meta) or {}).get("dependencies", []) if meta.exists() else []
     return [dep["role"] if isinstance(dep, dict) else dep for dep in deps]
 
 
