@@ -21,6 +21,8 @@ CONNECTION = {
     "kubeconfig": "{{ daskhub_kubernetes_kubeconfig | default(omit, true) }}",
     "context": "{{ daskhub_kubernetes_context | default(omit, true) }}",
 }
+
+
 @functools.cache
 def load(path: Path):
     """A YAML file of the repository, parsed once (collection walks the same task files for every play)."""
