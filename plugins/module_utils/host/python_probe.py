@@ -147,7 +147,7 @@ def openssl_error_queue() -> dict:
             except OSError:
                 break
         return {"leaks": not _says_want_read(healthy._sslobj.read), "cleared": _says_want_read(healthy.recv)}
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # AttributeError: an ssl module too old to ask (< 3.7)
         return {"leaks": None, "cleared": None}
     finally:
         for end in opened:
