@@ -100,6 +100,10 @@ def test_alice_in_chromium_notebook_dask_panel_new_cluster_and_token(local_stack
         page = chromium.new_page(browser)
         shot = chromium.Screenshots(page, request.node.name)
         failed = chromium.FailedResponses(page)
+        pending = set()
+        page.on("request", lambda req: pending.add(req.url))
+        page.on("requestfinished", lambda req: pending.discard(req.url))
+        page.on("requestfailed", lambda req: pending.discard(req.url))
         watch = chromium.Stopwatch()
         page.on(
             "framenavigated",
@@ -116,7 +120,14 @@ def test_alice_in_chromium_notebook_dask_panel_new_cluster_and_token(local_stack
         chromium.login(page, hub, USER, password)
         page.wait_for_url(f"**/user/{USER}/lab**", timeout=120_000)
         watch.mark("server")
-        page.locator(".jp-Launcher").wait_for(timeout=60_000)
+        if not chromium.appears(page.locator(".jp-Launcher"), 60):
+            # Once seen in a whole run (not again alone or under load): what the page waited on.
+            shot("no-launcher")
+            log = local_stack.prefix / "log" / "servers" / f"{USER}.log"
+            pytest.fail(
+                f"no launcher 60 s after {page.url} loaded; requests still open: {sorted(pending)}; "
+                f"failed: {failed.failures}; {log.name}: {log.read_text()[-3000:] if log.exists() else 'none'}"
+            )
         watch.mark("launcher")
         shot("launcher")
 
