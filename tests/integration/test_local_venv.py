@@ -11,11 +11,16 @@ command, the way an operator would call it.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-from support.playbooks import module_work, run_module
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import python_probe
+from support import chart_envs
+from support.playbooks import ROOT, module_work, run_module
 from support.venvs import venv_distributions
 from support.versions import local_defaults
 
@@ -190,3 +195,38 @@ def test_an_excluded_dependency_is_never_in_the_venv_whichever_installer(tmp_pat
     rc, result = local_venv(fresh, requirements=requirements, excludes=["rfc3987-syntax"], imports=["jsonschema"])
     assert rc == 0 and result["created"], result
     assert not venv_distributions(fresh) & {"rfc3987-syntax", "lark"}, "uv installed the excluded package"
+
+
+def test_the_openssl_fix_goes_exactly_where_the_interpreter_leaks_and_a_second_run_changes_nothing(tmp_path):
+    """Through the module: the suite's interpreter (Debian 13's, which leaks) and pyenv's 3.12 (OpenSSL 3.0).
+
+    pyenv's lies under /root, out of the stack accounts' reach: as root the
+    venv is made on the copy shared_python provides, as the role does.
+    """
+    source = (ROOT / "plugins/files/python/daskhub_openssl_error_queue.py").read_text()
+    pyenv_python = str(chart_envs.find_python("3.12"))
+    shared = Path(tempfile.mkdtemp(prefix="daskhub-venv-fix-", dir="/tmp"))
+    shared.chmod(0o755)
+    seen = {}
+    try:
+        for name, python, extra in (
+            ("suite", _python(), {}),
+            ("pyenv", pyenv_python, {"shared_python_dest": str(shared / "python")} if os.geteuid() == 0 else {}),
+        ):
+            venv = tmp_path / name
+            rc, result = local_venv(venv, python=python, openssl_error_queue_fix=source, **extra)
+            assert rc == 0, result
+            facts, why = python_probe.run(str(venv / "bin/python"))
+            assert facts, why
+            leaks = seen[name] = facts["openssl_error_queue"]["leaks"]
+            assert result["openssl_error_queue"]["leaks"] is leaks and facts["openssl_error_queue"]["cleared"], facts
+            site = Path(facts["purelib"])
+            fix_files = [site / "daskhub_openssl_error_queue.py", site / "daskhub_openssl_error_queue.pth"]
+            assert [path.exists() for path in fix_files] == [leaks, leaks], result
+            rc, again = local_venv(venv, python=python, openssl_error_queue_fix=source, **extra)
+            assert rc == 0 and not again["changed"] and again["openssl_error_queue"]["changed"] == [], again
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+    assert seen["pyenv"] is False, "pyenv's 3.12 (OpenSSL 3.0) does not leak"
+    if Path(sys.base_prefix).resolve().is_relative_to("/opt/debian-python"):
+        assert seen["suite"] is True, "Debian 13's Python leaks: the suite's stacks run with the fix"
