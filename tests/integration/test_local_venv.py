@@ -216,6 +216,7 @@ def test_the_openssl_fix_goes_exactly_where_the_interpreter_leaks_and_a_second_r
             venv = tmp_path / name
             rc, result = local_venv(venv, python=python, openssl_error_queue_fix=source, **extra)
             assert rc == 0, result
+            assert not extra or result["shared_python"]["copied"], result
             facts, why = python_probe.run(str(venv / "bin/python"))
             assert facts, why
             leaks = seen[name] = facts["openssl_error_queue"]["leaks"]
