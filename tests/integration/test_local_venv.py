@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import python_probe
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import openssl_error_queue, python_probe
 from support import chart_envs
 from support.playbooks import ROOT, module_work, run_module
 from support.venvs import venv_distributions
@@ -221,9 +221,8 @@ def test_the_openssl_fix_goes_exactly_where_the_interpreter_leaks_and_a_second_r
             assert facts, why
             leaks = seen[name] = facts["openssl_error_queue"]["leaks"]
             assert result["openssl_error_queue"]["leaks"] is leaks and facts["openssl_error_queue"]["cleared"], facts
-            site = Path(facts["purelib"])
-            fix_files = [site / "daskhub_openssl_error_queue.py", site / "daskhub_openssl_error_queue.pth"]
-            assert [path.exists() for path in fix_files] == [leaks, leaks], result
+            fix_files = openssl_error_queue.fix_files(facts, source)
+            assert [Path(path).exists() for path in fix_files] == [leaks, leaks], result
             rc, again = local_venv(venv, python=python, openssl_error_queue_fix=source, **extra)
             assert rc == 0 and not again["changed"] and again["openssl_error_queue"]["changed"] == [], again
     finally:

@@ -16,11 +16,9 @@ computations fail.
 
 from __future__ import annotations
 
-import contextlib
 import os
 
-from ansible_collections.daskhub.deploy.plugins.module_utils.atomic_file import replace_atomically
-from ansible_collections.daskhub.deploy.plugins.module_utils.host import python_probe
+from ansible_collections.daskhub.deploy.plugins.module_utils.host import files, python_probe
 from ansible_collections.daskhub.deploy.plugins.module_utils.module_run import ModuleFailure
 
 MODULE = "daskhub_openssl_error_queue"
@@ -44,30 +42,21 @@ def fix_files(facts: dict, source: str) -> dict:
     return {os.path.join(site, f"{MODULE}.py"): source, os.path.join(site, f"{MODULE}.pth"): PTH_LINE}
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
 def ensure(facts: dict, source: str, check_mode: bool) -> list[str]:
     """Writes or removes the fix's files as the interpreter needs; returns the paths changed (or that would be)."""
     wanted = needed(facts)
     changed = []
-    for path, content in fix_files(facts, source).items():
-        current = _read(path)
-        if wanted and current != content:
-            changed.append(path)
-            if not check_mode:
+    try:
+        for path, content in fix_files(facts, source).items():
+            if wanted:
                 # Read by every account that runs the stack.
-                replace_atomically(path, content.encode(), 0o644)
-        elif not wanted and current is not None:
-            changed.append(path)
-            if not check_mode:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
+                differs = files.ensure_file(path, content, 0o644, None, check_mode)[0]
+            else:
+                differs = files.ensure_absent(path, check_mode) is not None
+            if differs:
+                changed.append(path)
+    except files.FilesError as err:
+        raise ErrorQueueFixError(str(err), {"changed": bool(changed)}) from None
     return changed
 
 
